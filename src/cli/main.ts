@@ -1,0 +1,61 @@
+// The `icebridge` command. Each subcommand lives in its own file and returns an exit code.
+import { runDecode } from './decode.js';
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin: () => Promise<string>;
+}
+
+interface Command {
+  summary: string;
+  usage: string;
+  run: (args: string[], io: CliIO) => Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  decode: {
+    summary: 'decode a STUN message given as hex and print it as JSON',
+    usage: 'icebridge decode <hex | ->   (- reads hex from stdin)',
+    run: runDecode,
+  },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'icebridge — STUN, TURN and ICE for Node and the browser',
+    '',
+    'Usage: icebridge <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `icebridge <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr(`icebridge: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`Usage: ${command.usage}`);
+    return 0;
+  }
+  return command.run(rest, io);
+}

@@ -1,0 +1,76 @@
+// DatagramSocket over node:dgram, IPv4 or IPv6.
+import { createSocket, type Socket } from 'node:dgram';
+import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
+import { familyOf, type TransportAddress } from '../net/transport-address.js';
+
+export interface UdpSocketOptions {
+  /** Local address to bind; default 0.0.0.0, or :: when `family` is IPv6. */
+  address?: string;
+  /** Local port; 0 (default) picks a free one. */
+  port?: number;
+  family?: 'IPv4' | 'IPv6';
+  /** Socket buffer sizes in bytes (SO_RCVBUF/SO_SNDBUF); the OS default when omitted. */
+  receiveBufferSize?: number;
+  sendBufferSize?: number;
+}
+
+export class UdpSocket implements DatagramSocket {
+  ondatagram: DatagramHandler | null = null;
+  onclose: ((reason?: Error) => void) | null = null;
+  /** Datagrams that could not be sent (the OS refused them); they are dropped, never thrown. */
+  sendErrors = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly localAddress: TransportAddress,
+  ) {
+    socket.on('message', (msg, rinfo) => {
+      // A view on Node's buffer, not a copy: engines read it synchronously.
+      const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+      this.ondatagram?.(bytes, { address: rinfo.address, port: rinfo.port });
+    });
+    // ICMP errors surface as 'error' on some platforms; a datagram transport ignores them.
+    socket.on('error', () => {
+      this.sendErrors++;
+    });
+    socket.on('close', () => this.onclose?.());
+  }
+
+  static bind(options: UdpSocketOptions = {}): Promise<UdpSocket> {
+    const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
+    const socket = createSocket({
+      type: family === 'IPv6' ? 'udp6' : 'udp4',
+      ipv6Only: family === 'IPv6',
+      recvBufferSize: options.receiveBufferSize,
+      sendBufferSize: options.sendBufferSize,
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      socket.once('error', onError);
+      socket.bind({ port: options.port ?? 0, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0') }, () => {
+        socket.off('error', onError);
+        const a = socket.address();
+        resolve(new UdpSocket(socket, { address: a.address, port: a.port }));
+      });
+    });
+  }
+
+  send(bytes: Uint8Array, to: TransportAddress): void {
+    if (this.closed) return;
+    this.socket.send(bytes, to.port, to.address, (err) => {
+      if (err) this.sendErrors++;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+
+  /** The underlying node:dgram socket, for the few Node-only needs (buffer sizes, unref). */
+  get raw(): Socket {
+    return this.socket;
+  }
+}

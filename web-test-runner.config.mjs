@@ -1,0 +1,30 @@
+// Browser tests: headless Debian Chromium, kept off every network but loopback.
+// Run through tsx (scripts/test.sh) so this config can import the TypeScript sources for Node-side fixtures
+// and servers the browser tests talk to.
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { nodeSidePlugin } from './test/browser/node-side.ts';
+
+const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
+
+export const chromiumArgs = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+];
+
+export default {
+  files: ['test/browser/**/*.test.ts'],
+  nodeResolve: true,
+  concurrency: 1,
+  testsFinishTimeout: 120_000,
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin()],
+  browsers: [chromeLauncher({ launchOptions: { executablePath, headless: true, args: chromiumArgs } })],
+  testFramework: { config: { timeout: 30_000 } },
+};
