@@ -1,0 +1,2 @@
+// Public isomorphic API.
+export * from './stun/index.js';

@@ -1,0 +1,111 @@
+import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
+
+/** ERROR-CODE, RFC 8489 §14.8: code 300..699 and a reason phrase. */
+export interface StunErrorCode {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** ADDRESS-ERROR-CODE, RFC 8656 §18.12: why the server could not allocate `family` (440 or 508). */
+export interface StunAddressErrorCode {
+  readonly family: AddressFamily;
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** One entry of PASSWORD-ALGORITHMS / the value of PASSWORD-ALGORITHM, RFC 8489 §14.11-§14.12. */
+export interface StunPasswordAlgorithm {
+  readonly algorithm: number;
+  readonly parameters: Uint8Array;
+}
+
+/** EVEN-PORT, RFC 8656 §18.7. */
+export interface StunEvenPort {
+  readonly reservePort: boolean;
+}
+
+/** CHANGE-REQUEST, RFC 5780 §7.2. */
+export interface StunChangeRequest {
+  readonly changeIp: boolean;
+  readonly changePort: boolean;
+}
+
+/** ICMP, RFC 8656 §18.13. `data` is the next-hop MTU for "packet too big", else 0. */
+export interface StunIcmp {
+  readonly type: number;
+  readonly code: number;
+  readonly data: number;
+}
+
+/** The value type of every attribute in the table, by RFC name. */
+export interface StunAttributeValues {
+  'MAPPED-ADDRESS': TransportAddress;
+  'XOR-MAPPED-ADDRESS': TransportAddress;
+  'ALTERNATE-SERVER': TransportAddress;
+  'XOR-PEER-ADDRESS': TransportAddress;
+  'XOR-RELAYED-ADDRESS': TransportAddress;
+  'RESPONSE-ORIGIN': TransportAddress;
+  'OTHER-ADDRESS': TransportAddress;
+  USERNAME: string;
+  REALM: string;
+  NONCE: string;
+  SOFTWARE: string;
+  'ALTERNATE-DOMAIN': string;
+  USERHASH: Uint8Array;
+  'MESSAGE-INTEGRITY': Uint8Array;
+  'MESSAGE-INTEGRITY-SHA256': Uint8Array;
+  FINGERPRINT: number;
+  'ERROR-CODE': StunErrorCode;
+  'PASSWORD-ALGORITHMS': readonly StunPasswordAlgorithm[];
+  'PASSWORD-ALGORITHM': StunPasswordAlgorithm;
+  'UNKNOWN-ATTRIBUTES': readonly number[];
+  PRIORITY: number;
+  'USE-CANDIDATE': true;
+  'ICE-CONTROLLED': bigint;
+  'ICE-CONTROLLING': bigint;
+  'CHANNEL-NUMBER': number;
+  LIFETIME: number;
+  DATA: Uint8Array;
+  'REQUESTED-ADDRESS-FAMILY': AddressFamily;
+  'EVEN-PORT': StunEvenPort;
+  'REQUESTED-TRANSPORT': number;
+  'DONT-FRAGMENT': true;
+  'RESERVATION-TOKEN': Uint8Array;
+  'ADDITIONAL-ADDRESS-FAMILY': AddressFamily;
+  'ADDRESS-ERROR-CODE': StunAddressErrorCode;
+  ICMP: StunIcmp;
+  'CHANGE-REQUEST': StunChangeRequest;
+  'RESPONSE-PORT': number;
+  PADDING: Uint8Array;
+}
+
+export type StunAttributeName = keyof StunAttributeValues;
+
+/**
+ * A decoded or to-be-sent attribute of a known type. `padding` holds the original padding bytes packed
+ * big-endian (first pad byte most significant) so a decoded message re-encodes byte-exact; 0 means zeros.
+ */
+export interface StunKnownAttribute<N extends StunAttributeName = StunAttributeName> {
+  readonly type: number;
+  readonly name: N;
+  readonly value: StunAttributeValues[N];
+  readonly padding?: number;
+}
+
+/**
+ * An attribute kept as bytes: a type not in the table, or an XOR-address attribute in an RFC 3489
+ * message (no magic cookie, so it cannot be un-XORed).
+ */
+export interface StunRawAttribute {
+  readonly type: number;
+  readonly name: undefined;
+  readonly value: Uint8Array;
+  readonly padding?: number;
+}
+
+export type StunAttribute = { [N in StunAttributeName]: StunKnownAttribute<N> }[StunAttributeName] | StunRawAttribute;
+
+/** An attribute as written by hand: `['PRIORITY', 123]`, or `[0x8055, bytes]` for a raw one. */
+export type StunAttributeEntry =
+  | { [N in StunAttributeName]: readonly [N, StunAttributeValues[N]] }[StunAttributeName]
+  | readonly [number, Uint8Array];
