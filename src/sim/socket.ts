@@ -1,0 +1,49 @@
+import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
+import type { TransportAddress } from '../net/transport-address.js';
+
+/** The host a socket is bound on, as the socket sees it. */
+export interface SocketOwner {
+  transmit(socket: SimSocket, bytes: Uint8Array, to: TransportAddress): void;
+  release(socket: SimSocket): void;
+}
+
+/**
+ * A UDP socket on a simulated host. `send` copies the bytes and never throws: a datagram that cannot go
+ * (closed socket aside) is counted and dropped by the network. `ondatagram` is always called from a clock
+ * timer, never from inside `send`.
+ */
+export class SimSocket implements DatagramSocket {
+  ondatagram: DatagramHandler | null = null;
+  onclose: ((reason?: Error) => void) | null = null;
+  readonly localAddress: TransportAddress;
+  private open = true;
+
+  constructor(
+    localAddress: TransportAddress,
+    private readonly owner: SocketOwner,
+  ) {
+    this.localAddress = Object.freeze({ address: localAddress.address, port: localAddress.port });
+  }
+
+  get closed(): boolean {
+    return !this.open;
+  }
+
+  /** Sends one datagram; on a closed socket this does nothing (and counts nothing). */
+  send(bytes: Uint8Array, to: TransportAddress): void {
+    if (this.open) this.owner.transmit(this, bytes, to);
+  }
+
+  /** Frees the port at once and calls `onclose` (once, synchronously). Datagrams already sent still travel. */
+  close(reason?: Error): void {
+    if (!this.open) return;
+    this.open = false;
+    this.owner.release(this);
+    this.onclose?.(reason);
+  }
+
+  /** @internal Called by the host when a datagram arrives for this socket. */
+  deliver(bytes: Uint8Array, from: TransportAddress): void {
+    this.ondatagram?.(bytes, from);
+  }
+}
