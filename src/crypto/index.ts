@@ -1,0 +1,10 @@
+export { sha1, Sha1State } from './sha1.js';
+export { sha256, Sha256State } from './sha256.js';
+export { md5, Md5State } from './md5.js';
+export type { BlockHash } from './block-hash.js';
+export { hmacSha1, hmacSha256, HmacSha1, HmacSha256 } from './hmac.js';
+export { crc32 } from './crc32.js';
+export { timingSafeEqual } from './timing-safe-equal.js';
+export { utf8Encode, utf8Decode, utf8DecodeStrict } from './utf8.js';
+export { toHex, fromHex } from './hex.js';
+export { toBase64, fromBase64 } from './base64.js';
