@@ -1,2 +1,13 @@
-// Public isomorphic API.
+// Public isomorphic API: runs in pages, Workers and Node alike.
 export * from './stun/index.js';
+export { StunClient, type StunClientEvent, type StunTransactionResult, type StunRequestOptions } from './stun/client.js';
+export { TransactionTable, type TransactionOptions } from './stun/transactions.js';
+export { stunBinding, StunBindingError, type StunBindingOptions, type StunBindingResult } from './stun/binding.js';
+export { StunServer, type StunServerOptions, type StunServerCounters } from './server/stun-server.js';
+export type { DatagramSocket, DatagramHandler } from './net/datagram-socket.js';
+export type { TransportAddress, AddressFamily } from './net/transport-address.js';
+export { formatTransportAddress } from './net/transport-address.js';
+export type { Engine, Transmit, DatagramSource, SocketId } from './net/engine.js';
+export { EngineDriver, type EngineDriverOptions } from './net/driver.js';
+export { realClock, type Clock } from './net/clock.js';
+export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';

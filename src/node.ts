@@ -1,3 +1,8 @@
-// Node entry point (`icebridge/node`): everything in the isomorphic core, plus the Node socket adapters
-// and server drivers.
+// Node entry point (`icebridge/node`): the isomorphic core, plus the Node socket adapters and server drivers.
+// Names exported here take precedence over the core's of the same name (ES module star-export rules):
+// `stunBinding` here opens its own socket, the core's needs one given.
 export * from './index.js';
+export { UdpSocket, type UdpSocketOptions } from './node/udp-socket.js';
+export { StreamSocket, type StreamSocketOptions } from './node/stream-socket.js';
+export { stunBinding, resolveHost, type NodeStunBindingOptions } from './node/stun-binding.js';
+export { startStunServer, type NodeStunServerOptions, type RunningStunServer } from './node/stun-server.js';

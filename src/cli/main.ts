@@ -1,5 +1,7 @@
 // The `icebridge` command. Each subcommand lives in its own file and returns an exit code.
 import { runDecode } from './decode.js';
+import { runServe, serveUsage } from './serve.js';
+import { runStun, stunUsage } from './stun.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -18,6 +20,16 @@ const commands: Record<string, Command> = {
     summary: 'decode a STUN message given as hex and print it as JSON',
     usage: 'icebridge decode <hex | ->   (- reads hex from stdin)',
     run: runDecode,
+  },
+  stun: {
+    summary: 'ask a STUN server for this machine\'s mapped address',
+    usage: stunUsage,
+    run: runStun,
+  },
+  serve: {
+    summary: 'run the STUN server (and, later, TURN, the bridge and the example pages)',
+    usage: serveUsage,
+    run: (args, io) => runServe(args, io),
   },
 };
 

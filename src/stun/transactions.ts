@@ -138,6 +138,11 @@ export class TransactionTable<Context = undefined> {
     return { kind: 'matched', transaction: t };
   }
 
+  /** The transaction in flight with this id, without ending it (to check a response before accepting it). */
+  peek(transactionId: Uint8Array): ClientTransaction<Context> | undefined {
+    return this.inFlight.get(transactionKey(transactionId));
+  }
+
   /** Ends a transaction without a response (the caller gave up on it). */
   cancel(transactionId: Uint8Array): ClientTransaction<Context> | undefined {
     const t = this.inFlight.get(transactionKey(transactionId));

@@ -1,0 +1,78 @@
+// Splits a byte stream (STUN or TURN over TCP/TLS) into messages. RFC 8489 §6.2.2: STUN messages over a
+// stream are self-delimiting by their length field. RFC 8656 §12.5: ChannelData messages are padded to a
+// multiple of 4 bytes on streams, and the padding is not counted in their length field.
+
+export class StreamFramingError extends Error {
+  override readonly name = 'StreamFramingError';
+  constructor(readonly reason: string) {
+    super(`stream framing: ${reason}`);
+  }
+}
+
+export interface StreamFramerOptions {
+  /** Largest frame accepted; a longer one means the stream is not STUN/TURN and must be closed. Default 65 535 + 20. */
+  maxFrame?: number;
+}
+
+/**
+ * Accumulates chunks and yields whole frames. A first byte that is neither STUN (0..3) nor ChannelData
+ * (0x40..0x4F) cannot be resynchronised on a stream, so it raises StreamFramingError: close the connection.
+ */
+export class StreamFramer {
+  private buffer: Uint8Array = new Uint8Array(0);
+  private readonly maxFrame: number;
+
+  constructor(options: StreamFramerOptions = {}) {
+    this.maxFrame = options.maxFrame ?? 0xffff + 20;
+  }
+
+  /** Adds a chunk; returns the frames it completes (views that stay valid: each frame is copied out). */
+  push(chunk: Uint8Array): Uint8Array[] {
+    this.buffer = this.buffer.length === 0 ? chunk.slice() : concat(this.buffer, chunk);
+    const frames: Uint8Array[] = [];
+    let offset = 0;
+    for (;;) {
+      const available = this.buffer.length - offset;
+      if (available < 4) break;
+      const first = this.buffer[offset];
+      const length = (this.buffer[offset + 2] << 8) | this.buffer[offset + 3];
+      let frameLength: number;
+      let consumed: number;
+      if (first < 4) {
+        frameLength = 20 + length;
+        consumed = frameLength;
+      } else if (first >= 0x40 && first <= 0x4f) {
+        frameLength = 4 + length;
+        consumed = (frameLength + 3) & ~3;
+      } else {
+        throw new StreamFramingError(`first byte 0x${first.toString(16)} is neither STUN nor ChannelData`);
+      }
+      if (frameLength > this.maxFrame) throw new StreamFramingError(`frame of ${frameLength} bytes exceeds ${this.maxFrame}`);
+      if (available < consumed) break;
+      frames.push(this.buffer.slice(offset, offset + frameLength));
+      offset += consumed;
+    }
+    this.buffer = offset === 0 ? this.buffer : this.buffer.slice(offset);
+    return frames;
+  }
+
+  /** Bytes held waiting for the rest of a frame. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+}
+
+/** ChannelData sent on a stream is padded to 4 bytes (RFC 8656 §12.5); STUN messages already are. */
+export function frameForStream(bytes: Uint8Array): Uint8Array {
+  if (bytes.length % 4 === 0) return bytes;
+  const padded = new Uint8Array((bytes.length + 3) & ~3);
+  padded.set(bytes);
+  return padded;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

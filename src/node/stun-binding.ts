@@ -1,0 +1,28 @@
+// stunBinding() with Node defaults: opens a UDP, TCP or TLS socket as the URI asks, resolves host names.
+import { lookup } from 'node:dns/promises';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import { familyOf } from '../net/transport-address.js';
+import { stunBinding as stunBindingCore, type StunBindingOptions, type StunBindingResult } from '../stun/binding.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import { StreamSocket } from './stream-socket.js';
+import { UdpSocket } from './udp-socket.js';
+
+export type NodeStunBindingOptions = StunBindingOptions & {
+  /** node:tls options for `stuns:` (e.g. `{ ca }` or `{ rejectUnauthorized: false }` for a test server). */
+  tls?: import('node:tls').ConnectionOptions;
+};
+
+export async function resolveHost(host: string): Promise<string> {
+  return (await lookup(host)).address;
+}
+
+export function stunBinding(server: string | TransportAddress, options: NodeStunBindingOptions = {}): Promise<StunBindingResult> {
+  return stunBindingCore(server, {
+    resolve: resolveHost,
+    openSocket: async (to, transport): Promise<DatagramSocket> => {
+      if (transport === 'udp') return UdpSocket.bind({ family: familyOf(to.address) });
+      return StreamSocket.connect({ host: to.address, port: to.port, tls: transport === 'tls' ? (options.tls ?? true) : undefined });
+    },
+    ...options,
+  });
+}
