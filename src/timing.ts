@@ -11,3 +11,17 @@ export const STUN_RM = 16;
 export const STUN_RELIABLE_TIMEOUT_MS = 39_500;
 /** RFC 8489 §6.2.1: an RTO computed from RTT measurements is kept (cached) for this long, SHOULD be 10 min. */
 export const STUN_RTO_CACHE_MS = 10 * 60_000;
+
+/** RFC 8656 §2 / §7.2: default allocation lifetime (10 min) and the server's cap (it MAY choose 3600 s). */
+export const TURN_DEFAULT_LIFETIME_S = 600;
+export const TURN_MAX_LIFETIME_S = 3600;
+/** RFC 8656 §9: a permission lasts 300 s; clients refresh a little before (here: 60 s before). */
+export const TURN_PERMISSION_LIFETIME_MS = 300_000;
+/** RFC 8656 §12: a channel binding lasts 600 s; clients refresh a little before. */
+export const TURN_CHANNEL_LIFETIME_MS = 600_000;
+/** RFC 8656 §12.2: after a channel binding expires, its number and peer stay reserved for 5 min. */
+export const TURN_CHANNEL_RESERVATION_MS = 300_000;
+/** How long before expiry a TURN client refreshes an allocation, permission or channel. */
+export const TURN_REFRESH_MARGIN_MS = 60_000;
+/** RFC 8656 §6.3 (via RFC 8489 §9.2): nonces expire; 438 Stale Nonce asks the client to retry. One hour is coturn's default. */
+export const TURN_NONCE_LIFETIME_MS = 3_600_000;

@@ -1,0 +1,55 @@
+// ChannelData messages (RFC 8656 §12.4): a 4-byte header — channel number, length — then the application
+// data. Channel numbers 0x4000–0x4FFF (§12); over UDP the message need not be padded, over TCP/TLS it is
+// padded to a multiple of 4 (§12.5, see net/stream-framer.ts).
+
+export const CHANNEL_MIN = 0x4000;
+export const CHANNEL_MAX = 0x4fff;
+export const CHANNEL_DATA_HEADER = 4;
+
+export function isValidChannelNumber(channel: number): boolean {
+  return Number.isInteger(channel) && channel >= CHANNEL_MIN && channel <= CHANNEL_MAX;
+}
+
+export class ChannelDataError extends Error {
+  override readonly name = 'ChannelDataError';
+  constructor(
+    readonly code: 'TRUNCATED' | 'BAD_CHANNEL' | 'LENGTH_MISMATCH',
+    readonly reason: string,
+  ) {
+    super(`ChannelData ${code}: ${reason}`);
+  }
+}
+
+export interface ChannelData {
+  readonly channel: number;
+  /** A view into the datagram, not a copy. */
+  readonly data: Uint8Array;
+}
+
+/**
+ * Reads a ChannelData message. The length field may be shorter than the datagram (padding, §12.5: a
+ * receiver ignores it on UDP too), never longer.
+ */
+export function decodeChannelData(bytes: Uint8Array): ChannelData {
+  if (bytes.length < CHANNEL_DATA_HEADER) throw new ChannelDataError('TRUNCATED', `${bytes.length} bytes, the header is 4`);
+  const channel = (bytes[0] << 8) | bytes[1];
+  if (!isValidChannelNumber(channel)) throw new ChannelDataError('BAD_CHANNEL', `channel 0x${channel.toString(16)} is outside 0x4000-0x4FFF`);
+  const length = (bytes[2] << 8) | bytes[3];
+  if (CHANNEL_DATA_HEADER + length > bytes.length) {
+    throw new ChannelDataError('LENGTH_MISMATCH', `length ${length} but only ${bytes.length - CHANNEL_DATA_HEADER} bytes follow the header`);
+  }
+  return { channel, data: bytes.subarray(CHANNEL_DATA_HEADER, CHANNEL_DATA_HEADER + length) };
+}
+
+/** Writes a ChannelData message (unpadded; a stream transport pads it). */
+export function encodeChannelData(channel: number, data: Uint8Array): Uint8Array {
+  if (!isValidChannelNumber(channel)) throw new ChannelDataError('BAD_CHANNEL', `channel 0x${channel.toString(16)} is outside 0x4000-0x4FFF`);
+  if (data.length > 0xffff) throw new ChannelDataError('LENGTH_MISMATCH', `${data.length} bytes do not fit a 16-bit length`);
+  const out = new Uint8Array(CHANNEL_DATA_HEADER + data.length);
+  out[0] = channel >> 8;
+  out[1] = channel & 0xff;
+  out[2] = data.length >> 8;
+  out[3] = data.length & 0xff;
+  out.set(data, CHANNEL_DATA_HEADER);
+  return out;
+}
