@@ -1,0 +1,182 @@
+// The bridge's options: every limit with its default, validated once at start (a bad value throws there,
+// never later), unchangeable afterwards.
+import type { Server } from 'node:http';
+import { DATA_HEADER_MAX, MAX_UDP_PAYLOAD } from '../src/net/bridge-frame.js';
+import { isIp } from '../src/net/ip.js';
+import { DestinationPolicy } from './policy.js';
+
+export interface BridgeOptions {
+  /** Address to listen on. Default '127.0.0.1' (local only); '0.0.0.0' or '::' to serve other machines. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8787. */
+  port?: number;
+  /**
+   * An existing http.Server to attach to (an app server): the bridge handles its WebSocket upgrades on
+   * `path` and leaves every other request alone; `host`/`port` are then ignored and `/metrics` is not
+   * served (call `metrics.text()` from the app's own route).
+   */
+  server?: Server;
+  /** URL path of the WebSocket endpoint. Default '/'. */
+  path?: string;
+  /** URL path of the Prometheus metrics on the bridge's own server, or false for none. Default '/metrics'. */
+  metricsPath?: string | false;
+
+  /** The TURN REST API secret(s) tokens are checked against; several allow key rotation. Required unless `allowAnonymous`. */
+  secret?: string | string[];
+  /** Accept sessions without a token. Default false: must be said explicitly. */
+  allowAnonymous?: boolean;
+  /** Origins (`https://app.example`) allowed to connect. Default: any Origin (the token is the authentication). */
+  allowOrigins?: string[];
+  /** Allow requests without an Origin header (non-browser clients). Default true. */
+  allowMissingOrigin?: boolean;
+
+  /** Allow destinations on loopback (127.0.0.0/8, ::1), for local use and tests. Default false. */
+  allowLoopback?: boolean;
+  /** CIDR blocks allowed even though a default refuses them (link-local, multicast, …). Default none. */
+  allow?: string[];
+  /** CIDR blocks refused; an explicit deny wins over `allow`. Default none. */
+  deny?: string[];
+
+  /** Local addresses UDP sockets bind to, per family. Default 0.0.0.0 and ::. */
+  udpBindAddress?: { IPv4?: string; IPv6?: string };
+  /** Host addresses announced in `bound` frames. Default: the bind address if specific, else the host's interfaces. */
+  hostAddresses?: string[];
+  /** Ports a client may ask for by number (0 = any free port is always allowed). Default [1024, 65535]. */
+  bindPortRange?: [number, number];
+
+  /** Open sessions at once, over all clients. Default 1000. */
+  maxSessions?: number;
+  /** UDP sockets per session. Default 8. */
+  maxSockets?: number;
+  /** Largest datagram payload in a data frame, in bytes. Default and maximum 65 507. */
+  maxPayload?: number;
+  /** Largest WebSocket message ws will buffer; larger ones are cut off with close code 1009. Default 131 072. */
+  maxMessageBytes?: number;
+  /** Datagrams per second a session may send (token bucket, burst of one second). Default 2000. */
+  packetsPerSecond?: number;
+  /** Payload bytes per second a session may send (token bucket, burst of one second or one datagram). Default 2 000 000. */
+  bytesPerSecond?: number;
+  /** A session with no frame from the client and no datagram for it for this long is closed. Default 60 000 ms. */
+  idleTimeoutMs?: number;
+  /** Above this many bytes queued on a session's WebSocket, datagrams for it are dropped. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Malformed frames a session may send before it is closed with 4010. Default 10. */
+  maxMalformedFrames?: number;
+  /** Error frames per second sent to a session (burst of as many); the rest are counted, not sent. Default 10. */
+  errorFramesPerSecond?: number;
+
+  /** Receives one JSON line per session open, close and refusal. Default: stderr. */
+  logger?: (line: string) => void;
+}
+
+export interface ResolvedBridgeOptions {
+  host: string;
+  port: number;
+  server: Server | undefined;
+  path: string;
+  metricsPath: string | false;
+  secrets: string[];
+  allowAnonymous: boolean;
+  allowOrigins: Set<string> | undefined;
+  allowMissingOrigin: boolean;
+  allowLoopback: boolean;
+  policy: DestinationPolicy;
+  udpBindAddress: { IPv4: string; IPv6: string };
+  hostAddresses: string[] | undefined;
+  bindPortRange: [number, number];
+  maxSessions: number;
+  maxSockets: number;
+  maxPayload: number;
+  maxMessageBytes: number;
+  packetsPerSecond: number;
+  bytesPerSecond: number;
+  idleTimeoutMs: number;
+  maxBufferedBytes: number;
+  maxMalformedFrames: number;
+  errorFramesPerSecond: number;
+  logger: (line: string) => void;
+}
+
+export const BRIDGE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8787,
+  path: '/',
+  metricsPath: '/metrics',
+  maxSessions: 1000,
+  maxSockets: 8,
+  maxPayload: MAX_UDP_PAYLOAD,
+  maxMessageBytes: 131_072,
+  packetsPerSecond: 2000,
+  bytesPerSecond: 2_000_000,
+  idleTimeoutMs: 60_000,
+  maxBufferedBytes: 1_048_576,
+  maxMalformedFrames: 10,
+  errorFramesPerSecond: 10,
+} as const;
+
+function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`bridge option ${name} must be an integer in ${min}..${max}, got ${v}`);
+  return v;
+}
+
+/** Origins compare as the browser sends them: scheme://host[:port], lowercased, no trailing slash. */
+export function normalizeOrigin(origin: string): string {
+  return origin.trim().toLowerCase().replace(/\/+$/, '');
+}
+
+export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOptions {
+  const secrets = options.secret === undefined ? [] : Array.isArray(options.secret) ? options.secret : [options.secret];
+  if (secrets.some((s) => typeof s !== 'string' || s.length === 0)) throw new TypeError('bridge option secret must be non-empty text');
+  const allowAnonymous = options.allowAnonymous === true;
+  if (secrets.length === 0 && !allowAnonymous) {
+    throw new TypeError('the bridge needs a `secret` to check tokens against, or `allowAnonymous: true` said explicitly');
+  }
+  const path = options.path ?? BRIDGE_DEFAULTS.path;
+  if (!path.startsWith('/')) throw new TypeError(`bridge option path must start with '/', got ${JSON.stringify(path)}`);
+  const metricsPath = options.metricsPath ?? BRIDGE_DEFAULTS.metricsPath;
+  if (metricsPath !== false && (!metricsPath.startsWith('/') || metricsPath === path)) {
+    throw new TypeError('bridge option metricsPath must start with "/" and differ from path');
+  }
+  const udpBindAddress = { IPv4: options.udpBindAddress?.IPv4 ?? '0.0.0.0', IPv6: options.udpBindAddress?.IPv6 ?? '::' };
+  if (!isIp(udpBindAddress.IPv4) || udpBindAddress.IPv4.includes(':')) throw new TypeError('udpBindAddress.IPv4 must be an IPv4 address');
+  if (!isIp(udpBindAddress.IPv6) || !udpBindAddress.IPv6.includes(':')) throw new TypeError('udpBindAddress.IPv6 must be an IPv6 address');
+  for (const a of options.hostAddresses ?? []) if (!isIp(a)) throw new TypeError(`hostAddresses: not an IP address: ${a}`);
+  if ((options.hostAddresses?.length ?? 0) > 255) throw new RangeError('at most 255 hostAddresses');
+  const range = options.bindPortRange ?? [1024, 65535];
+  const portRange: [number, number] = [integer('bindPortRange[0]', range[0], 1024, 1, 65535), integer('bindPortRange[1]', range[1], 65535, 1, 65535)];
+  if (portRange[0] > portRange[1]) throw new RangeError('bindPortRange must be [low, high] with low <= high');
+
+  const maxPayload = integer('maxPayload', options.maxPayload, BRIDGE_DEFAULTS.maxPayload, 1, MAX_UDP_PAYLOAD);
+  const resolved: ResolvedBridgeOptions = {
+    host: options.host ?? BRIDGE_DEFAULTS.host,
+    port: integer('port', options.port, BRIDGE_DEFAULTS.port, 0, 65535),
+    server: options.server,
+    path,
+    metricsPath,
+    secrets,
+    allowAnonymous,
+    allowOrigins: options.allowOrigins ? new Set(options.allowOrigins.map(normalizeOrigin)) : undefined,
+    allowMissingOrigin: options.allowMissingOrigin ?? true,
+    allowLoopback: options.allowLoopback === true,
+    policy: new DestinationPolicy({ allowLoopback: options.allowLoopback, allow: options.allow, deny: options.deny }),
+    udpBindAddress,
+    hostAddresses: options.hostAddresses,
+    bindPortRange: portRange,
+    maxSessions: integer('maxSessions', options.maxSessions, BRIDGE_DEFAULTS.maxSessions, 1, 1_000_000),
+    maxSockets: integer('maxSockets', options.maxSockets, BRIDGE_DEFAULTS.maxSockets, 1, 0xffff),
+    maxPayload,
+    maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes, BRIDGE_DEFAULTS.maxMessageBytes, 64, 64 * 1024 * 1024),
+    packetsPerSecond: integer('packetsPerSecond', options.packetsPerSecond, BRIDGE_DEFAULTS.packetsPerSecond, 1, 0xffffffff),
+    bytesPerSecond: integer('bytesPerSecond', options.bytesPerSecond, BRIDGE_DEFAULTS.bytesPerSecond, 1, 0xffffffff),
+    idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, BRIDGE_DEFAULTS.idleTimeoutMs, 1, 0xffffffff),
+    maxBufferedBytes: integer('maxBufferedBytes', options.maxBufferedBytes, BRIDGE_DEFAULTS.maxBufferedBytes, 0, 2 ** 40),
+    maxMalformedFrames: integer('maxMalformedFrames', options.maxMalformedFrames, BRIDGE_DEFAULTS.maxMalformedFrames, 0, 1_000_000),
+    errorFramesPerSecond: integer('errorFramesPerSecond', options.errorFramesPerSecond, BRIDGE_DEFAULTS.errorFramesPerSecond, 1, 1_000_000),
+    logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
+  };
+  if (resolved.maxMessageBytes < maxPayload + DATA_HEADER_MAX) {
+    throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
+  }
+  return resolved;
+}

@@ -1,0 +1,225 @@
+// startBridge(): the WebSocket-to-UDP bridge on its own HTTP server, or attached to an app's http.Server.
+// Admission (Origin, token, session cap) happens here; everything after is the session's.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { networkInterfaces } from 'node:os';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { verifyRestCredential } from '../src/net/rest-credentials.js';
+import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
+import { BridgeCloseCode } from './close-codes.js';
+import { BridgeMetrics, type RefusalReason } from './metrics.js';
+import { normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
+import { BridgeSession, closeWebSocket, type SessionContext } from './session.js';
+
+export interface RunningBridge {
+  /** `ws://host:port/path` of the bridge, without a token. */
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: BridgeMetrics;
+  /** Sessions open now. */
+  readonly sessionCount: number;
+  /** Closes every session (1001) and, if the bridge owns it, its HTTP server. */
+  close(): Promise<void>;
+}
+
+/** How long close() waits for clients to answer the close handshake before cutting them off. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+type Admission =
+  | { ok: true; user: string | undefined }
+  | { ok: false; code: number; refusal: RefusalReason; reason: string };
+
+export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
+  const o = resolveBridgeOptions(options);
+  const metrics = new BridgeMetrics();
+  const owned = o.server === undefined;
+  const server = o.server ?? createServer();
+  // clientTracking off: the bridge tracks its own sockets, refused ones included.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, clientTracking: false, perMessageDeflate: false });
+  const sockets = new Set<WebSocket>();
+  const sessions = new Set<BridgeSession>();
+  let nextSessionId = 1;
+  let closing = false;
+
+  const context: SessionContext = {
+    options: o,
+    metrics,
+    hostAddresses: (family, bound) => hostAddressesFor(o, family, bound),
+    onClosed: (session) => sessions.delete(session),
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(req) !== o.path) {
+      // On an app's server, other paths may be someone else's WebSocket endpoint.
+      if (owned) refuseHttp(socket, 404, 'Not Found');
+      return;
+    }
+    if (closing) {
+      refuseHttp(socket, 503, 'Service Unavailable');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.once('close', () => sockets.delete(ws));
+      const admission = admit(o, req, sessions.size);
+      const info = { remote: req.socket.remoteAddress, origin: headerOf(req, 'origin') };
+      if (!admission.ok) {
+        ws.on('error', () => {});
+        metrics.refuse(admission.refusal);
+        log(o, { event: 'session-refused', code: admission.code, reason: admission.reason, ...info });
+        closeWebSocket(ws, admission.code, admission.reason);
+        return;
+      }
+      sessions.add(new BridgeSession(nextSessionId++, ws, context, { user: admission.user, ...info }));
+    });
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (o.metricsPath !== false && req.method === 'GET' && pathOf(req) === o.metricsPath) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.text());
+    } else if (pathOf(req) === o.path) {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('icebridge bridge: connect with a WebSocket\n');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  };
+
+  server.on('upgrade', onUpgrade);
+  if (owned) {
+    server.on('request', onRequest);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  const address = () => {
+    const a = server.address();
+    if (a === null || typeof a === 'string') throw new Error('the bridge server is not listening on a TCP port');
+    return a;
+  };
+
+  return {
+    get url() {
+      const a = address();
+      const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
+      return `ws://${host.includes(':') ? `[${host}]` : host}:${a.port}${o.path}`;
+    },
+    get port() {
+      return address().port;
+    },
+    metrics,
+    get sessionCount() {
+      return sessions.size;
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      server.off('upgrade', onUpgrade);
+      for (const session of [...sessions]) session.close(BridgeCloseCode.goingAway, 'bridge shutting down');
+      await Promise.all(
+        [...sockets].map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState === ws.CLOSED) return resolve();
+              const timer = setTimeout(() => ws.terminate(), SHUTDOWN_GRACE_MS);
+              ws.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              closeWebSocket(ws, BridgeCloseCode.goingAway, 'bridge shutting down');
+            }),
+        ),
+      );
+      wss.close();
+      if (owned) {
+        server.off('request', onRequest);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
+    },
+  };
+}
+
+/** Origin, then token, then capacity: the cheapest checks that reveal the least come first. */
+function admit(o: ResolvedBridgeOptions, req: IncomingMessage, openSessions: number): Admission {
+  const origin = headerOf(req, 'origin');
+  if (origin === undefined ? !o.allowMissingOrigin : o.allowOrigins !== undefined && !o.allowOrigins.has(normalizeOrigin(origin))) {
+    return { ok: false, code: BridgeCloseCode.originNotAllowed, refusal: 'origin-not-allowed', reason: 'origin not allowed' };
+  }
+  const auth = authenticate(o, req);
+  if (!auth.ok) return auth;
+  if (openSessions >= o.maxSessions) {
+    return { ok: false, code: BridgeCloseCode.tooManySessions, refusal: 'too-many-sessions', reason: 'too many sessions' };
+  }
+  return auth;
+}
+
+function authenticate(o: ResolvedBridgeOptions, req: IncomingMessage): Admission {
+  const query = new URL(req.url ?? '/', 'http://bridge').searchParams;
+  const username = query.get('username');
+  // A '+' of base64 left unencoded in the URL arrives as a space; base64 has no spaces, so put it back.
+  const credential = query.get('credential')?.replace(/ /g, '+') ?? null;
+  const unauthorized = (reason: string): Admission => ({ ok: false, code: BridgeCloseCode.unauthorized, refusal: 'unauthorized', reason });
+  if (username === null && credential === null) {
+    return o.allowAnonymous ? { ok: true, user: undefined } : unauthorized('unauthorized: no token');
+  }
+  if (username === null || credential === null) return unauthorized('unauthorized: username and credential both needed');
+  const now = Date.now() / 1000;
+  let expired = false;
+  let malformed = false;
+  for (const secret of o.secrets) {
+    const check = verifyRestCredential(secret, username, credential, now);
+    if (check.ok) return { ok: true, user: check.user };
+    if (check.reason === 'expired') expired = true;
+    if (check.reason === 'malformed') malformed = true;
+  }
+  if (expired) return { ok: false, code: BridgeCloseCode.credentialExpired, refusal: 'credential-expired', reason: 'credential expired' };
+  return unauthorized(malformed ? 'unauthorized: malformed token' : 'unauthorized: bad signature');
+}
+
+/** The addresses a page should use as its host candidates for a socket bound to `bound`. */
+function hostAddressesFor(o: ResolvedBridgeOptions, family: AddressFamily, bound: TransportAddress): string[] {
+  const fam = (a: string) => (a.includes(':') ? 'IPv6' : 'IPv4') === family;
+  if (o.hostAddresses) return o.hostAddresses.filter(fam);
+  if (bound.address !== '0.0.0.0' && bound.address !== '::') return [bound.address];
+  const found: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.family !== family || (i.internal && !o.allowLoopback)) continue;
+      // An IPv6 link-local address needs a zone that means nothing to the page.
+      if (family === 'IPv6' && /^fe[89ab]/i.test(i.address)) continue;
+      found.push(i.address);
+    }
+  }
+  return found;
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function refuseHttp(socket: Duplex, status: number, text: string): void {
+  socket.on('error', () => {});
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function log(o: ResolvedBridgeOptions, fields: Record<string, unknown>): void {
+  try {
+    o.logger(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+  } catch {
+    // A failing logger must not refuse or crash anything.
+  }
+}
