@@ -11,3 +11,9 @@ export type { Engine, Transmit, DatagramSource, SocketId } from './net/engine.js
 export { EngineDriver, type EngineDriverOptions } from './net/driver.js';
 export { realClock, type Clock } from './net/clock.js';
 export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';
+export {
+  BRIDGE_PROTOCOL_VERSION, BridgeFrameError, decodeBridgeFrame, encodeBridgeFrame, encodeDataFrame,
+  type BridgeFrame, type BridgeFrameErrorCode, type BridgeLimits,
+} from './net/bridge-frame.js';
+export { mintRestCredential, verifyRestCredential, type RestCredential, type RestCredentialCheck, type MintRestCredentialOptions } from './net/rest-credentials.js';
+export { BridgeConnection, BridgeSocket, BridgeError, type BridgeConnectOptions, type WebSocketConstructor } from './net/bridge-client.js';

@@ -17,7 +17,9 @@ export function attributeTypeHex(type: number): string {
  * the input. FINGERPRINT, when present, is checked here; MESSAGE-INTEGRITY needs a key: see integrity.ts.
  * `bytes` is kept (not copied) as `message.raw` for integrity checks.
  */
-export function decodeStunMessage(bytes: Uint8Array): StunMessage {
+export function decodeStunMessage(input: Uint8Array): StunMessage {
+  // A subclass (Node's Buffer) would make slice() a view and leak its type into values: use a plain view.
+  const bytes = Object.getPrototypeOf(input) === Uint8Array.prototype ? input : new Uint8Array(input.buffer, input.byteOffset, input.length);
   const n = bytes.length;
   if (n < HEADER_LENGTH) throw new StunParseError('TRUNCATED', 0, `${n} bytes, the STUN header is 20`);
   if ((bytes[0] & 0xc0) !== 0) {

@@ -27,12 +27,16 @@ export interface StunEncodeOptions {
 const MAX_BODY = 0xffff & ~3;
 const pad4 = (n: number): number => (n + 3) & ~3;
 
-// Value lengths from the sizing pass, reused by the writing pass; encoding is synchronous, so one array serves.
+// Encoding is synchronous and calls out to nothing that could re-enter it, so these are reused across calls:
+// value lengths from the sizing pass, and a work buffer with its DataView — creating a DataView per message
+// costs about as much as the rest of encoding a Binding request.
 let sizes = new Int32Array(64);
+let work = new Uint8Array(2048);
+let workView = new DataView(work.buffer);
 const sha256Scratch = new Uint8Array(32);
 
 /**
- * Encodes a message into one new Uint8Array: sizes every attribute, allocates once, writes once.
+ * Encodes a message into one new Uint8Array: sizes every attribute, writes once, copies out once.
  *
  * With `integrity` / `integritySha256` / `fingerprint`, those attributes are computed: in place where the
  * attribute list already has one, otherwise added after the other attributes in the order MESSAGE-INTEGRITY,
@@ -97,9 +101,14 @@ export function encodeStunMessage(message: StunMessageFields, options?: StunEnco
   const hmacSha1 = integrity === undefined ? undefined : keyed(integrity.key, HmacSha1, 'MESSAGE-INTEGRITY');
   const hmacSha256 = integritySha256 === undefined ? undefined : keyed(integritySha256.key, HmacSha256, 'MESSAGE-INTEGRITY-SHA256');
 
-  // Writing pass.
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  // Writing pass, into the zeroed work buffer (padding and reserved fields are zero unless written).
+  if (work.length < total) {
+    work = new Uint8Array(Math.max(total, 2 * work.length));
+    workView = new DataView(work.buffer);
+  }
+  const out = work;
+  const view = workView;
+  out.fill(0, 0, total);
   view.setUint16(0, encodeMessageType(method, message.class));
   view.setUint16(2, total - HEADER_LENGTH);
   view.setUint32(4, cookie);
@@ -122,7 +131,7 @@ export function encodeStunMessage(message: StunMessageFields, options?: StunEnco
     }
   }
   if (fingerprint && fingerprintIndex < 0) writeFingerprint(out, view, offset);
-  return out;
+  return out.slice(0, total);
 }
 
 function keyed<H>(key: unknown, Hmac: new (key: Uint8Array) => H, name: string): H {

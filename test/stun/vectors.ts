@@ -157,3 +157,85 @@ export const SAMPLE_LONG_TERM_REQUEST = {
     8c a8 96 66  // }
   `),
 };
+
+/**
+ * RFC 8489 Appendix B.1: long-term request with USERHASH and MESSAGE-INTEGRITY-SHA256 (same username,
+ * realm and password as RFC 5769 §2.4).
+ */
+export const SAMPLE_SHA256_REQUEST = {
+  username: '\u30DE\u30C8\u30EA\u30C3\u30AF\u30B9',
+  password: 'TheMatrIX',
+  nonce: 'obMatJos2AAACf//499k954d6OL34oL9FSTvy64sA',
+  realm: 'example.org',
+  transactionId: '78ad3433c6ad72c029da412e',
+  bytes: hexListing(`
+    00 01 00 9c  // Request type and message length
+    21 12 a4 42  // Magic cookie
+    78 ad 34 33  // }
+    c6 ad 72 c0  // }  Transaction ID
+    29 da 41 2e  // }
+    00 1e 00 20  // USERHASH attribute header
+    4a 3c f3 8f  // }
+    ef 69 92 bd  // }
+    a9 52 c6 78  // }
+    04 17 da 0f  // }  Userhash value (32 bytes)
+    24 81 94 15  // }
+    56 9e 60 b2  // }
+    05 c4 6e 41  // }
+    40 7f 17 04  // }
+    00 15 00 29  // NONCE attribute header
+    6f 62 4d 61  // }
+    74 4a 6f 73  // }
+    32 41 41 41  // }
+    43 66 2f 2f  // }
+    34 39 39 6b  // }  Nonce value and padding (3 bytes)
+    39 35 34 64  // }
+    36 4f 4c 33  // }
+    34 6f 4c 39  // }
+    46 53 54 76  // }
+    79 36 34 73  // }
+    41 00 00 00  // }
+    00 14 00 0b  // REALM attribute header
+    65 78 61 6d  // }
+    70 6c 65 2e  // }  Realm value (11 bytes) and padding (1 byte)
+    6f 72 67 00  // }
+    00 1c 00 20  // MESSAGE-INTEGRITY-SHA256 attribute header
+    e4 68 6c 8f  // }
+    0e de b5 90  // }
+    13 e0 70 90  // }
+    01 0a 93 ef  // }  HMAC-SHA256 value
+    cc bc cc 54  // }
+    4c 0a 45 d9  // }
+    f8 30 aa 6d  // }
+    6f 73 5a 01  // }
+  `),
+};
+
+/**
+ * Appendix B.1 corrected. As published, its length field is 0x9c — the whole datagram, header included —
+ * where RFC 8489 §5 gives 0x88, so a conforming decoder rejects it (LENGTH_MISMATCH); its HMAC was computed
+ * over that wrong length (it matches SHA-256(username:realm:password) as the key with 0x9c in the header).
+ * Here the length is 0x88 and MESSAGE-INTEGRITY-SHA256 was recomputed with node:crypto over the corrected
+ * bytes, with the same key; USERHASH, NONCE and REALM are the RFC's.
+ */
+export const SAMPLE_SHA256_REQUEST_CORRECTED = {
+  ...SAMPLE_SHA256_REQUEST,
+  bytes: (() => {
+    const bytes = SAMPLE_SHA256_REQUEST.bytes.slice();
+    bytes[3] = 0x88; // message length: 136 bytes of attributes
+    bytes.set(
+      hexListing(`
+        23 41 12 fb  // }
+        d4 e2 7f 98  // }
+        3e b4 03 28  // }
+        36 f9 98 21  // }  HMAC-SHA256 value over the corrected header
+        6f 5b 23 f8  // }
+        d9 27 75 3f  // }
+        bc 4f 88 2b  // }
+        fb df 0d ec  // }
+      `),
+      bytes.length - 32,
+    );
+    return bytes;
+  })(),
+};
