@@ -6,3 +6,4 @@ export { UdpSocket, type UdpSocketOptions } from './node/udp-socket.js';
 export { StreamSocket, type StreamSocketOptions } from './node/stream-socket.js';
 export { stunBinding, resolveHost, type NodeStunBindingOptions } from './node/stun-binding.js';
 export { startStunServer, type NodeStunServerOptions, type RunningStunServer } from './node/stun-server.js';
+export { connectBridge, type NodeBridgeConnectOptions } from './node/bridge-client.js';

@@ -1,0 +1,22 @@
+// connectBridge(): BridgeConnection.connect with the `ws` package's WebSocket, which Node 20 lacks globally.
+import { WebSocket } from 'ws';
+import { BridgeConnection, type BridgeConnectOptions, type WebSocketConstructor } from '../net/bridge-client.js';
+
+export interface NodeBridgeConnectOptions extends Omit<BridgeConnectOptions, 'WebSocket'> {
+  /** The Origin header to send; browsers always send one, Node sends none unless told. */
+  origin?: string;
+  /** Extra HTTP headers of the upgrade request. */
+  headers?: Record<string, string>;
+}
+
+export function connectBridge(url: string, options: NodeBridgeConnectOptions = {}): Promise<BridgeConnection> {
+  const { origin, headers, ...rest } = options;
+  const wsOptions = { origin, headers, perMessageDeflate: false };
+  // ws takes its options as a second constructor argument; the isomorphic client passes only the URL.
+  const NodeWebSocket = class extends WebSocket {
+    constructor(address: string) {
+      super(address, wsOptions);
+    }
+  };
+  return BridgeConnection.connect(url, { ...rest, WebSocket: NodeWebSocket as WebSocketConstructor });
+}
