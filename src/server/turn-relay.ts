@@ -1,0 +1,133 @@
+// The data path of the TURN server: Send indications and ChannelData from the client go out of the relay
+// socket to the peer (RFC 8656 §11.2, §12.6); datagrams from permitted peers come back as ChannelData when
+// a channel is bound to the peer, as Data indications otherwise (§11.3, §12.7). Every datagram dropped is
+// counted with its reason; the bytes-per-second quota covers both directions.
+import type { Millis } from '../net/clock.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import { familyOf } from '../net/transport-address.js';
+import { StunMethod } from '../stun/constants.js';
+import { encodeStunMessage } from '../stun/encode.js';
+import { createStunMessage, type StunMessage } from '../stun/message.js';
+import { decodeChannelData, encodeChannelData } from '../turn/channel-data.js';
+import type { StunServer } from './stun-server.js';
+import { canonicalIp, peerKey, type TurnAllocation } from './turn-allocation.js';
+import type { TurnServerCounters } from './turn-server-counters.js';
+
+/**
+ * The largest DATA value a Data indication can carry: the 16-bit message length (at most 0xFFFC, a
+ * multiple of 4) less XOR-PEER-ADDRESS (4 + 20 for IPv6) and DATA's own 4-byte header.
+ */
+const MAX_DATA_INDICATION_PAYLOAD = 0xfffc - 24 - 4;
+const MAX_CHANNEL_DATA_PAYLOAD = 0xffff;
+
+export class TurnRelay {
+  constructor(
+    private readonly stun: StunServer,
+    private readonly counters: TurnServerCounters,
+  ) {}
+
+  /** RFC 8656 §11.2: a Send indication (never authenticated, never refreshes a permission). */
+  fromClientSend(allocation: TurnAllocation | undefined, message: StunMessage, now: Millis): void {
+    if (allocation === undefined) {
+      this.counters.dropped['no-allocation']++;
+      return;
+    }
+    const peer = message.get('XOR-PEER-ADDRESS');
+    const data = message.get('DATA');
+    // DONT-FRAGMENT cannot be honoured, so it counts as an unknown comprehension-required attribute.
+    if (
+      peer === undefined ||
+      data === undefined ||
+      message.unknownComprehensionRequired.length > 0 ||
+      message.has('DONT-FRAGMENT') ||
+      peer.port === 0 ||
+      familyOf(peer.address) !== allocation.family
+    ) {
+      this.counters.dropped['bad-send']++;
+      return;
+    }
+    if (!allocation.hasPermission(canonicalIp(peer.address), now)) {
+      this.counters.dropped['no-permission']++;
+      return;
+    }
+    this.toPeer(allocation, peer, data, now);
+  }
+
+  /** RFC 8656 §12.6: ChannelData from the client, on a bound channel, goes to its peer. */
+  fromClientChannel(allocation: TurnAllocation | undefined, bytes: Uint8Array, now: Millis): void {
+    let channel: number;
+    let data: Uint8Array;
+    try {
+      ({ channel, data } = decodeChannelData(bytes));
+    } catch {
+      this.counters.dropped['bad-channel-data']++;
+      return;
+    }
+    if (allocation === undefined) {
+      this.counters.dropped['no-allocation']++;
+      return;
+    }
+    const binding = allocation.channel(channel, now);
+    if (binding === undefined) {
+      this.counters.dropped['no-channel']++;
+      return;
+    }
+    // A copy: the datagram's buffer is the socket layer's, and the transmit waits in a queue.
+    this.toPeer(allocation, binding.peer, data.slice(), now);
+  }
+
+  /** RFC 8656 §11.3 / §12.7: a datagram from a peer at the relayed transport address. */
+  fromPeer(allocation: TurnAllocation, bytes: Uint8Array, from: TransportAddress, now: Millis): void {
+    this.counters.peerDatagrams++;
+    const ip = canonicalIp(from.address);
+    if (!allocation.hasPermission(ip, now)) {
+      this.counters.dropped['no-permission']++;
+      return;
+    }
+    const binding = allocation.channelForPeer(peerKey(ip, from.port), now);
+    if (bytes.length > (binding !== undefined ? MAX_CHANNEL_DATA_PAYLOAD : MAX_DATA_INDICATION_PAYLOAD)) {
+      this.counters.dropped['too-large']++;
+      return;
+    }
+    if (!allocation.bucket.take(bytes.length, now)) {
+      this.counters.dropped['rate-limited']++;
+      return;
+    }
+    let message: Uint8Array;
+    try {
+      message =
+        binding !== undefined
+          ? encodeChannelData(binding.channel, bytes)
+          : encodeStunMessage(
+              createStunMessage({
+                method: StunMethod.Data,
+                class: 'indication',
+                attributes: [
+                  ['XOR-PEER-ADDRESS', { address: from.address, port: from.port }],
+                  ['DATA', bytes],
+                ],
+              }),
+            );
+    } catch {
+      this.counters.dropped['encode-failed']++;
+      return;
+    }
+    allocation.traffic.packetsToClient++;
+    allocation.traffic.bytesToClient += bytes.length;
+    this.counters.relayed.packetsToClients++;
+    this.counters.relayed.bytesToClients += bytes.length;
+    this.stun.send({ socket: allocation.client.socket, to: allocation.client.from, bytes: message });
+  }
+
+  private toPeer(allocation: TurnAllocation, peer: TransportAddress, data: Uint8Array, now: Millis): void {
+    if (!allocation.bucket.take(data.length, now)) {
+      this.counters.dropped['rate-limited']++;
+      return;
+    }
+    allocation.traffic.packetsToPeers++;
+    allocation.traffic.bytesToPeers += data.length;
+    this.counters.relayed.packetsToPeers++;
+    this.counters.relayed.bytesToPeers += data.length;
+    this.stun.send({ socket: allocation.relaySocket, to: peer, bytes: data });
+  }
+}
