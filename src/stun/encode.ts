@@ -67,7 +67,8 @@ export function encodeStunMessage(message: StunMessageFields, options?: StunEnco
     else if (type === T.MESSAGE_INTEGRITY_SHA256 && sha256Index < 0) sha256Index = i;
     else if (type === T.FINGERPRINT && fingerprintIndex < 0) fingerprintIndex = i;
   }
-  const sha256Length = integritySha256?.length ?? (sha256Index >= 0 ? (attributes[sha256Index].value as Uint8Array).length : 32);
+  const stored = sha256Index >= 0 ? attributes[sha256Index].value : undefined;
+  const sha256Length = integritySha256?.length ?? (stored instanceof Uint8Array ? stored.length : 32);
   if (integritySha256 !== undefined && !(sha256Length >= 16 && sha256Length <= 32 && sha256Length % 4 === 0)) {
     throw new StunEncodeError('VALUE_LENGTH', `MESSAGE-INTEGRITY-SHA256 length ${sha256Length}, need 16..32, a multiple of 4`);
   }
