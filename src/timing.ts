@@ -25,3 +25,8 @@ export const TURN_CHANNEL_RESERVATION_MS = 300_000;
 export const TURN_REFRESH_MARGIN_MS = 60_000;
 /** RFC 8656 §6.3 (via RFC 8489 §9.2): nonces expire; 438 Stale Nonce asks the client to retry. One hour is coturn's default. */
 export const TURN_NONCE_LIFETIME_MS = 3_600_000;
+/**
+ * Not an RFC value: how soon a TURN client tries again after a refresh (of an allocation, permission or
+ * channel) failed while the thing refreshed has not yet expired (RFC 8656 §8: refresh "before it expires").
+ */
+export const TURN_REFRESH_RETRY_MS = 10_000;

@@ -1,0 +1,80 @@
+// The TURN client's messages (RFC 8656 §7.1, §8.1, §10.1, §11.1, §12.1), without authentication: the
+// method-specific attributes of each request, and the Send indication. credentials.ts adds the rest.
+import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
+import type { StunAttributeEntry } from '../stun/attribute-values.js';
+import { StunMethod, TRANSPORT_UDP } from '../stun/constants.js';
+import { encodeStunMessage } from '../stun/encode.js';
+import { createStunMessage } from '../stun/message.js';
+import type { ChannelBinding } from './channels.js';
+
+/** What a request in flight is for; kept with its transaction so its outcome can be applied. */
+export type TurnRequest =
+  | { readonly op: 'allocate' }
+  | { readonly op: 'refresh' }
+  | { readonly op: 'deallocate' }
+  /** One CreatePermission per IP; `peer` is the transport address whose IP is asked for (port ignored, §10.1). */
+  | { readonly op: 'permission'; readonly ip: string; readonly peer: TransportAddress }
+  | { readonly op: 'channel'; readonly binding: ChannelBinding };
+
+const METHOD: Record<TurnRequest['op'], number> = {
+  allocate: StunMethod.Allocate,
+  refresh: StunMethod.Refresh,
+  deallocate: StunMethod.Refresh,
+  permission: StunMethod.CreatePermission,
+  channel: StunMethod.ChannelBind,
+};
+
+export function methodOf(request: TurnRequest): number {
+  return METHOD[request.op];
+}
+
+export interface RequestParameters {
+  lifetimeSeconds: number;
+  family?: AddressFamily;
+  /** '' for none. */
+  software: string;
+}
+
+/** The attributes a request carries before USERNAME/REALM/NONCE and integrity. */
+export function requestAttributes(request: TurnRequest, p: RequestParameters): StunAttributeEntry[] {
+  const entries: StunAttributeEntry[] = [];
+  switch (request.op) {
+    case 'allocate':
+      // §7.1: REQUESTED-TRANSPORT is always UDP; LIFETIME is a hint; one REQUESTED-ADDRESS-FAMILY at most.
+      entries.push(['REQUESTED-TRANSPORT', TRANSPORT_UDP], ['LIFETIME', p.lifetimeSeconds]);
+      if (p.family !== undefined) entries.push(['REQUESTED-ADDRESS-FAMILY', p.family]);
+      break;
+    case 'refresh':
+      entries.push(['LIFETIME', p.lifetimeSeconds]);
+      break;
+    case 'deallocate':
+      // §8.1: LIFETIME 0 deletes the allocation.
+      entries.push(['LIFETIME', 0]);
+      break;
+    case 'permission':
+      entries.push(['XOR-PEER-ADDRESS', request.peer]);
+      break;
+    case 'channel':
+      entries.push(['CHANNEL-NUMBER', request.binding.number], ['XOR-PEER-ADDRESS', request.binding.peer]);
+      break;
+  }
+  // §5: the client SHOULD include SOFTWARE in Allocate and Refresh requests.
+  if (p.software !== '' && (request.op === 'allocate' || request.op === 'refresh' || request.op === 'deallocate')) {
+    entries.push(['SOFTWARE', p.software]);
+  }
+  return entries;
+}
+
+/** §11.1: a Send indication — XOR-PEER-ADDRESS and DATA, never authenticated (§5). Throws StunEncodeError if too large. */
+export function encodeSendIndication(peer: TransportAddress, data: Uint8Array): Uint8Array {
+  return encodeStunMessage(
+    createStunMessage({
+      method: StunMethod.Send,
+      class: 'indication',
+      attributes: [
+        ['XOR-PEER-ADDRESS', peer],
+        ['DATA', data],
+      ],
+    }),
+  );
+}
