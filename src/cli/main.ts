@@ -1,7 +1,9 @@
 // The `icebridge` command. Each subcommand lives in its own file and returns an exit code.
+import { bridgeUsage, runBridge } from './bridge.js';
 import { runDecode } from './decode.js';
 import { runServe, serveUsage } from './serve.js';
 import { runStun, stunUsage } from './stun.js';
+import { runToken, tokenUsage } from './token.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -30,6 +32,16 @@ const commands: Record<string, Command> = {
     summary: 'run the STUN server (and, later, TURN, the bridge and the example pages)',
     usage: serveUsage,
     run: (args, io) => runServe(args, io),
+  },
+  token: {
+    summary: 'mint a time-limited bridge/TURN credential (TURN REST API) and print it as JSON',
+    usage: tokenUsage,
+    run: runToken,
+  },
+  bridge: {
+    summary: 'run the WebSocket-to-UDP bridge that gives browser pages UDP sockets',
+    usage: bridgeUsage,
+    run: (args, io) => runBridge(args, io),
   },
 };
 

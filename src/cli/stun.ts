@@ -1,7 +1,11 @@
-// `icebridge stun <host:port | stun:URI> [--json] [--timeout-ms N]`: one Binding transaction.
+// `icebridge stun <host:port | stun:URI> [--json] [--timeout-ms N] [--bridge URL]`: one Binding transaction.
 import { parseArgs } from 'node:util';
-import { formatTransportAddress } from '../net/transport-address.js';
-import { stunBinding } from '../node/stun-binding.js';
+import { parseIceServerUri } from '../net/ice-server-uri.js';
+import { isIp } from '../net/ip.js';
+import { familyOf, formatTransportAddress } from '../net/transport-address.js';
+import { connectBridge } from '../node/bridge-client.js';
+import { resolveHost, stunBinding } from '../node/stun-binding.js';
+import { stunBinding as stunBindingOver, type StunBindingResult } from '../stun/binding.js';
 import type { CliIO } from './main.js';
 
 export const stunUsage = `icebridge stun <host:port | stun:URI | stuns:URI> [options]
@@ -12,7 +16,9 @@ Options:
   --json            print {"mapped","local","server","rttMs"} as JSON
   --timeout-ms N    give up after N ms (default: the RFC 8489 schedule, 39.5 s)
   --rto-ms N        initial retransmission timeout (default 500)
-  --insecure        with stuns:, accept any TLS certificate (for test servers)`;
+  --insecure        with stuns:, accept any TLS certificate (for test servers)
+  --bridge URL      send from a UDP socket of an icebridge bridge (ws://…?username=…&credential=…),
+                    as a page would; the mapped address is then the bridge host's`;
 
 export async function runStun(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,6 +29,7 @@ export async function runStun(args: string[], io: CliIO): Promise<number> {
       'timeout-ms': { type: 'string' },
       'rto-ms': { type: 'string' },
       insecure: { type: 'boolean', default: false },
+      bridge: { type: 'string' },
     },
   });
   const [server] = positionals;
@@ -39,7 +46,9 @@ export async function runStun(args: string[], io: CliIO): Promise<number> {
     }
   }
   try {
-    const r = await stunBinding(server, { timeoutMs, rtoMs, tls: values.insecure ? { rejectUnauthorized: false } : undefined });
+    const r = values.bridge
+      ? await bindingThroughBridge(server, values.bridge, timeoutMs, rtoMs)
+      : await stunBinding(server, { timeoutMs, rtoMs, tls: values.insecure ? { rejectUnauthorized: false } : undefined });
     const out = {
       mapped: formatTransportAddress(r.mapped),
       local: formatTransportAddress(r.local),
@@ -55,5 +64,19 @@ export async function runStun(args: string[], io: CliIO): Promise<number> {
     if (values.json) io.stdout(JSON.stringify({ error: { code: (err as { code?: string }).code ?? 'ERROR', message } }));
     io.stderr(`icebridge stun: ${message}`);
     return 1;
+  }
+}
+
+/** One Binding from a bridge socket: the isomorphic stunBinding over a BridgeSocket, as a page runs it. */
+async function bindingThroughBridge(server: string, url: string, timeoutMs: number | undefined, rtoMs: number | undefined): Promise<StunBindingResult> {
+  const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `stun:${server}`);
+  if (uri.transport !== 'udp') throw new Error(`the bridge carries UDP only, not ${uri.transport}`);
+  const address = isIp(uri.host) ? uri.host : await resolveHost(uri.host);
+  const connection = await connectBridge(url, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+  try {
+    const socket = await connection.bind({ family: familyOf(address) });
+    return await stunBindingOver({ address, port: uri.port }, { socket, timeoutMs, rtoMs });
+  } finally {
+    connection.close();
   }
 }

@@ -1,0 +1,86 @@
+// `icebridge bridge`: the WebSocket-to-UDP bridge until Ctrl-C (SIGINT) or SIGTERM.
+import { parseArgs } from 'node:util';
+import { startBridge } from '../../bridge/server.js';
+import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
+import type { CliIO } from './main.js';
+
+export const bridgeUsage = `icebridge bridge --secret S [options]
+
+Runs the bridge: each WebSocket session may bind UDP sockets on this host and send and receive datagrams
+through them. Clients connect to ws://HOST:PORT/?username=…&credential=… (mint one with \`icebridge token\`).
+One JSON line per session goes to stderr; Prometheus counters are at http://HOST:PORT/metrics.
+
+Options:
+  --port N              TCP port (default ${BRIDGE_DEFAULTS.port}; 0 picks a free one)
+  --host ADDR           address to listen on (default ${BRIDGE_DEFAULTS.host}; 0.0.0.0 to serve other machines)
+  --secret S            the token secret, repeatable for key rotation (or set ICEBRIDGE_SECRET)
+  --allow-anonymous     accept clients without a token (only where the network already restricts access)
+  --allow-origin O      allow this page Origin, repeatable (default: any Origin)
+  --allow-loopback      let sessions send to 127.0.0.0/8 and ::1 (local use)
+  --allow CIDR          let sessions send to a block the defaults refuse, repeatable
+  --deny CIDR           refuse a block, repeatable; wins over --allow
+  --max-sessions N      sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
+  --max-sockets N       UDP sockets per session (default ${BRIDGE_DEFAULTS.maxSockets})
+  --idle-timeout-ms N   close sessions idle this long (default ${BRIDGE_DEFAULTS.idleTimeoutMs})`;
+
+export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: String(BRIDGE_DEFAULTS.port) },
+      host: { type: 'string', default: BRIDGE_DEFAULTS.host },
+      secret: { type: 'string', multiple: true },
+      'allow-anonymous': { type: 'boolean', default: false },
+      'allow-origin': { type: 'string', multiple: true },
+      'allow-loopback': { type: 'boolean', default: false },
+      allow: { type: 'string', multiple: true },
+      deny: { type: 'string', multiple: true },
+      'max-sessions': { type: 'string' },
+      'max-sockets': { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) {
+    io.stderr(`Usage: ${bridgeUsage}`);
+    return 2;
+  }
+  const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const secrets = values.secret ?? (process.env.ICEBRIDGE_SECRET ? [process.env.ICEBRIDGE_SECRET] : undefined);
+  let bridge;
+  try {
+    bridge = await startBridge({
+      port: number(values.port),
+      host: values.host,
+      secret: secrets,
+      allowAnonymous: values['allow-anonymous'],
+      allowOrigins: values['allow-origin'],
+      allowLoopback: values['allow-loopback'],
+      allow: values.allow,
+      deny: values.deny,
+      maxSessions: number(values['max-sessions']),
+      maxSockets: number(values['max-sockets']),
+      idleTimeoutMs: number(values['idle-timeout-ms']),
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`icebridge bridge: ${message}`);
+    // Bad options are a usage error; a port in use or similar is a runtime failure.
+    return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
+  }
+  io.stdout(`bridge listening on ${bridge.url} (metrics at http://${new URL(bridge.url).host}/metrics)`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+  await bridge.close();
+  const m = bridge.metrics;
+  io.stdout(`stopped; ${m.sessionsTotal} sessions, ${m.datagramsOut} datagrams out, ${m.datagramsIn} in`);
+  return 0;
+}
