@@ -61,7 +61,13 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
-      const admission = admit(o, req, sessions.size);
+      let admission: Admission;
+      try {
+        admission = admit(o, req, sessions.size);
+      } catch {
+        // A request line no URL parser accepts: refuse it like a missing token, never throw.
+        admission = { ok: false, code: BridgeCloseCode.unauthorized, refusal: 'unauthorized', reason: 'unauthorized: unreadable request' };
+      }
       const info = { remote: req.socket.remoteAddress, origin: headerOf(req, 'origin') };
       if (!admission.ok) {
         ws.on('error', () => {});

@@ -274,7 +274,8 @@ export class BridgeSession {
 
   private sendError(frame: ErrorFrame): void {
     const now = performance.now();
-    if (!this.errorFrames.take(1, now)) {
+    // Error frames obey the same queue bound as data: a client that does not read gets none.
+    if (this.ws.bufferedAmount > this.ctx.options.maxBufferedBytes || !this.errorFrames.take(1, now)) {
       this.ctx.metrics.errorFramesSuppressed++;
       return;
     }

@@ -44,8 +44,9 @@ export interface BridgeConnectOptions {
 
 /**
  * What went wrong with the bridge. `code` is stable: `closed` (with the WebSocket `closeCode`, e.g. 4001 when
- * the bridge refused the token — see bridge/close-codes.ts), `timeout`, `protocol`, `socket-closed`, or the
- * code of an error frame (`socket-limit`, `destination-denied`, `rate-limited`, …).
+ * the bridge refused the token — see bridge/close-codes.ts), `connect-failed` (a URL the WebSocket class
+ * refuses), `timeout`, `protocol`, `socket-closed`, or an error frame's code (`socket-limit`,
+ * `destination-denied`, `rate-limited`, …).
  */
 export class BridgeError extends Error {
   override readonly name = 'BridgeError';
@@ -102,7 +103,7 @@ export class BridgeConnection {
       try {
         ws = new Ctor(url) as unknown as WebSocketLike;
       } catch (err) {
-        reject(new BridgeError('closed', err instanceof Error ? err.message : String(err)));
+        reject(new BridgeError('connect-failed', err instanceof Error ? err.message : String(err)));
         return;
       }
       ws.binaryType = 'arraybuffer';

@@ -115,11 +115,3 @@ export class RawClient {
   }
 }
 
-/** Waits until `condition` holds, checking on each turn of the event loop, for at most `ms`. */
-export async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
