@@ -25,6 +25,28 @@ export const TURN_CHANNEL_RESERVATION_MS = 300_000;
 export const TURN_REFRESH_MARGIN_MS = 60_000;
 /** RFC 8656 §6.3 (via RFC 8489 §9.2): nonces expire; 438 Stale Nonce asks the client to retry. One hour is coturn's default. */
 export const TURN_NONCE_LIFETIME_MS = 3_600_000;
+
+/** RFC 8445 §14.2: Ta, the pacing of connectivity checks; SHOULD default to 50 ms. */
+export const ICE_TA_MS = 50;
+/** RFC 8445 §14.3: the RTO of a check is MAX(500 ms, Ta · N · (Waiting + In-Progress)), never below 500 ms. */
+export const ICE_MIN_RTO_MS = 500;
+/** RFC 8445 §11: keepalives on a candidate pair in use at least every Tr = 15 s (consent checks count). */
+export const ICE_KEEPALIVE_MS = 15_000;
+/** RFC 7675 §5.1: consent checks every 5 s, randomised to 0.8–1.2 of that. */
+export const CONSENT_CHECK_INTERVAL_MS = 5_000;
+export const CONSENT_CHECK_JITTER = 0.2;
+/** RFC 7675 §5.1: consent expires 30 s after the last authenticated response. */
+export const CONSENT_TIMEOUT_MS = 30_000;
+/**
+ * Silence on the selected pair after which the transport reports 'disconnected' (W3C RTCIceTransportState),
+ * before consent expires. Not from an RFC; Chromium reports unwritable after about 5 s without responses.
+ */
+export const ICE_DISCONNECTED_AFTER_MS = 7_500;
+/**
+ * How long the controlling agent waits, after the first valid pair, for better pairs still being checked
+ * before it nominates anyway (RFC 8445 §8.1.1 leaves the choice to the agent).
+ */
+export const ICE_NOMINATION_DELAY_MS = 2_000;
 /**
  * Not an RFC value: how soon a TURN client tries again after a refresh (of an allocation, permission or
  * channel) failed while the thing refreshed has not yet expired (RFC 8656 §8: refresh "before it expires").

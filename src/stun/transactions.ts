@@ -32,6 +32,8 @@ export interface ClientTransaction<Context> {
   deadline: number;
   /** The current (doubled) retransmission timeout. */
   rto: number;
+  /** The RTO the transaction started with (Rm multiplies this one). */
+  readonly initialRto: number;
 }
 
 export type MatchResult<Context> =
@@ -88,7 +90,8 @@ export class TransactionTable<Context = undefined> {
 
   /**
    * Records a request the caller sends now (its first transmission). A reliable transport gets no
-   * retransmissions, only the Ti timer.
+   * retransmissions, only the Ti timer. `rtoMs` overrides the table's RTO for this transaction (ICE
+   * computes one per check, RFC 8445 §14.3).
    */
   start(
     transactionId: Uint8Array,
@@ -98,6 +101,7 @@ export class TransactionTable<Context = undefined> {
     now: number,
     context: Context,
     reliable = false,
+    rtoMs = this.rtoMs,
   ): ClientTransaction<Context> {
     const key = transactionKey(transactionId);
     if (this.inFlight.has(key)) throw new RangeError('TransactionTable: transaction id already in flight');
@@ -111,8 +115,9 @@ export class TransactionTable<Context = undefined> {
       startedAt: now,
       context,
       sends: 1,
-      rto: this.rtoMs,
-      deadline: now + (reliable ? this.reliableTimeoutMs : this.rc === 1 ? this.rm * this.rtoMs : this.rtoMs),
+      rto: rtoMs,
+      initialRto: rtoMs,
+      deadline: now + (reliable ? this.reliableTimeoutMs : this.rc === 1 ? this.rm * rtoMs : rtoMs),
     };
     this.inFlight.set(key, t);
     this.counters.started++;
@@ -167,7 +172,7 @@ export class TransactionTable<Context = undefined> {
       t.sends++;
       t.rto *= 2;
       // After the Rc-th send the wait is Rm times the initial RTO, not the doubled one.
-      t.deadline = now + (t.sends >= this.rc ? this.rm * this.rtoMs : t.rto);
+      t.deadline = now + (t.sends >= this.rc ? this.rm * t.initialRto : t.rto);
       this.counters.retransmits++;
       result.retransmit.push(t);
     }

@@ -1,0 +1,168 @@
+// The checklist (RFC 8445 §6.1.2) of one component: forming and pruning pairs, their states, the
+// triggered-check queue and the choice of the next check (§6.1.4.2). Trickled pairs enter a running
+// checklist by RFC 8838 §12's rules. Pure bookkeeping: no I/O, no time.
+import type { SocketId } from '../net/engine.js';
+import { sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import type { IceCandidate } from './candidate.js';
+import { CandidatePair, comparePairs, type LocalCandidate } from './candidate-pair.js';
+
+export interface ChecklistOptions {
+  /** RFC 8445 §6.1.2.5: the agent SHOULD limit the pairs; default 100. */
+  maxPairs?: number;
+}
+
+export class Checklist {
+  /** Highest priority first. */
+  readonly pairs: CandidatePair[] = [];
+  private readonly triggered: CandidatePair[] = [];
+  private readonly maxPairs: number;
+  /** Pairs refused or dropped because of the limit. */
+  pairsDroppedByLimit = 0;
+
+  constructor(options: ChecklistOptions = {}) {
+    this.maxPairs = options.maxPairs ?? 100;
+    if (!Number.isInteger(this.maxPairs) || this.maxPairs < 1) throw new RangeError('maxPairs must be a whole number ≥ 1');
+  }
+
+  /**
+   * Pairs `local` with `remote` if they can be paired (same component, address family and transport,
+   * §6.1.2.2) and the pair is not redundant (§6.1.2.4: same base and remote). Returns the new pair.
+   */
+  add(local: LocalCandidate, remote: IceCandidate, controlling: boolean): CandidatePair | undefined {
+    const l = local.candidate;
+    if (l.component !== remote.component || l.protocol !== remote.protocol) return undefined;
+    if (l.address.includes(':') !== remote.address.includes(':')) return undefined;
+    if (this.find(local.socket, remote)) return undefined;
+
+    const pair = new CandidatePair(local, remote, controlling);
+    if (this.pairs.length >= this.maxPairs) {
+      // §6.1.2.5: keep the highest-priority pairs; only a not-yet-checked pair may make room.
+      const lowest = this.pairs[this.pairs.length - 1];
+      if (comparePairs(pair, lowest) > 0 || (lowest.state !== 'frozen' && lowest.state !== 'waiting')) {
+        this.pairsDroppedByLimit++;
+        return undefined;
+      }
+      this.remove(lowest);
+      this.pairsDroppedByLimit++;
+    }
+    this.insertSorted(pair);
+    pair.state = this.initialState(pair);
+    return pair;
+  }
+
+  /** The pair from base socket `socket` to the remote transport address, if any. */
+  find(socket: SocketId, remote: TransportAddress): CandidatePair | undefined {
+    for (const p of this.pairs) {
+      if (p.local.socket === socket && p.remote.port === remote.port && p.remote.address === remote.address) return p;
+    }
+    return undefined;
+  }
+
+  /** All pairs towards a remote address (from any base). */
+  findByRemote(remote: TransportAddress): CandidatePair[] {
+    return this.pairs.filter((p) => sameTransportAddress(p.remoteAddress, remote));
+  }
+
+  /** §7.3.1.4: queue a triggered check (once). */
+  trigger(pair: CandidatePair): void {
+    if (!this.triggered.includes(pair)) this.triggered.push(pair);
+  }
+
+  get hasTriggered(): boolean {
+    return this.triggered.length > 0;
+  }
+
+  /**
+   * §6.1.4.2: the pair to check when Ta fires — the triggered queue first, then the highest-priority
+   * Waiting pair, unfreezing one Frozen pair per foundation that has none Waiting or In-Progress.
+   */
+  nextCheck(): CandidatePair | undefined {
+    while (this.triggered.length > 0) {
+      const pair = this.triggered.shift()!;
+      if (this.pairs.includes(pair)) return pair;
+    }
+    let waiting = this.pairs.find((p) => p.state === 'waiting');
+    if (!waiting) {
+      const busy = new Set(this.pairs.filter((p) => p.state === 'waiting' || p.state === 'in-progress').map((p) => p.foundation));
+      for (const p of this.pairs) {
+        if (p.state === 'frozen' && !busy.has(p.foundation)) {
+          p.state = 'waiting';
+          busy.add(p.foundation);
+        }
+      }
+      waiting = this.pairs.find((p) => p.state === 'waiting');
+    }
+    return waiting;
+  }
+
+  /** §7.2.5.3.3: a success unfreezes the pairs of the same foundation. */
+  unfreeze(foundation: string): void {
+    for (const p of this.pairs) if (p.foundation === foundation && p.state === 'frozen') p.state = 'waiting';
+  }
+
+  /** After a role change the pair priorities change (§7.2.5.1, §7.3.1.1). */
+  reprioritize(controlling: boolean): void {
+    for (const p of this.pairs) p.updatePriority(controlling);
+    this.pairs.sort(comparePairs);
+  }
+
+  /** The highest-priority valid pair, optionally only among nominated ones. */
+  bestValid(nominatedOnly = false): CandidatePair | undefined {
+    return this.pairs.find((p) => p.valid && (!nominatedOnly || p.nominated));
+  }
+
+  /** Pairs still to be checked or being checked. */
+  get pending(): number {
+    let n = 0;
+    for (const p of this.pairs) if (p.state === 'frozen' || p.state === 'waiting' || p.state === 'in-progress') n++;
+    return n;
+  }
+
+  /** Number of Waiting plus In-Progress pairs, for the RTO of §14.3. */
+  get active(): number {
+    let n = 0;
+    for (const p of this.pairs) if (p.state === 'waiting' || p.state === 'in-progress') n++;
+    return n;
+  }
+
+  /** Any pair with a higher priority than `pair` that may still succeed. */
+  hasPendingAbove(pair: CandidatePair): boolean {
+    for (const p of this.pairs) {
+      if (p === pair) return false;
+      if (p.state === 'frozen' || p.state === 'waiting' || p.state === 'in-progress') return true;
+    }
+    return false;
+  }
+
+  get allFailed(): boolean {
+    return this.pairs.length > 0 && this.pairs.every((p) => p.state === 'failed');
+  }
+
+  clear(): void {
+    this.pairs.length = 0;
+    this.triggered.length = 0;
+  }
+
+  /** RFC 8838 §12: Waiting if topmost of its foundation or the foundation already succeeded; else Frozen. */
+  private initialState(pair: CandidatePair): 'waiting' | 'frozen' {
+    for (const p of this.pairs) {
+      if (p === pair || p.foundation !== pair.foundation) continue;
+      if (p.state === 'succeeded') return 'waiting';
+    }
+    const top = this.pairs.find((p) => p.foundation === pair.foundation);
+    return top === pair ? 'waiting' : 'frozen';
+  }
+
+  private insertSorted(pair: CandidatePair): void {
+    let i = this.pairs.length;
+    while (i > 0 && comparePairs(pair, this.pairs[i - 1]) < 0) i--;
+    this.pairs.splice(i, 0, pair);
+  }
+
+  private remove(pair: CandidatePair): void {
+    const i = this.pairs.indexOf(pair);
+    if (i >= 0) this.pairs.splice(i, 1);
+    const t = this.triggered.indexOf(pair);
+    if (t >= 0) this.triggered.splice(t, 1);
+  }
+}

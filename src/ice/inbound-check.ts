@@ -1,0 +1,72 @@
+// Answering a connectivity check (RFC 8445 §7.3): authenticate it, repair a role conflict (§7.3.1.1),
+// answer with the mapped address, learn a peer-reflexive candidate (§7.3.1.3), trigger a check of the
+// pair (§7.3.1.4) and let the role strategy handle USE-CANDIDATE (§7.3.1.5).
+import type { HmacSha1 } from '../crypto/index.js';
+import type { DatagramSource, SocketId, Transmit } from '../net/engine.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import type { StunMessage } from '../stun/message.js';
+import type { CandidatePair } from './candidate-pair.js';
+import type { Checklist } from './checklist.js';
+import { encodeCheckError, encodeCheckResponse, validateCheckRequest, type IceRole } from './checks.js';
+import type { RoleContext, RoleStrategy } from './roles.js';
+
+/** What answering a check needs of the agent. */
+export interface InboundContext {
+  readonly role: IceRole;
+  readonly lite: boolean;
+  readonly tieBreaker: bigint;
+  readonly localUfrag: string;
+  readonly localKey: HmacSha1;
+  readonly checklist: Checklist;
+  readonly strategy: RoleStrategy;
+  readonly roleContext: RoleContext;
+  send(transmit: Transmit): void;
+  switchRole(role: IceRole, now: number): void;
+  /** The pair for a check from `from` on `socket`, learning a peer-reflexive remote candidate if needed. */
+  pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined;
+  countRejected(): void;
+}
+
+export function answerCheck(ctx: InboundContext, request: StunMessage, source: DatagramSource, now: number): void {
+  const reply = (bytes: Uint8Array) => ctx.send({ socket: source.socket, to: source.from, bytes });
+  const check = validateCheckRequest(request, ctx.localUfrag, ctx.localKey);
+  if (!check.ok) {
+    ctx.countRejected();
+    reply(encodeCheckError(request, check.code, check.reason));
+    return;
+  }
+
+  // §7.3.1.1: both think they are controlling (or controlled): the larger tie-breaker controls.
+  if (!ctx.lite) {
+    if (ctx.role === 'controlling' && check.controlling !== undefined) {
+      if (ctx.tieBreaker >= check.controlling) {
+        reply(encodeCheckError(request, 487, 'Role Conflict', ctx.localKey));
+        return;
+      }
+      ctx.switchRole('controlled', now);
+    } else if (ctx.role === 'controlled' && check.controlled !== undefined) {
+      if (ctx.tieBreaker >= check.controlled) {
+        ctx.switchRole('controlling', now);
+      } else {
+        reply(encodeCheckError(request, 487, 'Role Conflict', ctx.localKey));
+        return;
+      }
+    }
+  }
+
+  reply(encodeCheckResponse(request, source.from, ctx.localKey));
+  const pair = ctx.pairForCheck(source.socket, source.from, check.priority, now);
+  if (!pair) return;
+  pair.stats.requestsReceived++;
+  pair.stats.responsesSent++;
+  pair.stats.lastPacketReceivedTimestamp = now;
+
+  // §7.3.1.4: check the pair back soon. A pair In-Progress keeps its transaction (deliberately simpler
+  // than cancelling it and starting another: the outcome is the same one round trip later at most).
+  const strategy = ctx.strategy;
+  if (strategy.sendsChecks && (pair.state === 'frozen' || pair.state === 'waiting' || pair.state === 'failed')) {
+    pair.state = 'waiting';
+    ctx.checklist.trigger(pair);
+  }
+  strategy.onRequest(ctx.roleContext, pair, check.useCandidate, now);
+}

@@ -1,0 +1,128 @@
+// Role behaviour as strategies behind one interface (STYLE.md 8): what the controlling agent, the controlled
+// agent and a lite agent do when a pair becomes valid, when USE-CANDIDATE arrives, and when to nominate.
+import type { CandidatePair } from './candidate-pair.js';
+import type { Checklist } from './checklist.js';
+import type { IceRole } from './checks.js';
+
+/** What a strategy may do to the agent. */
+export interface RoleContext {
+  readonly checklist: Checklist;
+  readonly remoteLite: boolean;
+  readonly nominationDelayMs: number;
+  /** Sends the next check on `pair` with USE-CANDIDATE (regular nomination, RFC 8445 §8.1.1). */
+  nominate(pair: CandidatePair, now: number): void;
+  /** Makes the highest-priority nominated pair the selected one. */
+  selectNominated(now: number): void;
+}
+
+export interface RoleStrategy {
+  readonly role: IceRole;
+  /** Whether this agent sends connectivity checks at all (a lite agent does not, RFC 8445 §2.5). */
+  readonly sendsChecks: boolean;
+  /** A check on `pair` succeeded; `withUseCandidate` if that check carried USE-CANDIDATE. */
+  onValid(ctx: RoleContext, pair: CandidatePair, withUseCandidate: boolean, now: number): void;
+  /** An authenticated check request for `pair` arrived, with or without USE-CANDIDATE. */
+  onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number): void;
+  /** Something changed (a pair failed, a timer fired): reconsider nominating. */
+  update(ctx: RoleContext, now: number): void;
+  /** When `update` must run again at the latest, if anything is pending. */
+  deadline(ctx: RoleContext): number | undefined;
+}
+
+/**
+ * Controlling, regular nomination (RFC 8445 §8.1.1): once a pair is valid, nominate the best valid pair
+ * when no higher-priority pair can still succeed — so a relay is not picked while a direct pair is being
+ * checked — or when the nomination delay since the first valid pair has passed.
+ */
+export class ControllingStrategy implements RoleStrategy {
+  readonly role = 'controlling' as const;
+  readonly sendsChecks = true;
+  private firstValidAt: number | undefined;
+  private nominated: CandidatePair | undefined;
+
+  onValid(ctx: RoleContext, pair: CandidatePair, withUseCandidate: boolean, now: number): void {
+    this.firstValidAt ??= now;
+    if (withUseCandidate) {
+      pair.nominated = true;
+      ctx.selectNominated(now);
+      return;
+    }
+    this.update(ctx, now);
+  }
+
+  onRequest(): void {
+    // USE-CANDIDATE in a request to the controlling agent has no meaning (§7.3.1.5 is for the controlled).
+  }
+
+  update(ctx: RoleContext, now: number): void {
+    if (this.nominated && ctx.checklist.pairs.includes(this.nominated) && this.nominated.state !== 'failed') return;
+    const best = ctx.checklist.bestValid();
+    if (!best) return;
+    const waitedEnough = this.firstValidAt !== undefined && now >= this.firstValidAt + ctx.nominationDelayMs;
+    if (ctx.checklist.hasPendingAbove(best) && !waitedEnough) return;
+    this.nominated = best;
+    ctx.nominate(best, now);
+  }
+
+  deadline(ctx: RoleContext): number | undefined {
+    if (this.nominated || this.firstValidAt === undefined || !ctx.checklist.bestValid()) return undefined;
+    return this.firstValidAt + ctx.nominationDelayMs;
+  }
+
+  /** After an ICE restart or a role change, nomination starts over. */
+  reset(): void {
+    this.firstValidAt = undefined;
+    this.nominated = undefined;
+  }
+}
+
+/**
+ * Controlled (RFC 8445 §7.3.1.5): a pair is nominated when a request with USE-CANDIDATE arrives for it and
+ * it is (or becomes) valid. Aggressive nomination by the peer (USE-CANDIDATE on every check) is accepted:
+ * the highest-priority nominated pair is selected.
+ */
+export class ControlledStrategy implements RoleStrategy {
+  readonly role = 'controlled' as const;
+  readonly sendsChecks: boolean = true;
+
+  onValid(ctx: RoleContext, pair: CandidatePair, _withUseCandidate: boolean, now: number): void {
+    if (pair.useCandidateReceived) {
+      pair.nominated = true;
+      ctx.selectNominated(now);
+    }
+  }
+
+  onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number): void {
+    if (!useCandidate) return;
+    pair.useCandidateReceived = true;
+    if (pair.valid) {
+      pair.nominated = true;
+      ctx.selectNominated(now);
+    }
+  }
+
+  update(): void {}
+
+  deadline(): number | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * Lite (RFC 8445 §2.5, §7.3.2, §8.2): no checks of its own; a pair is valid when an authenticated check
+ * arrives on it, and nominated with USE-CANDIDATE. A lite agent is always controlled.
+ */
+export class LiteStrategy extends ControlledStrategy {
+  override readonly sendsChecks = false;
+
+  override onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number): void {
+    pair.valid = true;
+    pair.state = 'succeeded';
+    super.onRequest(ctx, pair, useCandidate, now);
+  }
+}
+
+export function strategyFor(role: IceRole, lite: boolean): RoleStrategy {
+  if (lite) return new LiteStrategy();
+  return role === 'controlling' ? new ControllingStrategy() : new ControlledStrategy();
+}
