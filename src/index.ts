@@ -17,3 +17,4 @@ export {
 } from './net/bridge-frame.js';
 export { mintRestCredential, verifyRestCredential, type RestCredential, type RestCredentialCheck, type MintRestCredentialOptions } from './net/rest-credentials.js';
 export { BridgeConnection, BridgeSocket, BridgeError, type BridgeConnectOptions, type WebSocketConstructor } from './net/bridge-client.js';
+export { TurnServer, runTurnServer, PeerPolicy, type TurnServerOptions, type TurnServerEvent, type TurnServerCounters, type RunTurnServerOptions, type RunningTurnEngine } from './server/index.js';

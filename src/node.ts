@@ -7,3 +7,4 @@ export { StreamSocket, type StreamSocketOptions } from './node/stream-socket.js'
 export { stunBinding, resolveHost, type NodeStunBindingOptions } from './node/stun-binding.js';
 export { startStunServer, type NodeStunServerOptions, type RunningStunServer } from './node/stun-server.js';
 export { connectBridge, type NodeBridgeConnectOptions } from './node/bridge-client.js';
+export { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './node/turn-server.js';

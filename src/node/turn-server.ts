@@ -1,0 +1,127 @@
+// Runs the TurnServer engine on real UDP: listening sockets (STUN Binding and TURN share them, 3478 by
+// default) and one relay socket per allocation, bound on a relay address at a random port of the dynamic
+// range (RFC 8656 §7.2: SHOULD allocate from 49152–65535; RECOMMENDED randomized, RFC 6056).
+import { networkInterfaces } from 'node:os';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import { runTurnServer, type RelaySocketRequest } from '../server/turn-server-runner.js';
+import { TurnServer, type TurnServerEvent, type TurnServerOptions } from '../server/turn-server.js';
+import { UdpSocket } from './udp-socket.js';
+
+export interface NodeTurnServerOptions extends TurnServerOptions {
+  /** Addresses to listen on. Default ['0.0.0.0']. */
+  hosts?: string[];
+  /** UDP port; 0 picks a free one (then reused for every host where possible). Default 3478. */
+  port?: number;
+  /**
+   * Where relay sockets are bound, at most one address per family; their addresses are what clients are
+   * told (XOR-RELAYED-ADDRESS), so they must be specific, not 0.0.0.0 or ::. Default: each listening
+   * host that is specific, else the first non-internal interface address of its family (loopback if none).
+   */
+  relayAddress?: string | readonly string[];
+  /** Ports relay sockets are taken from. Default { min: 49152, max: 65535 }. */
+  relayPortRange?: { min: number; max: number };
+  /** Tries at a random free port before an Allocate fails with 508. Default 32. */
+  relayBindAttempts?: number;
+  /** Receive buffer of the listening sockets in bytes. Default: the OS default. */
+  receiveBufferSize?: number;
+  /** Every engine event (allocations created and deleted, relay sockets), for logs. */
+  onEvent?: (event: TurnServerEvent) => void;
+}
+
+export interface RunningTurnServer {
+  readonly engine: TurnServer;
+  /** The listening transport addresses. */
+  readonly addresses: TransportAddress[];
+  /** The addresses relay sockets are bound on, one per family. */
+  readonly relayAddresses: string[];
+  close(): Promise<void>;
+}
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::']);
+
+/** The address relay sockets of `family` bind on when none is configured. */
+function defaultRelayAddress(family: AddressFamily): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) {
+      if (!info.internal && info.family === family && !(family === 'IPv6' && info.address.startsWith('fe80'))) return info.address;
+    }
+  }
+  return family === 'IPv6' ? '::1' : '127.0.0.1';
+}
+
+function chooseRelayAddresses(options: NodeTurnServerOptions, hosts: readonly string[]): Map<AddressFamily, string> {
+  const byFamily = new Map<AddressFamily, string>();
+  const configured = options.relayAddress === undefined ? [] : typeof options.relayAddress === 'string' ? [options.relayAddress] : options.relayAddress;
+  for (const address of configured) {
+    if (UNSPECIFIED.has(address)) throw new RangeError(`relayAddress ${address} is unspecified: clients need an address they can reach`);
+    const family = familyOf(address);
+    if (!byFamily.has(family)) byFamily.set(family, address);
+  }
+  if (configured.length === 0) {
+    for (const host of hosts) {
+      const family = familyOf(host);
+      if (!byFamily.has(family)) byFamily.set(family, UNSPECIFIED.has(host) ? defaultRelayAddress(family) : host);
+    }
+  }
+  return byFamily;
+}
+
+async function closeUdp(socket: UdpSocket): Promise<void> {
+  await new Promise<void>((resolve) => {
+    socket.raw.once('close', () => resolve());
+    socket.close();
+  });
+}
+
+export async function startTurnServer(options: NodeTurnServerOptions = {}): Promise<RunningTurnServer> {
+  const hosts = options.hosts ?? ['0.0.0.0'];
+  const relayAddresses = chooseRelayAddresses(options, hosts);
+  const range = options.relayPortRange ?? { min: 49152, max: 65535 };
+  if (!(Number.isInteger(range.min) && Number.isInteger(range.max) && range.min >= 1 && range.min <= range.max && range.max <= 65535)) {
+    throw new RangeError('relayPortRange must be 1 <= min <= max <= 65535');
+  }
+  const attempts = options.relayBindAttempts ?? 32;
+  const engine = new TurnServer({ ...options, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()] });
+
+  const listen: UdpSocket[] = [];
+  try {
+    let port = options.port ?? 3478;
+    for (const host of hosts) {
+      const socket = await UdpSocket.bind({ address: host, port, receiveBufferSize: options.receiveBufferSize });
+      if (port === 0) port = socket.localAddress.port;
+      listen.push(socket);
+    }
+  } catch (err) {
+    await Promise.all(listen.map(closeUdp));
+    throw err;
+  }
+
+  const openRelaySocket = async (request: RelaySocketRequest): Promise<DatagramSocket> => {
+    const address = relayAddresses.get(request.family);
+    if (address === undefined) throw new Error(`no relay address for ${request.family}`);
+    let lastError: unknown;
+    for (let i = 0; i < attempts; i++) {
+      let port = range.min + Math.floor(Math.random() * (range.max - range.min + 1));
+      if (request.evenPort && port % 2 === 1) port = port - 1 >= range.min ? port - 1 : port + 1;
+      if (port > range.max) continue;
+      try {
+        return await UdpSocket.bind({ address, port });
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new Error(`no free relay port on ${address}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  };
+
+  const running = runTurnServer({ engine, listen, openRelaySocket, onEvent: options.onEvent });
+  return {
+    engine,
+    addresses: listen.map((s) => s.localAddress),
+    relayAddresses: [...relayAddresses.values()],
+    close: async () => {
+      running.close();
+      await Promise.all(listen.map(closeUdp));
+    },
+  };
+}
