@@ -18,3 +18,4 @@ export {
 export { mintRestCredential, verifyRestCredential, type RestCredential, type RestCredentialCheck, type MintRestCredentialOptions } from './net/rest-credentials.js';
 export { BridgeConnection, BridgeSocket, BridgeError, type BridgeConnectOptions, type WebSocketConstructor } from './net/bridge-client.js';
 export { TurnServer, runTurnServer, PeerPolicy, type TurnServerOptions, type TurnServerEvent, type TurnServerCounters, type RunTurnServerOptions, type RunningTurnEngine } from './server/index.js';
+export * from './turn/index.js';

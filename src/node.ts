@@ -8,3 +8,4 @@ export { stunBinding, resolveHost, type NodeStunBindingOptions } from './node/st
 export { startStunServer, type NodeStunServerOptions, type RunningStunServer } from './node/stun-server.js';
 export { connectBridge, type NodeBridgeConnectOptions } from './node/bridge-client.js';
 export { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './node/turn-server.js';
+export { allocateTurn, resolveTurnUri, type AllocateTurnOptions, type ResolvedTurnServer } from './node/turn-client.js';

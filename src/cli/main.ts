@@ -4,6 +4,7 @@ import { runDecode } from './decode.js';
 import { runServe, serveUsage } from './serve.js';
 import { runStun, stunUsage } from './stun.js';
 import { runToken, tokenUsage } from './token.js';
+import { runTurn, turnUsage } from './turn.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -42,6 +43,11 @@ const commands: Record<string, Command> = {
     summary: 'run the WebSocket-to-UDP bridge that gives browser pages UDP sockets',
     usage: bridgeUsage,
     run: (args, io) => runBridge(args, io),
+  },
+  turn: {
+    summary: 'allocate a TURN relay, bind a channel to a peer and check that its echo comes back',
+    usage: turnUsage,
+    run: runTurn,
   },
 };
 

@@ -11,7 +11,6 @@ import { decodeStunMessage } from '../stun/decode.js';
 import { StunEncodeError, StunParseError } from '../stun/errors.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
 import { TransactionTable } from '../stun/transactions.js';
-import { ChannelDataError, decodeChannelData, encodeChannelData } from './channel-data.js';
 import { ChannelTable, type ChannelBinding } from './channels.js';
 import {
   newTurnClientCounters,
@@ -26,7 +25,8 @@ import {
 import { LongTermCredentials } from './credentials.js';
 import { TurnError, TurnErrorCode as Code, type TurnOperation } from './errors.js';
 import { canonicalIp, PermissionTable, refreshTime, type Permission } from './permissions.js';
-import { encodeSendIndication, methodOf, requestAttributes, type TurnRequest } from './requests.js';
+import { receiveChannelData, receiveDataIndication, transmitData, type DataPathHost } from './data-path.js';
+import { methodOf, requestAttributes, type TurnRequest } from './requests.js';
 import { TurnResponses } from './responses.js';
 
 export interface PendingRequest {
@@ -39,7 +39,7 @@ export interface PendingRequest {
   integrityFailures: number;
 }
 
-export class TurnClient implements Engine<TurnClientEvent> {
+export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
   readonly options: ResolvedTurnClientOptions;
   readonly counters = newTurnClientCounters();
   readonly transactions: TransactionTable<PendingRequest>;
@@ -169,7 +169,7 @@ export class TurnClient implements Engine<TurnClientEvent> {
     }
     const channel = this.channels.forPeer(canonical);
     let permission = this.permissions.get(canonical.address);
-    if (channel?.state === 'active' || permission?.state === 'active') return this.transmitData(canonical, data);
+    if (channel?.state === 'active' || permission?.state === 'active') return transmitData(this, canonical, data);
     permission ??= this.permissions.ensure(canonical.address, canonical.port);
     if (!permission) {
       this.counters.droppedSends++;
@@ -208,7 +208,7 @@ export class TurnClient implements Engine<TurnClientEvent> {
     }
     const kind = classifyDatagram(bytes);
     if (kind === 'channel-data') {
-      this.receiveChannelData(bytes);
+      receiveChannelData(this, bytes);
       return;
     }
     if (kind !== 'stun') {
@@ -226,7 +226,7 @@ export class TurnClient implements Engine<TurnClientEvent> {
     if (message.class === 'success' || message.class === 'error') {
       this.responses.handle(message, this.options.reliable ? undefined : source.from, now);
     } else if (message.class === 'indication' && message.method === StunMethod.Data) {
-      this.receiveDataIndication(message);
+      receiveDataIndication(this, message);
     } else {
       this.counters.droppedInbound++;
     }
@@ -294,6 +294,16 @@ export class TurnClient implements Engine<TurnClientEvent> {
     this.events.push(event);
   }
 
+  /** @internal Queues bytes for the server. */
+  transmit(bytes: Uint8Array): void {
+    this.transmits.push({ socket: this.options.socket, to: this.serverValue, bytes });
+  }
+
+  /** @internal Data from peers is delivered while the allocation exists. */
+  get receiving(): boolean {
+    return this.stateValue === 'allocated' || this.stateValue === 'closing';
+  }
+
   /** @internal Sends a request for `request`, authenticated if a challenge has been answered. */
   sendRequest(request: TurnRequest, now: number, authRetries: number): void {
     const attributes = requestAttributes(request, this.options);
@@ -348,7 +358,7 @@ export class TurnClient implements Engine<TurnClientEvent> {
 
   /** @internal Sends what was queued for a permission now installed. */
   flush(permission: Permission): void {
-    for (const q of this.permissions.drain(permission)) this.transmitData(q.peer, q.data);
+    for (const q of this.permissions.drain(permission)) transmitData(this, q.peer, q.data);
   }
 
   /** @internal The allocation is gone (or never was): drop everything and report why. */
@@ -397,70 +407,6 @@ export class TurnClient implements Engine<TurnClientEvent> {
   private sendChannelBind(binding: ChannelBinding, now: number): void {
     binding.inFlight = true;
     this.sendRequest({ op: 'channel', binding }, now, 0);
-  }
-
-  private transmitData(peer: TransportAddress, data: Uint8Array): TurnSendResult {
-    const channel = this.channels.forPeer(peer);
-    try {
-      if (channel?.state === 'active') {
-        this.transmits.push({ socket: this.options.socket, to: this.serverValue, bytes: encodeChannelData(channel.number, data) });
-        this.counters.sentChannelData++;
-        return 'channel';
-      }
-      this.transmits.push({ socket: this.options.socket, to: this.serverValue, bytes: encodeSendIndication(peer, data) });
-      this.counters.sentIndications++;
-      return 'indication';
-    } catch (err) {
-      if (!(err instanceof StunEncodeError) && !(err instanceof ChannelDataError)) throw err;
-      this.counters.droppedSends++;
-      return 'dropped';
-    }
-  }
-
-  private receiveChannelData(bytes: Uint8Array): void {
-    let channel: number;
-    let data: Uint8Array;
-    try {
-      ({ channel, data } = decodeChannelData(bytes));
-    } catch (err) {
-      if (!(err instanceof ChannelDataError)) throw err;
-      this.counters.droppedChannelData++;
-      return;
-    }
-    const binding = this.channels.byChannel(channel);
-    // §12.6: discard on a channel not bound; §12: be ready for data as soon as the ChannelBind is sent.
-    if (!binding || binding.state === 'reserved' || !this.receiving()) {
-      this.counters.droppedChannelData++;
-      return;
-    }
-    this.counters.receivedChannelData++;
-    this.events.push({ type: 'data', peer: binding.peer, data, channel });
-  }
-
-  private receiveDataIndication(message: StunMessage): void {
-    const peer = message.get('XOR-PEER-ADDRESS');
-    if (peer && message.has('ICMP')) {
-      this.counters.icmpIndications++;
-      return;
-    }
-    const data = message.get('DATA');
-    // §11.4: XOR-PEER-ADDRESS and DATA are required, and the peer's IP must have a permission.
-    if (!peer || !data || !this.receiving() || !this.allowsFrom(peer)) {
-      this.counters.droppedDataIndications++;
-      return;
-    }
-    this.counters.receivedIndications++;
-    this.events.push({ type: 'data', peer, data });
-  }
-
-  private receiving(): boolean {
-    return this.stateValue === 'allocated' || this.stateValue === 'closing';
-  }
-
-  private allowsFrom(peer: TransportAddress): boolean {
-    if (this.permissions.allows(peer.address)) return true;
-    const channel = this.channels.forPeer(peer);
-    return channel !== undefined && channel.state !== 'reserved';
   }
 }
 

@@ -141,6 +141,14 @@ export class TurnRelaySocket implements DatagramSocket {
     this.driver.poll();
   }
 
+  /**
+   * Ends the allocation here without telling the server (it expires there after its lifetime): for when
+   * the deleting Refresh of `close()` cannot be waited for. Fires `onclose` if it has not fired.
+   */
+  abort(): void {
+    this.shutdown(new TurnError(Code.AllocationMismatch, 'aborted', 'deallocate', 'closed'));
+  }
+
   private wait<T>(table: Map<string, Waiter<T>[]>, key: string): Promise<T> {
     if (this.ended) return Promise.reject(new TurnError(Code.AllocationMismatch, 'the allocation is closed', 'permission', 'closed'));
     return new Promise<T>((resolve, reject) => {
@@ -180,7 +188,7 @@ export class TurnRelaySocket implements DatagramSocket {
     this.onturnevent?.(event);
   }
 
-  /** The base socket closed: the allocation is unreachable. */
+  /** The base socket closed, or abort(): the allocation is unreachable or abandoned. */
   private shutdown(error: TurnError): void {
     if (this.ended) return;
     this.allocation?.reject(error);

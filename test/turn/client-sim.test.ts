@@ -536,4 +536,58 @@ describe('TURN client against the icebridge TurnServer engine', () => {
     assert.equal(engineServer.allocationCount, 0);
     running.close();
   });
+
+  it('asks for an IPv6 relay with REQUESTED-ADDRESS-FAMILY and relays IPv4-to-IPv6; a server without one answers 440', async () => {
+    const clock = new VirtualClock();
+    const net = new SimNetwork({ clock, seed: 6 });
+    const serverHost = net.addHost({ address: [SERVER.address, '2001:db8::1'] });
+    const v4only = net.addHost('192.0.2.3');
+    const start = (host: SimHost, listen: string, families: ('IPv4' | 'IPv6')[]) =>
+      runTurnServer({
+        engine: new TurnServer({ realm: REALM, users: { alice: 'secret' }, relayFamilies: families, unixEpochMs: 1_700_000_000_000 }),
+        listen: [host.bind(3478, listen)],
+        openRelaySocket: async ({ family }) => host.bind(0, family === 'IPv6' ? '2001:db8::1' : listen),
+        clock,
+      });
+    const dual = start(serverHost, SERVER.address, ['IPv4', 'IPv6']);
+    const single = start(v4only, '192.0.2.3', ['IPv4']);
+    const peer = net.addHost('2001:db8::50').bind(6000);
+    peer.ondatagram = (bytes, from) => peer.send(text(`echo:${str(bytes)}`), from);
+    const base = net.addHost('198.51.100.20').bind(40000);
+    const socket = await settleOnVirtualTime(clock, TurnRelaySocket.allocate(base, { server: SERVER, username: 'alice', credential: 'secret', clock, family: 'IPv6' }));
+    assert.equal(socket.localAddress.address, '2001:db8::1');
+    assert.deepEqual(socket.mappedAddress, base.localAddress, 'the mapped address stays IPv4');
+    const got: string[] = [];
+    socket.ondatagram = (bytes, from) => got.push(`${from.address} ${str(bytes)}`);
+    // A non-canonical spelling of the peer reaches the same permission and channel.
+    await settleOnVirtualTime(clock, socket.createPermission({ address: '2001:DB8:0::50', port: 6000 }));
+    socket.send(text('v6'), { address: '2001:db8::50', port: 6000 });
+    clock.runUntil(clock.now() + 500);
+    assert.deepEqual(got, ['2001:db8::50 echo:v6']);
+    await assert.rejects(settleOnVirtualTime(clock, socket.createPermission('192.0.2.50')), (err: unknown) => err instanceof TurnError && err.code === 443);
+    socket.close();
+    await settleOnVirtualTime(clock, socket.closed);
+
+    const refused = net.addHost('198.51.100.22').bind(40002);
+    await assert.rejects(
+      settleOnVirtualTime(clock, TurnRelaySocket.allocate(refused, { server: { address: '192.0.2.3', port: 3478 }, username: 'alice', credential: 'secret', clock, family: 'IPv6' })),
+      (err: unknown) => err instanceof TurnError && err.code === 440 && err.operation === 'allocate' && err.kind === 'response',
+    );
+    dual.close();
+    single.close();
+  });
+
+  it('sends REQUESTED-ADDRESS-FAMILY only when a family is asked for', async () => {
+    const w = world();
+    await relay(w, { family: 'IPv4' });
+    assert.equal(w.server.requests('Allocate')[1].message.get('REQUESTED-ADDRESS-FAMILY'), 'IPv4');
+    const w2 = world();
+    await relay(w2);
+    assert.equal(w2.server.requests('Allocate')[1].message.has('REQUESTED-ADDRESS-FAMILY'), false);
+    // A relay of the wrong family is refused (RFC 8656 §7.3) and deleted.
+    const w3 = world();
+    await assert.rejects(relay(w3, { family: 'IPv6' }), (err: unknown) => err instanceof TurnError && err.code === 440 && err.kind === 'protocol');
+    w3.clock.runUntil(w3.clock.now() + 1000);
+    assert.equal(w3.server.requests('Refresh').at(-1)?.message.get('LIFETIME'), 0, 'the unusable allocation is deleted');
+  });
 });

@@ -1,0 +1,162 @@
+// `icebridge turn <turn:URI> --username U --credential P --peer host:port`: allocate a relayed address, add a
+// permission for the peer, bind a channel to it, send a datagram through the relay and wait for the reply.
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { allocateTurn } from '../node/turn-client.js';
+import type { TurnRelaySocket } from '../turn/relay-socket.js';
+import type { CliIO } from './main.js';
+
+export const turnUsage = `icebridge turn <turn:host[:port][?transport=udp|tcp] | turns:host[:port]> --username U --credential P --peer host:port [options]
+
+Allocates a relayed address on the TURN server, creates a permission for the peer, binds a channel to it,
+sends a datagram to the peer through the channel and waits for the same bytes to come back (an echo peer).
+Exits 0 when the echo came back, 1 otherwise.
+
+Options:
+  --username U      TURN username (long-term credential, or a TURN REST "<expiry>:<user>" name)
+  --credential P    TURN password
+  --peer host:port  the peer to send to (an echo server); IPv6 as [addr]:port
+  --json            print {"relayed","mapped","peer","echoed","rttMs","channel"} as JSON
+  --timeout-ms N    give up after N ms in all (default 10000)
+  --insecure        with turns:, accept any TLS certificate (for test servers)`;
+
+/** How often the probe is sent again while no echo has come back (UDP may drop it). */
+const PROBE_INTERVAL_MS = 500;
+
+export async function runTurn(args: string[], io: CliIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        username: { type: 'string' },
+        credential: { type: 'string' },
+        peer: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'timeout-ms': { type: 'string' },
+        insecure: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    io.stderr(`icebridge turn: ${(err as Error).message}\n\nUsage: ${turnUsage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [uri] = positionals;
+  if (!uri || positionals.length > 1 || values.username === undefined || values.credential === undefined || values.peer === undefined) {
+    io.stderr(`Usage: ${turnUsage}`);
+    return 2;
+  }
+  const timeoutMs = values['timeout-ms'] === undefined ? 10_000 : Number(values['timeout-ms']);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    io.stderr('icebridge turn: --timeout-ms must be a positive number');
+    return 2;
+  }
+  const deadline = Date.now() + timeoutMs;
+  let socket: TurnRelaySocket | undefined;
+  try {
+    const peer = await resolvePeer(values.peer);
+    socket = await withDeadline(
+      allocateTurn(uri, {
+        username: values.username,
+        credential: values.credential,
+        timeoutMs,
+        tls: values.insecure ? { rejectUnauthorized: false } : undefined,
+      }),
+      deadline,
+      'allocating',
+    );
+    await withDeadline(socket.createPermission(peer), deadline, 'creating the permission');
+    const channel = await withDeadline(socket.bindChannel(peer), deadline, 'binding a channel');
+    const echo = await probe(socket, peer, deadline);
+    const out = {
+      relayed: formatTransportAddress(socket.localAddress),
+      mapped: socket.mappedAddress ? formatTransportAddress(socket.mappedAddress) : null,
+      peer: formatTransportAddress(peer),
+      echoed: echo !== undefined,
+      rttMs: echo === undefined ? null : Math.round(echo * 1000) / 1000,
+      channel,
+    };
+    if (values.json) io.stdout(JSON.stringify(out));
+    else {
+      io.stdout(
+        `relayed ${out.relayed}  (mapped ${out.mapped ?? '-'}, channel 0x${channel.toString(16)})\n` +
+          (out.echoed ? `echo from ${out.peer} in ${out.rttMs} ms` : `no echo from ${out.peer}`),
+      );
+    }
+    await closeWithin(socket, deadline);
+    return out.echoed ? 0 : 1;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: string | number }).code ?? 'ERROR';
+    if (values.json) io.stdout(JSON.stringify({ error: { code, message } }));
+    io.stderr(`icebridge turn: ${message}`);
+    if (socket) await closeWithin(socket, deadline);
+    return 1;
+  }
+}
+
+/** Sends a random probe through the relay every PROBE_INTERVAL_MS; resolves with the RTT of the first echo. */
+function probe(socket: TurnRelaySocket, peer: TransportAddress, deadline: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const sentAt = new Map<string, number>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (rtt: number | undefined) => {
+      clearTimeout(timer);
+      clearTimeout(giveUp);
+      socket.ondatagram = null;
+      resolve(rtt);
+    };
+    socket.ondatagram = (bytes, from) => {
+      if (from.port !== peer.port || from.address !== peer.address) return;
+      const key = Buffer.from(bytes).toString('hex');
+      const at = sentAt.get(key);
+      if (at !== undefined) finish(performance.now() - at);
+    };
+    const send = () => {
+      const bytes = new Uint8Array(randomBytes(16));
+      sentAt.set(Buffer.from(bytes).toString('hex'), performance.now());
+      socket.send(bytes, peer);
+      timer = setTimeout(send, PROBE_INTERVAL_MS);
+    };
+    const giveUp = setTimeout(() => finish(undefined), Math.max(0, deadline - Date.now()));
+    send();
+  });
+}
+
+async function resolvePeer(text: string): Promise<TransportAddress> {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) throw new Error(`--peer '${text}' is not host:port`);
+  const host = m[1];
+  return { address: isIP(host) ? host : (await lookup(host)).address, port };
+}
+
+function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out ${what}`)), Math.max(0, deadline - Date.now()));
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Deletes the allocation, waiting for the answer at most until the deadline (and at least a moment). */
+async function closeWithin(socket: TurnRelaySocket, deadline: number): Promise<void> {
+  socket.close();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([socket.closed, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(1000, deadline - Date.now()))))]);
+  clearTimeout(timer);
+  socket.abort(); // no answer to the deleting Refresh in time: stop retransmitting it, the server lets it expire
+}
