@@ -21,7 +21,7 @@ describe('bridge client against a scripted bridge', () => {
     server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => server.once('listening', resolve));
     const a = server.address();
-    url = `ws://127.0.0.1:${typeof a === 'string' ? 0 : a.port}/`;
+    url = `ws://127.0.0.1:${a !== null && typeof a === 'object' ? a.port : 0}/`;
     server.on('connection', (ws) => {
       const received: BridgeFrame[] = [];
       ws.on('message', (data: Buffer) => received.push(decodeBridgeFrame(new Uint8Array(data).slice())));

@@ -2,10 +2,11 @@
 // opened beforehand must still be served — nothing a client sends takes the bridge down.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { RunningBridge } from '../../bridge/server.js';
 import { BridgeCloseCode } from '../../bridge/close-codes.js';
 import { BridgeError, type BridgeConnection, type BridgeSocket } from '../../src/net/bridge-client.js';
-import { encodeBridgeFrame, encodeDataFrame, type BridgeFrame } from '../../src/net/bridge-frame.js';
+import { BridgeFrameType, encodeBridgeFrame, encodeDataFrame, type BridgeFrame } from '../../src/net/bridge-frame.js';
 import { connectBridge } from '../../src/node/bridge-client.js';
 import { RawClient, startEchoServer, startTestBridge, tokenUrl, within } from './helpers.js';
 
@@ -222,6 +223,41 @@ describe('bridge refusals under the default policy and a session cap', () => {
       (await connectBridge(anonymous.url)).close();
     } finally {
       await anonymous.close();
+    }
+  });
+});
+
+describe('bridge under random frames', () => {
+  it('survives 2000 random frames in one session (no binds among them, so nothing leaves the host); it and another stay served', async () => {
+    const bridge = await startTestBridge({ maxMalformedFrames: 1_000_000 });
+    const echo = await startEchoServer();
+    try {
+      const other = await connectBridge(tokenUrl(bridge));
+      const otherSocket = await other.bind();
+      const client = new RawClient(tokenUrl(bridge));
+      await client.frame((f) => f.type === 'hello');
+      const frames = fc.sample(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 40 }),
+          fc.tuple(fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 40 })).map(([t, rest]) => Uint8Array.of(t, ...rest)),
+        ).filter((b) => b[0] !== BridgeFrameType.bind),
+        2000,
+      );
+      for (const bytes of frames) client.send(bytes);
+      // Frames are handled in order: the bound answer (never rate-limited, unlike error frames) comes after
+      // all the random ones. The socket it opens is never sent to.
+      client.send(encodeBridgeFrame({ type: 'bind', requestId: 4242, family: 'IPv4', port: 0 }));
+      await client.frame((f) => f.type === 'bound' && f.requestId === 4242, 5000);
+      assert.equal(client.ws.readyState, client.ws.OPEN);
+      assert.ok(bridge.metrics.malformedFrames > 100);
+      const echoed = new Promise<void>((resolve) => (otherSocket.ondatagram = () => resolve()));
+      otherSocket.send(Uint8Array.of(1), echo.address);
+      await within(echoed, 2000, 'the other session echo');
+      client.close();
+      other.close();
+    } finally {
+      await bridge.close();
+      await echo.close();
     }
   });
 });
