@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { familyOf, formatTransportAddress, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import { allocateTurn } from '../node/turn-client.js';
 import type { TurnRelaySocket } from '../turn/relay-socket.js';
 import type { CliIO } from './main.js';
@@ -59,7 +59,8 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let socket: TurnRelaySocket | undefined;
   try {
-    const peer = await resolvePeer(values.peer);
+    const peerText = values.peer;
+    if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText)) throw new Error(`--peer '${peerText}' is not host:port`);
     socket = await withDeadline(
       allocateTurn(uri, {
         username: values.username,
@@ -70,6 +71,8 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
       deadline,
       'allocating',
     );
+    // A peer name resolves to the relayed address's family (RFC 8656 §10.1: peers of that family only).
+    const peer = await resolvePeer(peerText, familyOf(socket.localAddress.address));
     await withDeadline(socket.createPermission(peer), deadline, 'creating the permission');
     const channel = await withDeadline(socket.bindChannel(peer), deadline, 'binding a channel');
     const echo = await probe(socket, peer, deadline);
@@ -128,12 +131,12 @@ function probe(socket: TurnRelaySocket, peer: TransportAddress, deadline: number
   });
 }
 
-async function resolvePeer(text: string): Promise<TransportAddress> {
+async function resolvePeer(text: string, family: AddressFamily): Promise<TransportAddress> {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 1 && port <= 65535)) throw new Error(`--peer '${text}' is not host:port`);
   const host = m[1];
-  return { address: isIP(host) ? host : (await lookup(host)).address, port };
+  return { address: isIP(host) ? host : (await lookup(host, { family: family === 'IPv6' ? 6 : 4 })).address, port };
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {

@@ -117,7 +117,7 @@ export class TurnRelaySocket implements DatagramSocket {
   createPermission(peer: TransportAddress | string): Promise<void> {
     const address = typeof peer === 'string' ? peer : peer.address;
     const ip = canonicalIp(address) ?? address;
-    const promise = this.wait(this.permissionWaiters, ip);
+    const promise = this.wait(this.permissionWaiters, ip, 'permission');
     this.client.createPermission(typeof peer === 'string' ? { address: peer, port: 0 } : peer, this.clock.now());
     this.driver.poll();
     return promise;
@@ -128,7 +128,7 @@ export class TurnRelaySocket implements DatagramSocket {
     const key = peerKey(peer);
     const existing = this.client.channelFor(peer);
     if (existing?.state === 'active') return Promise.resolve(existing.number);
-    const promise = this.wait(this.channelWaiters, key);
+    const promise = this.wait(this.channelWaiters, key, 'channel');
     this.client.bindChannel(peer, this.clock.now());
     this.driver.poll();
     return promise;
@@ -149,8 +149,8 @@ export class TurnRelaySocket implements DatagramSocket {
     this.shutdown(new TurnError(Code.AllocationMismatch, 'aborted', 'deallocate', 'closed'));
   }
 
-  private wait<T>(table: Map<string, Waiter<T>[]>, key: string): Promise<T> {
-    if (this.ended) return Promise.reject(new TurnError(Code.AllocationMismatch, 'the allocation is closed', 'permission', 'closed'));
+  private wait<T>(table: Map<string, Waiter<T>[]>, key: string, operation: 'permission' | 'channel'): Promise<T> {
+    if (this.ended) return Promise.reject(new TurnError(Code.AllocationMismatch, 'the allocation is closed', operation, 'closed'));
     return new Promise<T>((resolve, reject) => {
       const list = table.get(key) ?? [];
       list.push({ resolve, reject });

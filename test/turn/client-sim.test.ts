@@ -4,17 +4,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { toHex } from '../../src/crypto/index.js';
 import { EngineDriver } from '../../src/net/driver.js';
 import type { TransportAddress } from '../../src/net/transport-address.js';
+import { StunServer } from '../../src/server/stun-server.js';
 import { runTurnServer } from '../../src/server/turn-server-runner.js';
 import { TurnServer } from '../../src/server/turn-server.js';
 import { SimNetwork, VirtualClock, type SimHost, type SimSocket } from '../../src/sim/index.js';
 import type { StunAttributeEntry } from '../../src/stun/attribute-values.js';
+import { stunBinding } from '../../src/stun/binding.js';
 import { classifyDatagram } from '../../src/stun/classify.js';
 import { PasswordAlgorithm, StunMethod } from '../../src/stun/constants.js';
 import { decodeStunMessage } from '../../src/stun/decode.js';
 import { encodeStunMessage } from '../../src/stun/encode.js';
-import { longTermKey, verifyMessageIntegrity, verifyMessageIntegritySha256 } from '../../src/stun/integrity.js';
+import { longTermKey, userHash, verifyMessageIntegrity, verifyMessageIntegritySha256 } from '../../src/stun/integrity.js';
 import { createStunMessage, type StunMessage } from '../../src/stun/message.js';
 import { decodeChannelData, encodeChannelData } from '../../src/turn/channel-data.js';
 import { TurnClient } from '../../src/turn/client.js';
@@ -38,6 +41,10 @@ const METHOD_NAME: Record<number, string> = {
 interface Script {
   /** Offer PASSWORD-ALGORITHMS (MD5 first, then SHA-256) with the nonce cookie bit set. */
   offerSha256?: boolean;
+  /** Set the nonce cookie's "Password algorithms" bit but leave PASSWORD-ALGORITHMS out (a bid-down). */
+  bidDown?: boolean;
+  /** Set the nonce cookie's "Username anonymity" bit: clients must send USERHASH (RFC 8489 §9.2.5). */
+  anonymity?: boolean;
   /** Answer the n-th authenticated request (0-based) with 438 and a new nonce. */
   staleAt?: (n: number) => boolean;
   /** Error for a request instead of handling it (authenticated requests only). */
@@ -87,7 +94,9 @@ class FakeTurnServer {
 
   private nonce(): string {
     // RFC 8489 §9.2: "obMatJos2" + base64 of the feature bits; gAAA sets bit 0, "Password algorithms".
-    return `${this.script.offerSha256 ? 'obMatJos2gAAA' : ''}nonce-${++this.nonceCount}`;
+    // "wAAA" sets bits 0 and 1 (also "Username anonymity").
+    const cookie = this.script.anonymity ? 'obMatJos2wAAA' : this.script.offerSha256 || this.script.bidDown ? 'obMatJos2gAAA' : '';
+    return `${cookie}nonce-${++this.nonceCount}`;
   }
 
   private receive(bytes: Uint8Array, from: TransportAddress): void {
@@ -125,9 +134,11 @@ class FakeTurnServer {
       ]);
     if (request.integrityOffset < 0 && request.integritySha256Offset < 0) return challenge(401);
     const sha256Key = request.get('PASSWORD-ALGORITHM')?.algorithm === PasswordAlgorithm.SHA256;
-    const key = longTermKey(request.get('USERNAME') ?? '', REALM, 'secret', sha256Key ? 'SHA-256' : 'MD5');
+    const hashed = request.get('USERHASH');
+    const username = hashed && toHex(hashed) === toHex(userHash('alice', REALM)) ? 'alice' : request.get('USERNAME');
+    const key = longTermKey(username ?? '', REALM, 'secret', sha256Key ? 'SHA-256' : 'MD5');
     const valid = request.integritySha256Offset >= 0 ? verifyMessageIntegritySha256(request, key) : verifyMessageIntegrity(request, key);
-    if (!valid || request.get('USERNAME') !== 'alice') return challenge(401);
+    if (!valid || username !== 'alice') return challenge(401);
     if (this.script.staleAt?.(this.authenticated++)) return challenge(438);
     const protect = { key, sha256: request.integritySha256Offset >= 0 };
     const error = this.script.errorFor?.(method, request);
@@ -274,6 +285,20 @@ describe('TURN client: allocation and the long-term credential', () => {
     assert.equal(authed.get('PASSWORD-ALGORITHM')?.algorithm, PasswordAlgorithm.MD5);
     assert.ok(authed.integritySha256Offset >= 0);
     assert.equal(socket.client.credentials.algorithm, 'MD5');
+  });
+
+  it('refuses to answer a nonce that announces PASSWORD-ALGORITHMS when the list was stripped (bid-down, RFC 8489 §9.2.5)', async () => {
+    const w = world({ bidDown: true });
+    await assert.rejects(relay(w), (err: unknown) => err instanceof TurnError && err.code === 401 && err.kind === 'auth');
+    assert.equal(w.server.requests('Allocate').length, 1, 'no authenticated retry was sent');
+  });
+
+  it('sends USERHASH instead of USERNAME when the nonce asks for username anonymity', async () => {
+    const w = world({ anonymity: true, offerSha256: true });
+    await relay(w);
+    const authed = w.server.requests('Allocate')[1].message;
+    assert.equal(authed.has('USERNAME'), false);
+    assert.equal(toHex(authed.get('USERHASH')!), toHex(userHash('alice', REALM)));
   });
 
   it('fails with a typed 401 when the credentials are wrong, without retrying them', async () => {
@@ -481,6 +506,17 @@ describe('TURN client: permissions, channels and data', () => {
     assert.equal(e.client.counters.droppedDataIndications, 1);
     assert.equal(e.client.counters.droppedChannelData, 1);
     assert.equal(e.client.counters.droppedInbound, 1, 'not from the server');
+  });
+
+  it('is a DatagramSocket: stunBinding runs over the relay and sees the relayed address', async () => {
+    const w = world();
+    const stunHost = w.net.addHost('192.0.2.70');
+    new EngineDriver(new StunServer(), { clock: w.clock }).attach(0, stunHost.bind(3478));
+    const socket = await relay(w);
+    const r = await settleOnVirtualTime(w.clock, stunBinding({ address: '192.0.2.70', port: 3478 }, { socket, clock: w.clock }));
+    assert.deepEqual(r.mapped, socket.localAddress, 'the STUN server saw the relayed transport address');
+    assert.deepEqual(r.local, socket.localAddress);
+    assert.equal(w.server.requests('CreatePermission').length, 1, 'the first send created the permission');
   });
 
   it('never throws on arbitrary datagrams from the server', () => {
