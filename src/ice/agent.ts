@@ -48,6 +48,12 @@ export interface IceAgentEngineOptions extends ConsentOptions {
   maxPairs?: number;
   /** Most remote candidates accepted, peer-reflexive ones included; default 100. */
   maxRemoteCandidates?: number;
+  /**
+   * Most peer-reflexive remote candidates kept; past it the oldest with no valid pair is forgotten, so a
+   * storm of new mappings from a symmetric NAT cannot crowd out the signalled (and relayed) pairs.
+   * Default 16.
+   */
+  maxPeerReflexiveCandidates?: number;
   /** How long the controlling agent waits for better pairs after the first valid one; default 2 000 ms. */
   nominationDelayMs?: number;
   /** Random numbers in [0, 1) for timer jitter; default Math.random (tests pass a seeded one). */
@@ -102,6 +108,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
   private readonly events = new Queue<IceAgentEvent>();
   private readonly taMs: number;
   private readonly maxRemoteCandidates: number;
+  private readonly maxPeerReflexive: number;
   private readonly random: () => number;
   private nextCheckAt = 0;
   /** Cleared when Ta finds nothing to check; set again by anything that may create work (no idle spinning). */
@@ -116,6 +123,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     this.tieBreaker = options.tieBreaker ?? generateTieBreaker();
     this.taMs = options.taMs ?? ICE_TA_MS;
     this.maxRemoteCandidates = options.maxRemoteCandidates ?? 100;
+    this.maxPeerReflexive = options.maxPeerReflexiveCandidates ?? 16;
     this.nominationDelayMs = options.nominationDelayMs ?? ICE_NOMINATION_DELAY_MS;
     this.random = options.random ?? Math.random;
     if (!(this.taMs > 0) || !(this.maxRemoteCandidates >= 1) || !(this.nominationDelayMs >= 0)) {
@@ -563,12 +571,23 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
 
   private inbound: InboundContext | undefined;
 
+  /** Keeps at most maxPeerReflexive learned candidates: the oldest without a valid pair is forgotten. */
+  private forgetOldPeerReflexive(): void {
+    const learned = this.remoteCandidates.filter((r) => r.type === 'prflx');
+    if (learned.length < this.maxPeerReflexive) return;
+    const victim = learned.find((r) => !this.checklist.pairs.some((p) => p.remote === r && (p.valid || p === this.selectedPair)));
+    if (!victim) return;
+    this.checklist.removeRemote(victim);
+    this.remoteCandidates.splice(this.remoteCandidates.indexOf(victim), 1);
+  }
+
   /** §7.3.1.3: a check from an unknown address teaches us a peer-reflexive remote candidate. */
   private learnRemotePeerReflexive(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined {
     const local = this.localCandidates.find((l) => l.socket === socket && l.candidate.type !== 'srflx' && l.candidate.type !== 'prflx');
     if (!local) return undefined;
     let remote = this.remoteCandidates.find((r) => r.address === from.address && r.port === from.port);
     if (!remote) {
+      this.forgetOldPeerReflexive();
       if (this.remoteCandidates.length >= this.maxRemoteCandidates) {
         this.counters.refusedRemoteCandidates++;
         return undefined;

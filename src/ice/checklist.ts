@@ -15,6 +15,7 @@ export class Checklist {
   /** Highest priority first. */
   readonly pairs: CandidatePair[] = [];
   private readonly triggered: CandidatePair[] = [];
+  private lastWasTriggered = false;
   private readonly maxPairs: number;
   /** Pairs refused or dropped because of the limit. */
   pairsDroppedByLimit = 0;
@@ -36,14 +37,14 @@ export class Checklist {
 
     const pair = new CandidatePair(local, remote, controlling);
     if (this.pairs.length >= this.maxPairs) {
-      // §6.1.2.5: keep the highest-priority pairs; only a not-yet-checked pair may make room.
-      const lowest = this.pairs[this.pairs.length - 1];
-      if (comparePairs(pair, lowest) > 0 || (lowest.state !== 'frozen' && lowest.state !== 'waiting')) {
-        this.pairsDroppedByLimit++;
-        return undefined;
-      }
-      this.remove(lowest);
+      // §6.1.2.5: keep the highest-priority pairs. Make room from a failed pair first (dead weight), else
+      // from a lower-priority pair not yet checked; otherwise refuse the new one.
+      const victim =
+        findLast(this.pairs, (p) => p.state === 'failed') ??
+        findLast(this.pairs, (p) => (p.state === 'frozen' || p.state === 'waiting') && comparePairs(pair, p) < 0);
       this.pairsDroppedByLimit++;
+      if (!victim) return undefined;
+      this.remove(victim);
     }
     this.insertSorted(pair);
     pair.state = this.initialState(pair);
@@ -77,11 +78,23 @@ export class Checklist {
    * Waiting pair, unfreezing one Frozen pair per foundation that has none Waiting or In-Progress.
    */
   nextCheck(): CandidatePair | undefined {
-    while (this.triggered.length > 0) {
-      const pair = this.triggered.shift()!;
-      if (this.pairs.includes(pair)) return pair;
+    // Deliberately not strictly per §6.1.4.2: when both queues have work, triggered and ordinary checks
+    // alternate. Behind a symmetric NAT each check can teach the peer a new peer-reflexive address and
+    // trigger a check back, an endless stream that would otherwise starve the ordinary (relay) pairs.
+    const ordinaryTurn = this.lastWasTriggered && this.pairs.some((p) => (p.state === 'waiting' || p.state === 'frozen') && !this.triggered.includes(p));
+    if (!ordinaryTurn) {
+      while (this.triggered.length > 0) {
+        const pair = this.triggered.shift()!;
+        if (this.pairs.includes(pair)) {
+          this.lastWasTriggered = true;
+          return pair;
+        }
+      }
     }
-    let waiting = this.pairs.find((p) => p.state === 'waiting');
+    this.lastWasTriggered = false;
+    // An ordinary check goes to the best Waiting pair not already queued for a triggered check.
+    const ordinary = (p: CandidatePair) => p.state === 'waiting' && !this.triggered.includes(p);
+    let waiting = this.pairs.find(ordinary);
     if (!waiting) {
       const busy = new Set(this.pairs.filter((p) => p.state === 'waiting' || p.state === 'in-progress').map((p) => p.foundation));
       for (const p of this.pairs) {
@@ -90,8 +103,9 @@ export class Checklist {
           busy.add(p.foundation);
         }
       }
-      waiting = this.pairs.find((p) => p.state === 'waiting');
+      waiting = this.pairs.find(ordinary);
     }
+    if (!waiting && this.triggered.length > 0) return this.nextCheck();
     return waiting;
   }
 
@@ -138,6 +152,11 @@ export class Checklist {
     return this.pairs.length > 0 && this.pairs.every((p) => p.state === 'failed');
   }
 
+  /** Drops every pair towards `remote` (a forgotten peer-reflexive candidate). */
+  removeRemote(remote: IceCandidate): void {
+    for (const p of this.pairs.filter((p) => p.remote === remote)) this.remove(p);
+  }
+
   clear(): void {
     this.pairs.length = 0;
     this.triggered.length = 0;
@@ -165,4 +184,9 @@ export class Checklist {
     const t = this.triggered.indexOf(pair);
     if (t >= 0) this.triggered.splice(t, 1);
   }
+}
+
+function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): T | undefined {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i])) return items[i];
+  return undefined;
 }

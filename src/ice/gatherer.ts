@@ -1,0 +1,214 @@
+// Candidate gathering (RFC 8445 §5.1.1): a host candidate per socket, server-reflexive ones from every STUN
+// server and relayed ones from every TURN server, all at once and each reported as soon as it is found
+// (RFC 8838 trickle) — a dead server times out alone, it does not hold the others back.
+import type { Clock } from '../net/clock.js';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import { parseIceServerUri, type IceServerTransport, type IceServerUri } from '../net/ice-server-uri.js';
+import { isIp } from '../net/ip.js';
+import { SocketDemux } from '../net/socket-demux.js';
+import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { stunBinding } from '../stun/binding.js';
+import { TurnRelaySocket } from '../turn/relay-socket.js';
+import { computeFoundation, computePriority, type IceCandidate, type IceCandidateType } from './candidate.js';
+import { assignLocalPreferences } from './local-preference.js';
+
+/** Like RTCIceServer. */
+export interface IceServerConfig {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export type IceTransportPolicy = 'all' | 'relay';
+
+/** A gathered candidate and the socket that sends from its base. */
+export interface GatheredCandidate {
+  candidate: IceCandidate;
+  socket: DatagramSocket;
+  base: TransportAddress;
+}
+
+/** Like RTCPeerConnectionIceErrorEvent: a server that could not be used. */
+export interface GatheringError {
+  url: string;
+  errorCode: number;
+  errorText: string;
+}
+
+export interface GathererOptions {
+  iceServers?: IceServerConfig[];
+  iceTransportPolicy?: IceTransportPolicy;
+  clock: Clock;
+  /** Opens a TCP/TLS connection to a TURN server (`?transport=tcp`, `turns:`); without it those are skipped. */
+  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport) => Promise<DatagramSocket>;
+  /** Resolves a server host name; without it, only IP literals work. */
+  resolve?: (host: string) => Promise<string>;
+  /** Give up on a STUN server after this long. Default 5 000 ms. */
+  stunTimeoutMs?: number;
+  /** Give up on a TURN server after this long. Default 10 000 ms. */
+  turnTimeoutMs?: number;
+  onCandidate: (gathered: GatheredCandidate) => void;
+  onError?: (error: GatheringError) => void;
+}
+
+/** Host sockets come from the runtime (node:dgram, the bridge, the simulator); the gatherer shares them. */
+export class IceGatherer {
+  /** The routes of the host sockets that carry ICE checks and data (what no server claims). */
+  readonly hostRoutes: DatagramSocket[] = [];
+  private readonly demuxes: SocketDemux[] = [];
+  private readonly relays: TurnRelaySocket[] = [];
+  private closed = false;
+
+  constructor(private readonly options: GathererOptions) {}
+
+  /** Gathers on `sockets`; resolves when every server has answered or given up. */
+  async gather(sockets: DatagramSocket[], component = 1): Promise<void> {
+    const relayOnly = this.options.iceTransportPolicy === 'relay';
+    const preferences = assignLocalPreferences(sockets.map((s) => ({ address: s.localAddress.address })));
+    const hosts = sockets.map((socket, i) => {
+      const demux = new SocketDemux(socket);
+      this.demuxes.push(demux);
+      const route = demux.rest();
+      this.hostRoutes.push(route);
+      return { demux, route, address: socket.localAddress, preference: preferences[i] };
+    });
+    if (!relayOnly) {
+      for (const h of hosts) this.emit('host', h.address, h.address, h.route, h.preference, component);
+    }
+
+    const servers = this.servers();
+    const work: Promise<void>[] = [];
+    for (const { uri, url, config } of servers) {
+      if (uri.scheme === 'stun' || uri.scheme === 'stuns') {
+        if (relayOnly || uri.transport !== 'udp') continue; // srflx over TCP is of no use to UDP ICE
+        for (const h of hosts) work.push(this.gatherReflexive(h, uri, url, component));
+      } else {
+        if (!config.username || config.credential === undefined) {
+          this.options.onError?.({ url, errorCode: 701, errorText: 'a TURN server needs username and credential' });
+          continue;
+        }
+        const base = hosts.find((h) => !isIp(uri.host) || familyOf(h.address.address) === familyOf(uri.host)) ?? hosts[0];
+        if (base) work.push(this.gatherRelayed(base, uri, url, config, component));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  /** Ends the allocations and server routes; the host sockets belong to the caller. */
+  close(): void {
+    this.closed = true;
+    for (const r of this.relays) r.close();
+    this.relays.length = 0;
+  }
+
+  private servers(): { uri: IceServerUri; url: string; config: IceServerConfig }[] {
+    const out: { uri: IceServerUri; url: string; config: IceServerConfig }[] = [];
+    for (const config of this.options.iceServers ?? []) {
+      for (const url of Array.isArray(config.urls) ? config.urls : [config.urls]) {
+        try {
+          out.push({ uri: parseIceServerUri(url), url, config });
+        } catch (err) {
+          this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    return out;
+  }
+
+  private async address(uri: IceServerUri): Promise<TransportAddress> {
+    if (isIp(uri.host)) return { address: uri.host, port: uri.port };
+    if (!this.options.resolve) throw new Error(`cannot resolve '${uri.host}': no resolver in this runtime`);
+    return { address: await this.options.resolve(uri.host), port: uri.port };
+  }
+
+  private async gatherReflexive(
+    host: { demux: SocketDemux; route: DatagramSocket; address: TransportAddress; preference: number },
+    uri: IceServerUri,
+    url: string,
+    component: number,
+  ): Promise<void> {
+    let route: DatagramSocket | undefined;
+    try {
+      const server = await this.address(uri);
+      if (familyOf(server.address) !== familyOf(host.address.address)) return;
+      route = host.demux.routeFrom(server);
+      const r = await stunBinding(server, { socket: route, clock: this.options.clock, timeoutMs: this.options.stunTimeoutMs ?? 5_000 });
+      // §5.1.3: a server-reflexive candidate equal to its base is redundant.
+      if (this.closed || sameTransportAddress(r.mapped, host.address)) return;
+      this.emit('srflx', r.mapped, host.address, host.route, host.preference, component, server);
+    } catch (err) {
+      this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err) });
+    } finally {
+      route?.close();
+    }
+  }
+
+  private async gatherRelayed(
+    host: { demux: SocketDemux; address: TransportAddress },
+    uri: IceServerUri,
+    url: string,
+    config: IceServerConfig,
+    component: number,
+  ): Promise<void> {
+    try {
+      const server = await this.address(uri);
+      let base: DatagramSocket;
+      if (uri.transport === 'udp') {
+        base = host.demux.routeFrom(server);
+      } else {
+        if (!this.options.openStreamSocket) throw new Error(`${uri.transport.toUpperCase()} to TURN servers is not available in this runtime`);
+        base = await this.options.openStreamSocket(server, uri.transport);
+      }
+      const relay = await TurnRelaySocket.allocate(base, {
+        server,
+        username: config.username!,
+        credential: config.credential!,
+        transport: uri.transport,
+        clock: this.options.clock,
+        closeBase: true,
+        timeoutMs: this.options.turnTimeoutMs ?? 10_000,
+      });
+      if (this.closed) {
+        relay.close();
+        return;
+      }
+      this.relays.push(relay);
+      // RFC 8445 §5.1.2.1: among relays, UDP to the server is preferred over TCP over TLS.
+      const preference = uri.transport === 'udp' ? 65535 : uri.transport === 'tcp' ? 65534 : 65533;
+      this.emit('relay', relay.localAddress, relay.localAddress, relay, preference, component, server, relay.mappedAddress);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      this.options.onError?.({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private emit(
+    type: IceCandidateType,
+    address: TransportAddress,
+    base: TransportAddress,
+    socket: DatagramSocket,
+    localPreference: number,
+    component: number,
+    server?: TransportAddress,
+    related?: TransportAddress,
+  ): void {
+    if (this.closed) return;
+    const rel = type === 'host' ? undefined : (related ?? base);
+    this.options.onCandidate({
+      socket,
+      base,
+      candidate: {
+        foundation: computeFoundation(type, base.address, 'udp', server ? `${server.address}:${server.port}` : undefined),
+        component,
+        protocol: 'udp',
+        priority: computePriority(type, localPreference, component),
+        address: address.address,
+        port: address.port,
+        type,
+        relatedAddress: rel?.address,
+        relatedPort: rel?.port,
+        extensions: [],
+      },
+    });
+  }
+}

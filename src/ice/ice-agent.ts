@@ -1,0 +1,259 @@
+// IceAgent: the public ICE API, in the W3C WebRTC vocabulary, the same in Node, in a page's Worker and on the
+// simulated network — only where the host sockets come from differs (`sockets`). It runs the sans-I/O
+// IceAgentEngine with an EngineDriver and gathers with IceGatherer.
+import { realClock, type Clock } from '../net/clock.js';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import { EngineDriver } from '../net/driver.js';
+import type { SocketId } from '../net/engine.js';
+import type { IceServerTransport } from '../net/ice-server-uri.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
+import { candidateFromInit, candidateToInit, candidateToJSON, parseCandidate, type IceCandidate, type IceCandidateInit } from './candidate.js';
+import type { CandidatePair } from './candidate-pair.js';
+import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
+
+export type IceGatheringState = 'new' | 'gathering' | 'complete';
+
+export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
+  /** Like RTCConfiguration.iceServers: `{ urls: 'stun:host:3478' | 'turn:host?transport=tcp', username, credential }`. */
+  iceServers?: IceServerConfig[];
+  /** 'relay' offers and uses relayed candidates only. Default 'all'. */
+  iceTransportPolicy?: IceTransportPolicy;
+  /** Opens the host sockets to gather on: node:dgram sockets, bridge sockets, simulated ones. */
+  sockets: () => Promise<DatagramSocket[]>;
+  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport) => Promise<DatagramSocket>;
+  resolve?: (host: string) => Promise<string>;
+  clock?: Clock;
+  random?: () => number;
+  stunTimeoutMs?: number;
+  turnTimeoutMs?: number;
+}
+
+/** Events carry their payload as properties, like RTCPeerConnectionIceEvent and MessageEvent. */
+export class IceAgentEventObject extends Event {
+  /** icecandidate: the candidate, or null at the end of candidates. */
+  candidate?: IceCandidateInit | null;
+  /** data: the bytes received. */
+  data?: Uint8Array;
+  /** icecandidateerror */
+  error?: GatheringError;
+}
+
+export interface SelectedCandidatePair {
+  local: IceCandidate;
+  remote: IceCandidate;
+}
+
+/** One pair as RTCIceCandidatePairStats sees it. */
+export interface IceCandidatePairStats {
+  id: string;
+  state: CandidatePair['state'];
+  nominated: boolean;
+  selected: boolean;
+  priority: string;
+  local: Record<string, unknown>;
+  remote: Record<string, unknown>;
+  requestsSent: number;
+  requestsReceived: number;
+  responsesSent: number;
+  responsesReceived: number;
+  consentRequestsSent: number;
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  currentRoundTripTime?: number;
+  totalRoundTripTime: number;
+}
+
+export class IceAgent extends EventTarget {
+  readonly engine: IceAgentEngine;
+  gatheringState: IceGatheringState = 'new';
+  private readonly driver: EngineDriver<IceAgentEvent>;
+  private readonly clock: Clock;
+  private readonly gatherer: IceGatherer;
+  private readonly socketIds = new Map<DatagramSocket, SocketId>();
+  private readonly ownedSockets: DatagramSocket[] = [];
+  private readonly local: GatheredCandidate[] = [];
+  private nextSocketId = 0;
+
+  constructor(private readonly options: IceAgentOptions) {
+    super();
+    this.clock = options.clock ?? realClock;
+    this.engine = new IceAgentEngine(options);
+    this.driver = new EngineDriver(this.engine, { clock: this.clock, onEvent: (e) => this.onEngineEvent(e) });
+    this.gatherer = new IceGatherer({
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy,
+      clock: this.clock,
+      openStreamSocket: options.openStreamSocket,
+      resolve: options.resolve,
+      stunTimeoutMs: options.stunTimeoutMs,
+      turnTimeoutMs: options.turnTimeoutMs,
+      onCandidate: (g) => this.onGathered(g),
+      onError: (error) => this.dispatch('icecandidateerror', { error }),
+    });
+  }
+
+  /** RTCIceTransport.state. */
+  get state(): IceTransportState {
+    return this.engine.state;
+  }
+
+  get role(): 'controlling' | 'controlled' {
+    return this.engine.role;
+  }
+
+  /** Our ufrag and pwd, for the peer (RTCIceParameters). */
+  get localParameters(): IceParameters {
+    return this.engine.localParameters;
+  }
+
+  get localCandidates(): IceCandidate[] {
+    return this.local.map((g) => g.candidate);
+  }
+
+  get remoteCandidates(): IceCandidate[] {
+    return [...this.engine.remoteCandidates];
+  }
+
+  /** Opens the host sockets and gathers; candidates arrive as 'icecandidate' events, then a null one. */
+  async gather(): Promise<void> {
+    if (this.gatheringState !== 'new') throw new Error(`gather() called in gathering state ${this.gatheringState}`);
+    this.setGatheringState('gathering');
+    const sockets = await this.options.sockets();
+    this.ownedSockets.push(...sockets);
+    if (this.options.lite) {
+      // A lite agent has host candidates only (RFC 8445 §2.5).
+      await new IceGatherer({ clock: this.clock, onCandidate: (g) => this.onGathered(g) }).gather(sockets);
+    } else {
+      await this.gatherer.gather(sockets);
+    }
+    if (this.engine.state === 'closed') return;
+    this.engine.setLocalGatheringComplete(this.clock.now());
+    this.driver.poll();
+    this.setGatheringState('complete');
+    this.dispatch('icecandidate', { candidate: null });
+  }
+
+  setRemoteParameters(parameters: IceParameters): void {
+    this.engine.setRemoteParameters(parameters, this.clock.now());
+    this.driver.poll();
+  }
+
+  /**
+   * A remote candidate as RTCIceCandidateInit, an `a=candidate` line, or parsed; null (or an empty
+   * candidate string) is end-of-candidates. Malformed candidates throw IceCandidateError.
+   */
+  addRemoteCandidate(candidate: IceCandidateInit | IceCandidate | string | null): boolean {
+    let parsed: IceCandidate | null;
+    if (candidate === null) parsed = null;
+    else if (typeof candidate === 'string') parsed = candidate.trim() === '' ? null : parseCandidate(candidate);
+    else if ('candidate' in candidate) parsed = candidateFromInit(candidate);
+    else parsed = candidate;
+    const added = this.engine.addRemoteCandidate(parsed, this.clock.now());
+    this.driver.poll();
+    return added;
+  }
+
+  /** Sends on the selected pair; false when there is none (yet) or consent is lost. */
+  send(data: Uint8Array | string): boolean {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    const sent = this.engine.send(bytes, this.clock.now());
+    this.driver.poll();
+    return sent;
+  }
+
+  /** ICE restart (RFC 8445 §9): new credentials; signal them and the candidates again to the peer. */
+  restart(): IceParameters {
+    const parameters = this.engine.restart(this.clock.now());
+    this.engine.setLocalGatheringComplete(this.clock.now());
+    this.driver.poll();
+    return parameters;
+  }
+
+  getSelectedCandidatePair(): SelectedCandidatePair | null {
+    const pair = this.engine.selectedPair;
+    return pair ? { local: pair.local.candidate, remote: pair.remote } : null;
+  }
+
+  /** RTCIceCandidatePairStats-like records for every pair, the selected one flagged. */
+  getStats(): IceCandidatePairStats[] {
+    const selected = this.engine.selectedPair;
+    return this.engine.checklist.pairs.map((p) => ({
+      id: p.id,
+      state: p.state,
+      nominated: p.nominated,
+      selected: p === selected,
+      priority: p.priority.toString(),
+      local: candidateToJSON(p.local.candidate),
+      remote: candidateToJSON(p.remote),
+      ...p.stats,
+      currentRoundTripTime: p.stats.currentRoundTripTime,
+      lastPacketSentTimestamp: undefined,
+      lastPacketReceivedTimestamp: undefined,
+      lastRequestTimestamp: undefined,
+      lastResponseTimestamp: undefined,
+    }));
+  }
+
+  /** The candidate as RTCIceCandidateInit, for signalling. */
+  toInit(candidate: IceCandidate): IceCandidateInit {
+    return candidateToInit(candidate, { sdpMid: '0', sdpMLineIndex: 0, usernameFragment: this.localParameters.usernameFragment });
+  }
+
+  close(): void {
+    if (this.engine.state === 'closed') return;
+    this.engine.close(this.clock.now());
+    this.driver.poll();
+    this.driver.close();
+    this.gatherer.close();
+    for (const s of this.ownedSockets) s.close();
+  }
+
+  private onGathered(g: GatheredCandidate): void {
+    if (this.engine.state === 'closed') return;
+    if (this.options.iceTransportPolicy === 'relay' && g.candidate.type !== 'relay') return;
+    let id = this.socketIds.get(g.socket);
+    if (id === undefined) {
+      id = this.nextSocketId++;
+      this.socketIds.set(g.socket, id);
+      this.driver.attach(id, g.socket);
+    }
+    this.local.push(g);
+    this.engine.addLocalCandidate({ candidate: g.candidate, socket: id, base: g.base }, this.clock.now());
+    this.driver.poll();
+    this.dispatch('icecandidate', { candidate: this.toInit(g.candidate) });
+  }
+
+  private onEngineEvent(e: IceAgentEvent): void {
+    switch (e.type) {
+      case 'statechange':
+        this.dispatch('statechange', {});
+        break;
+      case 'selectedcandidatepairchange':
+        this.dispatch('selectedcandidatepairchange', {});
+        break;
+      case 'data':
+        this.dispatch('data', { data: e.data });
+        break;
+      case 'rolechange':
+        this.dispatch('rolechange', {});
+        break;
+      case 'remotecandidate':
+        this.dispatch('remotecandidate', {});
+        break;
+    }
+  }
+
+  private setGatheringState(state: IceGatheringState): void {
+    this.gatheringState = state;
+    this.dispatch('gatheringstatechange', {});
+  }
+
+  private dispatch(type: string, fields: Partial<Pick<IceAgentEventObject, 'candidate' | 'data' | 'error'>>): void {
+    const event = new IceAgentEventObject(type);
+    Object.assign(event, fields);
+    this.dispatchEvent(event);
+  }
+}

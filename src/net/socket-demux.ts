@@ -1,0 +1,74 @@
+// Shares one DatagramSocket among several users by the sender's address: an ICE host socket also carries
+// its STUN server's and TURN server's traffic (RFC 8445 §5.1.1.2: srflx and relay candidates are gathered
+// from the host candidate's base). Each route is a DatagramSocket of its own.
+import type { DatagramHandler, DatagramSocket } from './datagram-socket.js';
+import { sameTransportAddress, type TransportAddress } from './transport-address.js';
+
+class Route implements DatagramSocket {
+  ondatagram: DatagramHandler | null = null;
+  onclose: ((reason?: Error) => void) | null = null;
+  closed = false;
+
+  constructor(
+    private readonly demux: SocketDemux,
+    readonly peer: TransportAddress | undefined,
+  ) {}
+
+  get localAddress(): TransportAddress {
+    return this.demux.socket.localAddress;
+  }
+
+  send(bytes: Uint8Array, to: TransportAddress): void {
+    if (!this.closed) this.demux.socket.send(bytes, to);
+  }
+
+  /** Closes this route only; the shared socket stays open for the others. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.demux.remove(this);
+    this.onclose?.();
+  }
+}
+
+export class SocketDemux {
+  private readonly routes: Route[] = [];
+  private fallback: Route | undefined;
+
+  constructor(readonly socket: DatagramSocket) {
+    socket.ondatagram = (bytes, from) => {
+      for (const r of this.routes) {
+        if (r.peer && sameTransportAddress(r.peer, from)) {
+          r.ondatagram?.(bytes, from);
+          return;
+        }
+      }
+      this.fallback?.ondatagram?.(bytes, from);
+    };
+    socket.onclose = (reason) => {
+      for (const r of [...this.routes, ...(this.fallback ? [this.fallback] : [])]) {
+        r.closed = true;
+        r.onclose?.(reason);
+      }
+    };
+  }
+
+  /** A socket that receives what `peer` sends (a STUN or TURN server). */
+  routeFrom(peer: TransportAddress): DatagramSocket {
+    const route = new Route(this, peer);
+    this.routes.push(route);
+    return route;
+  }
+
+  /** A socket that receives everything no other route claims. */
+  rest(): DatagramSocket {
+    this.fallback ??= new Route(this, undefined);
+    return this.fallback;
+  }
+
+  remove(route: Route): void {
+    const i = this.routes.indexOf(route);
+    if (i >= 0) this.routes.splice(i, 1);
+    if (this.fallback === route) this.fallback = undefined;
+  }
+}
