@@ -1,0 +1,63 @@
+// The ICE agent engine's options, events, counters and the W3C state names it reports.
+import type { IceCandidate } from './candidate.js';
+import type { CandidatePair } from './candidate-pair.js';
+import type { IceRole } from './checks.js';
+import type { ConsentOptions } from './consent.js';
+
+/** W3C RTCIceTransportState. */
+export type IceTransportState = 'new' | 'checking' | 'connected' | 'completed' | 'disconnected' | 'failed' | 'closed';
+
+/** Like RTCIceParameters. */
+export interface IceParameters {
+  usernameFragment: string;
+  password: string;
+  /** The agent is an ICE-lite agent (a=ice-lite). */
+  iceLite?: boolean;
+}
+
+export interface IceAgentEngineOptions extends ConsentOptions {
+  /** Initial role; default 'controlling'. A lite agent is always controlled. */
+  role?: IceRole;
+  /** Be an ICE-lite agent (RFC 8445 §2.5): host candidates only, answers checks, sends none. */
+  lite?: boolean;
+  /** Local credentials; generated with RFC 8445 §5.3 lengths when omitted. */
+  usernameFragment?: string;
+  password?: string;
+  /** 64-bit tie-breaker (§7.1.3); random when omitted. */
+  tieBreaker?: bigint;
+  /** Pacing of checks, Ta (§14.2); default 50 ms. */
+  taMs?: number;
+  /** Most candidate pairs kept (§6.1.2.5); default 100. */
+  maxPairs?: number;
+  /** Most remote candidates accepted, peer-reflexive ones included; default 100. */
+  maxRemoteCandidates?: number;
+  /**
+   * Most peer-reflexive remote candidates kept; past it the oldest with no valid pair is forgotten, so a
+   * storm of new mappings from a symmetric NAT cannot crowd out the signalled (and relayed) pairs.
+   * Default 16.
+   */
+  maxPeerReflexiveCandidates?: number;
+  /** How long the controlling agent waits for better pairs after the first valid one; default 2 000 ms. */
+  nominationDelayMs?: number;
+  /** Random numbers in [0, 1) for timer jitter; default Math.random (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export type IceAgentEvent =
+  | { type: 'statechange'; state: IceTransportState }
+  | { type: 'selectedcandidatepairchange'; pair: CandidatePair }
+  | { type: 'rolechange'; role: IceRole }
+  /** A peer-reflexive remote candidate learned from a check (§7.3.1.3). */
+  | { type: 'remotecandidate'; candidate: IceCandidate }
+  | { type: 'data'; data: Uint8Array; pair: CandidatePair };
+
+export interface IceAgentCounters {
+  /** STUN that failed to parse, or STUN methods other than Binding. */
+  malformed: number;
+  /** Checks answered with 400/401. */
+  rejectedChecks: number;
+  /** Application data from an address no valid or authenticated pair knows. */
+  unexpectedData: number;
+  /** Application data the app asked to send with no usable pair. */
+  unsendable: number;
+}
