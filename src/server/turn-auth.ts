@@ -1,7 +1,8 @@
 // The long-term credential mechanism on the server side (RFC 8489 §9.2.4, required for TURN by RFC 8656
 // §5 and §7.2 step 1): the 401 challenge (REALM, NONCE, PASSWORD-ALGORITHMS), the checks in the order the
 // RFC lists them, and the key the response is then protected with. Passwords come from a static user list
-// and/or the TURN REST API shared secret (draft-uberti-behave-turn-rest-00 §2.2).
+// and/or the TURN REST API shared secret (draft-uberti-behave-turn-rest-00 §2.2). Deliberately not offered:
+// username anonymity (USERHASH, RFC 8489 §9.2.1 bit 1) — REST usernames cannot be looked up by their hash.
 import { HmacSha1, toBase64, utf8Encode } from '../crypto/index.js';
 import type { Millis } from '../net/clock.js';
 import { verifyRestCredential } from '../net/rest-credentials.js';

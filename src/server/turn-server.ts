@@ -46,31 +46,11 @@ import { createTurnServerCounters, type TurnServerCounters } from './turn-server
 import { handleChannelBind, handleCreatePermission, handleRefresh, type TurnRequestContext } from './turn-requests.js';
 import { resolveTurnLimits, type ResolvedTurnLimits, type TurnServerOptions } from './turn-server-options.js';
 
+import type { TurnAllocationInfo, TurnDeallocationReason, TurnServerEvent } from './turn-server-events.js';
+
 export type { TurnServerOptions } from './turn-server-options.js';
 export type { TurnServerCounters, TurnDropReason } from './turn-server-counters.js';
-
-export type TurnDeallocationReason = 'refresh' | 'expired' | 'relay-closed' | 'closed';
-
-export type TurnServerEvent =
-  /** Open a relay socket and answer with relayOpened / relayFailed (see the header of this file). */
-  | { readonly type: 'open-relay'; readonly requestId: number; readonly family: AddressFamily; readonly evenPort: boolean }
-  /** Close the relay socket attached as `socket`. */
-  | { readonly type: 'close-relay'; readonly socket: SocketId }
-  | { readonly type: 'allocated'; readonly client: TransportAddress; readonly relayed: TransportAddress; readonly username: string; readonly lifetimeS: number }
-  | { readonly type: 'deallocated'; readonly client: TransportAddress; readonly relayed: TransportAddress; readonly username: string; readonly reason: TurnDeallocationReason };
-
-/** A snapshot of one allocation, for logs and tests. */
-export interface TurnAllocationInfo {
-  readonly client: TransportAddress;
-  readonly relayed: TransportAddress;
-  readonly relaySocket: SocketId;
-  readonly username: string;
-  readonly expiresAt: Millis;
-  readonly permissions: number;
-  readonly channels: number;
-  readonly packetsRelayed: number;
-  readonly bytesRelayed: number;
-}
+export type { TurnAllocationInfo, TurnDeallocationReason, TurnServerEvent } from './turn-server-events.js';
 
 interface PendingAllocation {
   readonly requestId: number;

@@ -9,6 +9,8 @@ import { SimNetwork, VirtualClock, type SimSocket } from '../../src/sim/index.js
 import { StunMethod } from '../../src/stun/constants.js';
 import { stunBinding } from '../../src/stun/binding.js';
 import { decodeStunMessage } from '../../src/stun/decode.js';
+import { TurnRelaySocket } from '../../src/turn/relay-socket.js';
+import { settleOnVirtualTime } from '../support/virtual-time.js';
 import { TestTurnClient, until } from './turn-test-client.js';
 
 const SERVER = { address: '192.0.2.1', port: 3478 };
@@ -361,5 +363,32 @@ describe('TURN server on the simulated network', () => {
     assert.equal(s.running.relaySocketCount, 0);
     assert.ok(s.relaySockets.every((r) => r.closed));
     assert.equal(s.events.filter((e) => e.type === 'deallocated' && e.reason === 'closed').length, 2);
+  });
+
+  it("serves icebridge's own TURN client for 25 minutes: SHA-256, stale nonces, refreshes, channels, close", async () => {
+    const s = setup({ nonceLifetimeMs: 120_000 });
+    const base = s.net.addHost().bind();
+    const relay = await settleOnVirtualTime(s.clock, TurnRelaySocket.allocate(base, { server: SERVER, username: 'alice', credential: 'secret', clock: s.clock }));
+    assert.deepEqual(relay.localAddress, s.relaySockets[0].localAddress);
+    const received: string[] = [];
+    relay.ondatagram = (bytes) => received.push(str(bytes));
+    s.peerSocket.ondatagram = (bytes, from) => s.peerSocket.send(text(`echo ${str(bytes)}`), from);
+    const channel = await settleOnVirtualTime(s.clock, relay.bindChannel(s.peer));
+    assert.ok(channel >= 0x4000 && channel <= 0x4fff);
+    for (let minute = 0; minute < 25; minute++) {
+      relay.send(text(`m${minute}`), s.peer);
+      await until(s.clock, () => received.length === minute + 1, 60_000);
+      s.clock.runUntil(s.clock.now() + 60_000 - (s.clock.now() % 60_000));
+    }
+    assert.deepEqual(received, Array.from({ length: 25 }, (_, i) => `echo m${i}`));
+    assert.equal(s.engine.allocationCount, 1, 'kept alive by refreshes');
+    assert.ok((s.engine.counters.errorResponses[438] ?? 0) > 0, 'nonces went stale and were renewed');
+    assert.ok(s.engine.counters.requests.refresh > 0 && s.engine.counters.requests.channelBind > 1);
+    assert.equal(s.engine.counters.dropped['no-permission'], 0);
+    assert.ok(s.engine.counters.relayed.packetsToPeers >= 25);
+    relay.close();
+    await settleOnVirtualTime(s.clock, relay.closed);
+    assert.equal(s.engine.allocationCount, 0);
+    assert.equal(s.relaySockets[0].closed, true);
   });
 });
