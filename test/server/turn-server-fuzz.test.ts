@@ -160,7 +160,8 @@ describe('TURN server fuzzing', () => {
       { numRuns: 5000 },
     );
     assert.equal(engine.counters.dropped['internal-error'], 0);
-    const answered = Object.entries(engine.counters.errorResponses).map(([code]) => Number(code));
-    for (const code of [400, 403, 437, 443]) assert.ok(answered.includes(code), `the handlers were reached: no ${code} among ${answered}`);
+    // Authenticated and matched to the allocation: the method handlers themselves ran.
+    const { requests } = engine.counters;
+    assert.ok(requests.refresh > 0 && requests.createPermission > 0 && requests.channelBind > 0, JSON.stringify(requests));
   });
 });
