@@ -1,6 +1,7 @@
 // The `icebridge` command. Each subcommand lives in its own file and returns an exit code.
 import { bridgeUsage, runBridge } from './bridge.js';
 import { runDecode } from './decode.js';
+import { peerUsage, runPeer } from './peer.js';
 import { runServe, serveUsage } from './serve.js';
 import { runStun, stunUsage } from './stun.js';
 import { runToken, tokenUsage } from './token.js';
@@ -49,6 +50,11 @@ const commands: Record<string, Command> = {
     usage: turnUsage,
     run: runTurn,
   },
+  peer: {
+    summary: 'run an ICE agent whose signalling is RFC 8839 lines on stdin/stdout (pipe two together to connect)',
+    usage: peerUsage,
+    run: (args, io) => runPeer(args, io),
+  },
 };
 
 function help(): string {
@@ -87,5 +93,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`Usage: ${command.usage}`);
     return 0;
   }
-  return command.run(rest, io);
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    // node:util parseArgs throws for unknown options and missing values: a usage error, exit 2.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`icebridge ${name}: ${(err as Error).message}\n\nUsage: ${command.usage}`);
+      return 2;
+    }
+    throw err;
+  }
 }

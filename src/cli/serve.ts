@@ -43,8 +43,9 @@ function serverOptions(values: Record<string, string | boolean | string[] | unde
   const stunPort = values['stun-port'] as string | undefined;
   const turnPort = values['turn-port'] as string | undefined;
   if (stunPort !== undefined && turnPort !== undefined && stunPort !== turnPort) return '--stun-port and --turn-port name the same port; give one';
-  const port = Number(stunPort ?? turnPort ?? '3478');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return '--stun-port must be 0..65535';
+  const portText = stunPort ?? turnPort ?? '3478';
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) return '--stun-port must be 0..65535';
   const users: Record<string, string> = {};
   for (const entry of (values.user as string[] | undefined) ?? []) {
     const colon = entry.indexOf(':');

@@ -71,7 +71,7 @@ export class StreamSocket implements DatagramSocket {
 
   /** Writes one message; `to` must be the server this connection goes to (anything else is dropped). */
   send(bytes: Uint8Array, to: TransportAddress): void {
-    if (this.closed || to.port !== this.remoteAddress.port) return;
+    if (this.closed || to.port !== this.remoteAddress.port || !sameHost(to.address, this.remoteAddress.address)) return;
     this.socket.write(frameForStream(bytes));
   }
 
@@ -85,6 +85,12 @@ export class StreamSocket implements DatagramSocket {
     this.socket.destroy();
     this.onclose?.(reason);
   }
+}
+
+/** Node reports an IPv4 peer of a dual-stack socket as ::ffff:a.b.c.d. */
+function sameHost(a: string, b: string): boolean {
+  const strip = (x: string) => (x.startsWith('::ffff:') && x.includes('.') ? x.slice(7) : x);
+  return strip(a) === strip(b);
 }
 
 function isIpLiteral(host: string): boolean {

@@ -3,7 +3,8 @@
 // counted and dropped.
 import type { DatagramSource, Engine, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
-import { HEADER_LENGTH, MAGIC_COOKIE, StunMethod } from '../stun/constants.js';
+import { HEADER_LENGTH, MAGIC_COOKIE, StunAttributeType, StunMethod } from '../stun/constants.js';
+import { encodeBindingSuccess } from './binding-response.js';
 import { decodeStunMessage } from '../stun/decode.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { StunParseError } from '../stun/errors.js';
@@ -29,6 +30,8 @@ export interface StunServerCounters {
   badRequests: number;
   /** 420 Unknown Attribute. */
   unknownAttributes: number;
+  /** Binding indications (keepalives, RFC 8489 §6.3.2): nothing to answer. */
+  indications: number;
   dropped: Record<StunServerDropReason, number>;
 }
 
@@ -41,15 +44,18 @@ export class StunServer implements Engine<never> {
     answered: 0,
     badRequests: 0,
     unknownAttributes: 0,
+    indications: 0,
     dropped: { 'not-stun': 0, malformed: 0, 'not-a-request': 0, 'unsupported-method': 0 },
   };
   private readonly transmits = new Queue<Transmit>();
   private readonly software: string;
+  private readonly softwareBytes: Uint8Array;
   private readonly answerClassicStun: boolean;
   private readonly handlers = new Map<number, StunMethodHandler>();
 
   constructor(options: StunServerOptions = {}) {
     this.software = options.software ?? 'icebridge';
+    this.softwareBytes = new TextEncoder().encode(this.software);
     this.answerClassicStun = options.answerClassicStun ?? true;
   }
 
@@ -79,8 +85,8 @@ export class StunServer implements Engine<never> {
   handleMessage(message: StunMessage, source: DatagramSource, now: number): void {
     if (message.method === StunMethod.Binding) {
       if (message.class === 'request') this.answerBinding(message, source);
-      else if (message.class !== 'indication') this.counters.dropped['not-a-request']++;
-      // A Binding indication is a keepalive (RFC 8489 §6.3.2): nothing to answer.
+      else if (message.class === 'indication') this.counters.indications++;
+      else this.counters.dropped['not-a-request']++;
       return;
     }
     const handler = this.handlers.get(message.method);
@@ -140,13 +146,18 @@ export class StunServer implements Engine<never> {
   private answerBinding(request: StunMessage, source: DatagramSource): void {
     if (request.unknownComprehensionRequired.length > 0) {
       this.counters.unknownAttributes++;
-      this.respondError(request, source, 420, 'Unknown Attribute', [['UNKNOWN-ATTRIBUTES', [...request.unknownComprehensionRequired]]]);
+      const unknown = [...new Set(request.unknownComprehensionRequired)];
+      this.respondError(request, source, 420, 'Unknown Attribute', [['UNKNOWN-ATTRIBUTES', unknown]]);
       return;
     }
     this.counters.answered++;
+    if (request.hasMagicCookie) {
+      const bytes = encodeBindingSuccess(request, source.from, this.softwareBytes, request.fingerprintOffset >= 0);
+      this.transmits.push({ socket: source.socket, to: source.from, bytes });
+      return;
+    }
     // RFC 8489 §12: an RFC 3489 client understands only MAPPED-ADDRESS.
-    const mapped: StunAttributeEntry = request.hasMagicCookie ? ['XOR-MAPPED-ADDRESS', source.from] : ['MAPPED-ADDRESS', source.from];
-    this.respond(request, source, 'success', [mapped]);
+    this.respond(request, source, 'success', [['MAPPED-ADDRESS', source.from]]);
   }
 
   /**
@@ -173,6 +184,9 @@ export class StunServer implements Engine<never> {
       cookie: cookie === MAGIC_COOKIE ? MAGIC_COOKIE : cookie,
       attributes,
     });
-    this.transmits.push({ socket: source.socket, to: source.from, bytes: encodeStunMessage(response) });
+    // FINGERPRINT when the request ended with one (its own may be what is wrong, but the client uses it).
+    const n = bytes.length;
+    const hadFingerprint = n >= HEADER_LENGTH + 8 && ((bytes[n - 8] << 8) | bytes[n - 7]) === StunAttributeType.FINGERPRINT;
+    this.transmits.push({ socket: source.socket, to: source.from, bytes: encodeStunMessage(response, { fingerprint: hadFingerprint }) });
   }
 }

@@ -74,11 +74,15 @@ function bindOnce(socket: DatagramSocket, server: TransportAddress, reliable: bo
   const client = new StunClient({ rtoMs: options.rtoMs });
   return new Promise((resolve, reject) => {
     let deadline: ReturnType<Clock['setTimer']> | undefined;
+    // The socket is borrowed: its handlers are put back when the transaction ends. One stunBinding at a
+    // time per socket (concurrent ones would take each other's responses; share a socket with SocketDemux).
     const previousOnClose = socket.onclose;
+    const previousOnDatagram = socket.ondatagram;
     const finish = (outcome: () => void) => {
       if (deadline !== undefined) clock.clearTimer(deadline);
       driver.close();
       socket.onclose = previousOnClose;
+      socket.ondatagram = previousOnDatagram;
       outcome();
     };
     const driver = new EngineDriver(client, {
