@@ -23,6 +23,8 @@ Options:
                         \`icebridge token\` or any app server with the same secret
   --relay-address A     address relay sockets bind on and clients are told, one per family
                         (default: the --host if specific, else the first non-loopback interface)
+  --external-address A  public address announced instead of the relay address, one per family
+                        (a server behind a 1:1 NAT, like coturn's --external-ip)
   --relay-ports MIN-MAX relay port range (default 49152-65535)
   --allow-loopback      relay to 127.0.0.0/8 and ::1 (tests; denied by default)
   --deny CIDR           also refuse relaying to this range, repeatable (0.0.0.0/8, link-local,
@@ -73,6 +75,7 @@ function serverOptions(values: Record<string, string | boolean | string[] | unde
     users,
     secret: (values.secret as string | undefined) ?? (process.env.ICEBRIDGE_SECRET || undefined),
     relayAddress: values['relay-address'] as string[] | undefined,
+    externalAddress: values['external-address'] as string[] | undefined,
     relayPortRange,
     allowLoopback: values['allow-loopback'] === true,
     deny: values.deny as string[] | undefined,
@@ -96,6 +99,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       secret: { type: 'string' },
       'relay-address': { type: 'string', multiple: true },
       'relay-ports': { type: 'string' },
+      'external-address': { type: 'string', multiple: true },
       'allow-loopback': { type: 'boolean' },
       deny: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
@@ -122,8 +126,10 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
   io.stdout(`STUN server listening on udp ${listening}`);
   if (server.engine.turnEnabled) {
     const users = Object.keys(options.users ?? {}).length;
+    const external = [options.externalAddress ?? []].flat();
+    const announced = external.length > 0 ? ` (announced as ${external.join(', ')})` : '';
     const sources = [users > 0 ? `${users} user${users === 1 ? '' : 's'}` : '', options.secret ? 'REST API secret' : ''].filter(Boolean).join(' and ');
-    io.stdout(`TURN server listening on udp ${listening}, realm "${server.engine.realm}", ${sources}, relaying from ${server.relayAddresses.join(', ')}`);
+    io.stdout(`TURN server listening on udp ${listening}, realm "${server.engine.realm}", ${sources}, relaying from ${server.relayAddresses.join(', ')}${announced}`);
   } else {
     io.stdout('TURN disabled: no --user or --secret given (TURN requests are answered 401); STUN works');
   }

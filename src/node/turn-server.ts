@@ -19,6 +19,11 @@ export interface NodeTurnServerOptions extends TurnServerOptions {
    * host that is specific, else the first non-internal interface address of its family (loopback if none).
    */
   relayAddress?: string | readonly string[];
+  /**
+   * The public address clients are told instead of the relay address, one per family, for a server behind
+   * a 1:1 NAT (a cloud VM: coturn's --external-ip). The port is the relay socket's. Default: none.
+   */
+  externalAddress?: string | readonly string[];
   /** Ports relay sockets are taken from. Default { min: 49152, max: 65535 }. */
   relayPortRange?: { min: number; max: number };
   /** Tries at a random free port before an Allocate fails with 508. Default 32. */
@@ -83,6 +88,15 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
   }
   const attempts = options.relayBindAttempts ?? 32;
   const engine = new TurnServer({ ...options, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()] });
+  const external = new Map<AddressFamily, string>();
+  for (const address of typeof options.externalAddress === 'string' ? [options.externalAddress] : (options.externalAddress ?? [])) {
+    if (UNSPECIFIED.has(address)) throw new RangeError(`externalAddress ${address} is unspecified`);
+    if (!external.has(familyOf(address))) external.set(familyOf(address), address);
+  }
+  const relayedAddress = (socket: DatagramSocket): TransportAddress => {
+    const mapped = external.get(familyOf(socket.localAddress.address));
+    return mapped === undefined ? socket.localAddress : { address: mapped, port: socket.localAddress.port };
+  };
 
   const listen: UdpSocket[] = [];
   try {
@@ -114,7 +128,7 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     throw new Error(`no free relay port on ${address}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   };
 
-  const running = runTurnServer({ engine, listen, openRelaySocket, onEvent: options.onEvent });
+  const running = runTurnServer({ engine, listen, openRelaySocket, relayedAddress, onEvent: options.onEvent });
   return {
     engine,
     addresses: listen.map((s) => s.localAddress),
