@@ -8,6 +8,10 @@ const common = { bundle: true, format: 'esm', target: 'es2022', sourcemap: true,
 const entries = [
   { entryPoints: { index: 'src/index.ts' }, platform: 'neutral', mainFields: ['module', 'main'] },
   { entryPoints: { node: 'src/node.ts' }, platform: 'node', packages: 'external' },
+  // The module Worker script and the page entry that starts it. The page entry keeps
+  // `new URL('./worker.js', import.meta.url)` as written, so the Worker must be dist/worker.js, next to it.
+  { entryPoints: { worker: 'src/worker/worker.ts' }, platform: 'browser' },
+  { entryPoints: { 'worker-client': 'src/worker.ts' }, platform: 'browser' },
   {
     entryPoints: { cli: 'src/cli.ts' },
     platform: 'node',

@@ -1,23 +1,166 @@
 // A @web/test-runner plugin that gives browser tests a Node side: reference results computed by the same
-// sources in Node (so a test can check the page gives the same bytes), and later the servers the page talks to.
-// The browser reaches it at /__node/<name>.
+// sources in Node (so a test can check the page gives the same bytes), and the servers the page talks to,
+// all on 127.0.0.1 — icebridge's STUN/TURN server, coturn, a UDP echo peer and a bridge — started with the
+// test server and stopped with it. The browser reaches it at /__node/<name>; /__node/env says where
+// everything is, with a freshly minted bridge token.
+import { createSocket, type Socket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestRunnerPlugin } from '@web/test-runner';
+import { startBridge, type RunningBridge } from '../../bridge/index.js';
+import { mintRestCredential } from '../../src/net/rest-credentials.js';
+import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
+import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
+
+const HOST = '127.0.0.1';
+/** Signs bridge tokens, and TURN REST credentials for icebridge's TURN server: one secret for both. */
+const SECRET = 'browser-test-secret';
+const TURN_USER = { username: 'u', credential: 'p' };
+
+interface Servers {
+  turn: RunningTurnServer;
+  coturn: RunningCoturn;
+  echo: Socket;
+  bridge: RunningBridge;
+}
+
+/** What /__node/env answers. */
+export interface BrowserTestEnv {
+  bridge: {
+    /** The bridge's URL without a token. */
+    url: string;
+    /** The URL with a fresh token in its query. */
+    tokenUrl: string;
+    username: string;
+    credential: string;
+    /** A token signed with the wrong secret: the bridge closes with 4001. */
+    badTokenUrl: string;
+  };
+  /** `host:port` of the STUN servers (icebridge's is its TURN server, which answers Binding too). */
+  stun: { icebridge: string; coturn: string };
+  /** RTCIceServer-shaped TURN servers; `icebridgeRest` uses REST credentials minted with the bridge's secret. */
+  turn: {
+    icebridge: { urls: string; username: string; credential: string };
+    coturn: { urls: string; username: string; credential: string };
+    icebridgeRest: { urls: string; username: string; credential: string };
+  };
+  /** A UDP peer that sends every datagram back to where it came from. */
+  echo: { address: string; port: number };
+}
+
+let servers: Servers | undefined;
+
+async function startServers(): Promise<Servers> {
+  const started: Partial<Servers> = {};
+  try {
+    started.turn = await startTurnServer({ hosts: [HOST], port: 0, realm: 'r', users: { u: 'p' }, secret: SECRET, allowLoopback: true });
+    started.coturn = await startCoturn({
+      args: ['--lt-cred-mech', '--realm=r', '--user=u:p', '--allow-loopback-peers', `--relay-ip=${HOST}`, '--no-tcp-relay'],
+    });
+    started.echo = await startEcho();
+    started.bridge = await startBridge({
+      host: HOST,
+      port: 0,
+      secret: SECRET,
+      allowLoopback: true,
+      // The bridge's UDP sockets on loopback too: their address is the page's host candidate and mapped address.
+      udpBindAddress: { IPv4: HOST, IPv6: '::1' },
+      logger: () => {},
+    });
+    return started as Servers;
+  } catch (err) {
+    await stopServers(started);
+    throw err;
+  }
+}
+
+async function stopServers(s: Partial<Servers>): Promise<void> {
+  await Promise.allSettled([
+    s.bridge?.close(),
+    s.turn?.close(),
+    s.coturn?.stop(),
+    s.echo && new Promise<void>((resolve) => s.echo!.close(() => resolve())),
+  ]);
+}
+
+function startEcho(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  socket.on('message', (message, from) => socket.send(message, from.port, from.address));
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: HOST, port: 0 }, () => resolve(socket));
+  });
+}
+
+function token(secret: string): { username: string; credential: string } {
+  return mintRestCredential({ secret, user: 'browser', ttlSeconds: 600, nowSeconds: Date.now() / 1000 });
+}
+
+function withToken(url: string, t: { username: string; credential: string }): string {
+  return `${url}?username=${encodeURIComponent(t.username)}&credential=${encodeURIComponent(t.credential)}`;
+}
+
+function env(s: Servers): BrowserTestEnv {
+  const t = token(SECRET);
+  const turnPort = s.turn.addresses[0].port;
+  return {
+    bridge: { url: s.bridge.url, tokenUrl: withToken(s.bridge.url, t), ...t, badTokenUrl: withToken(s.bridge.url, token('not-the-secret')) },
+    stun: { icebridge: `${HOST}:${turnPort}`, coturn: `${HOST}:${s.coturn.port}` },
+    turn: {
+      icebridge: { urls: `turn:${HOST}:${turnPort}`, ...TURN_USER },
+      coturn: { urls: `turn:${HOST}:${s.coturn.port}`, ...TURN_USER },
+      icebridgeRest: { urls: `turn:${HOST}:${turnPort}`, ...token(SECRET) },
+    },
+    echo: { address: HOST, port: s.echo.address().port },
+  };
+}
 
 type Handler = () => Promise<unknown>;
 
+function running(): Servers {
+  if (!servers) throw new Error('the browser-test servers are not running');
+  return servers;
+}
+
 const handlers: Record<string, Handler> = {
-  'stun-codec': async () => (await import('./fixtures/stun-codec.ts')).buildStunCodecFixture(),
+  'stun-codec': async () => (await import('./fixtures/stun-codec.js')).buildStunCodecFixture(),
+  env: async () => env(running()),
+  /** Sessions the bridge holds now: tests check that closing in the page closes them. */
+  'bridge-sessions': async () => ({ open: running().bridge.sessionCount }),
 };
 
 export function nodeSidePlugin(): TestRunnerPlugin {
+  let rootDir = process.cwd();
   return {
     name: 'icebridge-node-side',
+    async serverStart({ config }) {
+      rootDir = config.rootDir;
+      servers = await startServers();
+    },
+    async serverStop() {
+      const s = servers;
+      servers = undefined;
+      if (s) await stopServers(s);
+    },
     async serve(context) {
       const prefix = '/__node/';
-      if (!context.path.startsWith(prefix)) return undefined;
-      const handler = handlers[context.path.slice(prefix.length)];
-      if (!handler) return { body: JSON.stringify({ error: 'no such fixture' }), type: 'json' };
-      return { body: JSON.stringify(await handler()), type: 'json' };
+      if (context.path.startsWith(prefix)) {
+        const handler = handlers[context.path.slice(prefix.length)];
+        if (!handler) return { body: JSON.stringify({ error: 'no such fixture' }), type: 'json' };
+        return { body: JSON.stringify(await handler()), type: 'json' };
+      }
+      // `new Worker(new URL('./worker.js', import.meta.url))` names the built file; in the sources it is
+      // worker.ts. Imports get that rewrite from the esbuild plugin, a Worker URL does not: serve a module
+      // that imports the .ts (then transformed like any other).
+      if (context.path.endsWith('.js') && !context.path.includes('/node_modules/')) {
+        const file = join(rootDir, context.path);
+        const ts = `${file.slice(0, -3)}.ts`;
+        if (file.startsWith(rootDir) && !existsSync(file) && existsSync(ts)) {
+          const name = context.path.slice(context.path.lastIndexOf('/') + 1, -3);
+          return { body: `import './${name}.ts';\n`, type: 'js' };
+        }
+      }
+      return undefined;
     },
   };
 }

@@ -1,0 +1,66 @@
+// One IceAgent inside the Worker, its host sockets opened on a bridge connection, its events turned into
+// plain messages that carry the state the page mirrors (so `agent.state` is right inside a handler there).
+import type { BridgeConnection } from '../net/bridge-client.js';
+import type { IceCandidateInit } from '../ice/candidate.js';
+import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
+import type { AgentEventMessage, AgentEventType, AgentListener, AgentSnapshot, IceAgentConfig } from './protocol.js';
+import { hostSocketOf } from './host-socket.js';
+
+const EVENT_TYPES: readonly AgentEventType[] = [
+  'icecandidate',
+  'icecandidateerror',
+  'gatheringstatechange',
+  'statechange',
+  'selectedcandidatepairchange',
+  'rolechange',
+  'remotecandidate',
+  'data',
+];
+
+export class AgentSession {
+  readonly agent: IceAgent;
+
+  constructor(
+    readonly connection: BridgeConnection,
+    /** The connection was opened for this agent and closes with it. */
+    readonly ownsConnection: boolean,
+    config: IceAgentConfig,
+    private readonly listener: AgentListener,
+  ) {
+    const { bridge: _bridge, families = ['IPv4'], ...options } = config;
+    if (families.length === 0) throw new RangeError('families must name at least one address family');
+    this.agent = new IceAgent({
+      ...options,
+      // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
+      sockets: async () => Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))),
+    });
+    for (const type of EVENT_TYPES) this.agent.addEventListener(type, (e) => this.forward(type, e as IceAgentEventObject));
+  }
+
+  snapshot(): AgentSnapshot {
+    return {
+      state: this.agent.state,
+      gatheringState: this.agent.gatheringState,
+      role: this.agent.role,
+      localParameters: { ...this.agent.localParameters },
+      selectedPair: this.agent.getSelectedCandidatePair(),
+    };
+  }
+
+  addRemoteCandidate(candidate: IceCandidateInit | string | null): boolean {
+    return this.agent.addRemoteCandidate(candidate);
+  }
+
+  close(): void {
+    this.agent.close();
+    if (this.ownsConnection) this.connection.close();
+  }
+
+  private forward(type: AgentEventType, e: IceAgentEventObject): void {
+    const message: AgentEventMessage = { type, ...this.snapshot() };
+    if (e.candidate !== undefined) message.candidate = e.candidate;
+    if (e.data !== undefined) message.data = e.data;
+    if (e.error !== undefined) message.error = e.error;
+    this.listener(message);
+  }
+}

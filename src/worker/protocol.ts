@@ -1,0 +1,150 @@
+// What crosses the page ↔ Worker boundary: configuration, handles and event snapshots (all structured-
+// cloneable), and the API the Worker exposes through comlink. Types only, plus the bridge URL rule.
+import type { BridgeLimits } from '../net/bridge-frame.js';
+import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
+import type { IceCandidateInit } from '../ice/candidate.js';
+import type { IceParameters, IceTransportState } from '../ice/agent.js';
+import type { IceServerConfig, IceTransportPolicy, GatheringError } from '../ice/gatherer.js';
+import type { IceAgentOptions, IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from '../ice/ice-agent.js';
+import type { StunBindingResult } from '../stun/binding.js';
+import type { SerializedError } from './errors.js';
+
+/** The bridge: a `ws://…` URL with the token already in its query, or the URL and the token apart. */
+export type BridgeConfig = string | { url: string; username?: string; credential?: string };
+
+/** The WebSocket URL of a bridge config: `username` and `credential` go in the query (bridge/README.md). */
+export function bridgeUrl(config: BridgeConfig): string {
+  if (typeof config === 'string') return config;
+  if (config.username === undefined && config.credential === undefined) return config.url;
+  const url = new URL(config.url);
+  if (config.username !== undefined) url.searchParams.set('username', config.username);
+  if (config.credential !== undefined) url.searchParams.set('credential', config.credential);
+  return url.toString();
+}
+
+/** An open bridge connection inside the Worker. */
+export interface ConnectionInfo {
+  id: number;
+  /** What the bridge announced in its hello (sockets per session, payload size, rates, idle timeout). */
+  limits: BridgeLimits;
+}
+
+/** A UDP socket on the bridge host. */
+export interface SocketInfo {
+  id: number;
+  /** The address the bridge's UDP socket is bound to (may be a wildcard). */
+  localAddress: TransportAddress;
+  /** The bridge host's addresses for this socket's family. */
+  hostAddresses: string[];
+}
+
+export interface StunBindingConfig {
+  /** Give up after this long; default 10 000 ms (the full RFC 8489 schedule is 39.5 s). */
+  timeoutMs?: number;
+  /** Initial retransmission timeout; default 500 ms (RFC 8489 §6.2.1). */
+  rtoMs?: number;
+}
+
+export interface TurnAllocationConfig {
+  username: string;
+  credential: string;
+  /** Relayed address family (REQUESTED-ADDRESS-FAMILY). Default: the server's choice. */
+  family?: AddressFamily;
+  /** LIFETIME asked for, in seconds. Default 600. */
+  lifetimeSeconds?: number;
+  /** Reject after this long. Default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+/** A TURN allocation inside the Worker. */
+export interface RelayInfo {
+  id: number;
+  /** XOR-RELAYED-ADDRESS: where peers send to reach this client. */
+  relayedAddress: TransportAddress;
+  /** XOR-MAPPED-ADDRESS: the bridge socket as the TURN server saw it. */
+  mappedAddress: TransportAddress | undefined;
+  server: TransportAddress;
+}
+
+/**
+ * Like RTCConfiguration: `{ bridge, iceServers, iceTransportPolicy }`, plus the engine's options (role,
+ * credentials, pacing, consent, limits). Functions (clock, random, sockets) stay inside the Worker.
+ */
+export interface IceAgentConfig extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve' | 'clock' | 'random'> {
+  /** The bridge the host sockets are opened on; ignored when the agent is made on a connection. */
+  bridge?: BridgeConfig;
+  iceServers?: IceServerConfig[];
+  iceTransportPolicy?: IceTransportPolicy;
+  /** Host sockets to open on the bridge, one per family. Default ['IPv4']. */
+  families?: AddressFamily[];
+}
+
+/** The agent state the page mirrors, sent with every event so the page's getters are right inside a handler. */
+export interface AgentSnapshot {
+  state: IceTransportState;
+  gatheringState: IceGatheringState;
+  role: 'controlling' | 'controlled';
+  localParameters: IceParameters;
+  selectedPair: SelectedCandidatePair | null;
+}
+
+export interface AgentInfo extends AgentSnapshot {
+  id: number;
+}
+
+export type AgentEventType =
+  | 'icecandidate'
+  | 'icecandidateerror'
+  | 'gatheringstatechange'
+  | 'statechange'
+  | 'selectedcandidatepairchange'
+  | 'rolechange'
+  | 'remotecandidate'
+  | 'data';
+
+export interface AgentEventMessage extends AgentSnapshot {
+  type: AgentEventType;
+  /** icecandidate: the candidate, null at the end of candidates. */
+  candidate?: IceCandidateInit | null;
+  /** data: the bytes received (transferred to the page). */
+  data?: Uint8Array;
+  /** icecandidateerror */
+  error?: GatheringError;
+}
+
+export type AgentListener = (event: AgentEventMessage) => void;
+export type DatagramListener = (bytes: Uint8Array, from: TransportAddress) => void;
+/** Called once when a connection, socket or relay ends on its own (bridge gone, allocation expired, …). */
+export type CloseListener = (error: SerializedError | undefined) => void;
+
+/**
+ * The API the Worker exposes. Handles are numbers; listeners arrive as comlink proxies; errors are
+ * thrown as SerializedError (plain data, so the page can rebuild the typed error).
+ */
+export interface WorkerApi {
+  ping(): Promise<string>;
+  connect(bridge: BridgeConfig, onclose?: CloseListener): Promise<ConnectionInfo>;
+  closeConnection(connection: number): Promise<void>;
+  /** Named so because comlink treats a remote `bind` as Function.prototype.bind. */
+  bindSocket(connection: number, options: { family?: AddressFamily; port?: number }, ondatagram: DatagramListener, onclose?: CloseListener): Promise<SocketInfo>;
+  socketSend(socket: number, bytes: Uint8Array, to: TransportAddress): Promise<void>;
+  closeSocket(socket: number): Promise<void>;
+  stunBinding(connection: number, server: string | TransportAddress, options?: StunBindingConfig): Promise<StunBindingResult>;
+  allocateTurn(connection: number, server: string | TransportAddress, options: TurnAllocationConfig, ondatagram: DatagramListener, onclose?: CloseListener): Promise<RelayInfo>;
+  relaySend(relay: number, bytes: Uint8Array, to: TransportAddress): Promise<void>;
+  relayCreatePermission(relay: number, peer: TransportAddress): Promise<void>;
+  relayBindChannel(relay: number, peer: TransportAddress): Promise<number>;
+  closeRelay(relay: number): Promise<void>;
+  /** An agent on `connection`, or on a connection of its own to `config.bridge` (closed with the agent). */
+  createAgent(config: IceAgentConfig, listener: AgentListener, connection?: number): Promise<AgentInfo>;
+  agentGather(agent: number): Promise<void>;
+  agentSetRemoteParameters(agent: number, parameters: IceParameters): Promise<void>;
+  agentAddRemoteCandidate(agent: number, candidate: IceCandidateInit | string | null): Promise<boolean>;
+  agentSend(agent: number, data: Uint8Array | string): Promise<boolean>;
+  agentRestart(agent: number): Promise<IceParameters>;
+  agentGetStats(agent: number): Promise<IceCandidatePairStats[]>;
+  agentGetSelectedCandidatePair(agent: number): Promise<SelectedCandidatePair | null>;
+  agentClose(agent: number): Promise<void>;
+  /** Closes every agent, relay, socket and connection of this Worker. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,270 @@
+// IcebridgeService: creates and drives icebridge objects — bridge connections, bridge sockets, STUN
+// bindings, TURN allocations, ICE agents — and names each by a number handle. A plain class with no
+// comlink: worker.ts exposes it to the page, tests drive it in Node with `ws`'s WebSocket.
+import { BridgeConnection, type BridgeConnectOptions, type BridgeError, type BridgeSocket, type WebSocketConstructor } from '../net/bridge-client.js';
+import type { Clock } from '../net/clock.js';
+import { parseIceServerUri, type IceServerUri } from '../net/ice-server-uri.js';
+import { isIp } from '../net/ip.js';
+import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import type { IceCandidateInit } from '../ice/candidate.js';
+import type { IceParameters } from '../ice/agent.js';
+import type { IceCandidatePairStats, SelectedCandidatePair } from '../ice/ice-agent.js';
+import { stunBinding, type StunBindingResult } from '../stun/binding.js';
+import { TurnRelaySocket } from '../turn/relay-socket.js';
+import { AgentSession } from './agent-session.js';
+import {
+  bridgeUrl,
+  type AgentInfo,
+  type AgentListener,
+  type BridgeConfig,
+  type ConnectionInfo,
+  type DatagramListener,
+  type IceAgentConfig,
+  type RelayInfo,
+  type SocketInfo,
+  type StunBindingConfig,
+  type TurnAllocationConfig,
+} from './protocol.js';
+
+export interface IcebridgeServiceOptions {
+  /** The WebSocket class; default the global one (a Worker's, a page's). In Node pass `ws`'s. */
+  WebSocket?: WebSocketConstructor;
+  /** Timeouts and the send queue bound of every bridge connection (see BridgeConnectOptions). */
+  connect?: Omit<BridgeConnectOptions, 'WebSocket'>;
+  /** The clock of STUN, TURN and ICE; default the real one. */
+  clock?: Clock;
+}
+
+/** Why an object ended on its own: the bridge went away, the allocation expired, … */
+export type ServiceCloseListener = (error: Error | undefined) => void;
+
+/** STUN and TURN through a bridge take a bounded time by default, not the 39.5 s RFC schedule. */
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export class IcebridgeService {
+  private nextId = 1;
+  private readonly connections = new Map<number, BridgeConnection>();
+  private readonly sockets = new Map<number, BridgeSocket>();
+  private readonly relays = new Map<number, TurnRelaySocket>();
+  private readonly agents = new Map<number, AgentSession>();
+
+  constructor(private readonly options: IcebridgeServiceOptions = {}) {}
+
+  /** Opens a bridge session; rejects with a BridgeError when the bridge refuses (4001 bad token, …). */
+  async connect(bridge: BridgeConfig, onclose?: ServiceCloseListener): Promise<ConnectionInfo> {
+    const connection = await this.open(bridge);
+    const id = this.nextId++;
+    this.connections.set(id, connection);
+    connection.onclose = (error: BridgeError) => {
+      if (this.connections.get(id) !== connection) return; // closed by closeConnection()
+      this.connections.delete(id);
+      this.closeAgentsOn(connection);
+      onclose?.(error);
+    };
+    return { id, limits: { ...connection.limits } };
+  }
+
+  closeConnection(id: number): void {
+    const connection = this.connections.get(id);
+    if (!connection) return;
+    this.connections.delete(id);
+    this.closeAgentsOn(connection);
+    connection.close();
+  }
+
+  /** A UDP socket on the bridge host; datagrams to it go to `ondatagram`. */
+  async bindSocket(connection: number, options: { family?: AddressFamily; port?: number }, ondatagram: DatagramListener, onclose?: ServiceCloseListener): Promise<SocketInfo> {
+    const socket = await this.connection(connection).bind(options);
+    const id = this.nextId++;
+    this.sockets.set(id, socket);
+    socket.ondatagram = ondatagram;
+    socket.onclose = (reason) => {
+      if (this.sockets.get(id) !== socket) return;
+      this.sockets.delete(id);
+      onclose?.(reason);
+    };
+    return { id, localAddress: { ...socket.localAddress }, hostAddresses: [...socket.hostAddresses] };
+  }
+
+  socketSend(socket: number, bytes: Uint8Array, to: TransportAddress): void {
+    this.lookup(this.sockets, socket, 'socket').send(bytes, to);
+  }
+
+  closeSocket(id: number): void {
+    const socket = this.sockets.get(id);
+    this.sockets.delete(id);
+    socket?.close();
+  }
+
+  /** One Binding request from a fresh bridge socket (closed after): the bridge host's address as `server` sees it. */
+  async stunBinding(connection: number, server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
+    const target = udpServer(server, 'stun');
+    const socket = await this.connection(connection).bind({ family: familyOf(target.address) });
+    try {
+      return await stunBinding(target, { socket, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, rtoMs: options.rtoMs, clock: this.options.clock });
+    } finally {
+      socket.close();
+    }
+  }
+
+  /** A TURN allocation (RFC 8656) from a fresh bridge socket; data from peers goes to `ondatagram`. */
+  async allocateTurn(
+    connection: number,
+    server: string | TransportAddress,
+    options: TurnAllocationConfig,
+    ondatagram: DatagramListener,
+    onclose?: ServiceCloseListener,
+  ): Promise<RelayInfo> {
+    const target = udpServer(server, 'turn');
+    const base = await this.connection(connection).bind({ family: familyOf(target.address) });
+    let relay: TurnRelaySocket;
+    try {
+      relay = await TurnRelaySocket.allocate(base, {
+        server: target,
+        username: options.username,
+        credential: options.credential,
+        family: options.family,
+        lifetimeSeconds: options.lifetimeSeconds,
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        clock: this.options.clock,
+        closeBase: true,
+      });
+    } catch (err) {
+      base.close();
+      throw err;
+    }
+    const id = this.nextId++;
+    this.relays.set(id, relay);
+    relay.ondatagram = ondatagram;
+    relay.onclose = (reason) => {
+      if (this.relays.get(id) !== relay) return;
+      this.relays.delete(id);
+      onclose?.(reason);
+    };
+    return { id, relayedAddress: { ...relay.localAddress }, mappedAddress: relay.mappedAddress && { ...relay.mappedAddress }, server: { ...relay.server } };
+  }
+
+  relaySend(relay: number, bytes: Uint8Array, to: TransportAddress): void {
+    this.lookup(this.relays, relay, 'relay').send(bytes, to);
+  }
+
+  relayCreatePermission(relay: number, peer: TransportAddress): Promise<void> {
+    return this.lookup(this.relays, relay, 'relay').createPermission(peer);
+  }
+
+  relayBindChannel(relay: number, peer: TransportAddress): Promise<number> {
+    return this.lookup(this.relays, relay, 'relay').bindChannel(peer);
+  }
+
+  /** Deletes the allocation (a Refresh with LIFETIME 0) and then closes its bridge socket. */
+  closeRelay(id: number): void {
+    const relay = this.relays.get(id);
+    this.relays.delete(id);
+    relay?.close();
+  }
+
+  /** An IceAgent whose host sockets are bridge sockets: on `connection`, or on its own connection to `config.bridge`. */
+  async createAgent(config: IceAgentConfig, listener: AgentListener, connection?: number): Promise<AgentInfo> {
+    const id = this.nextId++;
+    let session: AgentSession;
+    if (connection !== undefined) {
+      session = new AgentSession(this.connection(connection), false, config, listener);
+    } else {
+      if (config.bridge === undefined) throw new TypeError('createAgent needs config.bridge, or a bridge connection to run on');
+      const own = await this.open(config.bridge);
+      try {
+        session = new AgentSession(own, true, config, listener);
+      } catch (err) {
+        own.close();
+        throw err;
+      }
+      // The agent's own bridge went away (idle timeout, shutdown): the agent closes with it.
+      own.onclose = () => this.agentClose(id);
+    }
+    this.agents.set(id, session);
+    return { id, ...session.snapshot() };
+  }
+
+  agentGather(agent: number): Promise<void> {
+    return this.agent(agent).agent.gather();
+  }
+
+  agentSetRemoteParameters(agent: number, parameters: IceParameters): void {
+    this.agent(agent).agent.setRemoteParameters(parameters);
+  }
+
+  agentAddRemoteCandidate(agent: number, candidate: IceCandidateInit | string | null): boolean {
+    return this.agent(agent).addRemoteCandidate(candidate);
+  }
+
+  agentSend(agent: number, data: Uint8Array | string): boolean {
+    return this.agent(agent).agent.send(data);
+  }
+
+  agentRestart(agent: number): IceParameters {
+    return this.agent(agent).agent.restart();
+  }
+
+  agentGetStats(agent: number): IceCandidatePairStats[] {
+    return this.agent(agent).agent.getStats();
+  }
+
+  agentGetSelectedCandidatePair(agent: number): SelectedCandidatePair | null {
+    return this.agent(agent).agent.getSelectedCandidatePair();
+  }
+
+  agentClose(id: number): void {
+    const session = this.agents.get(id);
+    if (!session) return;
+    this.agents.delete(id);
+    session.close();
+  }
+
+  /** Closes every agent, relay, socket and connection. */
+  close(): void {
+    for (const id of [...this.agents.keys()]) this.agentClose(id);
+    for (const id of [...this.relays.keys()]) this.closeRelay(id);
+    for (const id of [...this.sockets.keys()]) this.closeSocket(id);
+    for (const id of [...this.connections.keys()]) this.closeConnection(id);
+  }
+
+  /** How many objects are open, by kind (for tests and leak checks). */
+  get counts(): { connections: number; sockets: number; relays: number; agents: number } {
+    return { connections: this.connections.size, sockets: this.sockets.size, relays: this.relays.size, agents: this.agents.size };
+  }
+
+  private open(bridge: BridgeConfig): Promise<BridgeConnection> {
+    return BridgeConnection.connect(bridgeUrl(bridge), { ...this.options.connect, WebSocket: this.options.WebSocket });
+  }
+
+  private closeAgentsOn(connection: BridgeConnection): void {
+    for (const [id, session] of this.agents) if (session.connection === connection) this.agentClose(id);
+  }
+
+  private connection(id: number): BridgeConnection {
+    return this.lookup(this.connections, id, 'bridge connection');
+  }
+
+  private agent(id: number): AgentSession {
+    return this.lookup(this.agents, id, 'agent');
+  }
+
+  private lookup<T>(table: Map<number, T>, id: number, what: string): T {
+    const value = table.get(id);
+    if (value === undefined) throw new RangeError(`no ${what} ${id}: never opened, or closed`);
+    return value;
+  }
+}
+
+/**
+ * A STUN or TURN server the bridge can reach: an IP address over UDP (`host:port`, `stun:`/`turn:` URIs, or a
+ * TransportAddress). The bridge resolves no names and carries UDP only, so anything else is refused here.
+ */
+function udpServer(server: string | TransportAddress, scheme: 'stun' | 'turn'): TransportAddress {
+  if (typeof server !== 'string') return { address: server.address, port: server.port };
+  const uri: IceServerUri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `${scheme}:${server}`);
+  if (!uri.scheme.startsWith(scheme)) throw new TypeError(`'${server}' is not a ${scheme}: server`);
+  if (uri.transport !== 'udp') throw new TypeError(`the bridge carries UDP only, not ${uri.transport} ('${server}')`);
+  if (!isIp(uri.host)) throw new TypeError(`the bridge reaches IP addresses only: resolve '${uri.host}' first`);
+  return { address: uri.host, port: uri.port };
+}

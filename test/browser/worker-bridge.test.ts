@@ -1,0 +1,154 @@
+// icebridge inside a Worker, driven from the page through the comlink client, reaching real servers on
+// 127.0.0.1 through a real bridge: STUN Bindings to icebridge's server and to coturn, TURN allocations on
+// both with data through the relay to a UDP echo peer and back, and the bridge's refusal as a typed error.
+import { BridgeError, IcebridgeWorker, StunBindingError, TurnError, type WorkerBridgeConnection } from '../../src/worker.js';
+import { assert, assertDeepEqual, assertEqual } from './assert.js';
+import { bridgeSessions, testEnv, until, within, type BrowserTestEnv } from './env.js';
+
+function bytesOf(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+describe('icebridge in a Worker, through the bridge', () => {
+  let worker: IcebridgeWorker;
+  let env: BrowserTestEnv;
+
+  before(async () => {
+    env = await testEnv();
+    worker = new IcebridgeWorker();
+  });
+
+  after(() => worker.terminate());
+
+  for (const server of ['icebridge', 'coturn'] as const) {
+    it(`STUN Binding to ${server}'s server gives the bridge socket's address`, async () => {
+      const r = await within(worker.stunBinding(env.stun[server], { bridge: env.bridge.tokenUrl }), 10_000, `Binding to ${server}`);
+      assertEqual(r.local.address, '127.0.0.1', 'the bridge socket is bound on loopback');
+      assert(r.local.port > 0, `bound port ${r.local.port}`);
+      assertDeepEqual(r.mapped, r.local, 'mapped address = the bridge UDP socket (127.0.0.1:<bound port>)');
+      assertEqual(`${r.server.address}:${r.server.port}`, env.stun[server], 'answering server');
+    });
+  }
+
+  it('takes the bridge as { url, username, credential } too', async () => {
+    const { url, username, credential } = env.bridge;
+    const r = await worker.stunBinding(env.stun.icebridge, { bridge: { url, username, credential } });
+    assertDeepEqual(r.mapped, r.local, 'mapped = local');
+  });
+
+  it('surfaces a refused token as a BridgeError with close code 4001', async () => {
+    let caught: unknown;
+    try {
+      await worker.connectBridge(env.bridge.badTokenUrl);
+    } catch (err) {
+      caught = err;
+    }
+    assert(caught instanceof BridgeError, `expected a BridgeError, got ${String(caught)}`);
+    assertEqual(caught.name, 'BridgeError');
+    assertEqual(caught.code, 'closed');
+    assertEqual(caught.closeCode, 4001, 'unauthorized');
+    // The same from the one-shot helpers.
+    let again: unknown;
+    await worker.stunBinding(env.stun.icebridge, { bridge: env.bridge.badTokenUrl }).catch((e: unknown) => (again = e));
+    assert(again instanceof BridgeError && again.closeCode === 4001, `stunBinding: ${String(again)}`);
+  });
+
+  it('surfaces a STUN timeout and a refused server address as typed errors', async () => {
+    const connection = await worker.connectBridge(env.bridge.tokenUrl);
+    try {
+      let timeout: unknown;
+      // The echo peer answers with the request itself, which is no response: the Binding times out.
+      await connection.stunBinding(`127.0.0.1:${env.echo.port}`, { timeoutMs: 300 }).catch((e: unknown) => (timeout = e));
+      assert(timeout instanceof StunBindingError && timeout.code === 'TIMEOUT', `timeout: ${String(timeout)}`);
+      let named: unknown;
+      await connection.stunBinding('stun.example.org:3478').catch((e: unknown) => (named = e));
+      assert(named instanceof TypeError && /IP addresses only/.test(named.message), `name: ${String(named)}`);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('sends through a bridge socket to a UDP peer and back, bytes transferred both ways', async () => {
+    const connection = await worker.connectBridge(env.bridge.tokenUrl);
+    try {
+      const socket = await connection.bind({ family: 'IPv4' });
+      assertEqual(socket.localAddress.address, '127.0.0.1');
+      const echoed = new Promise<{ bytes: Uint8Array; from: { address: string; port: number } }>((resolve) => {
+        socket.ondatagram = (bytes, from) => resolve({ bytes, from });
+      });
+      const payload = bytesOf('through the bridge');
+      socket.send(payload, env.echo);
+      assertEqual(payload.byteLength, 0, 'the sent buffer was transferred to the Worker (detached here)');
+      const { bytes, from } = await within(echoed, 5000, 'the echo');
+      assertEqual(new TextDecoder().decode(bytes), 'through the bridge');
+      assertEqual(bytes.buffer.byteLength, bytes.byteLength, 'received bytes own their buffer (transferred, not a frame view)');
+      assertDeepEqual(from, env.echo, 'from the echo peer');
+      const closed = new Promise<void>((resolve) => (socket.onclose = () => resolve()));
+      socket.close();
+      await closed;
+    } finally {
+      connection.close();
+    }
+  });
+
+  for (const server of ['icebridge', 'coturn'] as const) {
+    it(`allocates on ${server}'s TURN server; data goes through the relay to the echo peer and back`, async () => {
+      const turn = env.turn[server];
+      const relay = await within(
+        worker.allocateTurn(turn.urls, { bridge: env.bridge.tokenUrl, username: turn.username, credential: turn.credential }),
+        10_000,
+        `allocation on ${server}`,
+      );
+      try {
+        assertEqual(relay.relayedAddress.address, '127.0.0.1', 'relayed on loopback');
+        assert(relay.relayedAddress.port > 0, 'relayed port');
+        assertEqual(relay.mappedAddress?.address, '127.0.0.1', 'the bridge socket as the server saw it');
+        const received: string[] = [];
+        const both = new Promise<void>((resolve) => {
+          relay.ondatagram = (bytes, from) => {
+            assertDeepEqual(from, env.echo, 'data comes from the peer, through the relay');
+            received.push(new TextDecoder().decode(bytes));
+            if (received.length === 2) resolve();
+          };
+        });
+        relay.send(bytesOf('one'), env.echo); // a permission first, then the Send indication
+        const channel = await relay.bindChannel(env.echo);
+        assert(channel >= 0x4000 && channel <= 0x4fff, `channel ${channel}`);
+        relay.send(bytesOf('two'), env.echo); // as ChannelData
+        await within(both, 5000, 'both echoes through the relay');
+        assertDeepEqual(received.sort(), ['one', 'two']);
+      } finally {
+        relay.close();
+      }
+    });
+  }
+
+  it('surfaces wrong TURN credentials as a TurnError', async () => {
+    let caught: unknown;
+    const turn = env.turn.icebridge;
+    await worker
+      .allocateTurn(turn.urls, { bridge: env.bridge.tokenUrl, username: turn.username, credential: 'wrong' })
+      .catch((e: unknown) => (caught = e));
+    assert(caught instanceof TurnError, `expected a TurnError, got ${String(caught)}`);
+    assertEqual(caught.code, 401);
+    assertEqual(caught.operation, 'allocate');
+  });
+
+  it('closes the bridge sessions it opened', async () => {
+    const connections: WorkerBridgeConnection[] = [];
+    for (let i = 0; i < 3; i++) connections.push(await worker.connectBridge(env.bridge.tokenUrl));
+    assert((await bridgeSessions()) >= 3, 'three sessions open');
+    for (const c of connections) c.close();
+    await until(async () => (await bridgeSessions()) === 0, 5000, 'every session closed');
+  });
+
+  it('rejects calls once the Worker is terminated', async () => {
+    const own = new IcebridgeWorker();
+    await own.connectBridge(env.bridge.tokenUrl);
+    own.terminate();
+    let caught: unknown;
+    await own.connectBridge(env.bridge.tokenUrl).catch((e: unknown) => (caught = e));
+    assertEqual((caught as Error | undefined)?.name, 'IcebridgeWorkerError');
+    await until(async () => (await bridgeSessions()) === 0, 5000, 'the terminated Worker\'s session to close');
+  });
+});
