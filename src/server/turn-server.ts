@@ -45,7 +45,6 @@ import { TurnResponder, type RequestRef } from './turn-responder.js';
 import { createTurnServerCounters, type TurnServerCounters } from './turn-server-counters.js';
 import { handleChannelBind, handleCreatePermission, handleRefresh, type TurnRequestContext } from './turn-requests.js';
 import { resolveTurnLimits, type ResolvedTurnLimits, type TurnServerOptions } from './turn-server-options.js';
-
 import type { TurnAllocationInfo, TurnDeallocationReason, TurnServerEvent } from './turn-server-events.js';
 
 export type { TurnServerOptions } from './turn-server-options.js';
@@ -70,7 +69,7 @@ const TURN_METHODS = [StunMethod.Allocate, StunMethod.Refresh, StunMethod.Create
 
 export class TurnServer implements Engine<TurnServerEvent> {
   readonly counters: TurnServerCounters = createTurnServerCounters();
-  /** The STUN server inside: Binding requests, and the transmit queue both share. */
+  /** The STUN server inside: it answers Binding, and its transmit queue carries everything this engine sends. */
   readonly stun: StunServer;
   readonly limits: ResolvedTurnLimits;
   private readonly auth: TurnAuthenticator;
