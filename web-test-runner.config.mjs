@@ -3,6 +3,7 @@
 // and servers the browser tests talk to.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
+import { icePeerPlugin } from './test/browser/ice-peer-plugin.ts';
 import { nodeSidePlugin } from './test/browser/node-side.ts';
 
 const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
@@ -17,6 +18,10 @@ export const chromiumArgs = [
   '--no-first-run',
   '--disable-quic',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+  // RTCPeerConnection interop (test/browser/rtcpeerconnection.test.ts): gather on loopback, with plain IP
+  // host candidates instead of mDNS names.
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
 export default {
@@ -24,7 +29,7 @@ export default {
   nodeResolve: true,
   concurrency: 1,
   testsFinishTimeout: 120_000,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin()],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin(), icePeerPlugin()],
   browsers: [chromeLauncher({ launchOptions: { executablePath, headless: true, args: chromiumArgs } })],
   testFramework: { config: { timeout: 30_000 } },
 };
