@@ -31,7 +31,7 @@ const commands: Record<string, Command> = {
     run: runStun,
   },
   serve: {
-    summary: 'run the STUN server (and, later, TURN, the bridge and the example pages)',
+    summary: 'run the STUN and TURN server (one port)',
     usage: serveUsage,
     run: (args, io) => runServe(args, io),
   },

@@ -54,6 +54,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
   private readonly taMs: number;
   private readonly random: () => number;
   private nextCheckAt = 0;
+  /** The peer's parameters changed (it restarted) since our last restart. */
+  private remoteRestarted = false;
   /** Cleared when Ta finds nothing to check; set again by anything that may create work (no idle spinning). */
   private checkDue = true;
 
@@ -123,7 +125,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
   setRemoteParameters(parameters: IceParameters, now: number): void {
     const old = this.remoteParameters;
     if (old && (old.usernameFragment !== parameters.usernameFragment || old.password !== parameters.password)) {
-      this.resetChecks();
+      // The peer restarted (§9): its new parameters survive our own restart() that usually follows.
+      this.resetChecks(now);
+      this.remoteRestarted = true;
     }
     this.remoteParameters = parameters;
     this.remoteKey = new HmacSha1(shortTermKey(parameters.password));
@@ -141,6 +145,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     }
     const result = this.remote.add(candidate);
     if (result === 'refused' || result === 'duplicate') return false;
+    // The learned peer-reflexive candidate took the signalled one's form in place (§7.3.1.3): its pairs'
+    // priorities and foundations follow.
+    if (result === 'replaced-prflx') this.checklist.reprioritize(this.role === 'controlling');
     for (const local of this.localCandidates) if (local.candidate.type !== 'srflx') this.pair(local, candidate);
     this.touch(now);
     return true;
@@ -151,10 +158,14 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     this.usernameFragment = parameters?.usernameFragment ?? generateUfrag();
     this.password = parameters?.password ?? generatePassword();
     this.localKey = new HmacSha1(shortTermKey(this.password));
-    this.remoteParameters = undefined;
-    this.remoteKey = undefined;
+    // JSEP order has the answerer apply the peer's new parameters before restarting itself: keep those.
+    if (!this.remoteRestarted) {
+      this.remoteParameters = undefined;
+      this.remoteKey = undefined;
+    }
+    this.remoteRestarted = false;
     this.localGatheringComplete = false;
-    this.resetChecks();
+    this.resetChecks(now);
     this.touch(now);
     return this.localParameters;
   }
@@ -314,7 +325,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
       const rto = Math.max(ICE_MIN_RTO_MS, this.taMs * this.checklist.active);
       pair.state = 'in-progress';
       pair.inFlight = transactionId;
-      this.transactions.start(transactionId, bytes, pair.remoteAddress, pair.local.socket, now, { kind: 'check', pair, useCandidate }, false, rto);
+      this.transactions.start(transactionId, bytes, pair.remoteAddress, pair.local.socket, now, { kind: 'check', pair, useCandidate, role: this.role }, false, rto);
     }
     this.transmit(pair, bytes, now);
   }
@@ -326,7 +337,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
   }
 
   private receiveData(bytes: Uint8Array, source: DatagramSource, now: number): void {
-    const pair = this.checklist.find(source.socket, source.from) ?? (this.selectedPair && this.selectedPair.local.socket === source.socket && sameAddress(this.selectedPair.remote, source.from) ? this.selectedPair : undefined);
+    // The selected pair first: during a restart a new, unchecked pair with the same addresses exists (§9).
+    const selected = this.selectedPair;
+    const pair = selected && selected.local.socket === source.socket && sameAddress(selected.remote, source.from) ? selected : this.checklist.find(source.socket, source.from);
     // §12.2 / RFC 7675: data only from a peer that has proven it holds the credentials.
     if (!pair || (!pair.valid && pair.stats.requestsReceived === 0)) {
       this.counters.unexpectedData++;
@@ -352,13 +365,14 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     this.touch(now);
   }
 
-  private resetChecks(): void {
-    for (const t of [...this.transactions]) if (t.context.kind === 'check') this.transactions.cancel(t.transactionId);
+  /** §9: a restart flushes the checks — consent checks with the old credentials included. */
+  private resetChecks(now: number): void {
+    for (const t of [...this.transactions]) this.transactions.cancel(t.transactionId);
     this.checklist.clear();
     this.remote.clear();
     this.consent.stop();
     this.strategy = strategyFor(this.role, this.lite);
-    if (this.state !== 'new' && this.state !== 'closed') this.state = this.selectedPair ? 'connected' : 'new';
+    if (this.state !== 'new' && this.state !== 'closed') this.setState(this.selectedPair ? 'connected' : 'new', now);
   }
 
   private updateState(now: number): void {
@@ -413,6 +427,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
       countRejected: () => {
         this.counters.rejectedChecks++;
       },
+      quiesce: (pair, now) => {
+        if (pair.inFlight) this.transactions.stopRetransmitting(pair.inFlight, now);
+      },
     };
     return this.inbound;
   }
@@ -434,9 +451,6 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
       },
       get selectedPair() {
         return agent.selectedPair;
-      },
-      get role() {
-        return agent.role;
       },
       get strategy() {
         return agent.strategy;

@@ -41,8 +41,6 @@ export class CandidatePair {
   readonly id: string;
   /** Creation order, to break priority ties stably. */
   readonly seq: number;
-  /** RFC 8445 §6.1.2.6: the foundation of a pair joins its candidates' foundations. */
-  readonly foundation: string;
   state: CandidatePairState = 'frozen';
   priority: bigint;
   /** In the valid list (RFC 8445 §7.2.5.3.2). */
@@ -80,7 +78,6 @@ export class CandidatePair {
   ) {
     this.seq = nextPairId++;
     this.id = `pair-${this.seq}`;
-    this.foundation = `${local.candidate.foundation}:${remote.foundation}`;
     this.priority = 0n;
     this.updatePriority(controlling);
   }
@@ -90,6 +87,11 @@ export class CandidatePair {
     const ours = this.local.candidate.priority;
     const theirs = this.remote.priority;
     this.priority = controlling ? pairPriority(ours, theirs) : pairPriority(theirs, ours);
+  }
+
+  /** RFC 8445 §6.1.2.6: the foundation of a pair joins its candidates' foundations. */
+  get foundation(): string {
+    return `${this.local.candidate.foundation}:${this.remote.foundation}`;
   }
 
   get remoteAddress(): TransportAddress {

@@ -14,7 +14,9 @@ import { localPeerReflexive } from './local-peer-reflexive.js';
 import type { RoleContext, RoleStrategy } from './roles.js';
 
 /** What a check transaction remembers. */
-export type CheckTransaction = { kind: 'check'; pair: CandidatePair; useCandidate: boolean } | { kind: 'consent'; pair: CandidatePair };
+export type CheckTransaction =
+  | { kind: 'check'; pair: CandidatePair; useCandidate: boolean; role: IceRole }
+  | { kind: 'consent'; pair: CandidatePair };
 
 export interface ResponseContext {
   readonly transactions: TransactionTable<CheckTransaction>;
@@ -24,7 +26,6 @@ export interface ResponseContext {
   readonly roleContext: RoleContext;
   readonly remoteKey: HmacSha1 | undefined;
   readonly selectedPair: CandidatePair | undefined;
-  readonly role: IceRole;
   readonly strategy: RoleStrategy;
   switchRole(role: IceRole, now: number): void;
 }
@@ -45,9 +46,12 @@ export function handleCheckResponse(ctx: ResponseContext, message: StunMessage, 
   pair.stats.responsesReceived++;
   pair.stats.lastResponseTimestamp = now;
   pair.stats.lastPacketReceivedTimestamp = now;
-  const rtt = (now - pending.startedAt) / 1000;
-  pair.stats.currentRoundTripTime = rtt;
-  pair.stats.totalRoundTripTime += rtt;
+  // Karn's algorithm (RFC 8489 §6.2.1): a retransmitted request gives no RTT sample.
+  if (pending.sends === 1) {
+    const rtt = (now - pending.startedAt) / 1000;
+    pair.stats.currentRoundTripTime = rtt;
+    pair.stats.totalRoundTripTime += rtt;
+  }
   if (t.kind === 'consent') {
     if (message.class === 'success') ctx.consent.onResponse(now);
     return;
@@ -58,7 +62,8 @@ export function handleCheckResponse(ctx: ResponseContext, message: StunMessage, 
     const code = message.get('ERROR-CODE')?.code;
     if (code === 487) {
       // §7.2.5.1: role conflict — take the other role and check the pair again.
-      ctx.switchRole(t.useCandidate || ctx.role === 'controlling' ? 'controlled' : 'controlling', now);
+      // Leave the role this check claimed, whatever the agent has switched to since (no flip-flop).
+      ctx.switchRole(t.role === 'controlling' ? 'controlled' : 'controlling', now);
       pair.state = 'waiting';
       ctx.checklist.trigger(pair);
     } else {

@@ -25,6 +25,8 @@ export interface InboundContext {
   /** The pair for a check from `from` on `socket`, learning a peer-reflexive remote candidate if needed. */
   pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined;
   countRejected(): void;
+  /** §7.3.1.4: stop retransmitting the pair's check in flight (a late response still counts). */
+  quiesce(pair: CandidatePair, now: number): void;
 }
 
 export function answerCheck(ctx: InboundContext, request: StunMessage, source: DatagramSource, now: number): void {
@@ -61,10 +63,11 @@ export function answerCheck(ctx: InboundContext, request: StunMessage, source: D
   pair.stats.responsesSent++;
   pair.stats.lastPacketReceivedTimestamp = now;
 
-  // §7.3.1.4: check the pair back soon. A pair In-Progress keeps its transaction (deliberately simpler
-  // than cancelling it and starting another: the outcome is the same one round trip later at most).
+  // §7.3.1.4: check the pair back soon. An In-Progress check stops retransmitting (its RTO may have backed
+  // off far beyond the round trip the peer just proved) and a new triggered check replaces it.
   const strategy = ctx.strategy;
-  if (strategy.sendsChecks && (pair.state === 'frozen' || pair.state === 'waiting' || pair.state === 'failed')) {
+  if (strategy.sendsChecks && pair.state !== 'succeeded') {
+    if (pair.state === 'in-progress') ctx.quiesce(pair, now);
     pair.state = 'waiting';
     ctx.checklist.trigger(pair);
   }

@@ -31,8 +31,12 @@ export class RemoteCandidates {
     }
     const known = this.find(candidate, candidate.protocol);
     if (known >= 0) {
-      if (this.list[known].type !== 'prflx') return 'duplicate';
-      this.list[known] = candidate;
+      const learned = this.list[known];
+      if (learned.type !== 'prflx') return 'duplicate';
+      // In place, so the pairs that point at it see the signalled type, priority and foundation.
+      delete learned.relatedAddress;
+      delete learned.relatedPort;
+      Object.assign(learned, candidate);
       return 'replaced-prflx';
     }
     this.list.push(candidate);

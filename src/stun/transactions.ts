@@ -148,6 +148,17 @@ export class TransactionTable<Context = undefined> {
     return this.inFlight.get(transactionKey(transactionId));
   }
 
+  /**
+   * Stops retransmitting a transaction but keeps waiting for its response until Rm × RTO from now (RFC 8445
+   * §7.3.1.4 "cancels" an In-Progress check this way). Its timeout is still reported.
+   */
+  stopRetransmitting(transactionId: Uint8Array, now: number): void {
+    const t = this.inFlight.get(transactionKey(transactionId));
+    if (!t || t.reliable) return;
+    t.sends = Math.max(t.sends, this.rc);
+    t.deadline = now + this.rm * t.initialRto;
+  }
+
   /** Ends a transaction without a response (the caller gave up on it). */
   cancel(transactionId: Uint8Array): ClientTransaction<Context> | undefined {
     const t = this.inFlight.get(transactionKey(transactionId));
