@@ -113,9 +113,15 @@ export class WorkerIceAgent extends EventTarget {
   }
 
   /** Closes the agent, its sockets and (when made by createIceAgent) its bridge connection. */
-  close(): Promise<void> {
-    if (this.mirror.state === 'closed') return Promise.resolve();
-    return this.owner.call((api) => api.agentClose(this.id));
+  async close(): Promise<void> {
+    if (this.mirror.state === 'closed') return;
+    try {
+      await this.owner.call((api) => api.agentClose(this.id));
+    } catch (err) {
+      // A terminated Worker took the agent with it: closed is what was asked for.
+      if ((err as Error).name !== 'IcebridgeWorkerError') throw err;
+      this.mirror = { ...this.mirror, state: 'closed' };
+    }
   }
 
   private receive(message: AgentEventMessage): void {

@@ -1,0 +1,164 @@
+// Two IceAgents in the Worker, their host sockets on the bridge, signalled through the page: they connect
+// on host candidates, and relay-only through icebridge's TURN server and through coturn; events, state,
+// the selected pair and stats reach the page, data goes both ways transferred.
+import { createIceAgent, IcebridgeWorker, type IceAgentConfig, type WorkerIceAgent, type WorkerIceAgentEvent } from '../../src/worker.js';
+import { assert, assertEqual } from './assert.js';
+import { bridgeSessions, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
+
+/** Trickles each agent's candidates and parameters to the other, as a signalling channel would. */
+async function signal(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    from.addEventListener('icecandidate', (e) => void to.addRemoteCandidate((e as WorkerIceAgentEvent).candidate ?? null));
+    await to.setRemoteParameters(from.localParameters);
+  }
+}
+
+function connected(agent: WorkerIceAgent): Promise<unknown> {
+  const ok = (s: string) => s === 'connected' || s === 'completed';
+  if (ok(agent.state)) return Promise.resolve();
+  return nextEvent(agent, 'statechange', () => ok(agent.state));
+}
+
+async function connectPair(config: IceAgentConfig, worker: IcebridgeWorker): Promise<[WorkerIceAgent, WorkerIceAgent]> {
+  const a = await createIceAgent({ ...config, role: 'controlling', worker });
+  const b = await createIceAgent({ ...config, role: 'controlled', worker });
+  await signal(a, b);
+  await Promise.all([a.gather(), b.gather()]);
+  await within(Promise.all([connected(a), connected(b)]), 20_000, 'both agents connected');
+  return [a, b];
+}
+
+async function exchange(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
+  const atB = nextEvent<WorkerIceAgentEvent>(b, 'data');
+  const payload = new TextEncoder().encode('ping from a');
+  assert(a.send(payload), 'a has a selected pair to send on');
+  assertEqual(payload.byteLength, 0, 'sent bytes transferred to the Worker');
+  const got = await within(atB, 5000, 'data at b');
+  assertEqual(new TextDecoder().decode(got.data), 'ping from a');
+  assertEqual(got.data!.buffer.byteLength, got.data!.byteLength, 'received bytes own their buffer');
+  const atA = nextEvent<WorkerIceAgentEvent>(a, 'data');
+  assert(b.send('pong from b'), 'b sends a string');
+  assertEqual(new TextDecoder().decode((await within(atA, 5000, 'data at a')).data), 'pong from b');
+}
+
+describe('IceAgent in a Worker, host sockets on the bridge', () => {
+  let env: BrowserTestEnv;
+  let worker: IcebridgeWorker;
+  /** Agents of the running test, closed when it ends (pass or fail) so no session outlives it. */
+  const agents: WorkerIceAgent[] = [];
+  const test = (name: string, body: () => Promise<void>) =>
+    it(name, async () => {
+      try {
+        await body();
+      } finally {
+        await Promise.all(agents.splice(0).map((a) => a.close()));
+        await until(async () => (await bridgeSessions()) === 0, 5000, 'every bridge session closed after the test');
+      }
+    });
+
+  before(async () => {
+    env = await testEnv();
+    worker = new IcebridgeWorker();
+  });
+
+  after(() => worker.terminate());
+
+  test('gathers bridge host candidates as trickled events, in order, then connects and carries data', async () => {
+    const a = await createIceAgent({ bridge: env.bridge.tokenUrl, worker });
+    agents.push(a);
+    assertEqual(a.state, 'new');
+    assertEqual(a.gatheringState, 'new');
+    assert(a.localParameters.usernameFragment.length >= 4, 'local ufrag known before gathering');
+    const seen: string[] = [];
+    for (const type of ['gatheringstatechange', 'icecandidate']) {
+      a.addEventListener(type, (e) => {
+        const c = (e as WorkerIceAgentEvent).candidate;
+        seen.push(type === 'icecandidate' ? (c ? `candidate ${c.candidate.split(' ')[4]} ${c.candidate.split(' ')[7]}` : 'end') : `gathering ${a.gatheringState}`);
+      });
+    }
+    await a.gather();
+    // gather() resolves only after its events reached the page.
+    assertEqual(seen[0], 'gathering gathering');
+    assertEqual(seen[1], 'candidate 127.0.0.1 host', 'the host candidate is the bridge socket on loopback');
+    assertEqual(seen.at(-2), 'gathering complete');
+    assertEqual(seen.at(-1), 'end');
+    assertEqual(a.gatheringState, 'complete');
+  });
+
+  test('connects two agents over bridge host candidates and exchanges data', async () => {
+    const [a, b] = await connectPair({ bridge: env.bridge.tokenUrl }, worker);
+    agents.push(a, b);
+    const pair = a.getSelectedCandidatePair();
+    assert(pair, 'a selected pair');
+    assertEqual(pair.local.type, 'host');
+    assertEqual(pair.local.address, '127.0.0.1');
+    assertEqual(pair.remote.address, '127.0.0.1');
+    await exchange(a, b);
+    const stats = await a.getStats();
+    const selected = stats.find((s) => s.selected);
+    assert(selected, 'stats flag the selected pair');
+    assert(selected.requestsSent > 0 && selected.responsesReceived > 0, 'checks were answered');
+    assert(selected.bytesSent > 0 && selected.packetsReceived > 0, 'data counted');
+  });
+
+  for (const server of ['icebridge', 'icebridgeRest', 'coturn'] as const) {
+    test(`connects relay-only through ${server} TURN`, async () => {
+      const turn = env.turn[server];
+      const [a, b] = await connectPair({ bridge: env.bridge.tokenUrl, iceServers: [turn], iceTransportPolicy: 'relay' }, worker);
+      agents.push(a, b);
+      const pair = a.getSelectedCandidatePair();
+      assertEqual(pair?.local.type, 'relay', 'local relay candidate');
+      assertEqual(pair?.remote.type, 'relay', 'remote relay candidate');
+      await exchange(a, b);
+    });
+  }
+
+  test('reports state changes to closed and closes its own bridge session', async () => {
+    const [a, b] = await connectPair({ bridge: env.bridge.tokenUrl }, worker);
+    assertEqual(await bridgeSessions(), 2, 'one session per agent');
+    const closedEvent = nextEvent(a, 'statechange', () => a.state === 'closed');
+    await a.close();
+    await closedEvent;
+    assertEqual(a.state, 'closed');
+    assertEqual(a.send('late'), false, 'a closed agent sends nothing');
+    await b.close();
+    await until(async () => (await bridgeSessions()) === 0, 5000, 'both agent sessions closed');
+  });
+
+  test('runs agents on a shared connection made in the page', async () => {
+    const connection = await worker.connectBridge(env.bridge.tokenUrl);
+    try {
+      const a = await connection.createIceAgent({ role: 'controlling' });
+      const b = await connection.createIceAgent({ role: 'controlled' });
+      agents.push(a, b);
+      await signal(a, b);
+      await Promise.all([a.gather(), b.gather()]);
+      await within(Promise.all([connected(a), connected(b)]), 20_000, 'both connected');
+      await exchange(a, b);
+    } finally {
+      connection.close();
+    }
+  });
+
+  test('rejects a malformed remote candidate with IceCandidateError', async () => {
+    const a = await createIceAgent({ bridge: env.bridge.tokenUrl, worker });
+    agents.push(a);
+    let caught: unknown;
+    await a.addRemoteCandidate({ candidate: 'candidate:1 1 udp notanumber 127.0.0.1 9 typ host', sdpMid: '0' }).catch((e: unknown) => (caught = e));
+    assertEqual((caught as Error | undefined)?.name, 'IceCandidateError');
+    assertEqual((caught as { code?: string } | undefined)?.code, 'PRIORITY');
+  });
+
+  test('creates an agent on the shared page Worker when none is given', async () => {
+    const a = await createIceAgent({ bridge: env.bridge.tokenUrl });
+    agents.push(a);
+    await a.gather();
+    assertEqual(a.gatheringState, 'complete');
+    IcebridgeWorker.shared().terminate();
+    await a.close(); // the Worker took the agent with it: close() is quiet
+    assertEqual(a.state, 'closed');
+  });
+});

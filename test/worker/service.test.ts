@@ -1,0 +1,260 @@
+// IcebridgeService — what the Worker runs — in Node with `ws`'s WebSocket, against a real bridge, STUN and
+// TURN servers and a UDP echo peer, all on 127.0.0.1: bindings, sockets, relays, agents and their events,
+// typed errors that survive the trip to the page, and everything closed when asked or when the bridge goes.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
+import type { RunningBridge } from '../../bridge/server.js';
+import { BridgeError, type WebSocketConstructor } from '../../src/net/bridge-client.js';
+import type { TransportAddress } from '../../src/net/transport-address.js';
+import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
+import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
+import { StunBindingError } from '../../src/stun/binding.js';
+import { TurnError } from '../../src/turn/errors.js';
+import { deserializeError, isSerializedError, serializeError } from '../../src/worker/errors.js';
+import type { AgentEventMessage } from '../../src/worker/protocol.js';
+import { IcebridgeService } from '../../src/worker/service.js';
+import { startEchoServer, startTestBridge, tokenUrl, within } from '../bridge/helpers.js';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+
+function service(): IcebridgeService {
+  return new IcebridgeService({ WebSocket: WS });
+}
+
+/** What a listener received, and a bounded wait for the first item that passes a test (no polling). */
+class Inbox<T> {
+  readonly items: T[] = [];
+  private waiters: { test: (item: T) => boolean; resolve: (item: T) => void }[] = [];
+
+  readonly push = (item: T): void => {
+    this.items.push(item);
+    for (const w of [...this.waiters]) {
+      if (!w.test(item)) continue;
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve(item);
+    }
+  };
+
+  next(test: (item: T) => boolean, ms: number, what: string): Promise<T> {
+    const found = this.items.find(test);
+    if (found !== undefined) return Promise.resolve(found);
+    return within(new Promise<T>((resolve) => this.waiters.push({ test, resolve })), ms, what);
+  }
+}
+
+type Datagram = { bytes: Uint8Array; from: TransportAddress };
+
+function datagrams(): Inbox<Datagram> & { listener: (bytes: Uint8Array, from: TransportAddress) => void } {
+  const inbox = new Inbox<Datagram>();
+  return Object.assign(inbox, { listener: (bytes: Uint8Array, from: TransportAddress) => inbox.push({ bytes: bytes.slice(), from }) });
+}
+
+describe('IcebridgeService (the Worker side) in Node', () => {
+  let bridge: RunningBridge;
+  let stun: RunningStunServer;
+  let turn: RunningTurnServer;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let stunAddress: string;
+  let turnUri: string;
+
+  before(async () => {
+    bridge = await startTestBridge();
+    stun = await startStunServer({ hosts: ['127.0.0.1'], port: 0 });
+    turn = await startTurnServer({ hosts: ['127.0.0.1'], port: 0, realm: 'r', users: { u: 'p' }, allowLoopback: true });
+    echo = await startEchoServer();
+    stunAddress = `127.0.0.1:${stun.addresses[0].port}`;
+    turnUri = `turn:127.0.0.1:${turn.addresses[0].port}`;
+  });
+
+  after(async () => {
+    await bridge.close();
+    await stun.close();
+    await turn.close();
+    await echo.close();
+  });
+
+  it('runs a STUN Binding from a bridge socket: the mapped address is that socket', async () => {
+    const s = service();
+    const { id, limits } = await s.connect(tokenUrl(bridge));
+    assert.ok(limits.maxSockets >= 1);
+    const r = await s.stunBinding(id, stunAddress);
+    assert.equal(r.local.address, '127.0.0.1');
+    assert.deepEqual(r.mapped, r.local);
+    const viaUri = await s.stunBinding(id, `stun:${stunAddress}`);
+    assert.deepEqual(viaUri.mapped, viaUri.local);
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'the Binding socket is closed after');
+    s.close();
+    assert.deepEqual(s.counts, { connections: 0, sockets: 0, relays: 0, agents: 0 });
+  });
+
+  it('takes the bridge as { url, username, credential }', async () => {
+    const s = service();
+    const url = new URL(tokenUrl(bridge));
+    const { id } = await s.connect({ url: bridge.url, username: url.searchParams.get('username')!, credential: url.searchParams.get('credential')! });
+    const r = await s.stunBinding(id, { address: '127.0.0.1', port: stun.addresses[0].port });
+    assert.deepEqual(r.mapped, r.local);
+    s.close();
+  });
+
+  it('rejects a bad token with a BridgeError that survives serialization to the page', async () => {
+    const s = service();
+    const error = await s.connect(tokenUrl(bridge, { secret: 'wrong' })).then(
+      () => assert.fail('connected with a bad token'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof BridgeError);
+    assert.equal(error.closeCode, 4001);
+    // What worker.ts throws is plain data (structured-cloneable); the page rebuilds the class.
+    const wire = structuredClone(serializeError(error));
+    assert.ok(isSerializedError(wire));
+    const again = deserializeError(wire);
+    assert.ok(again instanceof BridgeError);
+    assert.deepEqual([again.code, again.reason, again.closeCode, again.message], [error.code, error.reason, error.closeCode, error.message]);
+  });
+
+  it('rebuilds TurnError, StunBindingError and plain errors after a structured clone', () => {
+    const turnError = new TurnError(441, 'Wrong Credentials', 'allocate', 'auth');
+    const t = deserializeError(structuredClone(serializeError(turnError)));
+    assert.ok(t instanceof TurnError);
+    assert.deepEqual([t.code, t.reason, t.operation, t.kind, t.message], [441, 'Wrong Credentials', 'allocate', 'auth', turnError.message]);
+    const s = deserializeError(structuredClone(serializeError(new StunBindingError('TIMEOUT', 'no answer'))));
+    assert.ok(s instanceof StunBindingError && s.code === 'TIMEOUT' && s.message === 'no answer');
+    const r = deserializeError(structuredClone(serializeError(new RangeError('out of range'))));
+    assert.ok(r instanceof RangeError && r.message === 'out of range');
+    const odd = deserializeError(structuredClone(serializeError('a string was thrown')));
+    assert.equal(odd.message, 'a string was thrown');
+  });
+
+  it('sends through a bridge socket to a UDP peer and delivers the answer', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    const d = datagrams();
+    const socket = await s.bindSocket(id, { family: 'IPv4' }, d.listener);
+    assert.equal(socket.localAddress.address, '127.0.0.1');
+    s.socketSend(socket.id, new TextEncoder().encode('hello'), echo.address);
+    const got = await d.next(() => true, 5000, 'the echo');
+    assert.equal(new TextDecoder().decode(got.bytes), 'hello');
+    assert.deepEqual(got.from, echo.address);
+    s.closeSocket(socket.id);
+    assert.throws(() => s.socketSend(socket.id, new Uint8Array(1), echo.address), RangeError);
+    s.close();
+  });
+
+  it('allocates on a TURN server through the bridge; data goes through the relay and back', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    const d = datagrams();
+    const relay = await s.allocateTurn(id, turnUri, { username: 'u', credential: 'p' }, d.listener);
+    assert.equal(relay.relayedAddress.address, '127.0.0.1');
+    assert.equal(relay.mappedAddress?.address, '127.0.0.1');
+    s.relaySend(relay.id, new TextEncoder().encode('via relay'), echo.address);
+    const got = await d.next(() => true, 5000, 'the echo through the relay');
+    assert.equal(new TextDecoder().decode(got.bytes), 'via relay');
+    assert.deepEqual(got.from, echo.address);
+    const channel = await s.relayBindChannel(relay.id, echo.address);
+    assert.ok(channel >= 0x4000);
+    s.closeRelay(relay.id);
+    assert.equal(s.counts.relays, 0);
+    s.close();
+  });
+
+  it('rejects what the bridge cannot carry, and wrong TURN credentials, with typed errors', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    await assert.rejects(s.stunBinding(id, 'stun.example.org:3478'), TypeError);
+    await assert.rejects(s.allocateTurn(id, `${turnUri}?transport=tcp`, { username: 'u', credential: 'p' }, () => {}), /UDP only/);
+    await assert.rejects(s.allocateTurn(id, stunAddress.replace(/^/, 'stun:'), { username: 'u', credential: 'p' }, () => {}), /not a turn/);
+    await assert.rejects(
+      s.allocateTurn(id, turnUri, { username: 'u', credential: 'wrong' }, () => {}),
+      (e: unknown) => e instanceof TurnError && e.code === 401,
+    );
+    await assert.rejects(s.stunBinding(id, `127.0.0.1:${echo.address.port}`, { timeoutMs: 200 }), (e: unknown) => e instanceof StunBindingError && e.code === 'TIMEOUT');
+    assert.throws(() => s.agentSend(999, 'x'), RangeError);
+    await assert.rejects(s.stunBinding(999, stunAddress), RangeError);
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'failed operations leave no sockets behind');
+    s.close();
+  });
+
+  it('connects two agents on bridge sockets; events carry the state the page mirrors', async () => {
+    const s = service();
+    const inboxA = new Inbox<AgentEventMessage>();
+    const inboxB = new Inbox<AgentEventMessage>();
+    const eventsA = inboxA.items;
+    const eventsB = inboxB.items;
+    let b = 0;
+    const a = await s.createAgent({ bridge: tokenUrl(bridge), role: 'controlling' }, (e) => {
+      inboxA.push(e);
+      if (e.type === 'icecandidate') s.agentAddRemoteCandidate(b, e.candidate ?? null);
+    });
+    const infoB = await s.createAgent({ bridge: tokenUrl(bridge), role: 'controlled' }, (e) => {
+      inboxB.push(e);
+      if (e.type === 'icecandidate') s.agentAddRemoteCandidate(a.id, e.candidate ?? null);
+    });
+    b = infoB.id;
+    assert.equal(bridge.sessionCount, 2, 'one bridge session per agent');
+    assert.equal(a.state, 'new');
+    assert.equal(a.role, 'controlling');
+    s.agentSetRemoteParameters(a.id, infoB.localParameters);
+    s.agentSetRemoteParameters(b, a.localParameters);
+    await Promise.all([s.agentGather(a.id), s.agentGather(b)]);
+    const host = eventsA.find((e) => e.type === 'icecandidate' && e.candidate);
+    assert.match(host?.candidate?.candidate ?? '', / 127\.0\.0\.1 \d+ typ host/);
+    assert.equal(eventsA.filter((e) => e.type === 'icecandidate' && e.candidate === null).length, 1, 'one end-of-candidates');
+    const up = (e: AgentEventMessage) => e.type === 'statechange' && (e.state === 'connected' || e.state === 'completed');
+    await inboxA.next(up, 10_000, 'a connected');
+    await inboxB.next(up, 10_000, 'b connected');
+    const selected = eventsA.find((e) => e.type === 'selectedcandidatepairchange');
+    assert.equal(selected?.selectedPair?.local.address, '127.0.0.1', 'the snapshot carries the selected pair');
+    assert.ok(s.agentSend(a.id, 'over ICE'));
+    const data = await inboxB.next((e) => e.type === 'data', 5000, 'data at b');
+    assert.equal(new TextDecoder().decode(data.data), 'over ICE');
+    assert.ok(s.agentGetStats(a.id).some((p) => p.selected && p.responsesReceived > 0));
+    assert.deepEqual(s.agentGetSelectedCandidatePair(a.id), selected?.selectedPair);
+    const restarted = s.agentRestart(a.id);
+    assert.notEqual(restarted.usernameFragment, a.localParameters.usernameFragment);
+    s.agentClose(a.id);
+    assert.equal(eventsA.at(-1)?.state, 'closed', 'the last event says closed');
+    s.close();
+    // The bridge learns of the close from the WebSocket close handshake: wait for it, bounded.
+    await within(
+      new Promise<void>((resolve) => {
+        const check = () => (bridge.sessionCount === 0 ? resolve() : setTimeout(check, 10));
+        check();
+      }),
+      5000,
+      "the agents' sessions to close",
+    );
+  });
+
+  it('announces a wildcard-bound bridge socket at the bridge host address', async () => {
+    const wildcard = await startTestBridge({ udpBindAddress: { IPv4: '0.0.0.0', IPv6: '::' }, hostAddresses: ['127.0.0.1'] });
+    try {
+      const s = service();
+      const events: AgentEventMessage[] = [];
+      const a = await s.createAgent({ bridge: tokenUrl(wildcard) }, (e) => events.push(e));
+      await s.agentGather(a.id);
+      const candidates = events.filter((e) => e.type === 'icecandidate' && e.candidate).map((e) => e.candidate!.candidate);
+      assert.equal(candidates.length, 1);
+      assert.match(candidates[0], / 127\.0\.0\.1 \d+ typ host/, 'not 0.0.0.0');
+      s.close();
+    } finally {
+      await wildcard.close();
+    }
+  });
+
+  it('tells the listener when the bridge goes away, and closes the agents on that connection', async () => {
+    const doomed = await startTestBridge();
+    const s = service();
+    const closes = new Inbox<Error | undefined>();
+    const { id } = await s.connect(tokenUrl(doomed), closes.push);
+    const events: AgentEventMessage[] = [];
+    const agent = await s.createAgent({}, (e) => events.push(e), id);
+    await s.agentGather(agent.id);
+    await doomed.close();
+    const closed = await closes.next(() => true, 5000, 'the close listener');
+    assert.ok(closed instanceof BridgeError && closed.closeCode === 1001, `got ${String(closed)}`);
+    assert.equal(events.at(-1)?.state, 'closed');
+    assert.deepEqual(s.counts, { connections: 0, sockets: 0, relays: 0, agents: 0 });
+  });
+});
