@@ -31,7 +31,7 @@ describe('PeerPolicy', () => {
   it('refuses text that is not an address, and rejects bad CIDRs at construction', () => {
     const policy = new PeerPolicy();
     for (const bad of ['', 'localhost', '1.2.3', '1.2.3.4.5', '::g']) assert.equal(policy.permits(bad), false, bad);
-    assert.deepEqual(parseCidr('10.0.0.0/8'), { bytes: new Uint8Array([10, 0, 0, 0]), prefix: 8 });
+    assert.deepEqual(parseCidr('10.0.0.0/8'), { text: '10.0.0.0/8', bytes: new Uint8Array([10, 0, 0, 0]), prefix: 8 });
     assert.equal(parseCidr('fe80::/10').prefix, 10);
     assert.equal(parseCidr('192.0.2.7').prefix, 32);
     for (const bad of ['10.0.0.0/33', 'fe80::/129', '10.0.0.0/', 'x/8', '10.0.0.0/-1']) assert.throws(() => parseCidr(bad), TypeError, bad);
