@@ -85,12 +85,12 @@ export class WorkerIceAgent extends EventTarget {
   }
 
   /**
-   * Sends on the selected pair; false when there is none (yet) or the agent is not connected. The bytes are
+   * Sends on the selected pair; false when there is none (yet), consent is lost or the agent closed. The bytes are
    * transferred to the Worker: a Uint8Array that is a whole ArrayBuffer is detached afterwards (see forTransfer).
    */
   send(data: Uint8Array | string): boolean {
     const state = this.mirror.state;
-    if (this.mirror.selectedPair === null || !(state === 'connected' || state === 'completed')) return false;
+    if (this.mirror.selectedPair === null || !(state === 'connected' || state === 'completed' || state === 'disconnected')) return false;
     const bytes = forTransfer(data);
     this.owner.post((api) => api.agentSend(this.id, transfer(bytes, [bytes.buffer])));
     return true;

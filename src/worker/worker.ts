@@ -25,8 +25,9 @@ function deliver(call: () => Promise<unknown>): void {
   void p.finally(() => inFlight.delete(p));
 }
 
+/** Waits for what was sent so far (not for later traffic, which could go on for ever). */
 async function delivered(): Promise<void> {
-  while (inFlight.size > 0) await Promise.all([...inFlight]);
+  if (inFlight.size > 0) await Promise.all([...inFlight]);
 }
 
 function datagramsTo(listener: Remote<DatagramListener>): (bytes: Uint8Array, from: TransportAddress) => void {

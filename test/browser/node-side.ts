@@ -7,6 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestRunnerPlugin } from '@web/test-runner';
+import { build } from 'esbuild';
 import { startBridge, type RunningBridge } from '../../bridge/index.js';
 import { mintRestCredential } from '../../src/net/rest-credentials.js';
 import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
@@ -115,6 +116,25 @@ function env(s: Servers): BrowserTestEnv {
   };
 }
 
+/**
+ * The Worker entry and the page entry bundled as scripts/build.mjs lays them out in dist/ (worker.js next
+ * to worker-client.js), in memory, served under /__dist/: a test imports the page entry from there and
+ * checks that it finds and starts its Worker with no path configured.
+ */
+async function bundleWorkerEntries(rootDir: string): Promise<Map<string, string>> {
+  const result = await build({
+    entryPoints: { worker: join(rootDir, 'src/worker/worker.ts'), 'worker-client': join(rootDir, 'src/worker.ts') },
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'browser',
+    outdir: '/__dist',
+    write: false,
+    logLevel: 'warning',
+  });
+  return new Map(result.outputFiles.map((f) => [f.path.slice(f.path.lastIndexOf('/') + 1), f.text]));
+}
+
 type Handler = () => Promise<unknown>;
 
 function running(): Servers {
@@ -131,10 +151,12 @@ const handlers: Record<string, Handler> = {
 
 export function nodeSidePlugin(): TestRunnerPlugin {
   let rootDir = process.cwd();
+  let bundles = new Map<string, string>();
   return {
     name: 'icebridge-node-side',
     async serverStart({ config }) {
       rootDir = config.rootDir;
+      bundles = await bundleWorkerEntries(rootDir);
       servers = await startServers();
     },
     async serverStop() {
@@ -148,6 +170,10 @@ export function nodeSidePlugin(): TestRunnerPlugin {
         const handler = handlers[context.path.slice(prefix.length)];
         if (!handler) return { body: JSON.stringify({ error: 'no such fixture' }), type: 'json' };
         return { body: JSON.stringify(await handler()), type: 'json' };
+      }
+      if (context.path.startsWith('/__dist/')) {
+        const body = bundles.get(context.path.slice('/__dist/'.length));
+        return body === undefined ? undefined : { body, type: 'js' };
       }
       // `new Worker(new URL('./worker.js', import.meta.url))` names the built file; in the sources it is
       // worker.ts. Imports get that rewrite from the esbuild plugin, a Worker URL does not: serve a module
