@@ -6,10 +6,8 @@ import type { DatagramSource, Engine, SocketId, Transmit } from '../net/engine.j
 import { Queue } from '../net/engine.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { classifyDatagram } from '../stun/classify.js';
-import { decodeStunMessage } from '../stun/decode.js';
-import { StunParseError } from '../stun/errors.js';
+import { decodeStunOrUndefined } from '../stun/decode.js';
 import { shortTermKey } from '../stun/integrity.js';
-import type { StunMessage } from '../stun/message.js';
 import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
 import { ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
@@ -199,11 +197,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
       this.receiveData(bytes, source, now);
       return;
     }
-    let message: StunMessage;
-    try {
-      message = decodeStunMessage(bytes);
-    } catch (err) {
-      if (!(err instanceof StunParseError)) throw err;
+    const message = decodeStunOrUndefined(bytes);
+    if (!message) {
       this.counters.malformed++;
       return;
     }

@@ -5,10 +5,9 @@ import { Queue } from '../net/engine.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { HmacSha1 } from '../crypto/index.js';
 import { classifyDatagram } from './classify.js';
-import { decodeStunMessage } from './decode.js';
+import { decodeStunOrUndefined } from './decode.js';
 import { encodeStunMessage } from './encode.js';
 import { verifyMessageIntegrity } from './integrity.js';
-import { StunParseError } from './errors.js';
 import type { StunMessage } from './message.js';
 import { TransactionTable, type TransactionOptions } from './transactions.js';
 
@@ -81,11 +80,8 @@ export class StunClient<Context = undefined> implements Engine<StunClientEvent<C
       this.counters.dropped++;
       return;
     }
-    let message: StunMessage;
-    try {
-      message = decodeStunMessage(bytes);
-    } catch (err) {
-      if (!(err instanceof StunParseError)) throw err;
+    const message = decodeStunOrUndefined(bytes);
+    if (!message) {
       this.counters.dropped++;
       return;
     }

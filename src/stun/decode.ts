@@ -99,3 +99,16 @@ export function decodeStunMessage(input: Uint8Array): StunMessage {
     fingerprint,
   );
 }
+
+/**
+ * For engines at their boundary (DESIGN.md rule 3): the message if `bytes` is STUN that decodes, else
+ * undefined — the caller counts it and drops it. Demultiplexing (RFC 7983) is the caller's.
+ */
+export function decodeStunOrUndefined(bytes: Uint8Array): StunMessage | undefined {
+  try {
+    return decodeStunMessage(bytes);
+  } catch (err) {
+    if (err instanceof StunParseError) return undefined;
+    throw err;
+  }
+}

@@ -30,7 +30,7 @@ export type { StunAttributeCodec, StunAttributeRow } from './attribute-codec.js'
 export { STUN_ATTRIBUTES, attributeByName, attributeByType, isComprehensionRequired } from './attributes.js';
 export { encodeMessageType, methodOfType, classOfType } from './header.js';
 export { StunMessage, createStunMessage, randomTransactionId, type StunMessageInit } from './message.js';
-export { decodeStunMessage, attributeTypeHex } from './decode.js';
+export { decodeStunMessage, decodeStunOrUndefined, attributeTypeHex } from './decode.js';
 export { encodeStunMessage, type StunEncodeOptions, type StunMessageFields } from './encode.js';
 export {
   verifyMessageIntegrity,

@@ -7,8 +7,8 @@ import { Queue } from '../net/engine.js';
 import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import { classifyDatagram } from '../stun/classify.js';
 import { StunMethod } from '../stun/constants.js';
-import { decodeStunMessage } from '../stun/decode.js';
-import { StunEncodeError, StunParseError } from '../stun/errors.js';
+import { decodeStunOrUndefined } from '../stun/decode.js';
+import { StunEncodeError } from '../stun/errors.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
 import { TransactionTable } from '../stun/transactions.js';
 import { ChannelTable, type ChannelBinding } from './channels.js';
@@ -215,11 +215,8 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
       this.counters.droppedInbound++;
       return;
     }
-    let message: StunMessage;
-    try {
-      message = decodeStunMessage(bytes);
-    } catch (err) {
-      if (!(err instanceof StunParseError)) throw err;
+    const message = decodeStunOrUndefined(bytes);
+    if (!message) {
       this.counters.droppedInbound++;
       return;
     }
