@@ -6,13 +6,25 @@ import type { DatagramSocket } from '../net/datagram-socket.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import { runTurnServer, type RelaySocketRequest } from '../server/turn-server-runner.js';
 import { TurnServer, type TurnServerEvent, type TurnServerOptions } from '../server/turn-server.js';
+import type { Rfc5780Options, Rfc5780Socket } from '../server/rfc5780.js';
+import { listenRfc5780 } from './rfc5780-sockets.js';
 import { UdpSocket } from './udp-socket.js';
 
-export interface NodeTurnServerOptions extends TurnServerOptions {
+export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'> {
   /** Addresses to listen on. Default ['0.0.0.0']. */
   hosts?: string[];
   /** UDP port; 0 picks a free one (then reused for every host where possible). Default 3478. */
   port?: number;
+  /**
+   * RFC 5780 NAT behaviour discovery: the second address. The server then listens on 2 addresses (the one
+   * `hosts` entry, which must be specific, and this) × 2 ports (`port`, `altPort`), STUN and TURN on all
+   * four. Default: none (off).
+   */
+  altAddress?: string;
+  /** RFC 5780: the second port. Default `port` + 1 (coturn's --alt-listening-port default); a free one when `port` is 0. */
+  altPort?: number;
+  /** RFC 5780 settings other than the sockets (RESPONSE-PORT, PADDING). Default: the engine's defaults. */
+  rfc5780?: Omit<Rfc5780Options, 'sockets'>;
   /**
    * Where relay sockets are bound, at most one address per family; their addresses are what clients are
    * told (XOR-RELAYED-ADDRESS), so they must be specific, not 0.0.0.0 or ::. Default: each listening
@@ -87,7 +99,9 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     throw new RangeError('relayPortRange must be 1 <= min <= max <= 65535');
   }
   const attempts = options.relayBindAttempts ?? 32;
-  const engine = new TurnServer({ ...options, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()] });
+  const engineOptions: TurnServerOptions = { ...options, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()], rfc5780: undefined };
+  // Checked before any socket is bound; with RFC 5780 the engine needs the sockets' addresses, so it comes after.
+  const early = options.altAddress === undefined ? new TurnServer(engineOptions) : undefined;
   const external = new Map<AddressFamily, string>();
   for (const address of typeof options.externalAddress === 'string' ? [options.externalAddress] : (options.externalAddress ?? [])) {
     if (UNSPECIFIED.has(address)) throw new RangeError(`externalAddress ${address} is unspecified`);
@@ -99,13 +113,27 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
   };
 
   const listen: UdpSocket[] = [];
+  let grid: Rfc5780Socket[] = [];
   try {
-    let port = options.port ?? 3478;
-    for (const host of hosts) {
-      const socket = await UdpSocket.bind({ address: host, port, receiveBufferSize: options.receiveBufferSize });
-      if (port === 0) port = socket.localAddress.port;
-      listen.push(socket);
+    if (options.altAddress !== undefined) {
+      const bound = await listenRfc5780({ ...options, hosts });
+      listen.push(...bound.sockets);
+      grid = bound.grid;
+    } else {
+      let port = options.port ?? 3478;
+      for (const host of hosts) {
+        const socket = await UdpSocket.bind({ address: host, port, receiveBufferSize: options.receiveBufferSize });
+        if (port === 0) port = socket.localAddress.port;
+        listen.push(socket);
+      }
     }
+  } catch (err) {
+    await Promise.all(listen.map(closeUdp));
+    throw err;
+  }
+  let engine: TurnServer;
+  try {
+    engine = early ?? new TurnServer({ ...engineOptions, rfc5780: { ...options.rfc5780, sockets: grid } });
   } catch (err) {
     await Promise.all(listen.map(closeUdp));
     throw err;

@@ -5,12 +5,14 @@ import type { DatagramSource, Engine, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
 import { HEADER_LENGTH, MAGIC_COOKIE, StunAttributeType, StunMethod } from '../stun/constants.js';
 import { encodeBindingSuccess } from './binding-response.js';
+import { hasBehaviorAttributes, Rfc5780Responder, unsupportedBehaviorAttributes, type Rfc5780Options } from './rfc5780.js';
 import { decodeStunMessage } from '../stun/decode.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { StunParseError } from '../stun/errors.js';
 import { classOfType, methodOfType } from '../stun/header.js';
 import { classifyDatagram } from '../stun/classify.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
+import type { TransportAddress } from '../net/transport-address.js';
 import type { StunAttributeEntry } from '../stun/attribute-values.js';
 
 export interface StunServerOptions {
@@ -18,6 +20,12 @@ export interface StunServerOptions {
   software?: string;
   /** Answer RFC 3489 requests (no magic cookie) with MAPPED-ADDRESS (RFC 8489 §12). Default true. */
   answerClassicStun?: boolean;
+  /**
+   * NAT behaviour discovery (RFC 5780 §6): the engine's four sockets (2 addresses × 2 ports) by id, so it
+   * honours CHANGE-REQUEST and RESPONSE-PORT and adds OTHER-ADDRESS and RESPONSE-ORIGIN. Default: off —
+   * requests with CHANGE-REQUEST, RESPONSE-PORT or PADDING then get 420 (§6).
+   */
+  rfc5780?: Rfc5780Options;
 }
 
 export type StunServerDropReason = 'not-stun' | 'malformed' | 'not-a-request' | 'unsupported-method';
@@ -52,11 +60,15 @@ export class StunServer implements Engine<never> {
   private readonly softwareBytes: Uint8Array;
   private readonly answerClassicStun: boolean;
   private readonly handlers = new Map<number, StunMethodHandler>();
+  /** RFC 5780 routing and its counters, when the `rfc5780` option is given. */
+  readonly rfc5780: Rfc5780Responder | undefined;
+  private readonly sendChanged = (socket: number, to: TransportAddress, bytes: Uint8Array): void => this.transmits.push({ socket, to, bytes });
 
   constructor(options: StunServerOptions = {}) {
     this.software = options.software ?? 'icebridge';
     this.softwareBytes = new TextEncoder().encode(this.software);
     this.answerClassicStun = options.answerClassicStun ?? true;
+    this.rfc5780 = options.rfc5780 === undefined ? undefined : new Rfc5780Responder(options.rfc5780);
   }
 
   /** Adds support for another method (used by the TURN server); Binding is built in. */
@@ -150,14 +162,37 @@ export class StunServer implements Engine<never> {
       this.respondError(request, source, 420, 'Unknown Attribute', [['UNKNOWN-ATTRIBUTES', unknown]]);
       return;
     }
+    if (hasBehaviorAttributes(request)) {
+      this.answerBehaviorDiscovery(request, source);
+      return;
+    }
     this.counters.answered++;
     if (request.hasMagicCookie) {
-      const bytes = encodeBindingSuccess(request, source.from, this.softwareBytes, request.fingerprintOffset >= 0);
+      const extras = this.rfc5780?.plainExtras(source.socket);
+      const bytes = encodeBindingSuccess(request, source.from, this.softwareBytes, request.fingerprintOffset >= 0, extras);
       this.transmits.push({ socket: source.socket, to: source.from, bytes });
       return;
     }
     // RFC 8489 §12: an RFC 3489 client understands only MAPPED-ADDRESS.
     this.respond(request, source, 'success', [['MAPPED-ADDRESS', source.from]]);
+  }
+
+  /** A request with CHANGE-REQUEST, RESPONSE-PORT or PADDING (RFC 5780 §6.1); 420 without RFC 5780 support. */
+  private answerBehaviorDiscovery(request: StunMessage, source: DatagramSource): void {
+    const refusal = this.rfc5780
+      ? this.rfc5780.answer(request, source, this.softwareBytes, this.software, this.sendChanged)
+      : { code: 420 as const, reason: 'Unknown Attribute', unknown: unsupportedBehaviorAttributes(request, false, false, false) };
+    if (refusal === undefined) {
+      this.counters.answered++;
+      return;
+    }
+    if (refusal.code === 420) {
+      this.counters.unknownAttributes++;
+      this.respondError(request, source, 420, refusal.reason, [['UNKNOWN-ATTRIBUTES', refusal.unknown ?? []]]);
+    } else {
+      this.counters.badRequests++;
+      this.respondError(request, source, 400, refusal.reason);
+    }
   }
 
   /**
