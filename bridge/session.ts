@@ -68,7 +68,7 @@ export class BridgeSession {
     readonly id: number,
     private readonly ws: WebSocket,
     private readonly ctx: SessionContext,
-    private readonly info: SessionInfo,
+    readonly info: SessionInfo,
   ) {
     const o = ctx.options;
     const now = performance.now();

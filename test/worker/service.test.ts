@@ -181,7 +181,6 @@ describe('IcebridgeService (the Worker side) in Node', () => {
     const inboxA = new Inbox<AgentEventMessage>();
     const inboxB = new Inbox<AgentEventMessage>();
     const eventsA = inboxA.items;
-    const eventsB = inboxB.items;
     let b = 0;
     const a = await s.createAgent({ bridge: tokenUrl(bridge), role: 'controlling' }, (e) => {
       inboxA.push(e);
