@@ -1,6 +1,7 @@
 // The `icebridge` command. Each subcommand lives in its own file and returns an exit code.
 import { bridgeUsage, runBridge } from './bridge.js';
 import { runDecode } from './decode.js';
+import { natTypeUsage, runNatType } from './nat-type.js';
 import { peerUsage, runPeer } from './peer.js';
 import { runServe, serveUsage } from './serve.js';
 import { runStun, stunUsage } from './stun.js';
@@ -49,6 +50,11 @@ const commands: Record<string, Command> = {
     summary: 'allocate a TURN relay, bind a channel to a peer and check that its echo comes back',
     usage: turnUsage,
     run: runTurn,
+  },
+  'nat-type': {
+    summary: 'find out how the NAT in front of this machine behaves (RFC 5780: mapping, filtering, hairpinning)',
+    usage: natTypeUsage,
+    run: runNatType,
   },
   peer: {
     summary: 'run an ICE agent whose signalling is RFC 8839 lines on stdin/stdout (pipe two together to connect)',

@@ -1,0 +1,111 @@
+// `icebridge nat-type --server stun:host:port [--json]`: RFC 5780 NAT behaviour discovery from this machine.
+import { parseArgs } from 'node:util';
+import { NatDiscoveryError } from '../nat/errors.js';
+import type { NatBehaviorResult, NatTestRecord } from '../nat/nat-discovery.js';
+import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { discoverNatBehavior } from '../node/nat-discovery.js';
+import type { CliIO } from './main.js';
+
+export const natTypeUsage = `icebridge nat-type --server <stun:host:port | host:port> [options]
+
+Finds out how the NAT in front of this machine behaves (RFC 5780): its mapping and filtering behaviour
+(endpoint-independent, address-dependent, address-and-port-dependent — RFC 4787), whether it hairpins,
+the classic name (full cone, restricted cone, port-restricted cone, symmetric) and what that means for ICE.
+The server must support RFC 5780: two addresses and two ports (\`icebridge serve --host A --alt-address B\`,
+or coturn with two --listening-ip).
+
+Options:
+  --server URI          the RFC 5780 STUN server (the first positional argument works too)
+  --json                print the result as JSON (errors as {"error":{"code","message"}})
+  --timeout-ms N        how long each test waits for its answer (default 3000); a NAT that filters makes
+                        one or two tests wait this long
+  --rto-ms N            initial retransmission timeout (default 500)
+  --local-address A     bind the test sockets to this local address (default: any)
+  --no-hairpin          skip the hairpinning test
+  --lifetime            also probe the binding lifetime (RFC 5780 §4.6; takes minutes)
+  --lifetime-max-ms N   longest idle time the lifetime probe tries (default 300000)
+
+Exits 0 with a result, 1 when the server cannot answer (no response, no RFC 5780 support), 2 on usage errors.`;
+
+function positive(name: string, text: string | undefined): number | undefined | string {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) && n > 0 ? n : `--${name} must be a positive number`;
+}
+
+export async function runNatType(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      server: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'timeout-ms': { type: 'string' },
+      'rto-ms': { type: 'string' },
+      'local-address': { type: 'string' },
+      'no-hairpin': { type: 'boolean', default: false },
+      lifetime: { type: 'boolean', default: false },
+      'lifetime-max-ms': { type: 'string' },
+    },
+  });
+  const server = values.server ?? positionals[0];
+  if (server === undefined || positionals.length > (values.server === undefined ? 1 : 0)) {
+    io.stderr(`Usage: ${natTypeUsage}`);
+    return 2;
+  }
+  const timeoutMs = positive('timeout-ms', values['timeout-ms']);
+  const rtoMs = positive('rto-ms', values['rto-ms']);
+  const lifetimeMaxMs = positive('lifetime-max-ms', values['lifetime-max-ms']);
+  for (const v of [timeoutMs, rtoMs, lifetimeMaxMs]) {
+    if (typeof v === 'string') {
+      io.stderr(`icebridge nat-type: ${v}`);
+      return 2;
+    }
+  }
+  try {
+    const result = await discoverNatBehavior(server, {
+      timeoutMs: timeoutMs as number | undefined,
+      rtoMs: rtoMs as number | undefined,
+      localAddress: values['local-address'],
+      hairpinning: !values['no-hairpin'],
+      bindingLifetime: values.lifetime ? { maxMs: lifetimeMaxMs as number | undefined } : false,
+    });
+    io.stdout(values.json ? JSON.stringify(result) : describe(result));
+    return 0;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof NatDiscoveryError ? err.code : ((err as { code?: string }).code ?? 'ERROR');
+    if (values.json) io.stdout(JSON.stringify({ error: { code, message } }));
+    io.stderr(`icebridge nat-type: ${message}`);
+    return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
+  }
+}
+
+const f = (t: TransportAddress | undefined) => (t === undefined ? '-' : formatTransportAddress(t));
+
+function describeTest(t: NatTestRecord): string {
+  const head = `  ${t.test.padEnd(42)} → ${f(t.to).padEnd(21)}`;
+  if (t.outcome === 'no response') return `${head} no response`;
+  if (t.outcome === 'error') return `${head} error ${t.error ?? ''}`;
+  const origin = t.responseOrigin ? ` (RESPONSE-ORIGIN ${f(t.responseOrigin)})` : '';
+  return `${head} answered from ${f(t.from)}${origin}, mapped ${f(t.mapped)}, ${Math.round((t.rttMs ?? 0) * 10) / 10} ms`;
+}
+
+function describe(r: NatBehaviorResult): string {
+  const hairpin = r.hairpinning === undefined ? (r.details.hairpinning ?? 'not tested') : r.hairpinning ? 'yes' : 'no';
+  const lines = [
+    `NAT type: ${r.classic}${r.natted ? '' : ' (no NAT)'}`,
+    `  mapping:      ${r.mapping}`,
+    `  filtering:    ${r.filtering}`,
+    `  hairpinning:  ${hairpin}`,
+    `  ICE:          ${r.ice} — ${r.iceNote}`,
+    `  mapped address ${f(r.mappedAddress)} (local ${f(r.localAddress)}); server ${f(r.server)}, other address ${f(r.otherAddress)}`,
+  ];
+  if (r.details.serverBehindNat) lines.push('  note: the server\'s RESPONSE-ORIGIN differs from its address: something translates the server\'s side');
+  if (r.bindingLifetime) {
+    const b = r.bindingLifetime;
+    lines.push(`  binding lifetime: at least ${b.atLeastMs / 1000} s${b.lessThanMs === undefined ? '' : `, less than ${b.lessThanMs / 1000} s`} (${b.trials.length} trials)`);
+  }
+  lines.push(`tests (${Math.round(r.details.durationMs)} ms):`, ...r.details.tests.map(describeTest));
+  return lines.join('\n');
+}
