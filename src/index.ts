@@ -19,3 +19,4 @@ export { mintRestCredential, verifyRestCredential, type RestCredential, type Res
 export { BridgeConnection, BridgeSocket, BridgeError, type BridgeConnectOptions, type WebSocketConstructor } from './net/bridge-client.js';
 export { TurnServer, runTurnServer, PeerPolicy, type TurnServerOptions, type TurnServerEvent, type TurnServerCounters, type RunTurnServerOptions, type RunningTurnEngine } from './server/index.js';
 export * from './turn/index.js';
+export * from './nat/index.js';
