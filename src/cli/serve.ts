@@ -1,37 +1,54 @@
-// `icebridge serve`: the servers icebridge offers, in one process. The TURN server (RFC 8656), which answers
-// STUN Binding requests on the same port (STUN and TURN share 3478); the bridge and the example pages join
-// it in later work. Without --user or --secret TURN is disabled: Allocate and the other TURN requests get
-// 401 Unauthenticated (no credential can satisfy it) while STUN keeps working.
+// `icebridge serve` (and `npm start`): a thin flag parser over startIcebridgeServer (src/node/serve.ts), which
+// runs the STUN/TURN server, the bridge, the signalling relay and the example pages in one process.
 import { parseArgs } from 'node:util';
 import { formatTransportAddress } from '../net/transport-address.js';
-import { startTurnServer, type NodeTurnServerOptions } from '../node/turn-server.js';
+import { startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
+import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
 import type { CliIO } from './main.js';
 
 export const serveUsage = `icebridge serve [options]
 
-Runs icebridge's servers until Ctrl-C (SIGINT) or SIGTERM: a STUN and TURN server on one UDP port.
-TURN needs credentials (--user or --secret); without them it is disabled and STUN still works.
+Runs icebridge for a developer's machine until Ctrl-C (SIGINT) or SIGTERM, in one process:
+  - a STUN and TURN server on one UDP port (${SERVE_DEFAULTS.stunPort});
+  - on one HTTP port (${SERVE_DEFAULTS.port}): the WebSocket-to-UDP bridge (/bridge), a signalling relay for
+    two-peer rooms (/signal?room=NAME), the example pages (/inspector/, /chat/), /config.json (bridge URL,
+    ICE servers, fresh credentials), /metrics (Prometheus) and /healthz.
+It prints the URL to open. Everything listens on 127.0.0.1 unless --host says otherwise. Without --secret a
+dev secret is generated and printed; the bridge, TURN and /config.json share it. A default port that is
+taken is replaced by a free one (and said so); a port given here that is taken is an error.
 
 Options:
-  --stun-port N         UDP port of the STUN/TURN server (default 3478; 0 picks a free port)
+  --port N              HTTP port of the pages, bridge and relay (default ${SERVE_DEFAULTS.port}; 0 picks a free port)
+  --stun-port N         UDP port of the STUN/TURN server (default ${SERVE_DEFAULTS.stunPort}; 0 picks a free port)
   --turn-port N         the same port, by its other name (STUN and TURN share it)
-  --host ADDR           address to listen on, repeatable (default 0.0.0.0)
-  --software TEXT       SOFTWARE attribute in responses (default "icebridge"; "" for none)
+  --host ADDR           address to listen on, repeatable: HTTP takes the first, STUN/TURN all
+                        (default ${SERVE_DEFAULTS.host}; 0.0.0.0 serves other machines too)
+  --secret S            TURN REST API shared secret (or set ICEBRIDGE_SECRET): the bridge and TURN accept
+                        credentials minted with it (\`icebridge token\`); default: generated at start
+  --no-bridge           do not run the bridge
+  --no-turn             do not run the STUN/TURN server
+  --no-signal           do not run the signalling relay
+  --no-pages            do not serve the example pages, the page client or /config.json
+  --no-loopback         refuse bridge and TURN traffic to 127.0.0.0/8 and ::1 (allowed by default here,
+                        since pages, bridge and servers are all on this machine)
+  --allow-loopback      allow it (the default; kept for scripts written for earlier versions)
+  --credential-ttl N    lifetime of the credentials /config.json mints, in seconds (default ${SERVE_DEFAULTS.credentialTtlSeconds})
+  --allow-host NAME     answer HTTP requests for this host name too, repeatable (IP literals and
+                        localhost always; other names are refused against DNS rebinding)
+  --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
+  --software TEXT       SOFTWARE attribute in STUN/TURN responses (default "icebridge"; "" for none)
   --realm R             TURN realm (default "icebridge")
   --user NAME:PASSWORD  a TURN long-term credential, repeatable
-  --secret S            TURN REST API shared secret (or set ICEBRIDGE_SECRET): credentials minted by
-                        \`icebridge token\` or any app server with the same secret
   --relay-address A     address relay sockets bind on and clients are told, one per family
                         (default: the --host if specific, else the first non-loopback interface)
   --external-address A  public address announced instead of the relay address, one per family
                         (a server behind a 1:1 NAT, like coturn's --external-ip)
   --relay-ports MIN-MAX relay port range (default 49152-65535)
-  --allow-loopback      relay to 127.0.0.0/8 and ::1 (tests; denied by default)
-  --deny CIDR           also refuse relaying to this range, repeatable (0.0.0.0/8, link-local,
-                        multicast and loopback are refused by default)
-  --allow CIDR          always allow relaying to this range, repeatable (overrides --deny)
-  --max-allocations N   allocations in total (default 1000; then 508)
-  --user-quota N        allocations per user (default 10; then 486)
+  --deny CIDR           also refuse bridge and TURN traffic to this range, repeatable (0.0.0.0/8,
+                        link-local and multicast are refused by default)
+  --allow CIDR          allow bridge and TURN traffic to a range the defaults refuse, repeatable
+  --max-allocations N   TURN allocations in total (default 1000; then 508)
+  --user-quota N        TURN allocations per user (default 10; then 486)
   --max-bps N           relayed bytes per second per allocation (default 2500000; excess dropped)`;
 
 function count(text: string | undefined, name: string): number | undefined | Error {
@@ -40,22 +57,31 @@ function count(text: string | undefined, name: string): number | undefined | Err
   return Number.isInteger(n) && n > 0 ? n : new Error(`--${name} must be a positive whole number`);
 }
 
+function port(text: string, name: string): number | Error {
+  const n = Number(text);
+  return /^\d{1,5}$/.test(text) && n <= 65535 ? n : new Error(`--${name} must be 0..65535`);
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
 /** Turns the flags into server options, or an error message for a usage error. */
-function serverOptions(values: Record<string, string | boolean | string[] | undefined>): NodeTurnServerOptions | string {
-  const stunPort = values['stun-port'] as string | undefined;
-  const turnPort = values['turn-port'] as string | undefined;
-  if (stunPort !== undefined && turnPort !== undefined && stunPort !== turnPort) return '--stun-port and --turn-port name the same port; give one';
-  const portText = stunPort ?? turnPort ?? '3478';
-  const port = Number(portText);
-  if (!/^\d{1,5}$/.test(portText) || port > 65535) return '--stun-port must be 0..65535';
+export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.env): IcebridgeServerOptions | string {
+  const str = (name: string) => values[name] as string | undefined;
+  const list = (name: string) => values[name] as string[] | undefined;
+  const stunText = str('stun-port');
+  const turnText = str('turn-port');
+  if (stunText !== undefined && turnText !== undefined && stunText !== turnText) return '--stun-port and --turn-port name the same port; give one';
+  const udpText = stunText ?? turnText;
+  const stunPort = udpText === undefined ? undefined : port(udpText, 'stun-port');
+  const httpPort = str('port') === undefined ? undefined : port(str('port')!, 'port');
   const users: Record<string, string> = {};
-  for (const entry of (values.user as string[] | undefined) ?? []) {
+  for (const entry of list('user') ?? []) {
     const colon = entry.indexOf(':');
     if (colon <= 0) return `--user takes NAME:PASSWORD, got ${JSON.stringify(entry)}`;
     users[entry.slice(0, colon)] = entry.slice(colon + 1);
   }
   let relayPortRange: { min: number; max: number } | undefined;
-  const ports = values['relay-ports'] as string | undefined;
+  const ports = str('relay-ports');
   if (ports !== undefined) {
     const m = /^(\d+)-(\d+)$/.exec(ports);
     relayPortRange = m ? { min: Number(m[1]), max: Number(m[2]) } : undefined;
@@ -63,44 +89,100 @@ function serverOptions(values: Record<string, string | boolean | string[] | unde
       return '--relay-ports takes MIN-MAX within 1-65535';
     }
   }
-  const maxAllocations = count(values['max-allocations'] as string | undefined, 'max-allocations');
-  const maxAllocationsPerUser = count(values['user-quota'] as string | undefined, 'user-quota');
-  const bytesPerSecond = count(values['max-bps'] as string | undefined, 'max-bps');
-  for (const n of [maxAllocations, maxAllocationsPerUser, bytesPerSecond]) if (n instanceof Error) return n.message;
+  const maxAllocations = count(str('max-allocations'), 'max-allocations');
+  const maxAllocationsPerUser = count(str('user-quota'), 'user-quota');
+  const bytesPerSecond = count(str('max-bps'), 'max-bps');
+  const ttl = count(str('credential-ttl'), 'credential-ttl');
+  const maxSessions = count(str('max-sessions'), 'max-sessions');
+  for (const n of [stunPort, httpPort, maxAllocations, maxAllocationsPerUser, bytesPerSecond, ttl, maxSessions]) if (n instanceof Error) return n.message;
+  if (values['no-loopback'] === true && values['allow-loopback'] === true) return '--no-loopback and --allow-loopback contradict each other';
+  const secret = str('secret') ?? (env.ICEBRIDGE_SECRET || undefined);
   return {
-    port,
-    hosts: (values.host as string[] | undefined) ?? ['0.0.0.0'],
-    software: values.software as string | undefined,
-    realm: values.realm as string | undefined,
-    users,
-    secret: (values.secret as string | undefined) ?? (process.env.ICEBRIDGE_SECRET || undefined),
-    relayAddress: values['relay-address'] as string[] | undefined,
-    externalAddress: values['external-address'] as string[] | undefined,
-    relayPortRange,
-    allowLoopback: values['allow-loopback'] === true,
-    deny: values.deny as string[] | undefined,
-    allow: values.allow as string[] | undefined,
-    maxAllocations: maxAllocations as number | undefined,
-    maxAllocationsPerUser: maxAllocationsPerUser as number | undefined,
-    bytesPerSecond: bytesPerSecond as number | undefined,
+    host: list('host'),
+    port: httpPort as number | undefined,
+    stunPort: stunPort as number | undefined,
+    // A port asked for by number is a requirement; only the defaults may move.
+    strictPorts: { http: httpPort !== undefined, stun: stunPort !== undefined },
+    secret,
+    allowLoopback: values['no-loopback'] !== true,
+    credentialTtlSeconds: ttl as number | undefined,
+    allowHosts: list('allow-host'),
+    bridge: values['no-bridge'] === true ? false : { allow: list('allow'), deny: list('deny'), maxSessions: maxSessions as number | undefined },
+    turn:
+      values['no-turn'] === true
+        ? false
+        : {
+            software: str('software'),
+            realm: str('realm'),
+            users,
+            relayAddress: list('relay-address'),
+            externalAddress: list('external-address'),
+            relayPortRange,
+            deny: list('deny'),
+            allow: list('allow'),
+            maxAllocations: maxAllocations as number | undefined,
+            maxAllocationsPerUser: maxAllocationsPerUser as number | undefined,
+            bytesPerSecond: bytesPerSecond as number | undefined,
+          },
+    signal: values['no-signal'] !== true,
+    pages: values['no-pages'] !== true,
   };
+}
+
+/** What a user reads at start: the STUN line first (scripts parse it), the URL to open last. */
+function describe(server: RunningIcebridgeServer, options: IcebridgeServerOptions): string[] {
+  const lines: string[] = [];
+  const turn = server.turn;
+  if (turn) {
+    const listening = turn.addresses.map(formatTransportAddress).join(', ');
+    lines.push(`STUN server listening on udp ${listening}`);
+    if (turn.engine.turnEnabled) {
+      const turnOptions = typeof options.turn === 'object' ? options.turn : {};
+      const users = Object.keys(turnOptions.users ?? {}).length;
+      const external = [turnOptions.externalAddress ?? []].flat();
+      const announced = external.length > 0 ? ` (announced as ${external.join(', ')})` : '';
+      const given = [users > 0 ? `${users} user${users === 1 ? '' : 's'}` : '', options.secret ? 'REST API secret' : ''].filter(Boolean);
+      const sources = given.length > 0 ? given.join(' and ') : 'the dev secret';
+      lines.push(`TURN server listening on udp ${listening}, realm "${turn.engine.realm}", ${sources}, relaying from ${turn.relayAddresses.join(', ')}${announced}`);
+    } else {
+      lines.push('TURN disabled: no --user or --secret given (TURN requests are answered 401); STUN works');
+    }
+  }
+  const loopback = options.allowLoopback === false ? 'loopback destinations refused' : 'loopback destinations allowed';
+  if (server.bridgeUrl) lines.push(`bridge at ${server.bridgeUrl} (${loopback}; tokens from /config.json or \`icebridge token\`)`);
+  if (server.signalUrl) lines.push(`signalling relay at ${server.signalUrl}?room=NAME`);
+  if (server.secretGenerated) lines.push(`dev secret (generated; set one with --secret or ICEBRIDGE_SECRET): ${server.secret}`);
+  lines.push(...server.notices);
+  lines.push(`metrics at ${server.httpUrl}metrics`);
+  if (server.pages) lines.push(`open ${server.httpUrl}`);
+  else lines.push(`listening on ${server.httpUrl}`);
+  return lines;
 }
 
 export async function runServe(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      port: { type: 'string' },
       'stun-port': { type: 'string' },
       'turn-port': { type: 'string' },
       host: { type: 'string', multiple: true },
+      secret: { type: 'string' },
+      'no-bridge': { type: 'boolean' },
+      'no-turn': { type: 'boolean' },
+      'no-signal': { type: 'boolean' },
+      'no-pages': { type: 'boolean' },
+      'no-loopback': { type: 'boolean' },
+      'allow-loopback': { type: 'boolean' },
+      'credential-ttl': { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+      'max-sessions': { type: 'string' },
       software: { type: 'string' },
       realm: { type: 'string' },
       user: { type: 'string', multiple: true },
-      secret: { type: 'string' },
       'relay-address': { type: 'string', multiple: true },
       'relay-ports': { type: 'string' },
       'external-address': { type: 'string', multiple: true },
-      'allow-loopback': { type: 'boolean' },
       deny: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
       'max-allocations': { type: 'string' },
@@ -108,40 +190,39 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'max-bps': { type: 'string' },
     },
   });
-  const options = serverOptions(values);
+  const options = serveOptions(values);
   if (typeof options === 'string') {
     io.stderr(`icebridge serve: ${options}`);
     return 2;
   }
-  let server;
+  let server: RunningIcebridgeServer;
   try {
-    server = await startTurnServer(options);
+    server = await startIcebridgeServer(options);
   } catch (err) {
     // Bad CIDRs, realms and the like are configuration errors found at construction.
     const usage = err instanceof RangeError || err instanceof TypeError;
-    io.stderr(`icebridge serve: cannot start the STUN/TURN server: ${err instanceof Error ? err.message : String(err)}`);
+    io.stderr(`icebridge serve: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return usage ? 2 : 1;
   }
-  const listening = server.addresses.map(formatTransportAddress).join(', ');
-  io.stdout(`STUN server listening on udp ${listening}`);
-  if (server.engine.turnEnabled) {
-    const users = Object.keys(options.users ?? {}).length;
-    const external = [options.externalAddress ?? []].flat();
-    const announced = external.length > 0 ? ` (announced as ${external.join(', ')})` : '';
-    const sources = [users > 0 ? `${users} user${users === 1 ? '' : 's'}` : '', options.secret ? 'REST API secret' : ''].filter(Boolean).join(' and ');
-    io.stdout(`TURN server listening on udp ${listening}, realm "${server.engine.realm}", ${sources}, relaying from ${server.relayAddresses.join(', ')}${announced}`);
-  } else {
-    io.stdout('TURN disabled: no --user or --secret given (TURN requests are answered 401); STUN works');
-  }
+  for (const line of describe(server, options)) io.stdout(line);
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     signal?.addEventListener('abort', stop, { once: true });
   });
   await server.close();
-  const stun = server.engine.stun.counters;
-  const turn = server.engine.counters;
-  io.stdout(`stopped; answered ${stun.answered} Binding requests, created ${turn.allocations.created} TURN allocations`);
+  const parts: string[] = [];
+  if (server.turn) {
+    const stun = server.turn.engine.stun.counters;
+    parts.push(`answered ${stun.answered} Binding requests, created ${server.turn.engine.counters.allocations.created} TURN allocations`);
+  }
+  if (server.bridge) parts.push(`${server.bridge.metrics.sessionsTotal} bridge sessions`);
+  if (server.signal) parts.push(`${server.signal.counters.messagesRelayed} signalling messages relayed`);
+  io.stdout(`stopped; ${parts.join(', ')}`);
   return 0;
 }

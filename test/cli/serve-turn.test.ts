@@ -111,7 +111,8 @@ describe('icebridge serve (TURN)', { timeout: 60_000 }, () => {
   });
 
   it('says TURN is disabled without credentials, and refuses bad flags with exit 2', async () => {
-    const s = serve(['--stun-port', '0', '--host', '127.0.0.1']);
+    // Without the bridge and the pages nothing needs a secret, so none is generated for TURN either.
+    const s = serve(['--stun-port', '0', '--host', '127.0.0.1', '--no-bridge', '--no-pages']);
     await s.line(/TURN disabled: no --user or --secret given/);
     s.child.kill('SIGINT');
     assert.equal((await within(s.exited, WAIT_MS, 'serve to stop')).code, 0);
