@@ -92,7 +92,7 @@ function describeTest(t: NatTestRecord): string {
 }
 
 function describe(r: NatBehaviorResult): string {
-  const hairpin = r.hairpinning === undefined ? (r.details.hairpinning ?? 'not tested') : r.hairpinning ? 'yes' : 'no';
+  const hairpin = r.hairpinning !== undefined ? (r.hairpinning ? 'yes' : 'no') : !r.natted ? 'n/a (no NAT)' : (r.details.hairpinning ?? 'not tested');
   const lines = [
     `NAT type: ${r.classic}${r.natted ? '' : ' (no NAT)'}`,
     `  mapping:      ${r.mapping}`,

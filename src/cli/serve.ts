@@ -23,6 +23,10 @@ Options:
   --turn-port N         the same port, by its other name (STUN and TURN share it)
   --host ADDR           address to listen on, repeatable: HTTP takes the first, STUN/TURN all
                         (default ${SERVE_DEFAULTS.host}; 0.0.0.0 serves other machines too)
+  --alt-address A       RFC 5780 NAT behaviour discovery: the second address. STUN/TURN then listens on
+                        --host (exactly one, specific) and A, each at the STUN port and --alt-port, and
+                        answers CHANGE-REQUEST / RESPONSE-PORT with OTHER-ADDRESS and RESPONSE-ORIGIN
+  --alt-port P          RFC 5780: the second port (default: the STUN port + 1; a free one with port 0)
   --secret S            TURN REST API shared secret (or set ICEBRIDGE_SECRET): the bridge and TURN accept
                         credentials minted with it (\`icebridge token\`); default: generated at start
   --no-bridge           do not run the bridge
@@ -89,6 +93,9 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
       return '--relay-ports takes MIN-MAX within 1-65535';
     }
   }
+  const altPort = str('alt-port') === undefined ? undefined : port(str('alt-port')!, 'alt-port');
+  if (altPort instanceof Error) return altPort.message;
+  if (altPort !== undefined && str('alt-address') === undefined) return '--alt-port needs --alt-address';
   const maxAllocations = count(str('max-allocations'), 'max-allocations');
   const maxAllocationsPerUser = count(str('user-quota'), 'user-quota');
   const bytesPerSecond = count(str('max-bps'), 'max-bps');
@@ -116,6 +123,8 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             realm: str('realm'),
             users,
             relayAddress: list('relay-address'),
+            altAddress: str('alt-address'),
+            altPort,
             externalAddress: list('external-address'),
             relayPortRange,
             deny: list('deny'),
@@ -136,6 +145,7 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
   if (turn) {
     const listening = turn.addresses.map(formatTransportAddress).join(', ');
     lines.push(`STUN server listening on udp ${listening}`);
+    if (typeof options.turn === 'object' && options.turn.altAddress !== undefined) lines.push('RFC 5780 NAT behaviour discovery on these 2 addresses × 2 ports');
     if (turn.engine.turnEnabled) {
       const turnOptions = typeof options.turn === 'object' ? options.turn : {};
       const users = Object.keys(turnOptions.users ?? {}).length;
@@ -167,6 +177,8 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'stun-port': { type: 'string' },
       'turn-port': { type: 'string' },
       host: { type: 'string', multiple: true },
+      'alt-address': { type: 'string' },
+      'alt-port': { type: 'string' },
       secret: { type: 'string' },
       'no-bridge': { type: 'boolean' },
       'no-turn': { type: 'boolean' },
