@@ -1,8 +1,9 @@
 // What `import … from 'icebridge'` gives a page (package.json's "browser" condition): `IceAgent`, an ICE
 // agent that runs in a Web Worker this module starts by itself (dist/worker.js, next to this file) and
 // reaches the network through a bridge — configured like RTCConfiguration, with the names and events of
-// the Node `IceAgent` (`icebridge/node`) — plus the codec pieces that make sense in a page: candidate
-// and RFC 8839 attribute parsing for signalling, ICE server URIs, the STUN message codec for tools.
+// the Node `IceAgent` (`icebridge/node`) — plus the codec pieces a page needs for signalling: candidate
+// lines and RFC 8839 attributes, ICE server URIs. The STUN message codec stays in the Worker, where the
+// datagrams are.
 // No Node imports, and no top-level work: a bundler keeps only what the page uses ("sideEffects": false).
 import type { IceParameters, IceTransportState } from './ice/agent.js';
 import type { IceCandidateInit } from './ice/candidate.js';
@@ -18,7 +19,6 @@ export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, co
 export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';
 export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';
 export { formatTransportAddress, type AddressFamily } from './net/transport-address.js';
-export * from './stun/index.js';
 
 /** The events an IceAgent dispatches (W3C names). */
 const EVENT_TYPES: readonly AgentEventType[] = [

@@ -156,12 +156,16 @@ export function attachSignalingRelay(server: Server, options: SignalingRelayOpti
     }
   };
 
+  /** The relay closes a peer: it leaves the room now, so the other hears `peer-left` without waiting for the handshake. */
+  const evict = (peer: Peer, closure: SignalingClosure, code: number, reason: string) => {
+    counters.closures[closure]++;
+    leave(peer);
+    closeSoon(peer.ws, code, reason);
+  };
+
   const armIdle = (peer: Peer) => {
     clearTimeout(peer.idle);
-    peer.idle = setTimeout(() => {
-      counters.closures.idle++;
-      closeSoon(peer.ws, SignalingCloseCode.idle, 'idle');
-    }, idleTimeoutMs);
+    peer.idle = setTimeout(() => evict(peer, 'idle', SignalingCloseCode.idle, 'idle'), idleTimeoutMs);
     peer.idle.unref();
   };
 
@@ -171,16 +175,9 @@ export function attachSignalingRelay(server: Server, options: SignalingRelayOpti
     rooms.set(room, [...members, peer]);
     armIdle(peer);
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        counters.closures.binary++;
-        closeSoon(ws, SignalingCloseCode.unsupportedData, 'text frames only');
-        return;
-      }
-      if (!peer.bucket.take(1, performance.now())) {
-        counters.closures['rate-limited']++;
-        closeSoon(ws, SignalingCloseCode.policyViolation, 'message rate exceeded');
-        return;
-      }
+      if (!rooms.get(room)?.includes(peer)) return;
+      if (isBinary) return evict(peer, 'binary', SignalingCloseCode.unsupportedData, 'text frames only');
+      if (!peer.bucket.take(1, performance.now())) return evict(peer, 'rate-limited', SignalingCloseCode.policyViolation, 'message rate exceeded');
       armIdle(peer);
       const other = otherIn(peer);
       if (!other || other.ws.readyState !== other.ws.OPEN) {
