@@ -3,6 +3,7 @@
 // and servers the browser tests talk to.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
+import { examplesPlugin } from './test/browser/examples-plugin.ts';
 import { icePeerPlugin } from './test/browser/ice-peer-plugin.ts';
 import { nodeSidePlugin } from './test/browser/node-side.ts';
 
@@ -29,7 +30,7 @@ export default {
   nodeResolve: true,
   concurrency: 1,
   testsFinishTimeout: 120_000,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin(), icePeerPlugin()],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin(), icePeerPlugin(), examplesPlugin()],
   browsers: [chromeLauncher({ launchOptions: { executablePath, headless: true, args: chromiumArgs } })],
   testFramework: { config: { timeout: 30_000 } },
 };
