@@ -52,7 +52,10 @@ function addMessage(kind: 'in' | 'out' | 'system', text: string): void {
 }
 
 function showState(state: SessionState | 'idle', detail: string): void {
+  const before = chat.dataset.state;
   chat.dataset.state = state;
+  if (state === 'connected' && before !== 'connected') addMessage('system', 'connected: messages now go peer-to-peer over ICE');
+  if (state === 'failed' && before !== 'failed') addMessage('system', detail);
   element('#state').textContent = detail;
   const connected = state === 'connected';
   messageInput.disabled = sendButton.disabled = !connected;
@@ -67,10 +70,12 @@ function showPath(path: { local: PathEnd; remote: PathEnd } | null): void {
     return;
   }
   const end = (c: PathEnd) => `${c.type} ${c.address}:${c.port}`;
-  cell.textContent = `${end(path.local)} ↔ ${end(path.remote)}`;
+  const relayed = path.local.type === 'relay' || path.remote.type === 'relay';
+  const pair = `${end(path.local)} ↔ ${end(path.remote)}`;
+  cell.replaceChildren(h('b', {}, relayed ? 'relayed through TURN' : 'direct'), h('span', {}, pair));
   cell.dataset.local = path.local.type;
   cell.dataset.remote = path.remote.type;
-  log(`selected pair: ${cell.textContent}`);
+  log(`selected pair: ${pair}`);
 }
 
 let socket: WebSocket | undefined;
@@ -92,11 +97,7 @@ async function join(): Promise<void> {
     signal: (text) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(text);
     },
-    onstate: (state, detail) => {
-      showState(state, detail);
-      if (state === 'connected') addMessage('system', 'connected: messages now go peer-to-peer over ICE');
-      if (state === 'failed') addMessage('system', detail);
-    },
+    onstate: showState,
     onpath: showPath,
     onmessage: (text) => addMessage('in', text),
     onpeer: (event) => addMessage('system', event === 'joined' ? 'the other peer joined' : 'the other peer left'),

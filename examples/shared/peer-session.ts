@@ -111,6 +111,7 @@ export class PeerSession {
 
   /** Closes the agent (the caller closes the signalling socket). */
   close(): void {
+    if (this.current === 'closed') return;
     clearInterval(this.keepalive);
     this.generation++;
     this.agent?.close();

@@ -8,7 +8,8 @@
 //                                                                    (DevTools evaluation: the page's CSP stays on)
 //   examples-screenshot  { id, file }                -> { file, bytes }  PNG of the tab's viewport, under test-artifacts/
 //   examples-close       { id }
-//   examples-node-peer-start { room, relay? }        -> { id }      examples/node-peer/main.ts, once it is in the room
+//   examples-node-peer-start  { room, relay? }       -> { id }      spawns examples/node-peer/main.ts
+//   examples-node-peer-joined { id }                 -> { joined }  true once it is in the room (false: ask again)
 //   examples-node-peer-log   { id }                  -> { lines, exitCode }
 //   examples-node-peer-stop  { id }                  -> { exitCode }
 // GET /__examples/env says where the server is, and which client bundle it serves (dist/, hashed).
@@ -49,6 +50,7 @@ interface NodePeer {
   child: ChildProcess;
   lines: string[];
   exited: Promise<number | null>;
+  joined: Promise<void>;
 }
 
 const HOST = '127.0.0.1';
@@ -95,33 +97,32 @@ export function examplesPlugin(): TestRunnerPlugin {
     return found;
   };
 
-  function startNodePeer(room: string, relay: boolean): Promise<string> {
+  /** Spawns the Node peer; `joined` settles when it says it is in the room (or it exits first). */
+  function startNodePeer(room: string, relay: boolean): string {
     const id = `peer-${++nextId}`;
     const args = ['--import', 'tsx', 'examples/node-peer/main.ts', '--server', running().httpUrl, '--room', room, '--address', HOST];
     if (relay) args.push('--relay');
     const child = spawn(process.execPath, args, { cwd: rootDir, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const peer: NodePeer = { child, lines, exited };
-    peers.set(id, peer);
-    return new Promise<string>((resolve, reject) => {
-      let buffered = '';
-      const onData = (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (lines.length < MAX_LOG_LINES) lines.push(line);
-          // In the room: a page that joins now is the second peer.
-          if (/joined room/.test(line) || /signalling: joined the room/.test(line)) resolve(id);
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      void exited.then((code) => reject(new Error(`node-peer exited (${code}) before joining the room:\n${lines.join('\n')}`)));
-      setTimeout(() => reject(new Error(`node-peer did not join the room within ${COMMAND_TIMEOUT_MS} ms:\n${lines.join('\n')}`)), COMMAND_TIMEOUT_MS).unref();
-    });
+    let inRoom!: () => void;
+    const joined = new Promise<void>((resolve) => (inRoom = resolve));
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (lines.length < MAX_LOG_LINES) lines.push(line);
+        // In the room: a page that joins now is the second peer.
+        if (line.includes('signalling: joined the room')) inRoom();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    peers.set(id, { child, lines, exited, joined });
+    return id;
   }
 
   async function stopNodePeer(id: string): Promise<number | null> {
@@ -185,7 +186,19 @@ export function examplesPlugin(): TestRunnerPlugin {
     async 'examples-node-peer-start'(payload) {
       const room = field<string>(payload, 'room');
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) throw new Error(`bad room name ${room}`);
-      return { id: await startNodePeer(room, (payload as { relay?: boolean }).relay === true) };
+      return { id: startNodePeer(room, (payload as { relay?: boolean }).relay === true) };
+    },
+    async 'examples-node-peer-joined'(payload) {
+      const peer = peers.get(field<string>(payload, 'id'));
+      if (!peer) throw new Error('no such node-peer');
+      // Starting node with tsx takes seconds on a busy machine: the test asks again while it is `false`.
+      const outcome = await Promise.race([
+        peer.joined.then(() => 'joined' as const),
+        peer.exited.then(() => 'exited' as const),
+        new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), COMMAND_TIMEOUT_MS).unref()),
+      ]);
+      if (outcome === 'exited') throw new Error(`node-peer exited (${peer.child.exitCode}) before joining the room:\n${peer.lines.join('\n')}`);
+      return { joined: outcome === 'joined' };
     },
     async 'examples-node-peer-log'(payload) {
       const peer = peers.get(field<string>(payload, 'id'));

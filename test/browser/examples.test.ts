@@ -2,7 +2,7 @@
 // examples-plugin.ts on free ports of 127.0.0.1), opened as tabs of this headless Chromium and driven
 // through their DOM: the built page client gathers through the bridge, the inspector shows host and srflx
 // rows after Gather (screenshot: test-artifacts/inspector.png; its loopback connection:
-// inspector-connection.png), two chat tabs connect and talk, directly and
+// inspector-connection.png) and a server it cannot use as an error, two chat tabs (chat.png) connect and talk, directly and
 // with one side forced to relay, and a chat tab talks to the Node peer example.
 // The pages refuse to be framed (frame-ancestors 'none'), so each runs in a tab of its own; the functions
 // passed to `inTab` run there, and must not use anything from this module's scope.
@@ -166,6 +166,24 @@ describe('example pages, served by startIcebridgeServer', () => {
     assert(shot.bytes > 10_000, `a real screenshot (${shot.bytes} bytes)`);
   });
 
+  it('the inspector shows an ICE server it cannot use as an error, and gathers on', async () => {
+    const tab = await openTab('/inspector/');
+    const view = await inTab(tab, async (_: null, wait) => {
+      await wait(() => document.body.dataset.ready, 10_000, 'the inspector');
+      const url = document.querySelector<HTMLInputElement>('#server-rows input[name=urls]')!;
+      url.value = 'stun:no such host';
+      (document.querySelector('#gather') as HTMLButtonElement).click();
+      await wait(() => document.querySelector('#candidate-rows tr.end'), 15_000, 'end of candidates');
+      return {
+        errors: [...document.querySelectorAll('#status .error')].map((e) => e.textContent ?? ''),
+        types: [...document.querySelectorAll<HTMLElement>('#candidate-rows tr[data-type]')].map((r) => r.dataset.type),
+      };
+    });
+    assertEqual(view.errors.length, 1, `one error shown (${view.errors.join('; ')})`);
+    assert(view.errors[0].startsWith('stun:no such host — error 701'), `the icecandidateerror, by URL and code: ${view.errors[0]}`);
+    assert(view.types.includes('host') && view.types.includes('relay'), `the other candidates still gathered (${view.types.join(', ')})`);
+  });
+
   it('the inspector connects its two agents in-page and shows the selected pair', async () => {
     const tab = await openTab('/inspector/');
     const view = await inTab(tab, async (_: null, wait) => {
@@ -210,13 +228,19 @@ describe('example pages, served by startIcebridgeServer', () => {
       assert((await inTab(second, hear, 'hello from the first tab')).includes('hello from the first tab'));
       assert(await inTab(second, say, 'héllo back ✓'), 'sent');
       await inTab(first, hear, 'héllo back ✓');
+      if (!relay) await executeServerCommand('examples-screenshot', { id: first, file: 'chat.png' });
     });
   }
 
-  it('a chat tab connects to the Node peer example and gets its reply', async () => {
+  it('a chat tab connects to the Node peer example and gets its reply', async function (this: { timeout(ms: number): void }) {
+    // Starting the Node peer (node + tsx) can take a while on a busy machine.
+    this.timeout(75_000);
     const room = `node-${Math.random().toString(36).slice(2, 10)}`;
     const { id: peer } = await executeServerCommand<{ id: string }, unknown>('examples-node-peer-start', { room });
     peers.push(peer);
+    let joined = false;
+    for (let i = 0; i < 3 && !joined; i++) ({ joined } = await executeServerCommand<{ joined: boolean }, unknown>('examples-node-peer-joined', { id: peer }));
+    assert(joined, 'the Node peer joined the room');
     const tab = await openTab(`/chat/?room=${room}`);
     await inTab(tab, join, null);
     const view = await inTab(tab, connected, null);
@@ -224,6 +248,8 @@ describe('example pages, served by startIcebridgeServer', () => {
     assertEqual(view.local, 'host', `host path to the Node peer (${view.path})`);
     assert(await inTab(tab, say, 'hi node'), 'sent');
     await inTab(tab, hear, 'node-peer got: hi node');
+    const { lines } = await executeServerCommand<{ lines: string[] }, unknown>('examples-node-peer-log', { id: peer });
+    assert(lines.some((l) => l.endsWith('message: "hi node"')) && lines.some((l) => l.endsWith('replied: "node-peer got: hi node"')), `the Node peer's log:\n${lines.join('\n')}`);
     peers.splice(peers.indexOf(peer), 1);
     const { exitCode } = await executeServerCommand<{ exitCode: number | null }, unknown>('examples-node-peer-stop', { id: peer });
     assertEqual(exitCode, 0, 'the Node peer exits 0 on SIGTERM');
