@@ -24,16 +24,10 @@ const entries = [
 ].filter((e) => Object.values(e.entryPoints).every((p) => existsSync(p)));
 
 // The example pages import the page client as served beside them (/icebridge/…), never bundled in: it
-// finds its Worker next to itself. Same rule as src/node/page-files.ts's pageClientPlugin.
-const pageClientExternal = {
-  name: 'icebridge-page-client',
-  setup(b) {
-    b.onResolve({ filter: /^icebridge(\/worker)?$/ }, (args) => ({
-      path: args.path === 'icebridge' ? '/icebridge/browser.js' : '/icebridge/worker-client.js',
-      external: true,
-    }));
-    b.onResolve({ filter: /^\/icebridge\// }, (args) => ({ path: args.path, external: true }));
-  },
+// finds its Worker next to itself. Same rule as PAGE_CLIENT_ALIASES in src/node/page-bundler.ts.
+const pageClient = {
+  alias: { 'icebridge/worker': '/icebridge/worker-client.js', icebridge: '/icebridge/browser.js' },
+  external: ['/icebridge/*'],
 };
 
 /** Example pages: folders of examples/ with an index.html (node-peer is a Node script, not a page). */
@@ -58,7 +52,7 @@ async function buildExamples() {
       ...common,
       entryPoints: Object.fromEntries(withMain.map((name) => [`${name}/main`, join('examples', name, 'main.ts')])),
       platform: 'browser',
-      plugins: [pageClientExternal],
+      ...pageClient,
       outdir: join('dist', 'examples'),
     });
   }

@@ -1,11 +1,13 @@
 // The files `icebridge serve` gives browsers: the example pages (examples/<name>/, index.html and CSS as they
-// are, TypeScript entry points bundled on request with esbuild) and the built page client under /icebridge/.
-// esbuild is a devDependency: without it (a production install) the prebuilt bundles in dist/ are served.
+// are, TypeScript entry points bundled on request with esbuild — page-bundler.ts) and the built page client
+// under /icebridge/. esbuild is a devDependency: without it (a production install) the prebuilt bundles in
+// dist/ are served.
 // Every path is checked to stay inside the folder it is served from, after decoding and symlinks.
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findEsbuild, PageBundler } from './page-bundler.js';
 
 /** The example pages served by default, each at /<name>/. */
 export const DEFAULT_PAGES: readonly string[] = ['inspector', 'chat'];
@@ -48,8 +50,6 @@ export type PageFileResult =
   | { status: 301; location: string }
   | { status: 400 | 404 | 500 | 503; message: string };
 
-type Esbuild = typeof import('esbuild');
-
 interface CachedBundle {
   code: string;
   /** Every input file with the mtime it had when bundled: a change to any rebuilds. */
@@ -70,22 +70,6 @@ export function findPackageRoot(from = dirname(fileURLToPath(import.meta.url))):
     if (dirname(dir) === dir) throw new Error(`no icebridge package.json above ${from}`);
   }
 }
-
-/**
- * esbuild resolves the page client to the files served beside the pages: `icebridge` → /icebridge/browser.js,
- * `icebridge/worker` → /icebridge/worker-client.js, and /icebridge/… imports stay as written. The page
- * client must not be bundled into a page: it finds its Worker next to itself (`new URL('./worker.js', …)`).
- */
-export const pageClientPlugin = {
-  name: 'icebridge-page-client',
-  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string }) => { path: string; external: boolean }): void }): void {
-    build.onResolve({ filter: /^icebridge(\/worker)?$/ }, (args) => ({
-      path: args.path === 'icebridge' ? '/icebridge/browser.js' : '/icebridge/worker-client.js',
-      external: true,
-    }));
-    build.onResolve({ filter: /^\/icebridge\// }, (args) => ({ path: args.path, external: true }));
-  },
-};
 
 /** `segments` joined under `base`, or undefined if any is unsafe: empty, dot-only, hidden, or with a separator. */
 function safeJoin(base: string, segments: readonly string[]): string | undefined {
@@ -110,8 +94,8 @@ async function fileInside(base: string, path: string): Promise<string | undefine
 export class PageFiles {
   readonly root: string;
   readonly pages: ReadonlySet<string>;
-  private readonly bundler: 'auto' | 'esbuild' | 'prebuilt';
-  private esbuild: Promise<Esbuild | undefined> | undefined;
+  /** Undefined when entry points are served prebuilt. */
+  private readonly bundler: PageBundler | undefined;
   private readonly cache = new Map<string, CachedBundle>();
 
   constructor(options: PageFilesOptions = {}) {
@@ -119,8 +103,11 @@ export class PageFiles {
     const pages = options.pages ?? DEFAULT_PAGES;
     for (const p of pages) if (!/^[a-z0-9-]{1,64}$/.test(p)) throw new TypeError(`page name ${JSON.stringify(p)}: use a-z, 0-9 and -`);
     this.pages = new Set(pages);
-    this.bundler = options.bundler ?? 'auto';
-    if (!['auto', 'esbuild', 'prebuilt'].includes(this.bundler)) throw new TypeError(`bundler must be auto, esbuild or prebuilt`);
+    const mode = options.bundler ?? 'auto';
+    if (!['auto', 'esbuild', 'prebuilt'].includes(mode)) throw new TypeError('bundler must be auto, esbuild or prebuilt');
+    const esbuild = mode === 'prebuilt' ? undefined : findEsbuild();
+    if (mode === 'esbuild' && esbuild === undefined) throw new TypeError('bundler esbuild: the esbuild package is not installed');
+    this.bundler = esbuild === undefined ? undefined : new PageBundler(esbuild, this.root);
   }
 
   /** The answer for a GET of `pathname` (still percent-encoded), or undefined when it is not a page path. */
@@ -140,10 +127,9 @@ export class PageFiles {
     return this.pageFile(first, rest);
   }
 
-  /** Stops esbuild's service process, if one was started. */
+  /** Stops the bundler's worker thread, if one was started. */
   async close(): Promise<void> {
-    const esbuild = await this.esbuild;
-    await esbuild?.stop();
+    await this.bundler?.close();
   }
 
   private async pageFile(page: string, rest: string[]): Promise<PageFileResult> {
@@ -158,8 +144,7 @@ export class PageFiles {
       const tsPath = safeJoin(sourceDir, tsSegments);
       if (tsPath === undefined) return notFound;
       const source = await fileInside(sourceDir, tsPath);
-      const esbuild = source === undefined ? undefined : await this.loadEsbuild();
-      if (source !== undefined && esbuild !== undefined) return this.bundle(esbuild, source);
+      if (source !== undefined && this.bundler !== undefined) return this.bundle(source);
       const js = safeJoin(builtDir, [...rest.slice(0, -1), `${stem}.js`]);
       const built = js === undefined ? undefined : await fileInside(builtDir, js);
       if (built !== undefined) return this.file(built);
@@ -183,8 +168,7 @@ export class PageFiles {
     const built = await fileInside(dist, join(dist, name));
     if (built !== undefined) return this.file(built);
     // A clone that was never built: bundle the client from source when esbuild is at hand (no map then).
-    const esbuild = name.endsWith('.map') ? undefined : await this.loadEsbuild();
-    if (esbuild !== undefined) return this.bundle(esbuild, join(this.root, entry), false);
+    if (this.bundler !== undefined && !name.endsWith('.map')) return this.bundle(join(this.root, entry));
     return { status: 503, message: `dist/${name} is missing: run npm run build` };
   }
 
@@ -194,49 +178,23 @@ export class PageFiles {
     return { status: 200, contentType, body: new Uint8Array(await readFile(path)) };
   }
 
-  private loadEsbuild(): Promise<Esbuild | undefined> {
-    if (this.bundler === 'prebuilt') return Promise.resolve(undefined);
-    this.esbuild ??= import('esbuild').then(
-      (m) => m,
-      (err: unknown) => {
-        if (this.bundler === 'esbuild') throw err;
-        return undefined;
-      },
-    );
-    return this.esbuild;
-  }
-
-  private async bundle(esbuild: Esbuild, entry: string, pageClientExternal = true): Promise<PageFileResult> {
+  private async bundle(entry: string): Promise<PageFileResult> {
     const cached = this.cache.get(entry);
     if (cached && (await this.fresh(cached))) return { status: 200, contentType: CONTENT_TYPES['.js'], body: cached.code };
+    const result = await this.bundler!.bundle(entry);
+    if (!result.ok) return { status: 500, message: `bundling ${entry} failed:\n${result.message}` };
     try {
-      const result = await esbuild.build({
-        entryPoints: [entry],
-        bundle: true,
-        format: 'esm',
-        platform: 'browser',
-        target: 'es2022',
-        write: false,
-        sourcemap: 'inline',
-        metafile: true,
-        logLevel: 'silent',
-        absWorkingDir: this.root,
-        plugins: pageClientExternal ? [pageClientPlugin] : [],
-      });
-      const code = result.outputFiles[0].text;
       const inputs = await Promise.all(
-        Object.keys(result.metafile.inputs).map(async (p): Promise<[string, number]> => {
+        result.inputs.map(async (p): Promise<[string, number]> => {
           const path = resolve(this.root, p);
           return [path, (await stat(path)).mtimeMs];
         }),
       );
-      this.cache.set(entry, { code, inputs });
-      return { status: 200, contentType: CONTENT_TYPES['.js'], body: code };
-    } catch (err) {
-      const errors = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors;
-      const text = errors?.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join('\n');
-      return { status: 500, message: `bundling ${entry} failed:\n${text ?? (err instanceof Error ? err.message : String(err))}` };
+      this.cache.set(entry, { code: result.code, inputs });
+    } catch {
+      // An input gone already: serve this bundle, build again next time.
     }
+    return { status: 200, contentType: CONTENT_TYPES['.js'], body: result.code };
   }
 
   private async fresh(bundle: CachedBundle): Promise<boolean> {
