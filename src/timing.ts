@@ -28,6 +28,8 @@ export const TURN_NONCE_LIFETIME_MS = 3_600_000;
 
 /** RFC 8445 §14.2: Ta, the pacing of connectivity checks; SHOULD default to 50 ms. */
 export const ICE_TA_MS = 50;
+/** RFC 8445 §14.2: no agent sends checks more often than once every 5 ms, whatever its Ta. */
+export const ICE_MIN_PACING_MS = 5;
 /** RFC 8445 §14.3: the RTO of a check is MAX(500 ms, Ta · N · (Waiting + In-Progress)), never below 500 ms. */
 export const ICE_MIN_RTO_MS = 500;
 /** RFC 8445 §11: keepalives on a candidate pair in use at least every Tr = 15 s (consent checks count). */

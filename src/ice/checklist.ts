@@ -15,7 +15,6 @@ export class Checklist {
   /** Highest priority first. */
   readonly pairs: CandidatePair[] = [];
   private readonly triggered: CandidatePair[] = [];
-  private lastWasTriggered = false;
   private readonly maxPairs: number;
   /** Pairs refused or dropped because of the limit. */
   pairsDroppedByLimit = 0;
@@ -73,26 +72,20 @@ export class Checklist {
     return this.triggered.length > 0;
   }
 
-  /**
-   * §6.1.4.2: the pair to check when Ta fires — the triggered queue first, then the highest-priority
-   * Waiting pair, unfreezing one Frozen pair per foundation that has none Waiting or In-Progress.
-   */
-  nextCheck(): CandidatePair | undefined {
-    // Deliberately not strictly per §6.1.4.2: when both queues have work, triggered and ordinary checks
-    // alternate. Behind a symmetric NAT each check can teach the peer a new peer-reflexive address and
-    // trigger a check back, an endless stream that would otherwise starve the ordinary (relay) pairs.
-    const ordinaryTurn = this.lastWasTriggered && this.pairs.some((p) => (p.state === 'waiting' || p.state === 'frozen') && !this.triggered.includes(p));
-    if (!ordinaryTurn) {
-      while (this.triggered.length > 0) {
-        const pair = this.triggered.shift()!;
-        if (this.pairs.includes(pair)) {
-          this.lastWasTriggered = true;
-          return pair;
-        }
-      }
+  /** §6.1.4.2 step 1: the next pair of the triggered-check queue. */
+  takeTriggered(): CandidatePair | undefined {
+    while (this.triggered.length > 0) {
+      const pair = this.triggered.shift()!;
+      if (this.pairs.includes(pair)) return pair;
     }
-    this.lastWasTriggered = false;
-    // An ordinary check goes to the best Waiting pair not already queued for a triggered check.
+    return undefined;
+  }
+
+  /**
+   * §6.1.4.2 steps 2–3: the highest-priority Waiting pair not already queued for a triggered check,
+   * unfreezing one Frozen pair per foundation that has none Waiting or In-Progress.
+   */
+  takeOrdinary(): CandidatePair | undefined {
     const ordinary = (p: CandidatePair) => p.state === 'waiting' && !this.triggered.includes(p);
     let waiting = this.pairs.find(ordinary);
     if (!waiting) {
@@ -105,7 +98,6 @@ export class Checklist {
       }
       waiting = this.pairs.find(ordinary);
     }
-    if (!waiting && this.triggered.length > 0) return this.nextCheck();
     return waiting;
   }
 

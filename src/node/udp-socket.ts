@@ -1,5 +1,7 @@
 // DatagramSocket over node:dgram, IPv4 or IPv6.
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
 import { familyOf, type TransportAddress } from '../net/transport-address.js';
 
@@ -44,6 +46,7 @@ export class UdpSocket implements DatagramSocket {
       ipv6Only: family === 'IPv6',
       recvBufferSize: options.receiveBufferSize,
       sendBufferSize: options.sendBufferSize,
+      lookup: literalLookup,
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -72,4 +75,18 @@ export class UdpSocket implements DatagramSocket {
   get raw(): Socket {
     return this.socket;
   }
+}
+
+/**
+ * dgram resolves every destination through dns.lookup, a nextTick even for an IP literal; engines always
+ * send to literals, so answer those synchronously (about a fifth of a TURN server's CPU per relayed packet).
+ */
+function literalLookup(
+  hostname: string,
+  options: LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options, callback);
 }

@@ -72,8 +72,9 @@ export class TurnRelay {
       this.counters.dropped['no-channel']++;
       return;
     }
-    // A copy: the datagram's buffer is the socket layer's, and the transmit waits in a queue.
-    this.toPeer(allocation, binding.peer, data.slice(), now);
+    // No copy: a socket's datagram stays valid until its handler returns, and the driver sends what the
+    // engine queued before that (EngineDriver polls right after handleDatagram).
+    this.toPeer(allocation, binding.peer, data, now);
   }
 
   /** RFC 8656 §11.3 / §12.7: a datagram from a peer at the relayed transport address. */
