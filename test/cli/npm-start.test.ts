@@ -3,40 +3,20 @@
 // Everything it is asked is on 127.0.0.1; then SIGINT must stop it with exit 0, leaving no process and no
 // port behind.
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, ROOT } from '../support/dist-build.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WAIT_MS = 20_000;
 const children: ChildProcess[] = [];
 
 after(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
-
-/** Newest modification time of the files under `dir` (recursively), 0 if it does not exist. */
-function newest(dir: string): number {
-  const path = join(ROOT, dir);
-  if (!existsSync(path)) return 0;
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newest(join(dir, name))));
-}
-
-/** dist/ as `npm run build` makes it, rebuilt when missing or older than anything it is built from. */
-function ensureBuilt(): void {
-  const outputs = ['dist/cli.js', 'dist/browser.js', 'dist/worker.js', 'dist/worker-client.js'];
-  const built = Math.min(...outputs.map((f) => (existsSync(join(ROOT, f)) ? statSync(join(ROOT, f)).mtimeMs : 0)));
-  const sources = Math.max(newest('src'), newest('bridge'), newest('examples'), newest('scripts/build.mjs'), newest('package.json'));
-  if (built > sources) return;
-  const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, `build failed:\n${r.stdout}\n${r.stderr}`);
-}
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
