@@ -31,6 +31,8 @@ export type DestinationVerdict = 'allowed' | 'invalid-destination' | 'destinatio
 
 export class DestinationPolicy {
   private readonly policy: AddressPolicy;
+  /** Verdicts of recent destinations: a session sends to few peers, many times. */
+  private readonly recent = new Map<string, DestinationVerdict>();
 
   /** Throws a TypeError for a malformed CIDR block, so bad configuration fails at start. */
   constructor(options: DestinationPolicyOptions = {}) {
@@ -40,7 +42,13 @@ export class DestinationPolicy {
   /** Decides for one destination without allocating: it runs once per outgoing datagram. */
   check(address: string, port: number): DestinationVerdict {
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return 'invalid-destination';
-    const verdict = this.policy.check(address);
-    return verdict === 'allowed' ? 'allowed' : verdict === 'invalid' ? 'invalid-destination' : 'destination-denied';
+    let verdict = this.recent.get(address);
+    if (verdict === undefined) {
+      const v = this.policy.check(address);
+      verdict = v === 'allowed' ? 'allowed' : v === 'invalid' ? 'invalid-destination' : 'destination-denied';
+      if (this.recent.size >= 1024) this.recent.clear();
+      this.recent.set(address, verdict);
+    }
+    return verdict;
   }
 }

@@ -40,6 +40,8 @@ export interface BridgeConnectOptions {
   requestTimeoutMs?: number;
   /** Above this many bytes queued on the WebSocket, `send` drops datagrams instead of queueing. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /** The WebSocket's binaryType: 'arraybuffer' (default); Node's `ws` avoids a copy per message with 'nodebuffer'. */
+  binaryType?: string;
 }
 
 /**
@@ -82,7 +84,7 @@ export class BridgeConnection {
   private constructor(
     private readonly ws: WebSocketLike,
     readonly limits: BridgeLimits,
-    private readonly options: Required<Omit<BridgeConnectOptions, 'WebSocket'>>,
+    private readonly options: Required<Omit<BridgeConnectOptions, 'WebSocket' | 'binaryType'>>,
   ) {
     ws.onmessage = (event) => this.onMessage(event.data);
     ws.onclose = (event) => this.onClosed(new BridgeError('closed', event.reason || 'the bridge connection closed', event.code));
@@ -106,7 +108,7 @@ export class BridgeConnection {
         reject(new BridgeError('connect-failed', err instanceof Error ? err.message : String(err)));
         return;
       }
-      ws.binaryType = 'arraybuffer';
+      ws.binaryType = options.binaryType ?? 'arraybuffer';
       const fail = (error: BridgeError) => {
         clearTimeout(timer);
         ws.onmessage = ws.onclose = ws.onerror = null;

@@ -18,5 +18,5 @@ export function connectBridge(url: string, options: NodeBridgeConnectOptions = {
       super(address, wsOptions);
     }
   };
-  return BridgeConnection.connect(url, { ...rest, WebSocket: NodeWebSocket as WebSocketConstructor });
+  return BridgeConnection.connect(url, { binaryType: 'nodebuffer', ...rest, WebSocket: NodeWebSocket as WebSocketConstructor });
 }
