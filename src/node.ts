@@ -9,3 +9,4 @@ export { startStunServer, type NodeStunServerOptions, type RunningStunServer } f
 export { connectBridge, type NodeBridgeConnectOptions } from './node/bridge-client.js';
 export { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './node/turn-server.js';
 export { allocateTurn, resolveTurnUri, type AllocateTurnOptions, type ResolvedTurnServer } from './node/turn-client.js';
+export { createIceAgent, listHostAddresses, selectHostAddresses, type NodeIceAgentOptions, type HostAddress } from './node/ice-agent.js';

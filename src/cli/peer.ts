@@ -1,0 +1,369 @@
+// `icebridge peer`: one ICE agent whose signalling is a line protocol — its local description goes to stdout
+// as RFC 8839 attribute lines (trickled), the peer's is read from stdin the same way, and what happens is
+// written to stderr as JSON lines. Two peers joined by pipes connect; so does any agent that speaks the lines.
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { candidateToJSON } from '../ice/candidate.js';
+import type { IceAgent, IceAgentEventObject } from '../ice/ice-agent.js';
+import type { IceServerConfig } from '../ice/gatherer.js';
+import { IceSdpError, parseIceAttributeLine } from '../ice/sdp.js';
+import { parseIceServerUri } from '../net/ice-server-uri.js';
+import { formatIp, isIp, parseIp } from '../net/ip.js';
+import { createIceAgent, listHostAddresses } from '../node/ice-agent.js';
+import type { CliIO } from './main.js';
+
+export const peerUsage = `icebridge peer --role controlling|controlled [options]
+
+Runs one ICE agent. Its local description is written to stdout as RFC 8839 lines — a=ice-ufrag, a=ice-pwd,
+a=ice-options:trickle, one a=candidate per candidate as it is gathered, then a=end-of-candidates — and the
+peer's description is read from stdin in the same form, line by line (ice-ufrag and ice-pwd before the
+candidates). Events are written to stderr as JSON lines: state, gathering, selected, data, error.
+Two peers whose stdout and stdin are piped to each other connect.
+
+Exits 0 once connected (and, with --send, once the text came back; with --echo, once stdin has ended),
+1 on failure or timeout, 2 on usage errors.
+
+Options:
+  --role R             controlling or controlled (a --lite agent is always controlled)
+  --ice-server URI     a stun:, turn: or turns: server; repeatable
+  --username U         TURN username (for every turn:/turns: server)
+  --credential P       TURN password
+  --policy P           all (default) or relay: offer and use relayed candidates only
+  --lite               be an ICE-lite agent (RFC 8445 §2.5)
+  --send TEXT          once connected, send TEXT (again every 500 ms) until it is echoed back
+  --echo               send every datagram received back to the peer; run until stdin ends
+  --timeout-ms N       give up after N ms in all (default 30000)
+  --address A          gather host candidates on this local address only; repeatable
+                       (default: every interface address but loopback)
+  --insecure           with turns:, accept any TLS certificate (for test servers)`;
+
+/** How often --send repeats its text while no echo has come back (UDP may drop it). */
+const RESEND_INTERVAL_MS = 500;
+
+interface PeerOptions {
+  role: 'controlling' | 'controlled';
+  iceServers: IceServerConfig[];
+  policy: 'all' | 'relay';
+  lite: boolean;
+  send: string | undefined;
+  echo: boolean;
+  timeoutMs: number;
+  addresses: string[] | undefined;
+  insecure: boolean;
+}
+
+class UsageError extends Error {}
+
+function parsePeerArgs(args: string[]): PeerOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      allowPositionals: false,
+      options: {
+        role: { type: 'string' },
+        'ice-server': { type: 'string', multiple: true },
+        username: { type: 'string' },
+        credential: { type: 'string' },
+        policy: { type: 'string', default: 'all' },
+        lite: { type: 'boolean', default: false },
+        send: { type: 'string' },
+        echo: { type: 'boolean', default: false },
+        'timeout-ms': { type: 'string' },
+        address: { type: 'string', multiple: true },
+        insecure: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const role = values.role ?? (values.lite ? 'controlled' : undefined);
+  if (role !== 'controlling' && role !== 'controlled') throw new UsageError('--role must be controlling or controlled');
+  if (values.lite && role !== 'controlled') throw new UsageError('an ICE-lite agent is always controlled');
+  const policy = values.policy;
+  if (policy !== 'all' && policy !== 'relay') throw new UsageError('--policy must be all or relay');
+  const timeoutMs = values['timeout-ms'] === undefined ? 30_000 : Number(values['timeout-ms']);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new UsageError('--timeout-ms must be a positive number');
+  const urls = values['ice-server'] ?? [];
+  let turn = false;
+  for (const url of urls) {
+    try {
+      turn ||= parseIceServerUri(url).scheme.startsWith('turn');
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (turn && (values.username === undefined || values.credential === undefined)) throw new UsageError('a turn: server needs --username and --credential');
+  if (policy === 'relay' && !turn) throw new UsageError('--policy relay needs a turn: or turns: --ice-server');
+  if (values.lite && policy === 'relay') throw new UsageError('an ICE-lite agent has host candidates only');
+  const iceServers: IceServerConfig[] = urls.map((u) => (u.toLowerCase().startsWith('turn') ? { urls: u, username: values.username, credential: values.credential } : { urls: u }));
+  return {
+    role,
+    iceServers,
+    policy,
+    lite: values.lite,
+    send: values.send,
+    echo: values.echo,
+    timeoutMs,
+    addresses: values.address ? checkAddresses(values.address) : undefined,
+    insecure: values.insecure,
+  };
+}
+
+/** --address values in RFC 5952 form, each an address of this machine. */
+function checkAddresses(texts: string[]): string[] {
+  const local = new Set(listHostAddresses({ includeLinkLocal: true }).map((h) => h.address));
+  return texts.map((text) => {
+    if (!isIp(text)) throw new UsageError(`--address '${text}' is not an IP address`);
+    const address = formatIp(parseIp(text));
+    if (!local.has(address)) throw new UsageError(`--address ${address} is not an address of this machine`);
+    return address;
+  });
+}
+
+function errorJSON(code: string, message: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ event: 'error', code, message, ...extra });
+}
+
+/**
+ * `input` is where the peer's lines come from; `output` is the stream behind `io.stdout`, watched for
+ * errors only (EPIPE when the peer stops reading), so that they end the run instead of crashing it.
+ */
+export async function runPeer(args: string[], io: CliIO, input: Readable = process.stdin, output: Writable = process.stdout): Promise<number> {
+  let options: PeerOptions;
+  try {
+    options = parsePeerArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`icebridge peer: ${err.message}\n\nUsage: ${peerUsage}`);
+    return 2;
+  }
+  const addresses = options.addresses;
+  const agent = createIceAgent({
+    role: options.role,
+    lite: options.lite,
+    iceServers: options.iceServers,
+    iceTransportPolicy: options.policy,
+    addressFilter: addresses ? (a) => addresses.includes(a) : undefined,
+    includeLinkLocal: addresses?.some((a) => /^fe[89ab]/i.test(a)) ?? false,
+    tls: options.insecure ? { rejectUnauthorized: false } : undefined,
+  });
+  const session = new PeerSession(agent, options, io, input);
+  // Left installed after the run: a write still in flight may fail after we are done.
+  output.on('error', (err: Error) => session.outputFailed(err));
+  return session.run();
+}
+
+/** One run: the agent, its signalling on stdin/stdout, and the rule for when it is done. */
+class PeerSession {
+  private resolveDone!: (code: number) => void;
+  private readonly done = new Promise<number>((resolve) => (this.resolveDone = resolve));
+  private finished = false;
+  private connected = false;
+  private echoed = false;
+  private inputEnded = false;
+  private lineNumber = 0;
+  private remote: { ufrag?: string; pwd?: string; lite: boolean } = { lite: false };
+  /** The parameters last given to the agent, to notice a restart (new ufrag/pwd) by the peer. */
+  private applied: { ufrag: string; pwd: string } | undefined;
+  private remoteEnded = false;
+  private sentAt = 0;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+  private resend: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly agent: IceAgent,
+    private readonly options: PeerOptions,
+    private readonly io: CliIO,
+    private readonly input: Readable,
+  ) {}
+
+  async run(): Promise<number> {
+    const { agent, io } = this;
+    this.deadline = setTimeout(() => this.fail('TIMEOUT', `not done after ${this.options.timeoutMs} ms (state ${agent.state})`), this.options.timeoutMs);
+    agent.addEventListener('statechange', () => this.onState());
+    agent.addEventListener('gatheringstatechange', () => this.event({ event: 'gathering', state: agent.gatheringState }));
+    agent.addEventListener('selectedcandidatepairchange', () => this.onSelected());
+    agent.addEventListener('icecandidate', (e) => {
+      const c = (e as IceAgentEventObject).candidate;
+      if (this.finished) return;
+      io.stdout(c ? `a=${c.candidate}` : 'a=end-of-candidates');
+    });
+    agent.addEventListener('icecandidateerror', (e) => {
+      const error = (e as IceAgentEventObject).error;
+      if (error) this.event({ event: 'candidate-error', url: error.url, errorCode: error.errorCode, errorText: error.errorText });
+    });
+    agent.addEventListener('data', (e) => this.onData((e as IceAgentEventObject).data));
+
+    const local = agent.localParameters;
+    io.stdout(`a=ice-ufrag:${local.usernameFragment}`);
+    io.stdout(`a=ice-pwd:${local.password}`);
+    io.stdout('a=ice-options:trickle');
+    if (this.options.lite) io.stdout('a=ice-lite');
+
+    const lines = createInterface({ input: this.input, crlfDelay: Infinity });
+    lines.on('line', (line) => this.onLine(line));
+    lines.on('close', () => this.onInputEnd());
+    agent.gather().catch((err: unknown) => this.fail('GATHER', err instanceof Error ? err.message : String(err)));
+
+    const code = await this.done;
+    clearTimeout(this.deadline);
+    clearTimeout(this.resend);
+    lines.close();
+    // Stop reading: an open stdin would keep the process alive after we are done.
+    this.input.destroy();
+    agent.close();
+    return code;
+  }
+
+  /** Our stdout broke: the peer can no longer hear us. */
+  outputFailed(err: Error): void {
+    this.fail('SIGNALLING', `cannot write to the peer: ${err.message}`);
+  }
+
+  private event(fields: Record<string, unknown>): void {
+    if (!this.finished) this.io.stderr(JSON.stringify(fields));
+  }
+
+  private finish(code: number): void {
+    if (this.finished) return;
+    this.event({ event: 'done', ok: code === 0, state: this.agent.state });
+    this.finished = true;
+    this.resolveDone(code);
+  }
+
+  private fail(code: string, message: string, extra: Record<string, unknown> = {}): void {
+    if (this.finished) return;
+    this.io.stderr(errorJSON(code, message, extra));
+    this.finish(1);
+  }
+
+  /** Done when connected, plus: with --send, the echo came back; with --echo, the peer hung up (stdin ended). */
+  private checkDone(): void {
+    if (!this.connected) return;
+    if (this.options.send !== undefined && !this.echoed) return;
+    if (this.options.echo && !this.inputEnded) return;
+    this.finish(0);
+  }
+
+  private onState(): void {
+    const state = this.agent.state;
+    this.event({ event: 'state', state });
+    if (state === 'connected' || state === 'completed') {
+      if (!this.connected) {
+        this.connected = true;
+        if (this.options.send !== undefined) this.sendText();
+      }
+      this.checkDone();
+    } else if (state === 'failed') {
+      this.fail('FAILED', 'ICE failed: no candidate pair works (or consent was lost)');
+    } else if (state === 'closed') {
+      this.fail('CLOSED', 'the agent closed');
+    }
+  }
+
+  private onSelected(): void {
+    const selected = this.agent.getSelectedCandidatePair();
+    if (!selected) return;
+    const stats = this.agent.getStats().find((s) => s.selected);
+    const rtt = stats?.currentRoundTripTime;
+    this.event({
+      event: 'selected',
+      local: candidateToJSON(selected.local),
+      remote: candidateToJSON(selected.remote),
+      rttMs: rtt === undefined ? null : Math.round(rtt * 1e6) / 1e3,
+    });
+  }
+
+  private sendText(): void {
+    if (this.finished || this.echoed) return;
+    const text = this.options.send!;
+    if (this.sentAt === 0) this.sentAt = performance.now();
+    if (this.agent.send(text)) this.event({ event: 'sent', text });
+    this.resend = setTimeout(() => this.sendText(), RESEND_INTERVAL_MS);
+  }
+
+  private onData(data: Uint8Array | undefined): void {
+    if (!data) return;
+    const text = new TextDecoder().decode(data);
+    this.event({ event: 'data', text, bytes: data.length });
+    if (this.options.echo) this.agent.send(data.slice());
+    if (this.options.send !== undefined && !this.echoed && text === this.options.send) {
+      this.echoed = true;
+      this.event({ event: 'echoed', text, rttMs: Math.round((performance.now() - this.sentAt) * 1e3) / 1e3 });
+      this.checkDone();
+    }
+  }
+
+  private onLine(raw: string): void {
+    if (this.finished) return;
+    this.lineNumber++;
+    const line = raw.trim();
+    if (line === '') return;
+    if (!line.startsWith('a=')) {
+      this.fail('SIGNALLING', `line ${this.lineNumber} is not an a= attribute line`, { line: raw.slice(0, 200) });
+      return;
+    }
+    try {
+      const parsed = parseIceAttributeLine(line, this.lineNumber);
+      switch (parsed.kind) {
+        case 'ufrag':
+          this.remote.ufrag = parsed.value;
+          break;
+        case 'pwd':
+          this.remote.pwd = parsed.value;
+          break;
+        case 'lite':
+          this.remote.lite = true;
+          break;
+        case 'candidate':
+          if (!this.applyParameters()) return;
+          if (this.remoteEnded) throw new Error('a candidate after a=end-of-candidates');
+          this.agent.addRemoteCandidate(parsed.candidate);
+          break;
+        case 'end-of-candidates':
+          if (!this.applyParameters()) return;
+          this.remoteEnded = true;
+          this.agent.addRemoteCandidate(null);
+          break;
+        case 'options':
+        case 'other':
+          break; // other attributes (a=mid, …) say nothing to ICE
+      }
+    } catch (err) {
+      const code = err instanceof IceSdpError ? `SDP_${err.code}` : 'SIGNALLING';
+      this.fail(code, `remote line ${this.lineNumber}: ${err instanceof Error ? err.message : String(err)}`, { line: raw.slice(0, 200) });
+    }
+  }
+
+  /** Gives the agent the peer's ufrag/pwd before its first candidate, and again if they change (a restart). */
+  private applyParameters(): boolean {
+    const { ufrag, pwd, lite } = this.remote;
+    if (ufrag === undefined || pwd === undefined) {
+      this.fail('SIGNALLING', `remote line ${this.lineNumber}: a candidate before a=ice-ufrag and a=ice-pwd`);
+      return false;
+    }
+    if (this.applied?.ufrag !== ufrag || this.applied.pwd !== pwd) {
+      this.applied = { ufrag, pwd };
+      this.remoteEnded = false;
+      this.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd, iceLite: lite });
+    }
+    return true;
+  }
+
+  /** The peer's description ended: no more candidates; with --echo, the peer is done. */
+  private onInputEnd(): void {
+    if (this.finished) return;
+    this.inputEnded = true;
+    if (!this.applied && (this.remote.ufrag === undefined || this.remote.pwd === undefined)) {
+      this.fail('SIGNALLING', 'stdin ended before the peer sent a=ice-ufrag and a=ice-pwd');
+      return;
+    }
+    if (!this.remoteEnded && this.applyParameters()) {
+      this.remoteEnded = true;
+      this.agent.addRemoteCandidate(null);
+    }
+    this.checkDone();
+  }
+}

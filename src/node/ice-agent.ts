@@ -1,0 +1,213 @@
+// createIceAgent(): an IceAgent for Node. Its host sockets are node:dgram sockets, one per local interface
+// address (RFC 8445 §5.1.1.1), TURN over TCP/TLS uses StreamSocket and server names resolve through DNS.
+import { networkInterfaces } from 'node:os';
+import type { ConnectionOptions } from 'node:tls';
+import { IceAgent, type IceAgentOptions } from '../ice/ice-agent.js';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import type { IceServerTransport } from '../net/ice-server-uri.js';
+import { formatIp, isIp, parseIp } from '../net/ip.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import { StreamSocket } from './stream-socket.js';
+import { resolveHost } from './stun-binding.js';
+import { UdpSocket } from './udp-socket.js';
+
+export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve'> {
+  /**
+   * Which interface addresses to gather host candidates on. Without it, loopback addresses are left out
+   * (RFC 8445 §5.1.1.1); a filter that accepts a loopback address is taken as asking for it (tests,
+   * one-machine demos — deliberately not per spec then). Addresses are passed in RFC 5952 form, no zone.
+   */
+  addressFilter?: (address: string) => boolean;
+  /** Bind exactly these local addresses (e.g. ['127.0.0.1']) instead of listing the interfaces. */
+  addresses?: string[];
+  /** Also gather on IPv6 link-local (fe80::/10) addresses, bound to their interface. Default false. */
+  includeLinkLocal?: boolean;
+  /** Gather on IPv4 / IPv6 addresses. Both default true. */
+  ipv4?: boolean;
+  ipv6?: boolean;
+  /** node:tls options for `turns:` servers (e.g. `{ ca }`, `{ servername }`, `{ rejectUnauthorized: false }`). */
+  tls?: ConnectionOptions;
+  /** Give up connecting a TCP/TLS socket to a TURN server after this long. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** Socket buffer sizes for the host sockets (SO_RCVBUF / SO_SNDBUF); the OS default when omitted. */
+  receiveBufferSize?: number;
+  sendBufferSize?: number;
+  /** Overrides, e.g. for a resolver that only answers from a test zone. */
+  openStreamSocket?: IceAgentOptions['openStreamSocket'];
+  resolve?: IceAgentOptions['resolve'];
+  /** Told about each address a host socket could not be bound to (the others are still used). */
+  onBindError?: (address: string, error: Error) => void;
+}
+
+/** A local address to bind a host socket to. */
+export interface HostAddress {
+  /** RFC 5952 form, no zone: what the candidate says. */
+  address: string;
+  family: 'IPv4' | 'IPv6';
+  /** The interface, for binding link-local IPv6 addresses (`fe80::1%eth0`). */
+  interfaceName?: string;
+  linkLocal: boolean;
+  loopback: boolean;
+}
+
+function prefixIs(bytes: Uint8Array, prefix: number[], mask: number[]): boolean {
+  return prefix.every((p, i) => (bytes[i] & mask[i]) === p);
+}
+
+/** RFC 8445 §5.1.1.1 classes of an IPv6 address: the ones that MUST (or SHOULD) NOT be gathered. */
+function ipv6Class(bytes: Uint8Array): 'link-local' | 'site-local' | 'v4-compatible' | 'v4-mapped' | 'loopback' | 'unicast' {
+  if (prefixIs(bytes, [0xfe, 0x80], [0xff, 0xc0])) return 'link-local';
+  if (prefixIs(bytes, [0xfe, 0xc0], [0xff, 0xc0])) return 'site-local';
+  const zeros10 = bytes.subarray(0, 10).every((b) => b === 0);
+  if (zeros10 && bytes[10] === 0xff && bytes[11] === 0xff) return 'v4-mapped';
+  if (zeros10 && bytes[10] === 0 && bytes[11] === 0) {
+    const tail = bytes.subarray(12);
+    if (tail.every((b, i) => b === (i === 3 ? 1 : 0))) return 'loopback';
+    if (tail.some((b) => b !== 0)) return 'v4-compatible';
+  }
+  return 'unicast';
+}
+
+/**
+ * The interface addresses host candidates may be gathered on: IPv4 and IPv6, without the IPv6 addresses
+ * RFC 8445 §5.1.1.1 rules out (site-local, IPv4-compatible, IPv4-mapped) and, unless asked, link-local
+ * ones. Loopback addresses are listed, flagged; createIceAgent leaves them out unless a filter takes them.
+ */
+export function listHostAddresses(options: { includeLinkLocal?: boolean; ipv4?: boolean; ipv6?: boolean } = {}): HostAddress[] {
+  const out: HostAddress[] = [];
+  const seen = new Set<string>();
+  for (const [name, infos] of Object.entries(networkInterfaces())) {
+    for (const info of infos ?? []) {
+      const raw = info.address.split('%')[0];
+      if (!isIp(raw)) continue;
+      const bytes = parseIp(raw);
+      const address = formatIp(bytes);
+      if (bytes.length === 4) {
+        if (options.ipv4 === false) continue;
+        if (seen.has(address)) continue;
+        seen.add(address);
+        out.push({ address, family: 'IPv4', linkLocal: bytes[0] === 169 && bytes[1] === 254, loopback: bytes[0] === 127 });
+        continue;
+      }
+      if (options.ipv6 === false) continue;
+      const kind = ipv6Class(bytes);
+      if (kind === 'site-local' || kind === 'v4-compatible' || kind === 'v4-mapped') continue;
+      if (kind === 'link-local' && !options.includeLinkLocal) continue;
+      // Link-local addresses repeat across interfaces; each is its own host candidate then.
+      const key = kind === 'link-local' ? `${address}%${name}` : address;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({
+        address,
+        family: 'IPv6',
+        interfaceName: kind === 'link-local' ? name : undefined,
+        linkLocal: kind === 'link-local',
+        loopback: kind === 'loopback',
+      });
+    }
+  }
+  return out;
+}
+
+/** The addresses createIceAgent binds for these options. */
+export function selectHostAddresses(options: Pick<NodeIceAgentOptions, 'addressFilter' | 'addresses' | 'includeLinkLocal' | 'ipv4' | 'ipv6'> = {}): HostAddress[] {
+  if (options.addresses) {
+    return options.addresses.map((text) => {
+      const raw = text.split('%')[0];
+      if (!isIp(raw)) throw new TypeError(`'${text}' is not an IP address`);
+      const bytes = parseIp(raw);
+      const zone = text.includes('%') ? text.slice(text.indexOf('%') + 1) : undefined;
+      const v6 = bytes.length === 16 ? ipv6Class(bytes) : undefined;
+      return {
+        address: formatIp(bytes),
+        family: bytes.length === 4 ? 'IPv4' : 'IPv6',
+        interfaceName: zone,
+        linkLocal: v6 === 'link-local',
+        loopback: bytes.length === 4 ? bytes[0] === 127 : v6 === 'loopback',
+      };
+    });
+  }
+  const all = listHostAddresses(options);
+  const filter = options.addressFilter;
+  return filter ? all.filter((a) => filter(a.address)) : all.filter((a) => !a.loopback);
+}
+
+/** A UDP socket whose candidate address carries no zone (RFC 8839 §5.1 connection-address has none). */
+async function bindHost(host: HostAddress, options: NodeIceAgentOptions): Promise<DatagramSocket> {
+  const socket = await UdpSocket.bind({
+    address: host.interfaceName ? `${host.address}%${host.interfaceName}` : host.address,
+    family: host.family,
+    receiveBufferSize: options.receiveBufferSize,
+    sendBufferSize: options.sendBufferSize,
+  });
+  if (!socket.localAddress.address.includes('%')) return socket;
+  const localAddress: TransportAddress = { address: socket.localAddress.address.split('%')[0], port: socket.localAddress.port };
+  return {
+    localAddress,
+    send: (bytes, to) => socket.send(bytes, to),
+    get ondatagram() {
+      return socket.ondatagram;
+    },
+    set ondatagram(handler) {
+      socket.ondatagram = handler;
+    },
+    get onclose() {
+      return socket.onclose;
+    },
+    set onclose(handler) {
+      socket.onclose = handler;
+    },
+    close: () => socket.close(),
+  };
+}
+
+/** Opens a TCP or TLS connection to a TURN server (`turn:…?transport=tcp`, `turns:`). */
+function streamOpener(options: NodeIceAgentOptions): (server: TransportAddress, transport: IceServerTransport) => Promise<DatagramSocket> {
+  return (server, transport) =>
+    StreamSocket.connect({
+      host: server.address,
+      port: server.port,
+      tls: transport === 'tls' ? (options.tls ?? true) : undefined,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+}
+
+/**
+ * An IceAgent over real UDP: `gather()` binds one socket per selected interface address (see
+ * `addressFilter`, `addresses`) and gathers on them. Sockets are closed by `agent.close()`.
+ */
+export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
+  // Validated now, not at gather(): a bad `addresses` entry is the caller's mistake.
+  const hosts = options.addresses ? selectHostAddresses(options) : undefined;
+  const agent: IceAgent = new IceAgent({
+    ...options,
+    openStreamSocket: options.openStreamSocket ?? streamOpener(options),
+    resolve: options.resolve ?? resolveHost,
+    sockets: async () => {
+      const selected = hosts ?? selectHostAddresses(options);
+      const results = await Promise.allSettled(selected.map((h) => bindHost(h, options)));
+      const sockets: DatagramSocket[] = [];
+      const failures: string[] = [];
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') sockets.push(r.value);
+        else {
+          const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+          failures.push(`${selected[i].address}: ${error.message}`);
+          options.onBindError?.(selected[i].address, error);
+        }
+      });
+      // The agent may have been closed while the sockets were being bound: nobody would close them then.
+      if (agent.state === 'closed') {
+        for (const s of sockets) s.close();
+        return [];
+      }
+      // Addresses the caller named are a requirement, not a wish.
+      if (hosts && failures.length > 0) {
+        for (const s of sockets) s.close();
+        throw new Error(`cannot bind ${failures.join('; ')}`);
+      }
+      return sockets;
+    },
+  });
+  return agent;
+}
