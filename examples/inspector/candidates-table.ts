@@ -17,9 +17,10 @@ export class CandidatesTable {
 
   reset(): void {
     this.counts.clear();
-    this.rows.replaceChildren();
+    this.rows.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: '8' }, 'No candidates yet.')));
     this.setGatheringState('new');
   }
+
 
   setGatheringState(state: string, detail = ''): void {
     this.gatheringState = state;
@@ -31,7 +32,7 @@ export class CandidatesTable {
   add(line: string, ms: number): void {
     const c = parseCandidateLine(line);
     if (!c) {
-      this.rows.append(h('tr', {}, h('td', { class: 'num' }, ms.toFixed(0)), h('td', { colspan: '7', class: 'mono' }, line)));
+      this.append(h('tr', {}, h('td', { class: 'num' }, ms.toFixed(0)), h('td', { colspan: '7', class: 'mono' }, line)));
       return;
     }
     this.counts.set(c.type, (this.counts.get(c.type) ?? 0) + 1);
@@ -48,15 +49,20 @@ export class CandidatesTable {
       h('td', { class: 'mono' }, c.foundation),
       h('td', { class: 'mono' }, c.relatedAddress !== undefined ? hostPort(c.relatedAddress, c.relatedPort) : '—'),
     );
-    this.rows.append(row);
+    this.append(row);
     this.setGatheringState(this.gatheringState);
   }
 
   /** The null candidate: end of candidates, `ms` after Gather was pressed. */
   end(ms: number): void {
     const total = [...this.counts.values()].reduce((a, b) => a + b, 0);
-    this.rows.append(
+    this.append(
       h('tr', { class: 'end' }, h('td', { class: 'num' }, ms.toFixed(0)), h('td', { colspan: '7' }, `end of candidates — ${total} candidate${total === 1 ? '' : 's'}, gathering took ${ms.toFixed(0)} ms`)),
     );
+  }
+
+  private append(row: HTMLTableRowElement): void {
+    this.rows.querySelector('tr.empty')?.remove();
+    this.rows.append(row);
   }
 }

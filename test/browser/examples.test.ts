@@ -113,7 +113,7 @@ describe('example pages, served by startIcebridgeServer', () => {
     for (const id of tabs.splice(0)) await executeServerCommand('examples-close', { id });
   });
 
-  it('the built page client (dist/) gathers host, srflx and relay candidates through the bridge', async () => {
+  it('the built page client (dist/) gathers host, srflx and relay candidates through the bridge, and reports a refused token', async () => {
     assert(env.dist['worker-client.js'] && env.dist['worker.js'], 'dist/worker-client.js and dist/worker.js exist (npm run build)');
     // A document of the server's origin, so the page client and its Worker load as a page of it would.
     const tab = await openTab('/config.json');
@@ -133,8 +133,14 @@ describe('example pages, served by startIcebridgeServer', () => {
       agent.addEventListener('icecandidateerror', (e) => errors.push(JSON.stringify((e as InstanceType<PageEntry['WorkerIceAgentEvent']>).error)));
       await agent.gather();
       await agent.close();
-      return { served, candidates, errors };
+      // A token the bridge refuses: a typed error of the bundle, with the bridge's close code.
+      const refused = await icebridge.createIceAgent({ bridge: { ...config.bridge, credential: 'not-the-credential' } }).then(
+        () => null,
+        (err: { name: string; closeCode?: number }) => ({ name: err.name, closeCode: err.closeCode ?? null }),
+      );
+      return { served, candidates, errors, refused };
     });
+    assertEqual(JSON.stringify(result.refused), JSON.stringify({ name: 'BridgeError', closeCode: 4001 }), 'a bad token is refused with 4001');
     assertEqual(result.served['worker-client.js'], env.dist['worker-client.js'], 'the server serves dist/worker-client.js');
     assertEqual(result.served['worker.js'], env.dist['worker.js'], 'the server serves dist/worker.js');
     assertEqual(result.errors.length, 0, `no icecandidateerror (${result.errors.join(', ')})`);
@@ -166,22 +172,37 @@ describe('example pages, served by startIcebridgeServer', () => {
     assert(shot.bytes > 10_000, `a real screenshot (${shot.bytes} bytes)`);
   });
 
-  it('the inspector shows an ICE server it cannot use as an error, and gathers on', async () => {
+  it('the inspector shows an ICE server it cannot use, and a bridge that refuses it, as errors', async () => {
     const tab = await openTab('/inspector/');
     const view = await inTab(tab, async (_: null, wait) => {
       await wait(() => document.body.dataset.ready, 10_000, 'the inspector');
+      const errors = () => [...document.querySelectorAll('#status .error')].map((e) => e.textContent ?? '');
       const url = document.querySelector<HTMLInputElement>('#server-rows input[name=urls]')!;
       url.value = 'stun:no such host';
       (document.querySelector('#gather') as HTMLButtonElement).click();
-      await wait(() => document.querySelector('#candidate-rows tr.end'), 15_000, 'end of candidates');
-      return {
-        errors: [...document.querySelectorAll('#status .error')].map((e) => e.textContent ?? ''),
-        types: [...document.querySelectorAll<HTMLElement>('#candidate-rows tr[data-type]')].map((r) => r.dataset.type),
+      const button = document.querySelector('#gather') as HTMLButtonElement;
+      await wait(() => document.querySelector('#candidate-rows tr.end') && !button.disabled, 15_000, 'end of candidates');
+      const serverErrors = errors();
+      const types = [...document.querySelectorAll<HTMLElement>('#candidate-rows tr[data-type]')].map((r) => r.dataset.type);
+      // The bridge refusing the page: /config.json as if its token were signed with another secret.
+      const realFetch = window.fetch.bind(window);
+      window.fetch = async (input, init) => {
+        const response = await realFetch(input, init);
+        if (!String(input).endsWith('/config.json')) return response;
+        const config = await response.json();
+        return new Response(JSON.stringify({ ...config, bridge: { ...config.bridge, credential: 'not-the-credential' } }));
       };
+      button.click();
+      await wait(() => errors().length > 0 && !button.disabled, 15_000, 'the refusal');
+      window.fetch = realFetch;
+      return { serverErrors, types, bridgeErrors: errors(), gathering: document.querySelector('#candidate-summary')?.textContent };
     });
-    assertEqual(view.errors.length, 1, `one error shown (${view.errors.join('; ')})`);
-    assert(view.errors[0].startsWith('stun:no such host — error 701'), `the icecandidateerror, by URL and code: ${view.errors[0]}`);
+    assertEqual(view.serverErrors.length, 1, `one error shown (${view.serverErrors.join('; ')})`);
+    assert(view.serverErrors[0].startsWith('stun:no such host — error 701'), `the icecandidateerror, by URL and code: ${view.serverErrors[0]}`);
     assert(view.types.includes('host') && view.types.includes('relay'), `the other candidates still gathered (${view.types.join(', ')})`);
+    assertEqual(view.bridgeErrors.length, 1, `one error shown (${view.bridgeErrors.join('; ')})`);
+    assert(/refused the token.*4001/.test(view.bridgeErrors[0]), `the bridge refusal, explained, with its code: ${view.bridgeErrors[0]}`);
+    assert(view.gathering?.includes('failed'), `gathering shown as failed (${view.gathering})`);
   });
 
   it('the inspector connects its two agents in-page and shows the selected pair', async () => {
