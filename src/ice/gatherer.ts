@@ -39,8 +39,11 @@ export interface GathererOptions {
   iceServers?: IceServerConfig[];
   iceTransportPolicy?: IceTransportPolicy;
   clock: Clock;
-  /** Opens a TCP/TLS connection to a TURN server (`?transport=tcp`, `turns:`); without it those are skipped. */
-  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport) => Promise<DatagramSocket>;
+  /**
+   * Opens a TCP/TLS connection to a TURN server (`?transport=tcp`, `turns:`); without it those are skipped.
+   * `serverName` is the URI's host, for TLS certificate checks (SNI) when it is a name.
+   */
+  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
   /** Resolves a server host name; without it, only IP literals work. */
   resolve?: (host: string) => Promise<string>;
   /** Give up on a STUN server after this long. Default 5 000 ms. */
@@ -157,7 +160,7 @@ export class IceGatherer {
         base = host.demux.routeFrom(server);
       } else {
         if (!this.options.openStreamSocket) throw new Error(`${uri.transport.toUpperCase()} to TURN servers is not available in this runtime`);
-        base = await this.options.openStreamSocket(server, uri.transport);
+        base = await this.options.openStreamSocket(server, uri.transport, uri.host);
       }
       const relay = await TurnRelaySocket.allocate(base, {
         server,
@@ -198,7 +201,7 @@ export class IceGatherer {
       socket,
       base,
       candidate: {
-        foundation: computeFoundation(type, base.address, 'udp', server ? `${server.address}:${server.port}` : undefined),
+        foundation: computeFoundation(type, base.address, 'udp', server?.address),
         component,
         protocol: 'udp',
         priority: computePriority(type, localPreference, component),

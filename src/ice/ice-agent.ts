@@ -10,6 +10,7 @@ import type { TransportAddress } from '../net/transport-address.js';
 import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
 import { candidateFromInit, candidateToInit, candidateToJSON, parseCandidate, type IceCandidate, type IceCandidateInit } from './candidate.js';
 import type { CandidatePair } from './candidate-pair.js';
+import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
 
 export type IceGatheringState = 'new' | 'gathering' | 'complete';
@@ -21,7 +22,7 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
   iceTransportPolicy?: IceTransportPolicy;
   /** Opens the host sockets to gather on: node:dgram sockets, bridge sockets, simulated ones. */
   sockets: () => Promise<DatagramSocket[]>;
-  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport) => Promise<DatagramSocket>;
+  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
   resolve?: (host: string) => Promise<string>;
   clock?: Clock;
   random?: () => number;
@@ -122,6 +123,11 @@ export class IceAgent extends EventTarget {
     if (this.gatheringState !== 'new') throw new Error(`gather() called in gathering state ${this.gatheringState}`);
     this.setGatheringState('gathering');
     const sockets = await this.options.sockets();
+    if (this.closed) {
+      // close() came while the sockets were being opened: they are ours to close.
+      for (const s of sockets) s.close();
+      return;
+    }
     this.ownedSockets.push(...sockets);
     if (this.options.lite) {
       // A lite agent has host candidates only (RFC 8445 §2.5).
@@ -129,11 +135,16 @@ export class IceAgent extends EventTarget {
     } else {
       await this.gatherer.gather(sockets);
     }
-    if (this.engine.state === 'closed') return;
+    if (this.closed) return;
     this.engine.setLocalGatheringComplete(this.clock.now());
     this.driver.poll();
     this.setGatheringState('complete');
     this.dispatch('icecandidate', { candidate: null });
+  }
+
+  /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */
+  private get closed(): boolean {
+    return this.engine.state === 'closed';
   }
 
   setRemoteParameters(parameters: IceParameters): void {
@@ -152,6 +163,7 @@ export class IceAgent extends EventTarget {
     else if ('candidate' in candidate) parsed = candidateFromInit(candidate);
     else parsed = candidate;
     const added = this.engine.addRemoteCandidate(parsed, this.clock.now());
+    if (added && parsed) this.permitOnRelays(parsed);
     this.driver.poll();
     return added;
   }
@@ -209,6 +221,20 @@ export class IceAgent extends EventTarget {
     this.driver.close();
     this.gatherer.close();
     for (const s of this.ownedSockets) s.close();
+  }
+
+  /**
+   * RFC 8445 §7.2.1: a relayed candidate needs a TURN permission for the peer before checks can flow; ask
+   * for it as soon as the peer's candidate is known, so the first check is not dropped at the server.
+   */
+  private permitOnRelays(remote: IceCandidate): void {
+    for (const g of this.local) {
+      if (g.candidate.type !== 'relay' || !(g.socket instanceof TurnRelaySocket)) continue;
+      if (g.candidate.address.includes(':') !== remote.address.includes(':')) continue;
+      g.socket.createPermission({ address: remote.address, port: remote.port }).catch(() => {
+        // A refused permission shows up as failed checks on those pairs; nothing else to do here.
+      });
+    }
   }
 
   private onGathered(g: GatheredCandidate): void {

@@ -4,7 +4,6 @@ import { networkInterfaces } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import { IceAgent, type IceAgentOptions } from '../ice/ice-agent.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
-import type { IceServerTransport } from '../net/ice-server-uri.js';
 import { formatIp, isIp, parseIp } from '../net/ip.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { StreamSocket } from './stream-socket.js';
@@ -162,11 +161,12 @@ async function bindHost(host: HostAddress, options: NodeIceAgentOptions): Promis
 }
 
 /** Opens a TCP or TLS connection to a TURN server (`turn:…?transport=tcp`, `turns:`). */
-function streamOpener(options: NodeIceAgentOptions): (server: TransportAddress, transport: IceServerTransport) => Promise<DatagramSocket> {
-  return (server, transport) =>
+function streamOpener(options: NodeIceAgentOptions): NonNullable<IceAgentOptions['openStreamSocket']> {
+  return (server, transport, serverName) =>
     StreamSocket.connect({
       host: server.address,
       port: server.port,
+      servername: serverName,
       tls: transport === 'tls' ? (options.tls ?? true) : undefined,
       connectTimeoutMs: options.connectTimeoutMs,
     });

@@ -11,6 +11,8 @@ export interface StreamSocketOptions {
   port: number;
   /** Use TLS (`stuns:`/`turns:`); pass node:tls options, e.g. `{ ca, servername, rejectUnauthorized }`. */
   tls?: boolean | ConnectionOptions;
+  /** The TLS server name (SNI, certificate check) when `host` is an address resolved from it. */
+  servername?: string;
   /** Give up connecting after this long. Default 10 000 ms. */
   connectTimeoutMs?: number;
 }
@@ -44,7 +46,7 @@ export class StreamSocket implements DatagramSocket {
   static connect(options: StreamSocketOptions): Promise<StreamSocket> {
     return new Promise((resolve, reject) => {
       const socket: Socket = options.tls
-        ? connectTls({ host: options.host, port: options.port, servername: isIpLiteral(options.host) ? undefined : options.host, ...(typeof options.tls === 'object' ? options.tls : {}) })
+        ? connectTls({ host: options.host, port: options.port, servername: options.servername ?? (isIpLiteral(options.host) ? undefined : options.host), ...(typeof options.tls === 'object' ? options.tls : {}) })
         : connectTcp({ host: options.host, port: options.port });
       const timer = setTimeout(() => {
         socket.destroy();
