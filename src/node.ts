@@ -10,3 +10,11 @@ export { connectBridge, type NodeBridgeConnectOptions } from './node/bridge-clie
 export { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './node/turn-server.js';
 export { allocateTurn, resolveTurnUri, type AllocateTurnOptions, type ResolvedTurnServer } from './node/turn-client.js';
 export { createIceAgent, listHostAddresses, selectHostAddresses, type NodeIceAgentOptions, type HostAddress } from './node/ice-agent.js';
+// `new IceAgent({ iceServers, iceTransportPolicy })`: the same name and surface as the page's Worker-backed agent.
+export { IceAgent, type NodeIceAgentConstructor } from './node/node-ice-agent.js';
+export { IceAgentEventObject as IceAgentEvent, type IceCandidatePairStats, type IceGatheringState, type SelectedCandidatePair } from './ice/ice-agent.js';
+export type { IceServerConfig, IceTransportPolicy, GatheringError } from './ice/gatherer.js';
+export type { IceParameters, IceTransportState } from './ice/agent.js';
+export type { IceCandidateInit } from './ice/candidate.js';
+export { startIcebridgeServer, type IcebridgeServerOptions, type RunningIcebridgeServer } from './node/serve.js';
+export { attachSignalingRelay, SignalingCloseCode, type SignalingRelayOptions, type RunningSignalingRelay } from './node/signaling-relay.js';

@@ -2,7 +2,7 @@
 // runs the STUN/TURN server, the bridge, the signalling relay and the example pages in one process.
 import { parseArgs } from 'node:util';
 import { formatTransportAddress } from '../net/transport-address.js';
-import { startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
+import { isWildcardHost, startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
 import type { CliIO } from './main.js';
 
@@ -161,6 +161,8 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
   const loopback = options.allowLoopback === false ? 'loopback destinations refused' : 'loopback destinations allowed';
   if (server.bridgeUrl) lines.push(`bridge at ${server.bridgeUrl} (${loopback}; tokens from /config.json or \`icebridge token\`)`);
   if (server.signalUrl) lines.push(`signalling relay at ${server.signalUrl}?room=NAME`);
+  const hosts = options.host === undefined ? [] : typeof options.host === 'string' ? [options.host] : options.host;
+  if (hosts.some(isWildcardHost)) lines.push('listening on every interface: other machines can reach the pages, the relay and the bridge (which still needs a token)');
   if (server.secretGenerated) lines.push(`dev secret (generated; set one with --secret or ICEBRIDGE_SECRET): ${server.secret}`);
   lines.push(...server.notices);
   lines.push(`metrics at ${server.httpUrl}metrics`);
