@@ -18,3 +18,4 @@ export type { IceParameters, IceTransportState } from './ice/agent.js';
 export type { IceCandidateInit } from './ice/candidate.js';
 export { startIcebridgeServer, type IcebridgeServerOptions, type RunningIcebridgeServer } from './node/serve.js';
 export { attachSignalingRelay, SignalingCloseCode, type SignalingRelayOptions, type RunningSignalingRelay } from './node/signaling-relay.js';
+export { startBridge, BRIDGE_DEFAULTS, BridgeCloseCode, type BridgeOptions, type RunningBridge } from '../bridge/index.js';
