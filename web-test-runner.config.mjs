@@ -5,6 +5,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { examplesPlugin } from './test/browser/examples-plugin.ts';
 import { icePeerPlugin } from './test/browser/ice-peer-plugin.ts';
+import { natPanelPlugin } from './test/browser/nat-panel-plugin.ts';
 import { nodeSidePlugin } from './test/browser/node-side.ts';
 
 const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
@@ -30,7 +31,7 @@ export default {
   nodeResolve: true,
   concurrency: 1,
   testsFinishTimeout: 120_000,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin(), icePeerPlugin(), examplesPlugin()],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }), nodeSidePlugin(), icePeerPlugin(), examplesPlugin(), natPanelPlugin()],
   browsers: [chromeLauncher({ launchOptions: { executablePath, headless: true, args: chromiumArgs } })],
   testFramework: { config: { timeout: 30_000 } },
 };

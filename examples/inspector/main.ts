@@ -1,5 +1,6 @@
 // The inspector: gathers candidates through the bridge with the ICE servers in the form and shows them as
-// they trickle in; runs a loopback connection between two agents and shows its candidate pairs live.
+// they trickle in; runs a loopback connection between two agents and shows its candidate pairs live; detects
+// the NAT type of the bridge host (RFC 5780) with the form's first stun: server.
 // `?autogather=1` presses Gather on load (for screenshots and quick looks).
 import { createIceAgent, type WorkerIceAgent, type WorkerIceAgentEvent } from 'icebridge/worker';
 import { element } from '../shared/dom.js';
@@ -7,6 +8,7 @@ import { describeError } from '../shared/errors.js';
 import { fetchConfig, type ExampleConfig } from '../shared/page-setup.js';
 import { CandidatesTable } from './candidates-table.js';
 import { LoopbackConnection } from './loopback.js';
+import { NatPanel } from './nat-panel.js';
 import { ServersForm } from './servers-form.js';
 import { StatusLog } from './status-log.js';
 
@@ -14,6 +16,8 @@ const status = new StatusLog(element('#status'));
 const form = new ServersForm(element<HTMLFormElement>('#servers-form'));
 const candidates = new CandidatesTable(element<HTMLTableElement>('#candidate-table'), element('#candidate-summary'));
 const loopback = new LoopbackConnection(status);
+// A fresh config each time: its bridge token expires.
+const natPanel = new NatPanel(async () => ({ servers: form.servers(), config: await fetchConfig() }));
 const gatherButton = element<HTMLButtonElement>('#gather');
 const connectButton = element<HTMLButtonElement>('#connect-start');
 
@@ -81,12 +85,15 @@ element('#servers-form').addEventListener('submit', (e) => {
   void gather();
 });
 connectButton.addEventListener('click', () => void connect());
+// The NAT panel names the server it would use as the form changes (typing, rows added, removed, reset).
+for (const type of ['input', 'click']) element('#servers-form').addEventListener(type, () => natPanel.showServer(form.servers()));
 
 async function init(): Promise<void> {
   try {
     const config = await fetchConfig();
     showBridge(config);
     form.setDefaults(config.iceServers);
+    natPanel.showServer(form.servers());
   } catch (err) {
     form.setDefaults([]);
     element('#bridge-info').textContent = 'bridge: unknown';

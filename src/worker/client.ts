@@ -1,6 +1,7 @@
 // The page's side: starts the icebridge Worker by itself and drives it through comlink. Every method has
-// the name it has inside the Worker (connectBridge, stunBinding, allocateTurn, createIceAgent); errors come
-// back as the same typed classes (BridgeError, TurnError, StunBindingError, IceCandidateError).
+// the name it has inside the Worker (connectBridge, stunBinding, discoverNat, allocateTurn, createIceAgent);
+// errors come back as the same typed classes (BridgeError, TurnError, StunBindingError, IceCandidateError,
+// NatDiscoveryError).
 import { proxy, wrap, type Remote } from 'comlink';
 import type { BridgeError } from '../net/bridge-client.js';
 import type { TransportAddress } from '../net/transport-address.js';
@@ -8,7 +9,7 @@ import type { StunBindingResult } from '../stun/binding.js';
 import { WorkerIceAgent } from './client-agent.js';
 import { WorkerBridgeSocket, WorkerRelaySocket } from './client-sockets.js';
 import { deserializeError, isSerializedError } from './errors.js';
-import type { BridgeConfig, CloseListener, IceAgentConfig, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
+import type { BridgeConfig, CloseListener, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
 import type { AddressFamily } from '../net/transport-address.js';
 import type { BridgeLimits } from '../net/bridge-frame.js';
 
@@ -85,6 +86,20 @@ export class IcebridgeWorker {
     }
   }
 
+  /**
+   * RFC 5780 NAT behaviour discovery for the bridge host's UDP against `server` (a `stun:` URI or `host:port`
+   * of an RFC 5780 server), on a bridge connection of its own. Rejects with an Error named
+   * 'NatDiscoveryError' whose `code` says why (`NO_RFC5780`: the server has no second address and port).
+   */
+  async discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig & { bridge: BridgeConfig }): Promise<NatDiscoveryResult> {
+    const connection = await this.connectBridge(options.bridge);
+    try {
+      return await connection.discoverNat(server, options);
+    } finally {
+      connection.close();
+    }
+  }
+
   /** A TURN allocation through the bridge on a connection of its own, closed with the relay. */
   async allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig & { bridge: BridgeConfig }): Promise<WorkerRelaySocket> {
     const connection = await this.connectBridge(options.bridge);
@@ -150,6 +165,12 @@ export class WorkerBridgeConnection {
   stunBinding(server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
     const { timeoutMs, rtoMs } = options;
     return this.owner.call((api) => api.stunBinding(this.id, server, { timeoutMs, rtoMs }));
+  }
+
+  /** RFC 5780 NAT behaviour discovery from sockets of this session (see IcebridgeWorker.discoverNat). */
+  discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
+    const { timeoutMs, rtoMs, hairpinning } = options;
+    return this.owner.call((api) => api.discoverNat(this.id, server, { timeoutMs, rtoMs, hairpinning }));
   }
 
   allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig): Promise<WorkerRelaySocket> {

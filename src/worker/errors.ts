@@ -3,6 +3,7 @@
 // page rebuilds the same class: `err instanceof BridgeError && err.closeCode === 4001` works in the page.
 import { BridgeError } from '../net/bridge-client.js';
 import { IceCandidateError, type IceCandidateErrorCode } from '../ice/candidate.js';
+import { NatDiscoveryError, type NatDiscoveryErrorCode } from '../nat/errors.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { StunBindingError } from '../stun/binding.js';
 import { TurnError, type TurnErrorKind, type TurnOperation } from '../turn/errors.js';
@@ -55,6 +56,8 @@ function rebuild(d: SerializedError): Error {
       return new StunBindingError(d.code as StunBindingError['code'], d.message);
     case 'IceCandidateError':
       return new IceCandidateError(d.code as IceCandidateErrorCode, d.reason ?? d.message);
+    case 'NatDiscoveryError':
+      return new NatDiscoveryError(d.code as NatDiscoveryErrorCode, d.message);
     case 'TypeError':
       return new TypeError(d.message);
     case 'RangeError':

@@ -7,6 +7,7 @@ import type { IceParameters, IceTransportState } from '../ice/agent.js';
 import type { IceServerConfig, IceTransportPolicy, GatheringError } from '../ice/gatherer.js';
 import type { IceAgentOptions, IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from '../ice/ice-agent.js';
 import type { StunBindingResult } from '../stun/binding.js';
+import type { NatBehaviorResult } from '../nat/nat-discovery.js';
 import type { SerializedError } from './errors.js';
 
 /** The bridge: a `ws://…` URL with the token already in its query, or the URL and the token apart. */
@@ -44,6 +45,22 @@ export interface StunBindingConfig {
   /** Initial retransmission timeout; default 500 ms (RFC 8489 §6.2.1). */
   rtoMs?: number;
 }
+
+/** RFC 5780 NAT behaviour discovery through the bridge (the binding lifetime probe, minutes long, is not offered). */
+export interface NatDiscoveryConfig {
+  /** How long each test waits for its answer; a NAT that filters makes one or two tests wait this long. Default 3000 ms. */
+  timeoutMs?: number;
+  /** Initial retransmission timeout; default 500 ms (RFC 8489 §6.2.1). */
+  rtoMs?: number;
+  /** Run the hairpinning test (RFC 5780 §3.4) from a second bridge socket. Default true. */
+  hairpinning?: boolean;
+}
+
+/**
+ * What NAT behaviour discovery found for the bridge host's UDP (plain data): mapping, filtering, hairpinning,
+ * the classic name, the ICE outlook, the addresses and the log of tests (`details.tests`).
+ */
+export type NatDiscoveryResult = Omit<NatBehaviorResult, 'bindingLifetime'>;
 
 export interface TurnAllocationConfig {
   username: string;
@@ -130,6 +147,8 @@ export interface WorkerApi {
   socketSend(socket: number, bytes: Uint8Array, to: TransportAddress): Promise<void>;
   closeSocket(socket: number): Promise<void>;
   stunBinding(connection: number, server: string | TransportAddress, options?: StunBindingConfig): Promise<StunBindingResult>;
+  /** RFC 5780 NAT behaviour discovery from bridge sockets of `connection`; rejects with NatDiscoveryError (NO_RFC5780, …). */
+  discoverNat(connection: number, server: string | TransportAddress, options?: NatDiscoveryConfig): Promise<NatDiscoveryResult>;
   allocateTurn(connection: number, server: string | TransportAddress, options: TurnAllocationConfig, ondatagram: DatagramListener, onclose?: CloseListener): Promise<RelayInfo>;
   relaySend(relay: number, bytes: Uint8Array, to: TransportAddress): Promise<void>;
   relayCreatePermission(relay: number, peer: TransportAddress): Promise<void>;

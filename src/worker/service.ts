@@ -9,6 +9,7 @@ import { familyOf, type AddressFamily, type TransportAddress } from '../net/tran
 import type { IceCandidateInit } from '../ice/candidate.js';
 import type { IceParameters } from '../ice/agent.js';
 import type { IceCandidatePairStats, SelectedCandidatePair } from '../ice/ice-agent.js';
+import { discoverNatBehavior } from '../nat/nat-discovery.js';
 import { stunBinding, type StunBindingResult } from '../stun/binding.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { AgentSession } from './agent-session.js';
@@ -20,6 +21,8 @@ import {
   type ConnectionInfo,
   type DatagramListener,
   type IceAgentConfig,
+  type NatDiscoveryConfig,
+  type NatDiscoveryResult,
   type RelayInfo,
   type SocketInfo,
   type StunBindingConfig,
@@ -102,6 +105,32 @@ export class IcebridgeService {
     const socket = await this.connection(connection).bind({ family: familyOf(target.address) });
     try {
       return await stunBinding(target, { socket, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, rtoMs: options.rtoMs, clock: this.options.clock });
+    } finally {
+      socket.close();
+    }
+  }
+
+  /**
+   * RFC 5780 NAT behaviour discovery for the bridge host's UDP, from fresh bridge sockets (a second one for
+   * the hairpinning test; both closed after). The bridge's announced host addresses tell "no NAT" from a
+   * NAT when its sockets are bound to a wildcard address. Rejects with NatDiscoveryError (`NO_RFC5780` for a
+   * server without OTHER-ADDRESS, `NO_RESPONSE`, …), or TypeError for what the bridge cannot carry.
+   */
+  async discoverNat(connection: number, server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
+    const target = udpServer(server, 'stun');
+    const bridge = this.connection(connection);
+    const family = familyOf(target.address);
+    const socket = await bridge.bind({ family });
+    try {
+      return await discoverNatBehavior(target, {
+        socket,
+        openSocket: () => bridge.bind({ family }),
+        localAddresses: socket.hostAddresses,
+        timeoutMs: options.timeoutMs,
+        rtoMs: options.rtoMs,
+        hairpinning: options.hairpinning,
+        clock: this.options.clock,
+      });
     } finally {
       socket.close();
     }

@@ -5,10 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import type { RunningBridge } from '../../bridge/server.js';
+import { NatDiscoveryError } from '../../src/nat/errors.js';
 import { BridgeError, type WebSocketConstructor } from '../../src/net/bridge-client.js';
 import type { TransportAddress } from '../../src/net/transport-address.js';
 import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
 import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
+import { UdpSocket } from '../../src/node/udp-socket.js';
 import { StunBindingError } from '../../src/stun/binding.js';
 import { TurnError } from '../../src/turn/errors.js';
 import { deserializeError, isSerializedError, serializeError } from '../../src/worker/errors.js';
@@ -255,5 +257,95 @@ describe('IcebridgeService (the Worker side) in Node', () => {
     assert.ok(closed instanceof BridgeError && closed.closeCode === 1001, `got ${String(closed)}`);
     assert.equal(events.at(-1)?.state, 'closed');
     assert.deepEqual(s.counts, { connections: 0, sockets: 0, relays: 0, agents: 0 });
+  });
+});
+
+describe('IcebridgeService.discoverNat (RFC 5780 through the bridge, as the inspector runs it)', { timeout: 30_000 }, () => {
+  let bridge: RunningBridge;
+  let rfc5780: RunningStunServer;
+  let plain: RunningStunServer;
+
+  before(async () => {
+    bridge = await startTestBridge();
+    // Two addresses × two ports on loopback: 127.0.0.1 and 127.0.0.2 (all of 127/8 is this host's on Linux).
+    rfc5780 = await startStunServer({ hosts: ['127.0.0.1'], altAddress: '127.0.0.2', port: 0 });
+    plain = await startStunServer({ hosts: ['127.0.0.1'], port: 0 });
+  });
+
+  after(async () => {
+    await bridge?.close();
+    await rfc5780?.close();
+    await plain?.close();
+  });
+
+  it('classifies the bridge host (no NAT on loopback): endpoint-independent, open internet, as plain data', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    const r = await s.discoverNat(id, `stun:127.0.0.1:${rfc5780.addresses[0].port}`, { timeoutMs: 1500, rtoMs: 100 });
+    assert.equal(r.natted, false, JSON.stringify(r.details));
+    assert.equal(r.mapping, 'endpoint-independent');
+    assert.equal(r.filtering, 'endpoint-independent', 'the answer from the other address and port came in through the bridge');
+    assert.equal(r.classic, 'open internet');
+    assert.equal(r.ice, 'direct');
+    assert.equal(r.hairpinning, undefined, 'no NAT: nothing to hairpin');
+    assert.deepEqual(r.mappedAddress, r.localAddress);
+    assert.deepEqual(r.otherAddress, { address: '127.0.0.2', port: rfc5780.addresses[3].port });
+    assert.deepEqual(
+      r.details.tests.map((t) => [t.test, t.outcome]),
+      [
+        ['I', 'response'],
+        ['filtering II (change IP and port)', 'response'],
+      ],
+    );
+    assert.equal(r.details.tests[1].from?.address, '127.0.0.2');
+    // What worker.ts hands comlink: structured-cloneable, unchanged by the trip.
+    assert.deepEqual(structuredClone(r), r);
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'its sockets are closed after');
+    s.close();
+  });
+
+  it('sees a NAT where the bridge announces another address than the server sees (a 1:1 NAT): full cone, hairpinning', async () => {
+    const natted = await startTestBridge({ udpBindAddress: { IPv4: '0.0.0.0', IPv6: '::' }, hostAddresses: ['127.0.0.2'] });
+    try {
+      const s = service();
+      const { id } = await s.connect(tokenUrl(natted));
+      const r = await s.discoverNat(id, { address: '127.0.0.1', port: rfc5780.addresses[0].port }, { timeoutMs: 1500, rtoMs: 100 });
+      assert.equal(r.natted, true, JSON.stringify(r.details));
+      assert.deepEqual([r.mapping, r.filtering, r.classic, r.ice], ['endpoint-independent', 'endpoint-independent', 'full cone', 'direct likely']);
+      assert.equal(r.hairpinning, true, 'the second bridge socket reached the first at its mapped address');
+      assert.ok(r.details.tests.some((t) => t.test.startsWith('mapping II') && t.outcome === 'response'), 'the mapping tests ran');
+      s.close();
+    } finally {
+      await natted.close();
+    }
+  });
+
+  it('rejects a server without RFC 5780 with NatDiscoveryError NO_RFC5780, typed again in the page', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    const error = await s.discoverNat(id, `127.0.0.1:${plain.addresses[0].port}`, { timeoutMs: 1000, rtoMs: 100 }).then(
+      () => assert.fail('classified with a server that has no OTHER-ADDRESS'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof NatDiscoveryError, String(error));
+    assert.equal(error.code, 'NO_RFC5780');
+    assert.match(error.message, /OTHER-ADDRESS/);
+    const again = deserializeError(structuredClone(serializeError(error)));
+    assert.ok(again instanceof NatDiscoveryError && again.code === 'NO_RFC5780' && again.message === error.message);
+    // No answer at all (a UDP socket that never replies), and what the bridge cannot carry.
+    const silent = await UdpSocket.bind({ address: '127.0.0.1' });
+    try {
+      await assert.rejects(
+        s.discoverNat(id, silent.localAddress, { timeoutMs: 300, rtoMs: 100 }),
+        (e: unknown) => e instanceof NatDiscoveryError && e.code === 'NO_RESPONSE',
+      );
+    } finally {
+      silent.close();
+    }
+    await assert.rejects(s.discoverNat(id, 'stun:stun.example.org'), TypeError);
+    await assert.rejects(s.discoverNat(id, `turn:127.0.0.1:${plain.addresses[0].port}`), /not a stun/);
+    await assert.rejects(s.discoverNat(999, `127.0.0.1:${plain.addresses[0].port}`), RangeError);
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'failed discoveries leave no sockets behind');
+    s.close();
   });
 });
