@@ -10,10 +10,11 @@ import { decodeStunOrUndefined } from '../stun/decode.js';
 import { shortTermKey } from '../stun/integrity.js';
 import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
-import { ICE_MIN_PACING_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
+import { ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
 import { computePriority, type IceCandidate } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import { Checklist } from './checklist.js';
+import { CheckPacer } from './check-pacer.js';
 import { encodeCheckRequest, type IceRole } from './checks.js';
 import type { IceAgentCounters, IceAgentEngineOptions, IceAgentEvent, IceParameters, IceTransportState } from './agent-options.js';
 import { ConsentFreshness } from './consent.js';
@@ -50,16 +51,10 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
   private readonly transmits = new Queue<Transmit>();
   private readonly events = new Queue<IceAgentEvent>();
   private readonly taMs: number;
+  private readonly pacer: CheckPacer;
   private readonly random: () => number;
-  /** When the last check of any kind, and the last ordinary check, went out. */
-  private lastCheckAt = -Infinity;
-  private lastOrdinaryAt = -Infinity;
-  /** The ordinary queue was found empty; cleared by anything that may add work. */
-  private ordinaryIdle = false;
   /** The peer's parameters changed (it restarted) since our last restart. */
   private remoteRestarted = false;
-  /** Cleared when Ta finds nothing to check; set again by anything that may create work (no idle spinning). */
-  private checkDue = true;
 
   constructor(options: IceAgentEngineOptions = {}) {
     this.lite = options.lite ?? false;
@@ -75,6 +70,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
       throw new RangeError('IceAgentEngine: taMs must be > 0 and nominationDelayMs ≥ 0');
     }
     this.checklist = new Checklist({ maxPairs: options.maxPairs });
+    this.pacer = new CheckPacer(this.checklist, this.taMs);
     this.consent = new ConsentFreshness(options, this.random);
     this.strategy = strategyFor(this.lite ? 'controlled' : (options.role ?? 'controlling'), this.lite);
   }
@@ -213,8 +209,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     if (message.class === 'request') answerCheck(this.inboundContext(), message, source, now);
     else if (message.class === 'success' || message.class === 'error') handleCheckResponse(this.responseContext(), message, source, now);
     // Binding indications are keepalives (§11): nothing to do.
-    this.checkDue = true;
-    this.ordinaryIdle = false;
+    this.pacer.wake();
     this.updateState(now);
   }
 
@@ -222,10 +217,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     if (this.state === 'closed') return;
     const { retransmit, timedOut } = this.transactions.expire(now);
     for (const t of retransmit) this.transmits.push({ socket: t.socket, to: t.to, bytes: t.request });
-    if (timedOut.length > 0) {
-      this.checkDue = true;
-      this.ordinaryIdle = false;
-    }
+    if (timedOut.length > 0) this.pacer.wake();
     for (const t of timedOut) {
       // §7.2.5.2.3: a check that times out fails its pair; a lost consent check only waits for expiry.
       if (t.context.kind === 'check' && t.context.pair.inFlight === t.transactionId) {
@@ -233,7 +225,10 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
         t.context.pair.state = 'failed';
       }
     }
-    if (this.canCheck() && this.checkDue) this.runChecks(now);
+    if (this.canCheck()) {
+      const pair = this.pacer.take(now);
+      if (pair) this.sendCheck(pair, pair.nominating, now);
+    }
     this.runConsent(now);
     this.strategy.update(this, now);
     this.updateState(now);
@@ -249,11 +244,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     const consider = (t: number | undefined) => {
       if (t !== undefined && (next === undefined || t < next)) next = t;
     };
-    if (this.canCheck() && this.checkDue) {
-      const floor = this.lastCheckAt + ICE_MIN_PACING_MS;
-      if (this.checklist.hasTriggered) consider(floor);
-      if (!this.ordinaryIdle) consider(Math.max(floor, this.lastOrdinaryAt + this.taMs));
-    }
+    if (this.canCheck()) consider(this.pacer.deadline());
     consider(this.consent.deadline(this.lastNow));
     consider(this.strategy.deadline(this));
     return next;
@@ -288,37 +279,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
   /** Something changed that may allow an immediate check. */
   private touch(now: number): void {
     this.lastNow = now;
-    this.checkDue = true;
-    this.ordinaryIdle = false;
+    this.pacer.wake();
     if (this.state === 'new' && this.remoteParameters && this.checklist.pairs.length > 0) this.setState('checking', now);
-  }
-
-  /**
-   * Sends what is due. Deliberately not one check per Ta as §6.1.4.2 has it: triggered checks (answers to
-   * the peer's checks, and nominations) go out as soon as the 5 ms floor of §14.2 allows, and ordinary
-   * checks keep their own Ta pacing — so a nomination does not wait a Ta after the check that validated
-   * its pair, and a stream of triggered checks (a symmetric NAT's peer-reflexive storm) cannot starve the
-   * ordinary ones.
-   */
-  private runChecks(now: number): void {
-    if (now < this.lastCheckAt + ICE_MIN_PACING_MS) return;
-    // An ordinary check whose Ta has come goes first, so triggered checks can never starve them.
-    if (!this.ordinaryIdle && now >= this.lastOrdinaryAt + this.taMs) {
-      const ordinary = this.checklist.takeOrdinary();
-      if (ordinary) {
-        this.sendCheck(ordinary, ordinary.nominating, now);
-        this.lastCheckAt = this.lastOrdinaryAt = now;
-        return;
-      }
-      this.ordinaryIdle = true;
-    }
-    const triggered = this.checklist.takeTriggered();
-    if (triggered) {
-      this.sendCheck(triggered, triggered.nominating, now);
-      this.lastCheckAt = now;
-    } else if (this.ordinaryIdle) {
-      this.checkDue = false;
-    }
   }
 
   private canCheck(): boolean {
