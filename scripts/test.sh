@@ -27,6 +27,12 @@ if [ "$what" = all ] || [ "$what" = node ]; then
   fi
 fi
 
+if [ "$what" = browser ]; then
+  # The pages under test load the built page client from dist/.
+  step "build (esbuild)"
+  node scripts/build.mjs || status=1
+fi
+
 if [ "$what" = all ] || [ "$what" = browser ]; then
   step "browser tests (headless Chromium)"
   node --import tsx node_modules/@web/test-runner/dist/bin.js --config web-test-runner.config.mjs || status=1

@@ -5,14 +5,15 @@ import { IcebridgeWorker } from './worker/client.js';
 import type { WorkerBridgeConnection } from './worker/client.js';
 import type { WorkerIceAgent } from './worker/client-agent.js';
 import type { WorkerRelaySocket } from './worker/client-sockets.js';
-import type { BridgeConfig, IceAgentConfig, StunBindingConfig, TurnAllocationConfig } from './worker/protocol.js';
+import type { BridgeConfig, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig } from './worker/protocol.js';
 import type { StunBindingResult } from './stun/binding.js';
 import type { TransportAddress } from './net/transport-address.js';
 
 export { IcebridgeWorker, IcebridgeWorkerError, WorkerBridgeConnection, type IcebridgeWorkerOptions } from './worker/client.js';
 export { WorkerIceAgent, WorkerIceAgentEvent } from './worker/client-agent.js';
 export { WorkerBridgeSocket, WorkerRelaySocket } from './worker/client-sockets.js';
-export { bridgeUrl, type BridgeConfig, type IceAgentConfig, type StunBindingConfig, type TurnAllocationConfig } from './worker/protocol.js';
+export { bridgeUrl, type BridgeConfig, type IceAgentConfig, type NatDiscoveryConfig, type NatDiscoveryResult, type StunBindingConfig, type TurnAllocationConfig } from './worker/protocol.js';
+export { NatDiscoveryError } from './nat/errors.js';
 export { BridgeError } from './net/bridge-client.js';
 export { TurnError, TurnErrorCode } from './turn/errors.js';
 export { StunBindingError, type StunBindingResult } from './stun/binding.js';
@@ -45,6 +46,12 @@ export function stunBinding(server: string | TransportAddress, options: StunBind
 }
 
 /** A TURN allocation through the bridge (UDP to the server); close() deletes it and closes its bridge session. */
+/** RFC 5780 NAT behaviour discovery of the bridge host's network (the server must run in RFC 5780 mode). */
+export function discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig & WorkerChoice & { bridge: BridgeConfig }): Promise<NatDiscoveryResult> {
+  const { worker, ...rest } = options;
+  return (worker ?? IcebridgeWorker.shared()).discoverNat(server, rest);
+}
+
 export function allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig & WorkerChoice & { bridge: BridgeConfig }): Promise<WorkerRelaySocket> {
   const { worker, ...rest } = options;
   return (worker ?? IcebridgeWorker.shared()).allocateTurn(server, rest);
