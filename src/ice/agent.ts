@@ -28,7 +28,7 @@ import { strategyFor, type RoleContext, type RoleStrategy } from './roles.js';
 export type { IceAgentCounters, IceAgentEngineOptions, IceAgentEvent, IceParameters, IceTransportState } from './agent-options.js';
 
 
-export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
+export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, InboundContext, ResponseContext {
   readonly checklist: Checklist;
   readonly counters: IceAgentCounters = { malformed: 0, rejectedChecks: 0, unexpectedData: 0, unsendable: 0 };
   readonly lite: boolean;
@@ -43,11 +43,18 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
 
   private usernameFragment: string;
   private password: string;
-  private localKey: HmacSha1;
-  private remoteKey: HmacSha1 | undefined;
-  private strategy: RoleStrategy;
-  private readonly transactions = new TransactionTable<CheckTransaction>();
-  private readonly consent: ConsentFreshness;
+  // Internals that inbound-check.ts and check-response.ts work on (their InboundContext and
+  // ResponseContext); not for applications.
+  /** @internal Our password, keyed. */
+  localKey: HmacSha1;
+  /** @internal The peer's password, keyed. */
+  remoteKey: HmacSha1 | undefined;
+  /** @internal */
+  strategy: RoleStrategy;
+  /** @internal */
+  readonly transactions = new TransactionTable<CheckTransaction>();
+  /** @internal */
+  readonly consent: ConsentFreshness;
   private readonly transmits = new Queue<Transmit>();
   private readonly events = new Queue<IceAgentEvent>();
   private readonly taMs: number;
@@ -206,8 +213,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
       this.counters.malformed++;
       return;
     }
-    if (message.class === 'request') answerCheck(this.inboundContext(), message, source, now);
-    else if (message.class === 'success' || message.class === 'error') handleCheckResponse(this.responseContext(), message, source, now);
+    if (message.class === 'request') answerCheck(this, message, source, now);
+    else if (message.class === 'success' || message.class === 'error') handleCheckResponse(this, message, source, now);
     // Binding indications are keepalives (§11): nothing to do.
     this.pacer.wake();
     this.updateState(now);
@@ -347,7 +354,33 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     if (this.consent.takeDueCheck(now)) this.sendCheck(pair, false, now, true);
   }
 
-  private switchRole(role: IceRole, now: number): void {
+  /** @internal */
+  get localUfrag(): string {
+    return this.usernameFragment;
+  }
+
+  /** @internal */
+  get roleContext(): RoleContext {
+    return this;
+  }
+
+  /** @internal Queues a datagram (an answer to a check). */
+  reply(transmit: Transmit): void {
+    this.transmits.push(transmit);
+  }
+
+  /** @internal */
+  countRejected(): void {
+    this.counters.rejectedChecks++;
+  }
+
+  /** @internal §7.3.1.4: stop retransmitting the pair's check in flight (a late response still counts). */
+  quiesce(pair: CandidatePair, now: number): void {
+    if (pair.inFlight) this.transactions.stopRetransmitting(pair.inFlight, now);
+  }
+
+  /** @internal */
+  switchRole(role: IceRole, now: number): void {
     if (role === this.role) return;
     this.strategy = strategyFor(role, false);
     this.checklist.reprioritize(role === 'controlling');
@@ -390,70 +423,10 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext {
     this.events.push({ type: 'statechange', state });
   }
 
-  /** For inbound-check.ts: what answering a check needs of the agent (built once, reads live state). */
-  private inboundContext(): InboundContext {
-    if (this.inbound) return this.inbound;
-    const agent = this;
-    this.inbound = {
-      get role() {
-        return agent.role;
-      },
-      lite: this.lite,
-      tieBreaker: this.tieBreaker,
-      get localUfrag() {
-        return agent.usernameFragment;
-      },
-      get localKey() {
-        return agent.localKey;
-      },
-      checklist: this.checklist,
-      get strategy() {
-        return agent.strategy;
-      },
-      roleContext: this,
-      send: (t) => this.transmits.push(t),
-      switchRole: (role, now) => this.switchRole(role, now),
-      pairForCheck: (socket, from, priority, now) => this.pairForCheck(socket, from, priority, now),
-      countRejected: () => {
-        this.counters.rejectedChecks++;
-      },
-      quiesce: (pair, now) => {
-        if (pair.inFlight) this.transactions.stopRetransmitting(pair.inFlight, now);
-      },
-    };
-    return this.inbound;
-  }
-
-  private inbound: InboundContext | undefined;
-
-  /** For check-response.ts (built once, reads live state). */
-  private responseContext(): ResponseContext {
-    if (this.responses) return this.responses;
-    const agent = this;
-    this.responses = {
-      transactions: this.transactions,
-      checklist: this.checklist,
-      consent: this.consent,
-      localCandidates: this.localCandidates,
-      roleContext: this,
-      get remoteKey() {
-        return agent.remoteKey;
-      },
-      get selectedPair() {
-        return agent.selectedPair;
-      },
-      get strategy() {
-        return agent.strategy;
-      },
-      switchRole: (role, now) => this.switchRole(role, now),
-    };
-    return this.responses;
-  }
-
-  private responses: ResponseContext | undefined;
 
   /** §7.3.1.3: the pair for a check from `from` on `socket`, learning a peer-reflexive candidate if needed. */
-  private pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined {
+  /** @internal */
+  pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined {
     const existing = this.checklist.find(socket, from);
     if (existing) return existing;
     const local = this.localCandidates.find((l) => l.socket === socket && l.candidate.type !== 'srflx' && l.candidate.type !== 'prflx');

@@ -20,7 +20,8 @@ export interface InboundContext {
   readonly checklist: Checklist;
   readonly strategy: RoleStrategy;
   readonly roleContext: RoleContext;
-  send(transmit: Transmit): void;
+  /** Queues an answer. */
+  reply(transmit: Transmit): void;
   switchRole(role: IceRole, now: number): void;
   /** The pair for a check from `from` on `socket`, learning a peer-reflexive remote candidate if needed. */
   pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined;
@@ -30,7 +31,7 @@ export interface InboundContext {
 }
 
 export function answerCheck(ctx: InboundContext, request: StunMessage, source: DatagramSource, now: number): void {
-  const reply = (bytes: Uint8Array) => ctx.send({ socket: source.socket, to: source.from, bytes });
+  const reply = (bytes: Uint8Array) => ctx.reply({ socket: source.socket, to: source.from, bytes });
   const check = validateCheckRequest(request, ctx.localUfrag, ctx.localKey);
   if (!check.ok) {
     ctx.countRejected();
