@@ -50,6 +50,12 @@ export const ICE_DISCONNECTED_AFTER_MS = 7_500;
  */
 export const ICE_NOMINATION_DELAY_MS = 2_000;
 /**
+ * The same wait when the best valid pair is already direct (host, srflx, prflx): better pairs still being
+ * checked are usually host pairs across different LANs that will time out, and a direct path is never the
+ * relay the long wait guards against. Not from an RFC.
+ */
+export const ICE_DIRECT_NOMINATION_DELAY_MS = 300;
+/**
  * Not an RFC value: how soon a TURN client tries again after a refresh (of an allocation, permission or
  * channel) failed while the thing refreshed has not yet expired (RFC 8656 §8: refresh "before it expires").
  */

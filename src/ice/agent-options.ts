@@ -37,8 +37,13 @@ export interface IceAgentEngineOptions extends ConsentOptions {
    * Default 16.
    */
   maxPeerReflexiveCandidates?: number;
-  /** How long the controlling agent waits for better pairs after the first valid one; default 2 000 ms. */
+  /**
+   * How long the controlling agent waits for better pairs after the first valid one while the best valid
+   * pair is relayed; default 2 000 ms. (So a relay is not chosen while a direct pair is being checked.)
+   */
   nominationDelayMs?: number;
+  /** The same wait while the best valid pair is direct; default 300 ms. */
+  directNominationDelayMs?: number;
   /** Random numbers in [0, 1) for timer jitter; default Math.random (tests pass a seeded one). */
   random?: () => number;
 }

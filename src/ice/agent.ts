@@ -10,7 +10,7 @@ import { decodeStunOrUndefined } from '../stun/decode.js';
 import { shortTermKey } from '../stun/integrity.js';
 import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
-import { ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
+import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
 import { computePriority, type IceCandidate } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import { Checklist } from './checklist.js';
@@ -34,6 +34,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   readonly lite: boolean;
   readonly tieBreaker: bigint;
   readonly nominationDelayMs: number;
+  readonly directNominationDelayMs: number;
   readonly localCandidates: LocalCandidate[] = [];
   private readonly remote: RemoteCandidates;
   state: IceTransportState = 'new';
@@ -72,9 +73,10 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.taMs = options.taMs ?? ICE_TA_MS;
     this.remote = new RemoteCandidates(options.maxRemoteCandidates ?? 100, options.maxPeerReflexiveCandidates ?? 16);
     this.nominationDelayMs = options.nominationDelayMs ?? ICE_NOMINATION_DELAY_MS;
+    this.directNominationDelayMs = options.directNominationDelayMs ?? Math.min(ICE_DIRECT_NOMINATION_DELAY_MS, this.nominationDelayMs);
     this.random = options.random ?? Math.random;
-    if (!(this.taMs > 0) || !(this.nominationDelayMs >= 0)) {
-      throw new RangeError('IceAgentEngine: taMs must be > 0 and nominationDelayMs ≥ 0');
+    if (!(this.taMs > 0) || !(this.nominationDelayMs >= 0) || !(this.directNominationDelayMs >= 0)) {
+      throw new RangeError('IceAgentEngine: taMs must be > 0, nominationDelayMs and directNominationDelayMs ≥ 0');
     }
     this.checklist = new Checklist({ maxPairs: options.maxPairs });
     this.pacer = new CheckPacer(this.checklist, this.taMs);

@@ -9,6 +9,7 @@ export interface RoleContext {
   readonly checklist: Checklist;
   readonly remoteLite: boolean;
   readonly nominationDelayMs: number;
+  readonly directNominationDelayMs: number;
   /** Sends the next check on `pair` with USE-CANDIDATE (regular nomination, RFC 8445 §8.1.1). */
   nominate(pair: CandidatePair, now: number): void;
   /** Makes the highest-priority nominated pair the selected one. */
@@ -58,15 +59,16 @@ export class ControllingStrategy implements RoleStrategy {
     if (this.nominated && ctx.checklist.pairs.includes(this.nominated) && this.nominated.state !== 'failed') return;
     const best = ctx.checklist.bestValid();
     if (!best) return;
-    const waitedEnough = this.firstValidAt !== undefined && now >= this.firstValidAt + ctx.nominationDelayMs;
+    const waitedEnough = this.firstValidAt !== undefined && now >= this.firstValidAt + delayFor(ctx, best);
     if (ctx.checklist.hasPendingAbove(best) && !waitedEnough) return;
     this.nominated = best;
     ctx.nominate(best, now);
   }
 
   deadline(ctx: RoleContext): number | undefined {
-    if (this.nominated || this.firstValidAt === undefined || !ctx.checklist.bestValid()) return undefined;
-    return this.firstValidAt + ctx.nominationDelayMs;
+    const best = ctx.checklist.bestValid();
+    if (this.nominated || this.firstValidAt === undefined || !best) return undefined;
+    return this.firstValidAt + delayFor(ctx, best);
   }
 
   /** After an ICE restart or a role change, nomination starts over. */
@@ -120,6 +122,12 @@ export class LiteStrategy extends ControlledStrategy {
     pair.state = 'succeeded';
     super.onRequest(ctx, pair, useCandidate, now);
   }
+}
+
+/** A relayed best pair waits the long delay (a direct one may still succeed); a direct one the short. */
+function delayFor(ctx: RoleContext, best: CandidatePair): number {
+  const relayed = best.local.candidate.type === 'relay' || best.remote.type === 'relay';
+  return relayed ? ctx.nominationDelayMs : ctx.directNominationDelayMs;
 }
 
 export function strategyFor(role: IceRole, lite: boolean): RoleStrategy {
