@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startBridge } from '../../bridge/server.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
 import type { CliIO } from './main.js';
+import { untilStopped } from './stop-signal.js';
 
 export const bridgeUsage = `icebridge bridge --secret S [options]
 
@@ -69,16 +70,7 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
     return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
   }
   io.stdout(`bridge listening on ${bridge.url} (metrics at http://${new URL(bridge.url).host}/metrics)`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    signal?.addEventListener('abort', stop, { once: true });
-  });
+  await untilStopped(signal);
   await bridge.close();
   const m = bridge.metrics;
   io.stdout(`stopped; ${m.sessionsTotal} sessions, ${m.datagramsOut} datagrams out, ${m.datagramsIn} in`);

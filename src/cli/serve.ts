@@ -5,6 +5,7 @@ import { formatTransportAddress } from '../net/transport-address.js';
 import { isWildcardHost, startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
 import type { CliIO } from './main.js';
+import { untilStopped } from './stop-signal.js';
 
 export const serveUsage = `icebridge serve [options]
 
@@ -219,16 +220,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
     return usage ? 2 : 1;
   }
   for (const line of describe(server, options)) io.stdout(line);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    signal?.addEventListener('abort', stop, { once: true });
-  });
+  await untilStopped(signal);
   await server.close();
   const parts: string[] = [];
   if (server.turn) {
