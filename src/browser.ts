@@ -10,7 +10,7 @@ import type { IceCandidateInit } from './ice/candidate.js';
 import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from './ice/ice-agent.js';
 import { IcebridgeWorker } from './worker/client.js';
 import { WorkerIceAgentEvent, type WorkerIceAgent } from './worker/client-agent.js';
-import type { AgentEventType, IceAgentConfig } from './worker/protocol.js';
+import { AGENT_EVENT_TYPES, type IceAgentConfig } from './worker/protocol.js';
 
 // The Worker-backed API by its own names, for pages that want the Worker or the bridge directly.
 export * from './worker.js';
@@ -19,18 +19,6 @@ export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, co
 export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';
 export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';
 export { formatTransportAddress, type AddressFamily } from './net/transport-address.js';
-
-/** The events an IceAgent dispatches (W3C names). */
-const EVENT_TYPES: readonly AgentEventType[] = [
-  'icecandidate',
-  'icecandidateerror',
-  'gatheringstatechange',
-  'statechange',
-  'selectedcandidatepairchange',
-  'rolechange',
-  'remotecandidate',
-  'data',
-];
 
 /** An IceAgent event: `candidate` (icecandidate; null = end of candidates), `data` (data), `error` (icecandidateerror). */
 export { WorkerIceAgentEvent as IceAgentEvent };
@@ -68,7 +56,7 @@ export class IceAgent extends EventTarget {
     this.created = (worker ?? IcebridgeWorker.shared()).createIceAgent(rest);
     this.ready = this.created.then((agent) => {
       this.inner = agent;
-      for (const type of EVENT_TYPES) agent.addEventListener(type, (e) => this.redispatch(e as WorkerIceAgentEvent));
+      for (const type of AGENT_EVENT_TYPES) agent.addEventListener(type, (e) => this.redispatch(e as WorkerIceAgentEvent));
       // close() before the Worker answered: close the agent it made.
       if (this.closeAsked) return agent.close();
     });

@@ -3,19 +3,8 @@
 import type { BridgeConnection } from '../net/bridge-client.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
 import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
-import type { AgentEventMessage, AgentEventType, AgentListener, AgentSnapshot, IceAgentConfig } from './protocol.js';
+import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
 import { hostSocketOf } from './host-socket.js';
-
-const EVENT_TYPES: readonly AgentEventType[] = [
-  'icecandidate',
-  'icecandidateerror',
-  'gatheringstatechange',
-  'statechange',
-  'selectedcandidatepairchange',
-  'rolechange',
-  'remotecandidate',
-  'data',
-];
 
 export class AgentSession {
   readonly agent: IceAgent;
@@ -34,7 +23,7 @@ export class AgentSession {
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))),
     });
-    for (const type of EVENT_TYPES) this.agent.addEventListener(type, (e) => this.forward(type, e as IceAgentEventObject));
+    for (const type of AGENT_EVENT_TYPES) this.agent.addEventListener(type, (e) => this.forward(type, e as IceAgentEventObject));
   }
 
   snapshot(): AgentSnapshot {

@@ -109,15 +109,19 @@ export interface AgentInfo extends AgentSnapshot {
   id: number;
 }
 
-export type AgentEventType =
-  | 'icecandidate'
-  | 'icecandidateerror'
-  | 'gatheringstatechange'
-  | 'statechange'
-  | 'selectedcandidatepairchange'
-  | 'rolechange'
-  | 'remotecandidate'
-  | 'data';
+/** The events an IceAgent dispatches (W3C names), in the Worker and in the page alike. */
+export const AGENT_EVENT_TYPES = [
+  'icecandidate',
+  'icecandidateerror',
+  'gatheringstatechange',
+  'statechange',
+  'selectedcandidatepairchange',
+  'rolechange',
+  'remotecandidate',
+  'data',
+] as const;
+
+export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
 
 export interface AgentEventMessage extends AgentSnapshot {
   type: AgentEventType;
