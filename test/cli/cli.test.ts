@@ -5,44 +5,22 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
+import { finish as finishProcess, type CliResult } from '../support/cli-process.js';
 import { toHex } from '../../src/crypto/index.js';
 import { SAMPLE_IPV4_RESPONSE } from '../stun/vectors.js';
+
+type Result = CliResult;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Generous: several of these start at once, each compiling TypeScript on a possibly busy machine. */
 const RUN_TIMEOUT_MS = 30_000;
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 function start(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-/** Collects a process's output until it exits; kills it (and fails) after `ms`. */
 function finish(child: ChildProcess, ms = RUN_TIMEOUT_MS): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`icebridge ${child.spawnargs.slice(3).join(' ')} still running after ${ms} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, ms);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return finishProcess(child, ms);
 }
 
 function icebridge(args: string[], stdin?: string): Promise<Result> {

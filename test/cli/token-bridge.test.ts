@@ -4,22 +4,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { finish as finishProcess, type CliResult } from '../support/cli-process.js';
 import type { RunningBridge } from '../../bridge/server.js';
 import { mintRestCredential, verifyRestCredential } from '../../src/net/rest-credentials.js';
 import { connectBridge } from '../../src/node/bridge-client.js';
 import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
 import { startTestBridge, tokenUrl } from '../bridge/helpers.js';
 
+type Result = CliResult;
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Generous: several CLI processes start at once, each compiling TypeScript on a possibly busy machine. */
 const RUN_TIMEOUT_MS = 45_000;
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 function start(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
@@ -29,26 +25,8 @@ function start(args: string[], env: Record<string, string> = {}): ChildProcess {
   });
 }
 
-/** Collects output until the process exits; kills it (and fails) after `ms`. */
 function finish(child: ChildProcess, ms = RUN_TIMEOUT_MS): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`icebridge ${child.spawnargs.slice(3).join(' ')} still running after ${ms} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, ms);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return finishProcess(child, ms);
 }
 
 const icebridge = (args: string[], env?: Record<string, string>) => finish(start(args, env));
