@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { watch } from '../support/cli-process.js';
 import { ensureBuilt, ROOT } from '../support/dist-build.js';
 
 const WAIT_MS = 20_000;
@@ -67,30 +68,18 @@ describe('npm start', { timeout: 180_000 }, () => {
     assert.equal(start, 'node dist/cli.js serve', 'npm start is the CLI with its defaults');
     const child = spawn(process.execPath, ['dist/cli.js', 'serve'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ICEBRIDGE_SECRET: '' } });
     children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    const line = async (pattern: RegExp): Promise<RegExpExecArray> => {
-      const deadline = Date.now() + WAIT_MS;
-      for (;;) {
-        const m = pattern.exec(stdout);
-        if (m) return m;
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern}; stdout: ${stdout}\nstderr: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const { exited, line, output } = watch(child, WAIT_MS);
+    const stdout = () => output().stdout;
 
     const [, httpPortText] = await line(/^open http:\/\/127\.0\.0\.1:(\d+)\/$/m);
     const base = `http://127.0.0.1:${httpPortText}`;
-    assert.match(stdout.split('\n')[0], /^STUN server listening on udp 127\.0\.0\.1:\d+$/, 'the STUN line comes first (scripts parse it)');
+    assert.match(stdout().split('\n')[0], /^STUN server listening on udp 127\.0\.0\.1:\d+$/, 'the STUN line comes first (scripts parse it)');
     const [, stunPortText] = await line(/^STUN server listening on udp 127\.0\.0\.1:(\d+)$/m);
-    assert.match(stdout, /^dev secret \(generated; .*\): \S{24,}$/m);
-    assert.match(stdout, /^TURN server listening on udp 127\.0\.0\.1:\d+, realm "icebridge", the dev secret, relaying from 127\.0\.0\.1$/m);
-    assert.match(stdout, new RegExp(`^bridge at ws://127\\.0\\.0\\.1:${httpPortText}/bridge `, 'm'));
-    if (httpPortText !== '8787') assert.match(stdout, /TCP port 8787 is taken; the HTTP server took \d+ instead/);
-    if (stunPortText !== '3478') assert.match(stdout, /UDP port 3478 is taken; the STUN\/TURN server took \d+ instead/);
+    assert.match(stdout(), /^dev secret \(generated; .*\): \S{24,}$/m);
+    assert.match(stdout(), /^TURN server listening on udp 127\.0\.0\.1:\d+, realm "icebridge", the dev secret, relaying from 127\.0\.0\.1$/m);
+    assert.match(stdout(), new RegExp(`^bridge at ws://127\\.0\\.0\\.1:${httpPortText}/bridge `, 'm'));
+    if (httpPortText !== '8787') assert.match(stdout(), /TCP port 8787 is taken; the HTTP server took \d+ instead/);
+    if (stunPortText !== '3478') assert.match(stdout(), /UDP port 3478 is taken; the STUN\/TURN server took \d+ instead/);
 
     const home = await fetch(`${base}/`, { redirect: 'manual' });
     assert.equal(home.status, 302);
@@ -139,8 +128,8 @@ describe('npm start', { timeout: 180_000 }, () => {
     const spawned = childPids(pid);
     assert.equal(child.kill('SIGINT'), true);
     const done = await within(exited, WAIT_MS, 'npm start to stop on SIGINT');
-    assert.equal(done.code, 0, `exit ${done.code} ${done.signal}\n${stderr}`);
-    assert.match(stdout, /^stopped; answered 2 Binding requests, created 0 TURN allocations, 1 bridge sessions, 0 signalling messages relayed$/m);
+    assert.equal(done.code, 0, `exit ${done.code} ${done.signal}\n${output().stderr}`);
+    assert.match(stdout(), /^stopped; answered 2 Binding requests, created 0 TURN allocations, 1 bridge sessions, 0 signalling messages relayed$/m);
     assert.equal(processGone(pid), true, 'the server process is gone');
     for (const p of spawned) assert.equal(processGone(p), true, `its child process ${p} (esbuild's service) is gone too`);
 

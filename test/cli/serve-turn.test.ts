@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { watch } from '../support/cli-process.js';
 import { StunMethod } from '../../src/stun/constants.js';
 import { decodeStunMessage } from '../../src/stun/decode.js';
 import { encodeStunMessage } from '../../src/stun/encode.js';
@@ -35,21 +36,8 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 function serve(args: string[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-  const line = async (pattern: RegExp): Promise<RegExpExecArray> => {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const m = pattern.exec(stdout);
-      if (m) return m;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern}; stdout: ${stdout}\nstderr: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-  return { child, exited, line, output: () => ({ stdout, stderr }) };
+  const { exited, line, output } = watch(child, WAIT_MS);
+  return { child, exited, line, output };
 }
 
 /** A UDP client on 127.0.0.1 (one 5-tuple) that sends a request and waits, bounded, for its response. */

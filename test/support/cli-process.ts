@@ -29,3 +29,22 @@ export function finish(child: ChildProcess, ms: number): Promise<CliResult> {
     });
   });
 }
+
+/** Follows a long-running process: its exit, and lines of stdout as they appear (bounded waits). */
+export function watch(child: ChildProcess, waitMs: number) {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+  const line = async (pattern: RegExp): Promise<RegExpExecArray> => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const m = pattern.exec(stdout);
+      if (m) return m;
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern}; stdout: ${stdout}\nstderr: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { exited, line, output: () => ({ stdout, stderr }) };
+}
