@@ -10,7 +10,7 @@ import { decodeStunMessage } from '../stun/decode.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { StunParseError } from '../stun/errors.js';
 import { classOfType, methodOfType } from '../stun/header.js';
-import { classifyDatagram } from '../stun/classify.js';
+import { classifyDatagram, readCookie } from '../stun/classify.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { StunAttributeEntry } from '../stun/attribute-values.js';
@@ -209,7 +209,7 @@ export class StunServer implements Engine<never> {
     }
     this.counters.badRequests++;
     const transactionId = bytes.slice(8, 20);
-    const cookie = ((bytes[4] << 24) | (bytes[5] << 16) | (bytes[6] << 8) | bytes[7]) >>> 0;
+    const cookie = readCookie(bytes);
     const attributes: StunAttributeEntry[] = [['ERROR-CODE', { code: 400, reason: `Bad Request: ${err.reason}`.slice(0, 120) }]];
     if (this.software) attributes.push(['SOFTWARE', this.software]);
     const response = createStunMessage({

@@ -27,7 +27,7 @@ import { Queue } from '../net/engine.js';
 import { isIp } from '../net/ip.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import { toHex } from '../crypto/index.js';
-import { classifyDatagram } from '../stun/classify.js';
+import { classifyDatagram, readCookie } from '../stun/classify.js';
 import { HEADER_LENGTH, MAGIC_COOKIE, StunAttributeType, StunMethod } from '../stun/constants.js';
 import { decodeStunMessage } from '../stun/decode.js';
 import { StunParseError } from '../stun/errors.js';
@@ -421,8 +421,4 @@ export class TurnServer implements Engine<TurnServerEvent> {
   private schedule(at: Millis): void {
     if (this.nextDeadline === undefined || at < this.nextDeadline) this.nextDeadline = at;
   }
-}
-
-function readCookie(bytes: Uint8Array): number {
-  return ((bytes[4] << 24) | (bytes[5] << 16) | (bytes[6] << 8) | bytes[7]) >>> 0;
 }

@@ -39,7 +39,8 @@ export function isStunMessage(bytes: Uint8Array): boolean {
   return isClassicStunHeader(bytes) && readCookie(bytes) === MAGIC_COOKIE;
 }
 
-function readCookie(bytes: Uint8Array): number {
+/** Bytes 4..7 of a STUN header: the magic cookie, or part of an RFC 3489 transaction ID. */
+export function readCookie(bytes: Uint8Array): number {
   return ((bytes[4] << 24) | (bytes[5] << 16) | (bytes[6] << 8) | bytes[7]) >>> 0;
 }
 
