@@ -4,6 +4,25 @@ import type { TransportAddress } from './transport-address.js';
 export type DatagramHandler = (bytes: Uint8Array, from: TransportAddress) => void;
 
 /**
+ * A destination that a socket cannot reach and will not try again soon: the bridge refused it (its
+ * destination policy, its rate limit) — the way an ICMP unreachable would tell a native agent. `code` is the
+ * bridge's stable error code (`destination-denied`, `invalid-destination`, `rate-limited`, …).
+ */
+export class DestinationUnreachableError extends Error {
+  override readonly name = 'DestinationUnreachableError';
+  constructor(
+    readonly code: string,
+    readonly destination: TransportAddress,
+    readonly reason: string,
+  ) {
+    super(`${code}: ${reason}`);
+  }
+}
+
+/** Receives a refusal of datagrams to one destination. */
+export type UnreachableHandler = (error: DestinationUnreachableError) => void;
+
+/**
  * The only I/O surface of icebridge. A Node `dgram` socket, a socket carried over the bridge's WebSocket
  * and a socket on the simulated network all look like this, so every engine runs unchanged on each.
  */
@@ -16,5 +35,10 @@ export interface DatagramSocket {
   ondatagram: DatagramHandler | null;
   /** Called once when the socket closes, by `close()` or from the other side (the bridge went away). */
   onclose: ((reason?: Error) => void) | null;
+  /**
+   * Called when datagrams to one destination are refused (sockets that can tell: the bridge's, the
+   * simulator's). Whoever waits for an answer from that destination should give up at once.
+   */
+  onunreachable?: UnreachableHandler | null;
   close(): void;
 }

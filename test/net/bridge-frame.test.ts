@@ -7,10 +7,12 @@ import {
   decodeBridgeFrame,
   encodeBridgeFrame,
   encodeDataFrame,
+  encodeStreamFrame,
   MAX_ERROR_REASON_BYTES,
   type BridgeFrame,
 } from '../../src/net/bridge-frame.js';
 import { formatIp } from '../../src/net/ip.js';
+import type { AddressFamily } from '../../src/net/transport-address.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -69,18 +71,92 @@ describe('bridge frame layout', () => {
   });
 });
 
+const v2Limits = {
+  maxSockets: 8,
+  maxPayload: 65507,
+  packetsPerSecond: 2000,
+  bytesPerSecond: 2_000_000,
+  idleTimeoutMs: 60_000,
+  maxStreams: 4,
+  streamWindow: 262_144,
+  maxConcurrentLookups: 4,
+  lookupsPerSecond: 20,
+  features: 7,
+};
+
+describe('bridge frame layout, version 2', () => {
+  it('encodes a v2 hello with the stream and lookup limits after the v1 fields', () => {
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'hello', version: 2, limits: v2Limits })),
+      '01' + '02' + '0008' + 'ffe3' + '000007d0' + '001e8480' + '0000ea60' + // as v1
+        '0004' + // maxStreams
+        '00040000' + // streamWindow 262 144
+        '0004' + // concurrent lookups
+        '00000014' + // lookups per second
+        '07', // features: resolve, tcp, tls
+    );
+  });
+
+  it('encodes resolve, resolved, connect, connected, stream, end and window frames', () => {
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'resolve', requestId: 9, name: 'a.b', families: ['IPv6'] })),
+      '06' + '00000009' + '02' + '03' + '612e62',
+    );
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'resolved', requestId: 9, addresses: [{ address: '192.0.2.7', ttl: 300 }] })),
+      '07' + '00000009' + '01' + '04' + 'c0000207' + '0000012c',
+    );
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'connect', requestId: 1, remote: { address: '192.0.2.1', port: 443 }, tls: true, serverName: 'x.y', window: 65536 })),
+      '08' + '00000001' + '01' + '04' + 'c0000201' + '01bb' + '00010000' + '03' + '782e79',
+    );
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'connected', requestId: 1, streamId: 5, local: { address: '10.0.0.1', port: 1 }, remote: { address: '192.0.2.1', port: 443 }, window: 16 })),
+      '09' + '00000001' + '0005' + '04' + '0a000001' + '0001' + '04' + 'c0000201' + '01bb' + '00000010',
+    );
+    assert.equal(hex(encodeStreamFrame(0x0102, Uint8Array.of(1, 2, 3))), '0a' + '0102' + '010203');
+    assert.equal(hex(encodeBridgeFrame({ type: 'end', streamId: 7 })), '0b' + '0007');
+    assert.equal(hex(encodeBridgeFrame({ type: 'window', streamId: 7, increment: 256 })), '0c' + '0007' + '00000100');
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'error', code: 'd', reason: '', socketId: 1, destination: { address: '169.254.169.254', port: 80 } })),
+      '05' + '06' + '0001' + '04' + 'a9fea9fe' + '0050' + '01' + '64',
+    );
+  });
+
+  it('refuses names that are not host names, on encode and on decode', () => {
+    for (const name of ['', 'a b', 'a..b', '-a.b', 'é.org', 'x'.repeat(254), `${'a'.repeat(64)}.org`]) {
+      assert.throws(() => encodeBridgeFrame({ type: 'resolve', requestId: 1, name, families: ['IPv4'] }), TypeError, name);
+    }
+    assert.throws(() => encodeBridgeFrame({ type: 'resolve', requestId: 1, name: 'a', families: [] }), RangeError);
+    throwsFrameError(fromHex('06 00000001 01 03 612062'), 'VALUE', 6); // 'a b'
+    throwsFrameError(fromHex('06 00000001 00 01 61'), 'VALUE', 5); // no family
+    throwsFrameError(fromHex('06 00000001 04 01 61'), 'VALUE', 5); // unknown family bit
+    throwsFrameError(fromHex('08 00000001 02 04 c0000201 01bb 00010000 00'), 'VALUE', 5); // unknown connect flag
+    throwsFrameError(fromHex('07 00000001 21'), 'VALUE', 5); // 33 addresses
+    assert.deepEqual(decodeBridgeFrame(fromHex('08 00000001 00 04 c0000201 01bb 00010000 00')), {
+      type: 'connect',
+      requestId: 1,
+      remote: { address: '192.0.2.1', port: 443 },
+      tls: false,
+      serverName: '',
+      window: 65536,
+    });
+  });
+});
+
 describe('bridge frame decoding errors', () => {
   it('names the code and offset of each malformation', () => {
     throwsFrameError(new Uint8Array(0), 'EMPTY', 0);
-    throwsFrameError(Uint8Array.of(0x06), 'UNKNOWN_TYPE', 0);
+    throwsFrameError(Uint8Array.of(0x0d), 'UNKNOWN_TYPE', 0);
     throwsFrameError(Uint8Array.of(0xff, 1, 2), 'UNKNOWN_TYPE', 0);
     throwsFrameError(fromHex('00 0001 05 01020304 0001'), 'FAMILY', 3);
     throwsFrameError(fromHex('00 0001 04 010203'), 'TRUNCATED', 4);
     throwsFrameError(fromHex('00 0001 04 01020304 00'), 'TRUNCATED', 8);
-    throwsFrameError(fromHex('01 02 0008 ffe3 000007d0 001e8480 0000ea60'), 'VERSION', 1);
+    throwsFrameError(fromHex('01 03 0008 ffe3 000007d0 001e8480 0000ea60'), 'VERSION', 1);
+    throwsFrameError(fromHex('01 02 0008 ffe3 000007d0 001e8480 0000ea60'), 'TRUNCATED', 18);
     throwsFrameError(fromHex('02 00000007 04 0000 00'), 'LENGTH', 8);
     throwsFrameError(fromHex('04 01'), 'TRUNCATED', 1);
-    throwsFrameError(fromHex('05 04 01 78'), 'VALUE', 1);
+    throwsFrameError(fromHex('05 08 01 78'), 'VALUE', 1);
     throwsFrameError(fromHex('05 00 02 4142'), 'VALUE', 2);
     throwsFrameError(fromHex('05 00 00'), 'VALUE', 2);
     throwsFrameError(fromHex('05 00 05 6162'), 'TRUNCATED', 3);
@@ -93,6 +169,13 @@ describe('bridge frame decoding errors', () => {
       encodeBridgeFrame({ type: 'bind', requestId: 1, family: 'IPv4', port: 9 }),
       encodeBridgeFrame({ type: 'bound', requestId: 1, socketId: 1, local: { address: '::1', port: 9 }, hostAddresses: ['::2', '1.1.1.1'] }),
       encodeBridgeFrame({ type: 'close', socketId: 1 }),
+      encodeBridgeFrame({ type: 'hello', version: 2, limits: { ...v2Limits } }),
+      encodeBridgeFrame({ type: 'resolve', requestId: 1, name: 'turn.example.org', families: ['IPv4', 'IPv6'] }),
+      encodeBridgeFrame({ type: 'resolved', requestId: 1, addresses: [{ address: '192.0.2.1', ttl: 60 }, { address: '2001:db8::1', ttl: 0 }] }),
+      encodeBridgeFrame({ type: 'connect', requestId: 1, remote: { address: '192.0.2.1', port: 443 }, tls: true, serverName: 'turn.example.org', window: 65536 }),
+      encodeBridgeFrame({ type: 'connected', requestId: 1, streamId: 2, local: { address: '10.0.0.1', port: 4000 }, remote: { address: '192.0.2.1', port: 443 }, window: 9 }),
+      encodeBridgeFrame({ type: 'end', streamId: 3 }),
+      encodeBridgeFrame({ type: 'window', streamId: 3, increment: 1000 }),
     ];
     for (const f of frames) {
       for (let n = 1; n < f.length; n++) throwsFrameError(f.subarray(0, n), 'TRUNCATED');
@@ -114,14 +197,43 @@ const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const family = fc.constantFrom('IPv4' as const, 'IPv6' as const);
 const errorCode = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,63}$/);
+const label = fc.stringMatching(/^[a-z0-9_]([a-z0-9_-]{0,20}[a-z0-9_])?$/);
+const hostName = fc.array(label, { minLength: 1, maxLength: 6 }).map((labels) => labels.join('.'));
 
 const frameArbitrary: fc.Arbitrary<BridgeFrame> = fc.oneof(
   fc.record({ type: fc.constant('data' as const), socketId: u16, peer: fc.record({ address, port }), payload: fc.uint8Array({ maxLength: 64 }) }),
   fc.record({
     type: fc.constant('hello' as const),
-    version: fc.constant(BRIDGE_PROTOCOL_VERSION),
+    version: fc.constant(1),
     limits: fc.record({ maxSockets: u16, maxPayload: u16, packetsPerSecond: u32, bytesPerSecond: u32, idleTimeoutMs: u32 }),
   }),
+  fc.record({
+    type: fc.constant('hello' as const),
+    version: fc.constant(BRIDGE_PROTOCOL_VERSION),
+    limits: fc.record({
+      maxSockets: u16,
+      maxPayload: u16,
+      packetsPerSecond: u32,
+      bytesPerSecond: u32,
+      idleTimeoutMs: u32,
+      maxStreams: u16,
+      streamWindow: u32,
+      maxConcurrentLookups: u16,
+      lookupsPerSecond: u32,
+      features: fc.integer({ min: 0, max: 255 }),
+    }),
+  }),
+  fc.record({ type: fc.constant('resolve' as const), requestId: u32, name: hostName, families: fc.constantFrom<AddressFamily[]>(['IPv4'], ['IPv6'], ['IPv4', 'IPv6']) }),
+  fc.record({ type: fc.constant('resolved' as const), requestId: u32, addresses: fc.array(fc.record({ address, ttl: u32 }), { maxLength: 32 }) }),
+  fc.record({ type: fc.constant('connect' as const), requestId: u32, remote: fc.record({ address, port }), tls: fc.boolean(), serverName: fc.oneof(fc.constant(''), hostName), window: u32 }),
+  fc.record({ type: fc.constant('connected' as const), requestId: u32, streamId: u16, local: fc.record({ address, port }), remote: fc.record({ address, port }), window: u32 }),
+  fc.record({ type: fc.constant('stream' as const), streamId: u16, payload: fc.uint8Array({ maxLength: 64 }) }),
+  fc.record({ type: fc.constant('end' as const), streamId: u16 }),
+  fc.record({ type: fc.constant('window' as const), streamId: u16, increment: u32 }),
+  fc.record(
+    { type: fc.constant('error' as const), code: errorCode, reason: fc.string({ maxLength: 40 }), socketId: u16, destination: fc.record({ address, port }) },
+    { requiredKeys: ['type', 'code', 'reason', 'destination'] },
+  ),
   fc.record({ type: fc.constant('bind' as const), requestId: u32, family, port }),
   fc.record({
     type: fc.constant('bound' as const),
@@ -148,7 +260,7 @@ describe('bridge frame properties', () => {
     fc.assert(
       fc.property(frameArbitrary, (frame) => {
         const decoded = decodeBridgeFrame(encodeBridgeFrame(frame));
-        const normal = decoded.type === 'data' ? { ...decoded, payload: decoded.payload.slice() } : decoded;
+        const normal = decoded.type === 'data' || decoded.type === 'stream' ? { ...decoded, payload: decoded.payload.slice() } : decoded;
         assert.deepEqual(canonical(normal), canonical(frame));
       }),
       { numRuns: 2000 },
@@ -159,7 +271,7 @@ describe('bridge frame properties', () => {
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 80 }),
       // Mostly-valid starts reach deeper into each decoder.
-      fc.tuple(fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 60 })).map(([t, rest]) => Uint8Array.of(t, ...rest)),
+      fc.tuple(fc.integer({ min: 0, max: 0x0d }), fc.uint8Array({ maxLength: 60 })).map(([t, rest]) => Uint8Array.of(t, ...rest)),
       fc.tuple(frameArbitrary, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([f, at, value]) => {
         const b = encodeBridgeFrame(f).slice();
         if (b.length > 0) b[at % b.length] = value;
