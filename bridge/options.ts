@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { DATA_HEADER_MAX, MAX_UDP_PAYLOAD } from '../src/net/bridge-frame.js';
 import { isIp } from '../src/net/ip.js';
 import { DestinationPolicy } from './policy.js';
+import type { BridgeResolveFunction } from './resolver.js';
 
 export interface BridgeOptions {
   /** Address to listen on. Default '127.0.0.1' (local only); '0.0.0.0' or '::' to serve other machines. */
@@ -36,6 +37,17 @@ export interface BridgeOptions {
   allow?: string[];
   /** CIDR blocks refused; an explicit deny wins over `allow`. Default none. */
   deny?: string[];
+  /**
+   * Let sessions reach the bridge host's own addresses (every interface, read again every 5 s, and
+   * `hostAddresses`) on any port. Default false: a page must never reach the host's own services.
+   * Loopback is governed by `allowLoopback` alone.
+   */
+  allowHostAddresses?: boolean;
+  /**
+   * Ports of the host's own addresses sessions may reach even so — a STUN/TURN server beside the bridge
+   * (`icebridge serve` passes its own). Default none.
+   */
+  allowHostPorts?: number[];
 
   /** Local addresses UDP sockets bind to, per family. Default 0.0.0.0 and ::. */
   udpBindAddress?: { IPv4?: string; IPv6?: string };
@@ -65,6 +77,32 @@ export interface BridgeOptions {
   /** Error frames per second sent to a session (burst of as many); the rest are counted, not sent. Default 10. */
   errorFramesPerSecond?: number;
 
+  /** v2: TCP/TLS streams a session may have open at once; 0 turns streams off. Default 4. */
+  maxStreams?: number;
+  /** v2: bytes a client may send on a stream before the bridge has written them to TCP (its credit). Default 262 144. */
+  streamWindow?: number;
+  /** v2: a TCP connect or TLS handshake that takes longer fails with `connect-timeout`. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** v2: extra CAs (PEM) trusted for TLS streams, added to Node's. Default none. */
+  tlsCa?: string | string[];
+  /** v2: accept any TLS certificate on streams — for tests only; logged at start. Default false. */
+  tlsInsecure?: boolean;
+  /** v2: resolve names for sessions (`resolve` frames). Default true. */
+  allowResolve?: boolean;
+  /**
+   * v2: how names resolve. Default: the DNS (c-ares: A/AAAA with TTLs; /etc/hosts is not read). A function
+   * `(name, family) => addresses` replaces it, e.g. to map test names to loopback addresses.
+   */
+  resolve?: BridgeResolveFunction;
+  /** v2: lookups a session may have in flight at once. Default 4. */
+  maxConcurrentLookups?: number;
+  /** v2: names a session may resolve per second (token bucket, burst of as many). Default 10. */
+  lookupsPerSecond?: number;
+  /** v2: a lookup with no answer after this long fails with `resolve-timeout`. Default 5 000 ms. */
+  resolveTimeoutMs?: number;
+  /** v2: names kept in the bridge's answer cache (by TTL, at most 300 s). Default 1000. */
+  resolveCacheSize?: number;
+
   /** Receives one JSON line per session open, close and refusal. Default: stderr. */
   logger?: (line: string) => void;
 }
@@ -80,6 +118,8 @@ export interface ResolvedBridgeOptions {
   allowOrigins: Set<string> | undefined;
   allowMissingOrigin: boolean;
   allowLoopback: boolean;
+  allowHostAddresses: boolean;
+  allowHostPorts: number[];
   policy: DestinationPolicy;
   udpBindAddress: { IPv4: string; IPv6: string };
   hostAddresses: string[] | undefined;
@@ -94,6 +134,17 @@ export interface ResolvedBridgeOptions {
   maxBufferedBytes: number;
   maxMalformedFrames: number;
   errorFramesPerSecond: number;
+  maxStreams: number;
+  streamWindow: number;
+  connectTimeoutMs: number;
+  tlsCa: string[] | undefined;
+  tlsInsecure: boolean;
+  allowResolve: boolean;
+  resolve: BridgeResolveFunction | undefined;
+  maxConcurrentLookups: number;
+  lookupsPerSecond: number;
+  resolveTimeoutMs: number;
+  resolveCacheSize: number;
   logger: (line: string) => void;
 }
 
@@ -112,6 +163,13 @@ export const BRIDGE_DEFAULTS = {
   maxBufferedBytes: 1_048_576,
   maxMalformedFrames: 10,
   errorFramesPerSecond: 10,
+  maxStreams: 4,
+  streamWindow: 262_144,
+  connectTimeoutMs: 10_000,
+  maxConcurrentLookups: 4,
+  lookupsPerSecond: 10,
+  resolveTimeoutMs: 5_000,
+  resolveCacheSize: 1000,
 } as const;
 
 function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -147,6 +205,10 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
   const portRange: [number, number] = [integer('bindPortRange[0]', range[0], 1024, 1, 65535), integer('bindPortRange[1]', range[1], 65535, 1, 65535)];
   if (portRange[0] > portRange[1]) throw new RangeError('bindPortRange must be [low, high] with low <= high');
 
+  if (options.allowHostPorts !== undefined && !Array.isArray(options.allowHostPorts)) throw new TypeError('bridge option allowHostPorts must be an array of ports');
+  const allowHostPorts = [...new Set((options.allowHostPorts ?? []).map((p, i) => integer(`allowHostPorts[${i}]`, p, 0, 1, 65535)))];
+  const allowHostAddresses = options.allowHostAddresses === true;
+
   const maxPayload = integer('maxPayload', options.maxPayload, BRIDGE_DEFAULTS.maxPayload, 1, MAX_UDP_PAYLOAD);
   const resolved: ResolvedBridgeOptions = {
     host: options.host ?? BRIDGE_DEFAULTS.host,
@@ -159,7 +221,9 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     allowOrigins: options.allowOrigins ? new Set(options.allowOrigins.map(normalizeOrigin)) : undefined,
     allowMissingOrigin: options.allowMissingOrigin ?? true,
     allowLoopback: options.allowLoopback === true,
-    policy: new DestinationPolicy({ allowLoopback: options.allowLoopback, allow: options.allow, deny: options.deny }),
+    allowHostAddresses,
+    allowHostPorts,
+    policy: new DestinationPolicy({ allowLoopback: options.allowLoopback, allow: options.allow, deny: options.deny, allowHostAddresses, allowHostPorts }),
     udpBindAddress,
     hostAddresses: options.hostAddresses,
     bindPortRange: portRange,
@@ -173,8 +237,21 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     maxBufferedBytes: integer('maxBufferedBytes', options.maxBufferedBytes, BRIDGE_DEFAULTS.maxBufferedBytes, 0, 2 ** 40),
     maxMalformedFrames: integer('maxMalformedFrames', options.maxMalformedFrames, BRIDGE_DEFAULTS.maxMalformedFrames, 0, 1_000_000),
     errorFramesPerSecond: integer('errorFramesPerSecond', options.errorFramesPerSecond, BRIDGE_DEFAULTS.errorFramesPerSecond, 1, 1_000_000),
+    maxStreams: integer('maxStreams', options.maxStreams, BRIDGE_DEFAULTS.maxStreams, 0, 0xffff),
+    streamWindow: integer('streamWindow', options.streamWindow, BRIDGE_DEFAULTS.streamWindow, 1024, 0xffffffff),
+    connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, BRIDGE_DEFAULTS.connectTimeoutMs, 1, 0xffffffff),
+    tlsCa: options.tlsCa === undefined ? undefined : Array.isArray(options.tlsCa) ? options.tlsCa : [options.tlsCa],
+    tlsInsecure: options.tlsInsecure === true,
+    allowResolve: options.allowResolve ?? true,
+    resolve: options.resolve,
+    maxConcurrentLookups: integer('maxConcurrentLookups', options.maxConcurrentLookups, BRIDGE_DEFAULTS.maxConcurrentLookups, 1, 0xffff),
+    lookupsPerSecond: integer('lookupsPerSecond', options.lookupsPerSecond, BRIDGE_DEFAULTS.lookupsPerSecond, 1, 1_000_000),
+    resolveTimeoutMs: integer('resolveTimeoutMs', options.resolveTimeoutMs, BRIDGE_DEFAULTS.resolveTimeoutMs, 1, 600_000),
+    resolveCacheSize: integer('resolveCacheSize', options.resolveCacheSize, BRIDGE_DEFAULTS.resolveCacheSize, 0, 1_000_000),
     logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
   };
+  if (resolved.tlsCa?.some((ca) => typeof ca !== 'string' || !ca.includes('-----BEGIN'))) throw new TypeError('bridge option tlsCa must be PEM text');
+  if (options.resolve !== undefined && typeof options.resolve !== 'function') throw new TypeError('bridge option resolve must be a function');
   if (resolved.maxMessageBytes < maxPayload + DATA_HEADER_MAX) {
     throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
   }

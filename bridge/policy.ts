@@ -1,22 +1,13 @@
-// Where a bridge session may send. The defaults keep a page from reaching the bridge host itself and the
-// cloud metadata service (an SSRF over UDP otherwise). CIDR matching is shared with the TURN server's peer
-// policy: src/net/address-policy.ts.
-import { AddressPolicy, cidrContains, parseCidr, type Cidr } from '../src/net/address-policy.js';
+// Where a bridge session may send. The defaults keep a page from reaching the bridge host itself (its own
+// addresses, loopback), its network's link-local and reserved ranges and the cloud metadata service (an SSRF
+// over UDP otherwise), in any IPv6 form that embeds them. The table and the matching are shared with the TURN
+// server's peer policy: src/net/address-policy.ts. bridge/README.md "Destination policy" is the reference.
+import { AddressPolicy, DENIED_RANGES, cidrContains, parseCidr, type AddressVerdict, type Cidr, type DeniedRange } from '../src/net/address-policy.js';
 
-export { cidrContains, parseCidr, type Cidr };
+export { cidrContains, parseCidr, type Cidr, type DeniedRange };
 
-/** Refused unless `allow` names them (loopback too, unless `allowLoopback`). */
-export const DEFAULT_DENIED: readonly { cidr: string; why: string }[] = [
-  { cidr: '0.0.0.0/8', why: '"this network" (RFC 6890)' },
-  { cidr: '::/128', why: 'unspecified' },
-  { cidr: '169.254.0.0/16', why: 'link-local, holds the cloud metadata service 169.254.169.254' },
-  { cidr: 'fe80::/10', why: 'link-local' },
-  { cidr: 'fd00:ec2::254/128', why: 'AWS metadata service over IPv6' },
-  { cidr: '100.100.100.200/32', why: 'Alibaba Cloud metadata service' },
-  { cidr: '224.0.0.0/4', why: 'multicast' },
-  { cidr: 'ff00::/8', why: 'multicast' },
-  { cidr: '255.255.255.255/32', why: 'limited broadcast' },
-];
+/** Refused unless `allow` names them (loopback too, unless `allowLoopback`; the host's own addresses unless `allowHostAddresses`). */
+export const DEFAULT_DENIED: readonly DeniedRange[] = DENIED_RANGES;
 
 export interface DestinationPolicyOptions {
   /** Let sessions reach 127.0.0.0/8 and ::1 (local use and tests). Default false. */
@@ -25,30 +16,77 @@ export interface DestinationPolicyOptions {
   allow?: string[];
   /** CIDR blocks refused; an explicit deny wins over `allow`. */
   deny?: string[];
+  /**
+   * Let sessions reach the bridge host's own addresses (those given to `setHostAddresses`) on any port.
+   * Default false: a page must not reach the host's own services. Loopback is `allowLoopback`'s alone.
+   */
+  allowHostAddresses?: boolean;
+  /**
+   * Ports of the host's own addresses sessions may reach all the same — a STUN/TURN server running beside
+   * the bridge (`icebridge serve` sets its own). Default none.
+   */
+  allowHostPorts?: readonly number[];
 }
 
 export type DestinationVerdict = 'allowed' | 'invalid-destination' | 'destination-denied';
 
 export class DestinationPolicy {
   private readonly policy: AddressPolicy;
-  /** Verdicts of recent destinations: a session sends to few peers, many times. */
-  private readonly recent = new Map<string, DestinationVerdict>();
+  private readonly hostPorts: ReadonlySet<number>;
+  /** Verdicts of recent destinations by address (ports are judged on top): a session sends to few peers, many times. */
+  private readonly recent = new Map<string, AddressVerdict>();
 
-  /** Throws a TypeError for a malformed CIDR block, so bad configuration fails at start. */
+  /** Throws a TypeError for a malformed CIDR block and a RangeError for a bad port, so bad configuration fails at start. */
   constructor(options: DestinationPolicyOptions = {}) {
-    this.policy = new AddressPolicy({ ...options, defaults: DEFAULT_DENIED.map((d) => d.cidr), precedence: 'deny' });
+    for (const port of options.allowHostPorts ?? []) {
+      if (!Number.isInteger(port) || port < 1 || port > 0xffff) throw new RangeError(`allowHostPorts: not a port: ${String(port)}`);
+    }
+    this.hostPorts = new Set(options.allowHostPorts ?? []);
+    this.policy = new AddressPolicy({
+      defaults: DEFAULT_DENIED.map((d) => d.cidr),
+      allowLoopback: options.allowLoopback,
+      allow: options.allow,
+      deny: options.deny,
+      allowHostAddresses: options.allowHostAddresses,
+      precedence: 'deny',
+    });
+  }
+
+  /**
+   * The bridge host's own addresses (every interface, and any address it is announced at); the bridge
+   * server feeds it from a watcher (src/node/host-addresses.ts). Cached verdicts are dropped when they change.
+   */
+  setHostAddresses(addresses: readonly string[]): void {
+    if (this.policy.setHostAddresses(addresses)) this.recent.clear();
+  }
+
+  /** The host addresses in force (loopback left out: `allowLoopback` governs it). */
+  get hostAddresses(): readonly string[] {
+    return this.policy.hostAddresses;
+  }
+
+  /** Decides for a DNS answer, before any port is known: an address that no port of may be reached is denied. */
+  checkAnswer(address: string): DestinationVerdict {
+    const v = this.verdictOf(address);
+    if (v === 'host') return this.hostPorts.size > 0 ? 'allowed' : 'destination-denied';
+    return v === 'allowed' ? 'allowed' : v === 'invalid' ? 'invalid-destination' : 'destination-denied';
   }
 
   /** Decides for one destination without allocating: it runs once per outgoing datagram. */
   check(address: string, port: number): DestinationVerdict {
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return 'invalid-destination';
-    let verdict = this.recent.get(address);
-    if (verdict === undefined) {
-      const v = this.policy.check(address);
-      verdict = v === 'allowed' ? 'allowed' : v === 'invalid' ? 'invalid-destination' : 'destination-denied';
+    const v = this.verdictOf(address);
+    if (v === 'allowed' || (v === 'host' && this.hostPorts.has(port))) return 'allowed';
+    return v === 'invalid' ? 'invalid-destination' : 'destination-denied';
+  }
+
+  private verdictOf(address: string): AddressVerdict {
+    let v = this.recent.get(address);
+    if (v === undefined) {
+      v = this.policy.check(address);
       if (this.recent.size >= 1024) this.recent.clear();
-      this.recent.set(address, verdict);
+      this.recent.set(address, v);
     }
-    return verdict;
+    return v;
   }
 }

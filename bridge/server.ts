@@ -9,7 +9,12 @@ import type { AddressFamily, TransportAddress } from '../src/net/transport-addre
 import { BridgeCloseCode } from './close-codes.js';
 import { BridgeMetrics, type RefusalReason } from './metrics.js';
 import { normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
-import { BridgeSession, closeWebSocket, type SessionContext } from './session.js';
+import { BridgeSession, closeWebSocket, type BridgeDriverContext } from './session.js';
+import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
+import { ResolveCache } from '../src/bridge/resolve-cache.js';
+import type { SessionLimits } from '../src/bridge/session-types.js';
+import { makeLookup } from './resolver.js';
+import { watchHostAddresses } from '../src/node/host-addresses.js';
 
 export interface RunningBridge {
   /** `ws://host:port/path` of the bridge, without a token. */
@@ -35,16 +40,31 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   const owned = o.server === undefined;
   const server = o.server ?? createServer();
   // clientTracking off: the bridge tracks its own sockets, refused ones included.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, clientTracking: false, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: o.maxMessageBytes,
+    clientTracking: false,
+    perMessageDeflate: false,
+    // A v2 client offers the v2 subprotocol; one that offers nothing (v1) gets a v1 session.
+    handleProtocols: (protocols) => (protocols.has(BRIDGE_SUBPROTOCOL_V2) ? BRIDGE_SUBPROTOCOL_V2 : false),
+  });
   const sockets = new Set<WebSocket>();
   const sessions = new Set<BridgeSession>();
   let nextSessionId = 1;
   let closing = false;
 
-  const context: SessionContext = {
+  if (o.tlsInsecure) log(o, { event: 'tls-insecure', warning: 'tlsInsecure: TLS streams accept any certificate (tests only)' });
+  const context: BridgeDriverContext = {
     options: o,
     metrics,
-    hostAddresses: (family, bound) => hostAddressesFor(o, family, bound),
+    session: {
+      limits: sessionLimits(o),
+      metrics,
+      policy: o.policy,
+      resolveCache: new ResolveCache({ maxEntries: o.resolveCacheSize }),
+      hostAddresses: (family, bound) => hostAddressesFor(o, family, bound),
+    },
+    lookup: makeLookup(o.resolve, o.resolveTimeoutMs),
     onClosed: (session) => sessions.delete(session),
   };
 
@@ -76,7 +96,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         closeWebSocket(ws, admission.code, admission.reason);
         return;
       }
-      sessions.add(new BridgeSession(nextSessionId++, ws, context, { user: admission.user, ...info }));
+      const version = ws.protocol === BRIDGE_SUBPROTOCOL_V2 ? 2 : 1;
+      sessions.add(new BridgeSession(nextSessionId++, ws, context, { user: admission.user, ...info }, version));
     });
   };
 
@@ -102,6 +123,11 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     });
   }
 
+  // The host's own addresses are destinations only with allowHostAddresses (or on allowHostPorts). Started
+  // once listening (nothing to stop if that fails); the first read is synchronous, so no session runs
+  // before the policy knows them. Stopped in close().
+  const hostWatch = o.allowHostAddresses ? undefined : watchHostAddresses((found) => o.policy.setHostAddresses([...found, ...(o.hostAddresses ?? [])]));
+
   const address = () => {
     const a = server.address();
     if (a === null || typeof a === 'string') throw new Error('the bridge server is not listening on a TCP port');
@@ -124,6 +150,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     async close() {
       if (closing) return;
       closing = true;
+      hostWatch?.stop();
       server.off('upgrade', onUpgrade);
       for (const session of [...sessions]) session.close(BridgeCloseCode.goingAway, 'bridge shutting down');
       await Promise.all(
@@ -149,6 +176,28 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         });
       }
     },
+  };
+}
+
+function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
+  return {
+    maxSockets: o.maxSockets,
+    maxPayload: o.maxPayload,
+    packetsPerSecond: o.packetsPerSecond,
+    bytesPerSecond: o.bytesPerSecond,
+    idleTimeoutMs: o.idleTimeoutMs,
+    maxBufferedBytes: o.maxBufferedBytes,
+    maxMalformedFrames: o.maxMalformedFrames,
+    errorFramesPerSecond: o.errorFramesPerSecond,
+    bindPortRange: o.bindPortRange,
+    maxStreams: o.maxStreams,
+    streamWindow: o.streamWindow,
+    connectTimeoutMs: o.connectTimeoutMs,
+    tls: true,
+    resolve: o.allowResolve,
+    maxConcurrentLookups: o.maxConcurrentLookups,
+    lookupsPerSecond: o.lookupsPerSecond,
+    resolveTimeoutMs: o.resolveTimeoutMs,
   };
 }
 

@@ -4,7 +4,8 @@ export { StunClient, type StunClientEvent, type StunTransactionResult, type Stun
 export { TransactionTable, type TransactionOptions } from './stun/transactions.js';
 export { stunBinding, StunBindingError, type StunBindingOptions, type StunBindingResult } from './stun/binding.js';
 export { StunServer, type StunServerOptions, type StunServerCounters } from './server/stun-server.js';
-export type { DatagramSocket, DatagramHandler } from './net/datagram-socket.js';
+export { DestinationUnreachableError, type DatagramSocket, type DatagramHandler, type UnreachableHandler } from './net/datagram-socket.js';
+export { FramedStreamSocket, type ByteStream } from './net/framed-stream-socket.js';
 export type { TransportAddress, AddressFamily } from './net/transport-address.js';
 export { formatTransportAddress } from './net/transport-address.js';
 export type { Engine, Transmit, DatagramSource, SocketId } from './net/engine.js';
@@ -12,11 +13,14 @@ export { EngineDriver, type EngineDriverOptions } from './net/driver.js';
 export { realClock, type Clock } from './net/clock.js';
 export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';
 export {
-  BRIDGE_PROTOCOL_VERSION, BridgeFrameError, decodeBridgeFrame, encodeBridgeFrame, encodeDataFrame,
+  BRIDGE_PROTOCOL_VERSION, BRIDGE_SUBPROTOCOL_V2, BridgeFeature, BridgeFrameError, decodeBridgeFrame, encodeBridgeFrame, encodeDataFrame,
   type BridgeFrame, type BridgeFrameErrorCode, type BridgeLimits,
 } from './net/bridge-frame.js';
 export { mintRestCredential, verifyRestCredential, type RestCredential, type RestCredentialCheck, type MintRestCredentialOptions } from './net/rest-credentials.js';
-export { BridgeConnection, BridgeSocket, BridgeError, type BridgeConnectOptions, type WebSocketConstructor } from './net/bridge-client.js';
+export {
+  BridgeConnection, BridgeSocket, BridgeStream, BridgeError,
+  type BridgeConnectOptions, type BridgeSessionLimits, type BridgeStreamConnectOptions, type ResolveOptions, type ResolvedAddress, type WebSocketConstructor,
+} from './net/bridge-client.js';
 export { TurnServer, runTurnServer, PeerPolicy, type TurnServerOptions, type TurnServerEvent, type TurnServerCounters, type RunTurnServerOptions, type RunningTurnEngine } from './server/index.js';
 export * from './turn/index.js';
 export * from './nat/index.js';

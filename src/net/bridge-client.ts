@@ -1,20 +1,41 @@
-// The page's side of the bridge: UDP sockets carried over one WebSocket. Isomorphic — a page, a Worker and
-// Node (with the `ws` package's WebSocket) all run it; each BridgeSocket is a DatagramSocket like any other.
+// The page's side of the bridge (protocol v2): UDP sockets, name lookups and TCP/TLS streams carried over one
+// WebSocket. Isomorphic — a page, a Worker and Node (with the `ws` package's WebSocket) all run it; each
+// BridgeSocket is a DatagramSocket like any other, and openStreamSocket makes one out of a stream.
+import { BridgeError } from './bridge-error.js';
 import {
-  BRIDGE_PROTOCOL_VERSION,
+  BRIDGE_SUBPROTOCOL_V2,
+  BridgeFeature,
   decodeBridgeFrame,
   encodeBridgeFrame,
   encodeDataFrame,
+  isHostName,
   type BridgeFrame,
   type BridgeLimits,
   type BoundFrame,
+  type ConnectedFrame,
   type ErrorFrame,
+  type ResolvedAddress,
 } from './bridge-frame.js';
-import type { DatagramHandler, DatagramSocket } from './datagram-socket.js';
+import { BridgeLookups, type ResolveOptions } from './bridge-lookups.js';
+import { BridgeRequests, type AnswerOf, type BridgeRequestKind } from './bridge-requests.js';
+import { BridgeSocket } from './bridge-socket.js';
+import { BridgeStream } from './bridge-stream.js';
+import { FramedStreamSocket } from './framed-stream-socket.js';
+import type { IceServerTransport } from './ice-server-uri.js';
+import { isIp } from './ip.js';
 import type { AddressFamily, TransportAddress } from './transport-address.js';
 
+export { BridgeError } from './bridge-error.js';
+export { BridgeSocket } from './bridge-socket.js';
+export { BridgeStream } from './bridge-stream.js';
+export type { ResolveOptions } from './bridge-lookups.js';
+export type { ResolvedAddress } from './bridge-frame.js';
+
+/** The protocol version this client needs; it offers BRIDGE_SUBPROTOCOL_V2 to get it. */
+const CLIENT_PROTOCOL_VERSION = 2;
+
 /** Any WebSocket class: the platform's, or `ws`'s in Node. Only the standard API is used. */
-export type WebSocketConstructor = new (url: string, ...rest: never[]) => object;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object;
 
 /** The part of the WHATWG WebSocket API used here; both the DOM's and `ws`'s have it. */
 interface WebSocketLike {
@@ -36,35 +57,31 @@ export interface BridgeConnectOptions {
   WebSocket?: WebSocketConstructor;
   /** Give up when the bridge has not said hello within this long. Default 10 000 ms. */
   connectTimeoutMs?: number;
-  /** Give up on a bind the bridge has not answered within this long. Default 10 000 ms. */
+  /** Give up on a bind, resolve or connect the bridge has not answered within this long. Default 10 000 ms. */
   requestTimeoutMs?: number;
   /** Above this many bytes queued on the WebSocket, `send` drops datagrams instead of queueing. Default 1 MiB. */
   maxBufferedBytes?: number;
   /** The WebSocket's binaryType: 'arraybuffer' (default); Node's `ws` avoids a copy per message with 'nodebuffer'. */
   binaryType?: string;
+  /** Bytes a stream lets the bridge send before this side grants more (announced in `connect`). Default 256 KiB. */
+  streamReceiveWindow?: number;
+  /** Above this many bytes queued on a stream for want of credit, `BridgeStream.write` returns false. Default 1 MiB. */
+  maxStreamBufferedBytes?: number;
 }
 
-/**
- * What went wrong with the bridge. `code` is stable: `closed` (with the WebSocket `closeCode`, e.g. 4001 when
- * the bridge refused the token — see bridge/close-codes.ts), `connect-failed` (a URL the WebSocket class
- * refuses), `timeout`, `protocol`, `socket-closed`, or an error frame's code (`socket-limit`,
- * `destination-denied`, `rate-limited`, …).
- */
-export class BridgeError extends Error {
-  override readonly name = 'BridgeError';
-  constructor(
-    readonly code: string,
-    readonly reason: string,
-    readonly closeCode?: number,
-  ) {
-    super(closeCode === undefined ? `${code}: ${reason}` : `${code} (${closeCode}): ${reason}`);
-  }
-}
+type ConnectionOptions = Required<Omit<BridgeConnectOptions, 'WebSocket' | 'binaryType'>>;
 
-interface PendingBind {
-  resolve: (socket: BridgeSocket) => void;
-  reject: (error: BridgeError) => void;
-  timer: ReturnType<typeof setTimeout>;
+/** The limits of a v2 session: every field of its hello. */
+export type BridgeSessionLimits = Required<BridgeLimits>;
+
+export interface BridgeStreamConnectOptions {
+  /** An IP address, or a host name the bridge resolves first. */
+  address: string;
+  port: number;
+  /** TLS over the TCP connection (the bridge checks the server's certificate). Default false. */
+  tls?: boolean;
+  /** The TLS server name (SNI and certificate check). Default: `address` when it is a name, else none. */
+  serverName?: string;
 }
 
 export class BridgeConnection {
@@ -72,20 +89,23 @@ export class BridgeConnection {
   onerror: ((error: BridgeError) => void) | null = null;
   /** Called once when the connection closes, with why. */
   onclose: ((error: BridgeError) => void) | null = null;
-  /** Frames from the bridge that did not decode; counted and dropped. */
+  /** Frames from the bridge that did not decode, or that a bridge does not send; counted and dropped. */
   malformedFrames = 0;
   /** Datagrams `send` dropped (connection not open, too large, WebSocket queue full, bad address). */
   droppedSends = 0;
   private readonly sockets = new Map<number, BridgeSocket>();
-  private readonly pending = new Map<number, PendingBind>();
-  private nextRequestId = 1;
+  private readonly streams = new Map<number, BridgeStream>();
+  private readonly requests: BridgeRequests;
+  private readonly lookups: BridgeLookups;
   private closedWith: BridgeError | undefined;
 
   private constructor(
     private readonly ws: WebSocketLike,
-    readonly limits: BridgeLimits,
-    private readonly options: Required<Omit<BridgeConnectOptions, 'WebSocket' | 'binaryType'>>,
+    readonly limits: BridgeSessionLimits,
+    private readonly options: ConnectionOptions,
   ) {
+    this.requests = new BridgeRequests(options.requestTimeoutMs);
+    this.lookups = new BridgeLookups((name, families) => this.ask('resolve', (requestId) => ({ type: 'resolve', requestId, name, families }), (f) => f.addresses));
     ws.onmessage = (event) => this.onMessage(event.data);
     ws.onclose = (event) => this.onClosed(new BridgeError('closed', event.reason || 'the bridge connection closed', event.code));
     ws.onerror = null;
@@ -95,15 +115,23 @@ export class BridgeConnection {
   static connect(url: string, options: BridgeConnectOptions = {}): Promise<BridgeConnection> {
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) return Promise.reject(new TypeError('no WebSocket class here: pass { WebSocket } (in Node, use connectBridge)'));
-    const resolved = {
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
-    };
+    let resolved: ConnectionOptions;
+    try {
+      resolved = {
+        connectTimeoutMs: integerOption('connectTimeoutMs', options.connectTimeoutMs, 10_000, 1),
+        requestTimeoutMs: integerOption('requestTimeoutMs', options.requestTimeoutMs, 10_000, 1),
+        maxBufferedBytes: integerOption('maxBufferedBytes', options.maxBufferedBytes, 1_048_576, 0),
+        streamReceiveWindow: integerOption('streamReceiveWindow', options.streamReceiveWindow, 262_144, 1, 0xffffffff),
+        maxStreamBufferedBytes: integerOption('maxStreamBufferedBytes', options.maxStreamBufferedBytes, 1_048_576, 0),
+      };
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
       let ws: WebSocketLike;
       try {
-        ws = new Ctor(url) as unknown as WebSocketLike;
+        // Offering the v2 subprotocol is how a client asks for v2; a bridge that does not speak it says hello v1.
+        ws = new Ctor(url, [BRIDGE_SUBPROTOCOL_V2]) as unknown as WebSocketLike;
       } catch (err) {
         reject(new BridgeError('connect-failed', err instanceof Error ? err.message : String(err)));
         return;
@@ -127,12 +155,17 @@ export class BridgeConnection {
           fail(new BridgeError('protocol', `bad hello from the bridge: ${err instanceof Error ? err.message : String(err)}`));
           return;
         }
-        if (frame.type !== 'hello' || frame.version !== BRIDGE_PROTOCOL_VERSION) {
-          fail(new BridgeError('protocol', `expected a version ${BRIDGE_PROTOCOL_VERSION} hello, got a ${frame.type} frame`));
+        if (frame.type !== 'hello') {
+          fail(new BridgeError('protocol', `expected a hello from the bridge, got a ${frame.type} frame`));
+          return;
+        }
+        if (frame.version !== CLIENT_PROTOCOL_VERSION) {
+          fail(new BridgeError('protocol', `the bridge speaks protocol ${frame.version} and this client needs ${CLIENT_PROTOCOL_VERSION}: upgrade the bridge`));
           return;
         }
         clearTimeout(timer);
-        resolve(new BridgeConnection(ws, frame.limits, resolved));
+        // A v2 hello decodes with every v2 field, so the limits are complete.
+        resolve(new BridgeConnection(ws, frame.limits as BridgeSessionLimits, resolved));
       };
     });
   }
@@ -143,27 +176,56 @@ export class BridgeConnection {
 
   /** Asks the bridge for a UDP socket; `port` 0 (default) lets it pick. One WebSocket carries them all. */
   bind(options: { family?: AddressFamily; port?: number } = {}): Promise<BridgeSocket> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    if (this.ws.readyState !== OPEN) return Promise.reject(new BridgeError('closed', 'the bridge connection is closing'));
-    const requestId = this.nextRequestId;
-    this.nextRequestId = requestId === 0xffffffff ? 1 : requestId + 1;
-    let frame: Uint8Array;
-    try {
-      frame = encodeBridgeFrame({ type: 'bind', requestId, family: options.family ?? 'IPv4', port: options.port ?? 0 });
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        reject(new BridgeError('timeout', `the bridge did not answer bind ${requestId} within ${this.options.requestTimeoutMs} ms`));
-      }, this.options.requestTimeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer });
-      this.ws.send(frame);
-    });
+    return this.ask('bind', (requestId) => ({ type: 'bind', requestId, family: options.family ?? 'IPv4', port: options.port ?? 0 }), (frame) => this.onBound(frame));
   }
 
-  /** Closes the WebSocket and with it every socket. */
+  /**
+   * Resolves a host name on the bridge (A and/or AAAA). An IP literal resolves to itself without asking.
+   * Rejects with the bridge's BridgeError: `name-not-found`, `resolve-timeout`, `destination-denied` (every
+   * answer was denied by the bridge's policy), `rate-limited`, `resolve-failed`, `not-supported`.
+   */
+  resolve(name: string, options: ResolveOptions = {}): Promise<ResolvedAddress[]> {
+    return this.lookups.resolve(name, options);
+  }
+
+  /** The first address `name` resolves to (of `family` if given). Bound: pass it as `resolve` to the gatherer or stunBinding. */
+  readonly resolveHost = (name: string, family?: AddressFamily): Promise<string> => this.lookups.resolveHost(name, family);
+
+  /**
+   * Opens a TCP (or TLS) stream from the bridge host. Rejects with a TypeError for bad options, or the
+   * bridge's BridgeError: `destination-denied`, `invalid-destination`, `stream-limit`, `connect-failed`,
+   * `connect-timeout`, `tls-failed` (the reason says why the certificate was rejected), `not-supported`.
+   */
+  async connect(options: BridgeStreamConnectOptions): Promise<BridgeStream> {
+    const { address, port, tls = false } = options;
+    if (typeof address !== 'string') throw new TypeError('connect needs an address string');
+    if (!Number.isInteger(port) || port < 1 || port > 0xffff) throw new TypeError(`connect needs a port in 1..65535, got ${port}`);
+    let serverName = options.serverName ?? (tls && !isIp(address) ? address : '');
+    if (isIp(serverName)) serverName = ''; // RFC 6066 §3: SNI carries host names, never addresses
+    if (serverName !== '' && !isHostName(serverName)) throw new TypeError(`not a TLS server name: ${JSON.stringify(serverName)}`);
+    const features = this.limits.features;
+    if (!(features & BridgeFeature.tcp) || this.limits.maxStreams === 0) throw new BridgeError('not-supported', 'this bridge opens no TCP streams');
+    if (tls && !(features & BridgeFeature.tls)) throw new BridgeError('not-supported', 'this bridge opens no TLS streams');
+    const remote = { address: isIp(address) ? address : await this.resolveHost(address), port };
+    return this.ask(
+      'connect',
+      (requestId) => ({ type: 'connect', requestId, remote, tls, serverName, window: this.options.streamReceiveWindow }),
+      (frame) => this.onConnected(frame),
+    );
+  }
+
+  /**
+   * A STUN/TURN connection over a bridge stream (RFC 8489 §6.2.2, RFC 8656 §12.5 framing), in the shape of
+   * the gatherer's `openStreamSocket` (bound: pass it as is) for `turn:…?transport=tcp` and `turns:…`.
+   */
+  readonly openStreamSocket = async (server: TransportAddress, transport: IceServerTransport, serverName: string): Promise<FramedStreamSocket> => {
+    if (transport !== 'tcp' && transport !== 'tls') throw new TypeError(`openStreamSocket opens tcp or tls streams, not ${transport}`);
+    const stream = await this.connect({ address: server.address, port: server.port, tls: transport === 'tls', serverName: transport === 'tls' ? serverName : '' });
+    // The caller's spelling of the server's address, so `send(…, server)` and `from` compare as it expects.
+    return new FramedStreamSocket(stream, stream.localAddress, { address: isIp(server.address) ? server.address : stream.remoteAddress.address, port: server.port });
+  };
+
+  /** Closes the WebSocket and with it every socket and stream. */
   close(): void {
     if (this.closedWith) return;
     this.onClosed(new BridgeError('closed', 'closed by the application', 1000));
@@ -188,8 +250,27 @@ export class BridgeConnection {
 
   /** @internal BridgeSocket.close(). */
   releaseSocket(socketId: number): void {
-    if (!this.sockets.delete(socketId) || this.closedWith || this.ws.readyState !== OPEN) return;
-    this.ws.send(encodeBridgeFrame({ type: 'close', socketId }));
+    if (this.sockets.delete(socketId)) this.sendFrame(encodeBridgeFrame({ type: 'close', socketId }));
+  }
+
+  /** @internal BridgeStream's way out: stream bytes are never dropped, the credit bounds them. */
+  sendFrame(frame: Uint8Array): void {
+    if (!this.closedWith && this.ws.readyState === OPEN) this.ws.send(frame);
+  }
+
+  /** @internal a stream closed on this side. */
+  releaseStream(streamId: number): void {
+    this.streams.delete(streamId);
+  }
+
+  /** Sends a request if the connection is open; `accept` turns the answer into the result. */
+  private ask<K extends BridgeRequestKind, T>(kind: K, frame: (requestId: number) => BridgeFrame, accept: (answer: AnswerOf[K]) => T): Promise<T> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (this.ws.readyState !== OPEN) return Promise.reject(new BridgeError('closed', 'the bridge connection is closing'));
+    if (kind === 'resolve' && !(this.limits.features & BridgeFeature.resolve)) {
+      return Promise.reject(new BridgeError('not-supported', 'this bridge resolves no names'));
+    }
+    return this.requests.start(kind, (requestId) => encodeBridgeFrame(frame(requestId)), (bytes) => this.ws.send(bytes), accept);
   }
 
   private onMessage(data: unknown): void {
@@ -201,107 +282,92 @@ export class BridgeConnection {
       return;
     }
     switch (frame.type) {
-      case 'data': {
-        const socket = this.sockets.get(frame.socketId);
-        socket?.ondatagram?.(frame.payload, frame.peer);
+      case 'data':
+        this.sockets.get(frame.socketId)?.ondatagram?.(frame.payload, frame.peer);
         return;
-      }
+      case 'stream':
+        this.streams.get(frame.streamId)?.receive(frame.payload);
+        return;
+      case 'window':
+        this.streams.get(frame.streamId)?.grant(frame.increment);
+        return;
+      case 'end':
+        this.streams.get(frame.streamId)?.remoteEnd();
+        return;
       case 'bound':
-        this.onBound(frame);
+      case 'resolved':
+      case 'connected':
+        if (this.requests.answer(frame)) return;
+        // Timed out here but done there: give the socket or stream back.
+        if (frame.type !== 'resolved') this.sendFrame(encodeBridgeFrame({ type: 'close', socketId: frame.type === 'bound' ? frame.socketId : frame.streamId }));
         return;
       case 'error':
         this.onErrorFrame(frame);
         return;
-      case 'close': {
-        const socket = this.sockets.get(frame.socketId);
-        this.sockets.delete(frame.socketId);
-        socket?.closedBy(new BridgeError('socket-closed', 'the bridge closed this socket'));
+      case 'close':
+        this.onCloseFrame(frame.socketId);
         return;
-      }
       default:
         this.malformedFrames++; // hello twice, or a client-only frame
     }
   }
 
-  private onBound(frame: BoundFrame): void {
-    const pending = this.pending.get(frame.requestId);
-    if (!pending) {
-      // The bind timed out here but succeeded there: give the socket back.
-      this.ws.send(encodeBridgeFrame({ type: 'close', socketId: frame.socketId }));
-      return;
-    }
-    this.pending.delete(frame.requestId);
-    clearTimeout(pending.timer);
+  private onBound(frame: BoundFrame): BridgeSocket {
     const socket = new BridgeSocket(this, frame.socketId, frame.local, frame.hostAddresses);
     this.sockets.set(frame.socketId, socket);
-    pending.resolve(socket);
+    return socket;
+  }
+
+  private onConnected(frame: ConnectedFrame): BridgeStream {
+    const stream = new BridgeStream(this, frame.streamId, frame.local, frame.remote, frame.window, {
+      receiveWindow: this.options.streamReceiveWindow,
+      maxBufferedBytes: this.options.maxStreamBufferedBytes,
+      maxChunk: Math.max(1, this.limits.maxPayload), // the bridge takes no frame larger than a full datagram
+    });
+    this.streams.set(frame.streamId, stream);
+    return stream;
   }
 
   private onErrorFrame(frame: ErrorFrame): void {
     const error = new BridgeError(frame.code, frame.reason);
-    const pending = frame.requestId === undefined ? undefined : this.pending.get(frame.requestId);
-    if (pending) {
-      this.pending.delete(frame.requestId!);
-      clearTimeout(pending.timer);
-      pending.reject(error);
+    if (frame.requestId !== undefined && this.requests.fail(frame.requestId, error)) return;
+    if (frame.socketId !== undefined) {
+      this.sockets.get(frame.socketId)?.errorFrame(frame, error);
+      this.streams.get(frame.socketId)?.noteError(error);
+    }
+    this.onerror?.(error);
+  }
+
+  private onCloseFrame(id: number): void {
+    const socket = this.sockets.get(id);
+    if (socket) {
+      this.sockets.delete(id);
+      socket.closedBy(new BridgeError('socket-closed', 'the bridge closed this socket'));
       return;
     }
-    if (frame.socketId !== undefined) this.sockets.get(frame.socketId)?.onerror?.(error);
-    this.onerror?.(error);
+    this.streams.get(id)?.closedByBridge();
   }
 
   private onClosed(error: BridgeError): void {
     if (this.closedWith) return;
     this.closedWith = error;
     this.ws.onmessage = this.ws.onclose = null;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
-    this.pending.clear();
+    this.requests.failAll(error);
     const sockets = [...this.sockets.values()];
+    const streams = [...this.streams.values()];
     this.sockets.clear();
+    this.streams.clear();
     for (const s of sockets) s.closedBy(error);
+    for (const s of streams) s.closedBy(error);
     this.onclose?.(error);
   }
 }
 
-/** A UDP socket on the bridge host. Its addresses are the bridge's: they are the page's host candidates. */
-export class BridgeSocket implements DatagramSocket {
-  ondatagram: DatagramHandler | null = null;
-  onclose: ((reason?: Error) => void) | null = null;
-  /** Error frames about this socket (destination-denied, rate-limited, …); the socket stays open. */
-  onerror: ((error: BridgeError) => void) | null = null;
-  private closed = false;
-
-  /** @internal made by BridgeConnection.bind(). */
-  constructor(
-    private readonly connection: BridgeConnection,
-    readonly id: number,
-    /** The address the bridge's UDP socket is bound to (may be a wildcard such as 0.0.0.0). */
-    readonly localAddress: TransportAddress,
-    /** The bridge host's interface addresses for this socket's family. */
-    readonly hostAddresses: readonly string[],
-  ) {}
-
-  send(bytes: Uint8Array, to: TransportAddress): void {
-    if (!this.closed) this.connection.sendData(this.id, bytes, to);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.connection.releaseSocket(this.id);
-    // Like a dgram socket, report the close after close() returns.
-    queueMicrotask(() => this.onclose?.());
-  }
-
-  /** @internal the bridge or the connection went away. */
-  closedBy(error: BridgeError): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.onclose?.(error);
-  }
+/** An integer option in min..max, or its default when absent; checked once, at connect. */
+function integerOption(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
+  return value;
 }
 
 function bytesOf(data: unknown): Uint8Array {

@@ -12,10 +12,10 @@ export interface NodeBridgeConnectOptions extends Omit<BridgeConnectOptions, 'We
 export function connectBridge(url: string, options: NodeBridgeConnectOptions = {}): Promise<BridgeConnection> {
   const { origin, headers, ...rest } = options;
   const wsOptions = { origin, headers, perMessageDeflate: false };
-  // ws takes its options as a second constructor argument; the isomorphic client passes only the URL.
+  // ws takes its options after the subprotocols; the isomorphic client passes the URL and the subprotocols.
   const NodeWebSocket = class extends WebSocket {
-    constructor(address: string) {
-      super(address, wsOptions);
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, wsOptions);
     }
   };
   return BridgeConnection.connect(url, { binaryType: 'nodebuffer', ...rest, WebSocket: NodeWebSocket as WebSocketConstructor });

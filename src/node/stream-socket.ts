@@ -1,9 +1,9 @@
 // A TCP or TLS connection to one STUN/TURN server, seen as a DatagramSocket: each framed message is one
 // datagram from the server, and `send` writes one message to the stream (RFC 8489 §6.2.2, RFC 8656 §12.5).
+// The framing is the isomorphic FramedStreamSocket's; this file only opens node:net/node:tls sockets.
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
-import { frameForStream, StreamFramer } from '../net/stream-framer.js';
+import { FramedStreamSocket, type ByteStream } from '../net/framed-stream-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 
 export interface StreamSocketOptions {
@@ -17,30 +17,9 @@ export interface StreamSocketOptions {
   connectTimeoutMs?: number;
 }
 
-export class StreamSocket implements DatagramSocket {
-  ondatagram: DatagramHandler | null = null;
-  onclose: ((reason?: Error) => void) | null = null;
-  readonly reliable = true;
-  private readonly framer = new StreamFramer();
-  private closed = false;
-
-  private constructor(
-    private readonly socket: Socket,
-    readonly localAddress: TransportAddress,
-    readonly remoteAddress: TransportAddress,
-  ) {
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Uint8Array[];
-      try {
-        frames = this.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      } catch (err) {
-        this.shut(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      for (const frame of frames) this.ondatagram?.(frame, this.remoteAddress);
-    });
-    socket.on('error', (err) => this.shut(err));
-    socket.on('close', () => this.shut());
+export class StreamSocket extends FramedStreamSocket {
+  private constructor(socket: Socket, localAddress: TransportAddress, remoteAddress: TransportAddress) {
+    super(nodeByteStream(socket), localAddress, remoteAddress);
   }
 
   static connect(options: StreamSocketOptions): Promise<StreamSocket> {
@@ -70,29 +49,23 @@ export class StreamSocket implements DatagramSocket {
       });
     });
   }
-
-  /** Writes one message; `to` must be the server this connection goes to (anything else is dropped). */
-  send(bytes: Uint8Array, to: TransportAddress): void {
-    if (this.closed || to.port !== this.remoteAddress.port || !sameHost(to.address, this.remoteAddress.address)) return;
-    this.socket.write(frameForStream(bytes));
-  }
-
-  close(): void {
-    this.shut();
-  }
-
-  private shut(reason?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.socket.destroy();
-    this.onclose?.(reason);
-  }
 }
 
-/** Node reports an IPv4 peer of a dual-stack socket as ::ffff:a.b.c.d. */
-function sameHost(a: string, b: string): boolean {
-  const strip = (x: string) => (x.startsWith('::ffff:') && x.includes('.') ? x.slice(7) : x);
-  return strip(a) === strip(b);
+/** A connected node:net/node:tls socket as a ByteStream. */
+function nodeByteStream(socket: Socket): ByteStream {
+  const stream: ByteStream = {
+    write(bytes) {
+      socket.write(bytes);
+      return true; // Node's socket buffers what the kernel does not take yet, as this socket always let it
+    },
+    close: () => socket.destroy(),
+    ondata: null,
+    onclose: null,
+  };
+  socket.on('data', (chunk: Buffer) => stream.ondata?.(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  socket.on('error', (err) => stream.onclose?.(err));
+  socket.on('close', () => stream.onclose?.());
+  return stream;
 }
 
 function isIpLiteral(host: string): boolean {

@@ -55,7 +55,18 @@ describe('bridge: datagrams through a WebSocket', () => {
   });
 
   it('says hello with the session limits', () => {
-    assert.deepEqual(connection.limits, { maxSockets: 8, maxPayload: 65507, packetsPerSecond: 2000, bytesPerSecond: 2_000_000, idleTimeoutMs: 60_000 });
+    assert.deepEqual(connection.limits, {
+      maxSockets: 8,
+      maxPayload: 65507,
+      packetsPerSecond: 2000,
+      bytesPerSecond: 2_000_000,
+      idleTimeoutMs: 60_000,
+      maxStreams: 4,
+      streamWindow: 262_144,
+      maxConcurrentLookups: 4,
+      lookupsPerSecond: 10,
+      features: 7,
+    });
   });
 
   it('runs a STUN Binding through the bridge: the mapped address is the bridge socket', async () => {

@@ -8,8 +8,19 @@ import { decodeBridgeFrame, encodeBridgeFrame, encodeDataFrame, type BridgeFrame
 import { connectBridge } from '../../src/node/bridge-client.js';
 import { within } from './helpers.js';
 
-const LIMITS = { maxSockets: 2, maxPayload: 1200, packetsPerSecond: 100, bytesPerSecond: 100_000, idleTimeoutMs: 1000 };
-const hello = () => encodeBridgeFrame({ type: 'hello', version: 1, limits: LIMITS });
+const LIMITS = {
+  maxSockets: 2,
+  maxPayload: 1200,
+  packetsPerSecond: 100,
+  bytesPerSecond: 100_000,
+  idleTimeoutMs: 1000,
+  maxStreams: 1,
+  streamWindow: 4096,
+  maxConcurrentLookups: 1,
+  lookupsPerSecond: 1,
+  features: 7,
+};
+const hello = () => encodeBridgeFrame({ type: 'hello', version: 2, limits: LIMITS });
 
 describe('bridge client against a scripted bridge', () => {
   let server: WebSocketServer;
@@ -35,7 +46,7 @@ describe('bridge client against a scripted bridge', () => {
   });
 
   it('rejects a hello of another protocol version with a protocol error', async () => {
-    script = (ws) => ws.send(Uint8Array.of(0x01, 0x02, ...new Uint8Array(16)));
+    script = (ws) => ws.send(Uint8Array.of(0x01, 0x03, ...new Uint8Array(16)));
     await assert.rejects(connectBridge(url), (e: unknown) => e instanceof BridgeError && e.code === 'protocol' && /VERSION/.test(e.reason));
   });
 

@@ -1,0 +1,167 @@
+// The bridge's counters, and their Prometheus text exposition (format 0.0.4). Directions are seen from the
+// client: `out` is client → UDP, `in` is UDP → client.
+
+export type DropReason =
+  | 'destination-denied'
+  | 'invalid-destination'
+  | 'rate-limited'
+  | 'payload-too-large'
+  | 'unknown-socket'
+  | 'family-mismatch'
+  | 'backpressure';
+
+export type RefusalReason =
+  | 'unauthorized'
+  | 'credential-expired'
+  | 'origin-not-allowed'
+  | 'too-many-sessions'
+  | 'socket-limit'
+  | 'bind-port-not-allowed'
+  | 'bind-failed';
+
+/** How a name lookup ended (protocol v2 `resolve`). */
+export type LookupOutcome =
+  | 'answered'
+  | 'cached'
+  | 'name-not-found'
+  | 'resolve-timeout'
+  | 'resolve-failed'
+  | 'destination-denied'
+  | 'rate-limited'
+  | 'not-supported';
+
+export interface BridgeMetricsSnapshot {
+  sessionsOpen: number;
+  sessionsTotal: number;
+  socketsOpen: number;
+  socketsTotal: number;
+  datagramsOut: number;
+  datagramsIn: number;
+  bytesOut: number;
+  bytesIn: number;
+  malformedFrames: number;
+  errorFramesSent: number;
+  errorFramesSuppressed: number;
+  drops: Partial<Record<DropReason, number>>;
+  refusals: Partial<Record<RefusalReason, number>>;
+  lookups: Partial<Record<LookupOutcome, number>>;
+  answersDenied: number;
+  streamsOpen: number;
+  streamsTotal: number;
+  streamBytesOut: number;
+  streamBytesIn: number;
+  streamPauses: number;
+  streamFlowControlErrors: number;
+  streamRefusals: Record<string, number>;
+}
+
+export class BridgeMetrics {
+  sessionsOpen = 0;
+  sessionsTotal = 0;
+  socketsOpen = 0;
+  socketsTotal = 0;
+  datagramsOut = 0;
+  datagramsIn = 0;
+  bytesOut = 0;
+  bytesIn = 0;
+  malformedFrames = 0;
+  errorFramesSent = 0;
+  errorFramesSuppressed = 0;
+  /** DNS answers removed by the destination policy before the client saw them. */
+  answersDenied = 0;
+  streamsOpen = 0;
+  streamsTotal = 0;
+  streamBytesOut = 0;
+  streamBytesIn = 0;
+  /** Times a stream's TCP socket stopped being read because the client had granted no more credit. */
+  streamPauses = 0;
+  streamFlowControlErrors = 0;
+  private readonly lookups = new Map<LookupOutcome, number>();
+  private readonly streamRefusals = new Map<string, number>();
+  private readonly drops = new Map<DropReason, number>();
+  private readonly refusals = new Map<RefusalReason, number>();
+
+  drop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  refuse(reason: RefusalReason): void {
+    this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
+  }
+
+  lookup(outcome: LookupOutcome): void {
+    this.lookups.set(outcome, (this.lookups.get(outcome) ?? 0) + 1);
+  }
+
+  /** A connect that did not become a stream, by the code the client was told. */
+  streamRefusal(code: string): void {
+    this.streamRefusals.set(code, (this.streamRefusals.get(code) ?? 0) + 1);
+  }
+
+  snapshot(): BridgeMetricsSnapshot {
+    return {
+      sessionsOpen: this.sessionsOpen,
+      sessionsTotal: this.sessionsTotal,
+      socketsOpen: this.socketsOpen,
+      socketsTotal: this.socketsTotal,
+      datagramsOut: this.datagramsOut,
+      datagramsIn: this.datagramsIn,
+      bytesOut: this.bytesOut,
+      bytesIn: this.bytesIn,
+      malformedFrames: this.malformedFrames,
+      errorFramesSent: this.errorFramesSent,
+      errorFramesSuppressed: this.errorFramesSuppressed,
+      drops: Object.fromEntries(this.drops),
+      refusals: Object.fromEntries(this.refusals),
+      lookups: Object.fromEntries(this.lookups),
+      answersDenied: this.answersDenied,
+      streamsOpen: this.streamsOpen,
+      streamsTotal: this.streamsTotal,
+      streamBytesOut: this.streamBytesOut,
+      streamBytesIn: this.streamBytesIn,
+      streamPauses: this.streamPauses,
+      streamFlowControlErrors: this.streamFlowControlErrors,
+      streamRefusals: Object.fromEntries(this.streamRefusals),
+    };
+  }
+
+  /** Prometheus text: one HELP/TYPE block per metric, labels for direction and reason. */
+  text(): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [labels: string, value: number][]) => {
+      lines.push(`# HELP icebridge_bridge_${name} ${help}`, `# TYPE icebridge_bridge_${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`icebridge_bridge_${name}${labels} ${value}`);
+    };
+    metric('sessions_open', 'gauge', 'WebSocket sessions open now.', [['', this.sessionsOpen]]);
+    metric('sessions_total', 'counter', 'WebSocket sessions accepted.', [['', this.sessionsTotal]]);
+    metric('sockets_open', 'gauge', 'UDP sockets open now.', [['', this.socketsOpen]]);
+    metric('sockets_total', 'counter', 'UDP sockets opened.', [['', this.socketsTotal]]);
+    metric('datagrams_total', 'counter', 'Datagrams forwarded; out = client to UDP, in = UDP to client.', [
+      ['{direction="out"}', this.datagramsOut],
+      ['{direction="in"}', this.datagramsIn],
+    ]);
+    metric('bytes_total', 'counter', 'Payload bytes forwarded; out = client to UDP, in = UDP to client.', [
+      ['{direction="out"}', this.bytesOut],
+      ['{direction="in"}', this.bytesIn],
+    ]);
+    metric('drops_total', 'counter', 'Datagrams dropped, by reason.', [...this.drops].map(([r, v]) => [`{reason="${r}"}`, v]));
+    metric('refusals_total', 'counter', 'Sessions and binds refused, by reason.', [...this.refusals].map(([r, v]) => [`{reason="${r}"}`, v]));
+    metric('malformed_frames_total', 'counter', 'Frames from clients that did not decode.', [['', this.malformedFrames]]);
+    metric('error_frames_total', 'counter', 'Error frames sent, and suppressed by the error frame rate limit.', [
+      ['{outcome="sent"}', this.errorFramesSent],
+      ['{outcome="suppressed"}', this.errorFramesSuppressed],
+    ]);
+    metric('lookups_total', 'counter', 'Name lookups (resolve frames), by outcome.', [...this.lookups].map(([r, v]) => [`{outcome="${r}"}`, v]));
+    metric('answers_denied_total', 'counter', 'DNS answers removed by the destination policy.', [['', this.answersDenied]]);
+    metric('streams_open', 'gauge', 'TCP/TLS streams open now.', [['', this.streamsOpen]]);
+    metric('streams_total', 'counter', 'TCP/TLS streams opened.', [['', this.streamsTotal]]);
+    metric('stream_bytes_total', 'counter', 'Stream bytes carried; out = client to TCP, in = TCP to client.', [
+      ['{direction="out"}', this.streamBytesOut],
+      ['{direction="in"}', this.streamBytesIn],
+    ]);
+    metric('stream_pauses_total', 'counter', 'Times a stream stopped reading its TCP socket for a client out of credit.', [['', this.streamPauses]]);
+    metric('stream_flow_control_errors_total', 'counter', 'Streams ended because the client sent beyond its credit.', [['', this.streamFlowControlErrors]]);
+    metric('stream_refusals_total', 'counter', 'Connects that did not become streams, by code.', [...this.streamRefusals].map(([r, v]) => [`{reason="${r}"}`, v]));
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,390 @@
+// One bridge session as a sans-I/O engine (DESIGN.md, "Bridge"): carrier messages, datagrams, stream bytes
+// and lookup answers go in with the time; frames for the client, actions for the driver (bind, send,
+// connect, resolve, …) and log lines come out. The WebSocket carrier (bridge/session.ts) and the
+// WebTransport one drive the same engine. Nothing a client sends may throw out of here.
+import {
+  BridgeFeature,
+  BridgeFrameError,
+  DATA_HEADER_MAX,
+  decodeBridgeFrame,
+  encodeBridgeFrame,
+  encodeDataFrame,
+  V2_FRAME_TYPES,
+  type BindFrame,
+  type BridgeLimits,
+  type DataFrame,
+  type ErrorFrame,
+} from '../net/bridge-frame.js';
+import { Queue } from '../net/engine.js';
+import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import { BridgeCloseCode } from './close-codes.js';
+import type { DropReason, RefusalReason } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
+import { SessionLookups } from './session-lookups.js';
+import { SessionStreams } from './session-streams.js';
+import type { ConnectFailure, LookupAnswer, LookupFailure, SessionAction, SessionContext, SessionLogEvent } from './session-types.js';
+
+interface OpenSocket {
+  readonly family: AddressFamily;
+  readonly requestId: number;
+  bound: boolean;
+}
+
+export class BridgeSessionEngine {
+  private readonly frames = new Queue<Uint8Array>();
+  private readonly actions = new Queue<SessionAction>();
+  private readonly events = new Queue<SessionLogEvent>();
+  private readonly sockets = new Map<number, OpenSocket>();
+  private readonly lookups: SessionLookups;
+  private readonly streams: SessionStreams;
+  private readonly packets: TokenBucket;
+  private readonly bytes: TokenBucket;
+  private readonly errorFrames: TokenBucket;
+  private readonly maxFrame: number;
+  private readonly stats = { sockets: 0, datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0, dropped: 0, streams: 0 };
+  private nextId = 1;
+  private malformed = 0;
+  private lastActivity: number;
+  /** The latest time any input carried; what the error frame bucket is charged at. */
+  private now: number;
+  private closing = false;
+  private closed = false;
+  private readonly opened: number;
+
+  constructor(
+    readonly id: number,
+    /** The protocol version of this session (1, or 2 when the client asked for it). */
+    readonly version: number,
+    private readonly ctx: SessionContext,
+    info: Record<string, unknown>,
+    now: number,
+  ) {
+    const l = ctx.limits;
+    this.packets = new TokenBucket(l.packetsPerSecond, l.packetsPerSecond, now);
+    // Burst of one second, but never less than one largest datagram, which could otherwise never pass.
+    this.bytes = new TokenBucket(l.bytesPerSecond, Math.max(l.bytesPerSecond, l.maxPayload), now);
+    this.errorFrames = new TokenBucket(l.errorFramesPerSecond, l.errorFramesPerSecond, now);
+    this.maxFrame = l.maxPayload + DATA_HEADER_MAX;
+    this.lastActivity = now;
+    this.now = now;
+    this.opened = now;
+    const host = {
+      ctx,
+      sendFrame: (frame: Uint8Array) => this.sendFrame(frame),
+      sendError: (frame: ErrorFrame) => this.sendError(frame),
+      act: (action: SessionAction) => this.actions.push(action),
+      allocateId: () => this.allocateId(),
+    };
+    this.lookups = new SessionLookups(host, now);
+    this.streams = new SessionStreams(host);
+    ctx.metrics.sessionsOpen++;
+    ctx.metrics.sessionsTotal++;
+    this.log('session-open', { version, ...info });
+    this.frames.push(encodeBridgeFrame({ type: 'hello', version, limits: this.helloLimits() }));
+  }
+
+  get socketCount(): number {
+    return this.sockets.size;
+  }
+
+  get streamCount(): number {
+    return this.streams.count;
+  }
+
+  // ---- inputs ----------------------------------------------------------------------------------------------
+
+  /** One carrier message from the client. `binary` false: a text message, which is no frame. */
+  handleFrame(bytes: Uint8Array, now: number, binary = true): void {
+    if (this.closing) return;
+    this.lastActivity = this.now = now;
+    if (!binary) return this.onMalformed('text messages are not bridge frames');
+    if (bytes.length > this.maxFrame) {
+      return this.close(BridgeCloseCode.frameTooLarge, `frame of ${bytes.length} bytes, limit ${this.maxFrame}`);
+    }
+    let frame;
+    try {
+      frame = decodeBridgeFrame(bytes);
+    } catch (err) {
+      if (!(err instanceof BridgeFrameError)) throw err;
+      return this.onMalformed(err.message);
+    }
+    if (this.version < 2 && V2_FRAME_TYPES.has(frame.type)) return this.onMalformed(`a version ${this.version} session carries no ${frame.type} frames`);
+    switch (frame.type) {
+      case 'data':
+        return this.forward(frame, now);
+      case 'bind':
+        return this.bind(frame);
+      case 'close':
+        if (this.closeSocket(frame.socketId) || this.streams.handleCloseFrame(frame.socketId)) return;
+        return this.sendError({ type: 'error', code: 'unknown-socket', reason: 'no such socket', socketId: frame.socketId });
+      case 'resolve':
+        return this.lookups.handleResolve(frame, now);
+      case 'connect':
+        return this.streams.handleConnect(frame, now);
+      case 'stream':
+        return this.streams.handleStreamFrame(frame);
+      case 'end':
+        return this.streams.handleEndFrame(frame.streamId);
+      case 'window':
+        return this.streams.handleWindowFrame(frame);
+      default:
+        return this.onMalformed(`a client does not send ${frame.type} frames`);
+    }
+  }
+
+  /** The driver bound the UDP socket asked for by a `bind` action. */
+  handleBound(socketId: number, local: TransportAddress): void {
+    const open = this.sockets.get(socketId);
+    if (!open || open.bound) return;
+    open.bound = true;
+    const m = this.ctx.metrics;
+    m.socketsOpen++;
+    m.socketsTotal++;
+    this.stats.sockets++;
+    const hostAddresses = this.ctx.hostAddresses(open.family, local).slice(0, 255);
+    this.sendFrame(encodeBridgeFrame({ type: 'bound', requestId: open.requestId, socketId, local, hostAddresses }));
+  }
+
+  handleBindFailed(socketId: number, detail: string | undefined): void {
+    const open = this.sockets.get(socketId);
+    if (!open || open.bound) return;
+    this.sockets.delete(socketId);
+    this.refuse(open.requestId, 'bind-failed', `cannot bind a UDP socket${detail ? `: ${detail}` : ''}`);
+  }
+
+  /** A datagram arrived on a session socket: to the client, unless its queue is over the bound. */
+  handleDatagram(socketId: number, payload: Uint8Array, from: TransportAddress, now: number): void {
+    if (this.closing || !this.sockets.get(socketId)?.bound) return;
+    // Back-pressure: a client that does not read must not make the bridge buffer without bound.
+    if (this.ctx.carrierBacklog() > this.ctx.limits.maxBufferedBytes) {
+      this.ctx.metrics.drop('backpressure');
+      this.stats.dropped++;
+      return;
+    }
+    this.lastActivity = this.now = now;
+    this.frames.push(encodeDataFrame(socketId, from, payload));
+    const m = this.ctx.metrics;
+    m.datagramsIn++;
+    m.bytesIn += payload.length;
+    this.stats.datagramsIn++;
+    this.stats.bytesIn += payload.length;
+  }
+
+  /** A socket closed under us (by the OS): tell the client it is gone. */
+  handleSocketClosed(socketId: number): void {
+    if (!this.sockets.get(socketId)?.bound) return;
+    this.closeSocket(socketId);
+    this.sendFrame(encodeBridgeFrame({ type: 'close', socketId }));
+  }
+
+  handleLookupAnswered(lookupId: number, answers: LookupAnswer[], now: number): void {
+    if (!this.closing) this.lookups.handleAnswered(lookupId, answers, now);
+  }
+
+  handleLookupFailed(lookupId: number, failure: LookupFailure, reason: string, now: number): void {
+    if (!this.closing) this.lookups.handleFailed(lookupId, failure, reason, now);
+  }
+
+  handleStreamConnected(streamId: number, local: TransportAddress, remote: TransportAddress, now: number): void {
+    if (this.closing) return;
+    this.lastActivity = now;
+    this.stats.streams++;
+    this.streams.handleConnected(streamId, local, remote);
+  }
+
+  handleStreamConnectFailed(streamId: number, failure: ConnectFailure, reason: string): void {
+    if (!this.closing) this.streams.handleConnectFailed(streamId, failure, reason);
+  }
+
+  handleStreamData(streamId: number, bytes: Uint8Array, now: number): void {
+    if (this.closing) return;
+    this.lastActivity = now;
+    this.streams.handleData(streamId, bytes);
+  }
+
+  handleStreamWritten(streamId: number, count: number): void {
+    if (!this.closing) this.streams.handleWritten(streamId, count);
+  }
+
+  handleStreamEnded(streamId: number): void {
+    if (!this.closing) this.streams.handleRemoteEnded(streamId);
+  }
+
+  handleStreamClosed(streamId: number, error: string | undefined): void {
+    if (!this.closing) this.streams.handleClosed(streamId, error);
+  }
+
+  handleTimeout(now: number): void {
+    if (this.closing) return;
+    this.now = now;
+    this.lookups.handleTimeout(now);
+    this.streams.handleTimeout(now);
+    const limit = this.ctx.limits.idleTimeoutMs;
+    if (now - this.lastActivity >= limit) this.close(BridgeCloseCode.idleTimeout, `idle for ${limit} ms`);
+  }
+
+  /** Ends the session: the driver closes the carrier with `code`, every socket and stream goes at once. */
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.actions.push({ type: 'close-carrier', code, reason });
+    this.release();
+  }
+
+  /** The carrier closed (either side); releases everything once. */
+  handleCarrierClosed(code: number, reason: string, now: number): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.closed = true;
+    this.release();
+    this.ctx.metrics.sessionsOpen--;
+    this.log('session-close', { code, reason, durationMs: Math.round(now - this.opened), ...this.stats });
+  }
+
+  // ---- outputs ---------------------------------------------------------------------------------------------
+
+  pollFrame(): Uint8Array | undefined {
+    return this.frames.shift();
+  }
+
+  pollAction(): SessionAction | undefined {
+    return this.actions.shift();
+  }
+
+  pollEvent(): SessionLogEvent | undefined {
+    return this.events.shift();
+  }
+
+  pollTimeout(): number | undefined {
+    if (this.closing) return undefined;
+    let at = this.lastActivity + this.ctx.limits.idleTimeoutMs;
+    for (const t of [this.lookups.pollTimeout(), this.streams.pollTimeout()]) if (t !== undefined && t < at) at = t;
+    return at;
+  }
+
+  // ---- client → network ------------------------------------------------------------------------------------
+
+  private forward(frame: DataFrame, now: number): void {
+    const { socketId, peer, payload } = frame;
+    const open = this.sockets.get(socketId);
+    const l = this.ctx.limits;
+    if (!open?.bound) return this.dropOut('unknown-socket', socketId, 'no such socket');
+    if (payload.length > l.maxPayload) return this.dropOut('payload-too-large', socketId, `payload of ${payload.length} bytes, limit ${l.maxPayload}`);
+    const verdict = this.ctx.policy.check(peer.address, peer.port);
+    if (verdict !== 'allowed') return this.dropOut(verdict, socketId, `destination ${peer.address} port ${peer.port} is not allowed`, peer);
+    if (familyOf(peer.address) !== open.family) return this.dropOut('family-mismatch', socketId, `an ${open.family} socket cannot reach ${peer.address}`, peer);
+    if (!this.packets.take(1, now) || !this.bytes.take(payload.length, now)) {
+      return this.dropOut('rate-limited', socketId, 'over the packets or bytes per second of this session', peer);
+    }
+    this.actions.push({ type: 'send', socketId, to: peer, payload });
+    const m = this.ctx.metrics;
+    m.datagramsOut++;
+    m.bytesOut += payload.length;
+    this.stats.datagramsOut++;
+    this.stats.bytesOut += payload.length;
+  }
+
+  /** A datagram that cannot go; v2 clients learn its destination, so they fail what waits for it at once. */
+  private dropOut(reason: DropReason, socketId: number, text: string, destination?: TransportAddress): void {
+    this.ctx.metrics.drop(reason);
+    this.stats.dropped++;
+    const frame: ErrorFrame = { type: 'error', code: reason, reason: text, socketId };
+    if (this.version >= 2 && destination) frame.destination = { address: destination.address, port: destination.port };
+    this.sendError(frame);
+  }
+
+  private bind(frame: BindFrame): void {
+    const l = this.ctx.limits;
+    if (this.sockets.size >= l.maxSockets) return this.refuse(frame.requestId, 'socket-limit', `at most ${l.maxSockets} sockets per session`);
+    if (frame.port !== 0 && (frame.port < l.bindPortRange[0] || frame.port > l.bindPortRange[1])) {
+      return this.refuse(frame.requestId, 'bind-port-not-allowed', `port ${frame.port} is outside ${l.bindPortRange[0]}..${l.bindPortRange[1]}`);
+    }
+    const socketId = this.allocateId();
+    if (socketId === undefined) return this.refuse(frame.requestId, 'socket-limit', 'no socket id left in this session');
+    this.sockets.set(socketId, { family: frame.family, requestId: frame.requestId, bound: false });
+    this.actions.push({ type: 'bind', socketId, family: frame.family, port: frame.port });
+  }
+
+  private refuse(requestId: number, reason: RefusalReason, text: string): void {
+    this.ctx.metrics.refuse(reason);
+    this.sendError({ type: 'error', code: reason, reason: text, requestId });
+  }
+
+  private closeSocket(id: number): boolean {
+    const open = this.sockets.get(id);
+    if (!open) return false;
+    this.sockets.delete(id);
+    if (open.bound) this.ctx.metrics.socketsOpen--;
+    this.actions.push({ type: 'close-socket', socketId: id });
+    return true;
+  }
+
+  // ---- lifetime and plumbing -------------------------------------------------------------------------------
+
+  private release(): void {
+    for (const id of [...this.sockets.keys()]) this.closeSocket(id);
+    this.streams.closeAll();
+    this.lookups.clear();
+  }
+
+  /** Sockets and streams share one id space, so a `close` or an error names exactly one of them. */
+  private allocateId(): number | undefined {
+    for (let tries = 0; tries < 0xffff; tries++) {
+      const id = this.nextId;
+      this.nextId = id === 0xffff ? 1 : id + 1;
+      if (!this.sockets.has(id) && !this.streams.has(id)) return id;
+    }
+    return undefined;
+  }
+
+  private onMalformed(reason: string): void {
+    this.ctx.metrics.malformedFrames++;
+    this.malformed++;
+    const limit = this.ctx.limits.maxMalformedFrames;
+    if (this.malformed > limit) return this.close(BridgeCloseCode.malformedFrames, `more than ${limit} malformed frames`);
+    this.sendError({ type: 'error', code: 'malformed-frame', reason });
+  }
+
+  /**
+   * Error frames obey the same queue bound as data: a client that does not read gets none. Those that
+   * answer a request always go (one per request, so no amplification): a request must never hang.
+   */
+  private sendError(frame: ErrorFrame): void {
+    const overQueue = this.ctx.carrierBacklog() > this.ctx.limits.maxBufferedBytes;
+    if (overQueue || (frame.requestId === undefined && !this.errorFrames.take(1, this.now))) {
+      this.ctx.metrics.errorFramesSuppressed++;
+      return;
+    }
+    this.ctx.metrics.errorFramesSent++;
+    this.frames.push(encodeBridgeFrame(frame));
+  }
+
+  private sendFrame(frame: Uint8Array): void {
+    if (!this.closing) this.frames.push(frame);
+  }
+
+  private helloLimits(): BridgeLimits {
+    const l = this.ctx.limits;
+    const limits: BridgeLimits = {
+      maxSockets: l.maxSockets,
+      maxPayload: l.maxPayload,
+      packetsPerSecond: l.packetsPerSecond,
+      bytesPerSecond: l.bytesPerSecond,
+      idleTimeoutMs: l.idleTimeoutMs,
+    };
+    if (this.version < 2) return limits;
+    const streams = Math.min(l.maxStreams, 0xffff);
+    return {
+      ...limits,
+      maxStreams: streams,
+      streamWindow: l.streamWindow,
+      maxConcurrentLookups: l.resolve ? Math.min(l.maxConcurrentLookups, 0xffff) : 0,
+      lookupsPerSecond: l.resolve ? l.lookupsPerSecond : 0,
+      features: (l.resolve ? BridgeFeature.resolve : 0) | (streams > 0 ? BridgeFeature.tcp : 0) | (streams > 0 && l.tls ? BridgeFeature.tls : 0),
+    };
+  }
+
+  private log(event: string, fields: Record<string, unknown>): void {
+    this.events.push({ event, fields: { session: this.id, ...fields } });
+  }
+}

@@ -1,0 +1,212 @@
+// A TCP or TLS stream the bridge opened (protocol v2 `connect`), with the protocol's credit-based flow
+// control (bridge-frame.ts; the shape of HTTP/2's WINDOW_UPDATE, RFC 9113 §6.9): this side never sends more
+// than the bridge granted, and grants the bridge more only as the application takes what it sent.
+import { BridgeError } from './bridge-error.js';
+import { encodeBridgeFrame, encodeStreamFrame } from './bridge-frame.js';
+import type { TransportAddress } from './transport-address.js';
+
+/** What a BridgeStream needs of its connection. */
+export interface BridgeStreamCarrier {
+  /** Sends one frame; a no-op once the connection has closed. */
+  sendFrame(frame: Uint8Array): void;
+  /** Forgets the stream id (the stream is closed on this side). */
+  releaseStream(streamId: number): void;
+}
+
+export interface BridgeStreamLimits {
+  /** The receive window announced in `connect`. */
+  receiveWindow: number;
+  /** Above this many bytes queued for want of credit, `write` returns false. */
+  maxBufferedBytes: number;
+  /** The most stream bytes in one frame (the bridge's maxPayload). */
+  maxChunk: number;
+}
+
+/**
+ * A byte stream to a TCP/TLS server, through the bridge. Like Node's writable: `write` queues what the
+ * bridge's credit does not cover yet and returns false once the queue is over `maxStreamBufferedBytes`;
+ * `ondrain` says when it has fallen back to it. Bytes passed to `write` may be reused after it returns.
+ */
+export class BridgeStream {
+  /** Bytes from the server; a view that stays valid. Credit goes back to the bridge after this returns. */
+  ondata: ((bytes: Uint8Array) => void) | null = null;
+  /** The server sends no more bytes (TCP FIN); this side may go on writing. */
+  onend: (() => void) | null = null;
+  /** Called once: no error after close() or a clean end both ways, else the BridgeError saying why. */
+  onclose: ((reason?: Error) => void) | null = null;
+  /** The write queue has fallen back to `maxStreamBufferedBytes` after a write returned false. */
+  ondrain: (() => void) | null = null;
+  private sendCredit: number;
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private needDrain = false;
+  /** Bytes the bridge may still send before this side grants more. */
+  private receiveCredit: number;
+  /** Bytes delivered to ondata since the last window frame. */
+  private consumed = 0;
+  private endCalled = false;
+  private endSent = false;
+  private remoteEnded = false;
+  private closed = false;
+  /** An error frame about this stream, which comes before the bridge's close. */
+  private error: BridgeError | undefined;
+
+  /** @internal made by BridgeConnection.connect(). */
+  constructor(
+    private readonly carrier: BridgeStreamCarrier,
+    readonly id: number,
+    /** The bridge's end of the TCP connection. */
+    readonly localAddress: TransportAddress,
+    readonly remoteAddress: TransportAddress,
+    sendWindow: number,
+    private readonly limits: BridgeStreamLimits,
+  ) {
+    this.sendCredit = sendWindow;
+    this.receiveCredit = limits.receiveWindow;
+  }
+
+  /** Bytes queued here, waiting for credit from the bridge. */
+  get bufferedAmount(): number {
+    return this.queued;
+  }
+
+  /** Whether write() still takes bytes (not ended, not closed). */
+  get writable(): boolean {
+    return !this.closed && !this.endCalled;
+  }
+
+  /**
+   * Sends bytes, or queues what the credit does not cover. Returns false when the queue is over
+   * `maxStreamBufferedBytes` (the bytes are still queued: wait for ondrain). After end() it throws a
+   * TypeError; on a closed stream it is a no-op that returns false (the other side may close at any time).
+   */
+  write(bytes: Uint8Array): boolean {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('BridgeStream.write takes a Uint8Array');
+    if (this.closed) return false;
+    if (this.endCalled) throw new TypeError(`write after end() on bridge stream ${this.id}`);
+    const sent = this.queued === 0 ? this.sendNow(bytes) : 0;
+    if (sent < bytes.length) {
+      this.queue.push(bytes.slice(sent)); // a copy: the caller may reuse its buffer
+      this.queued += bytes.length - sent;
+    }
+    if (this.queued <= this.limits.maxBufferedBytes) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** Sends no more bytes (TCP half-close) once the queue has gone; the server may go on sending. Idempotent. */
+  end(): void {
+    if (this.closed || this.endCalled) return;
+    this.endCalled = true;
+    this.sendEndIfFlushed();
+  }
+
+  /** Closes both directions now; queued bytes are dropped. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.shut();
+    this.carrier.sendFrame(encodeBridgeFrame({ type: 'close', socketId: this.id }));
+    // Like BridgeSocket, report the close after close() returns.
+    queueMicrotask(() => this.onclose?.());
+  }
+
+  /** @internal stream bytes from the bridge. */
+  receive(payload: Uint8Array): void {
+    if (this.closed || payload.length === 0) return;
+    if (this.remoteEnded) return this.abort(new BridgeError('protocol', `stream bytes after the end of bridge stream ${this.id}`));
+    if (payload.length > this.receiveCredit) {
+      return this.abort(new BridgeError('flow-control', `the bridge sent ${payload.length} bytes on stream ${this.id} with ${this.receiveCredit} of credit`));
+    }
+    this.receiveCredit -= payload.length;
+    this.ondata?.(payload);
+    if (this.closed || this.remoteEnded) return;
+    this.consumed += payload.length;
+    // One grant per half window, not one per chunk.
+    if (this.consumed * 2 >= this.limits.receiveWindow) {
+      this.carrier.sendFrame(encodeBridgeFrame({ type: 'window', streamId: this.id, increment: this.consumed }));
+      this.receiveCredit += this.consumed;
+      this.consumed = 0;
+    }
+  }
+
+  /** @internal the bridge grants more credit. */
+  grant(increment: number): void {
+    if (this.closed) return;
+    this.sendCredit += increment;
+    this.flush();
+  }
+
+  /** @internal the server ended its direction. */
+  remoteEnd(): void {
+    if (this.closed || this.remoteEnded) return;
+    this.remoteEnded = true;
+    this.onend?.();
+  }
+
+  /** @internal an error frame named this stream; the bridge's close follows. */
+  noteError(error: BridgeError): void {
+    this.error ??= error;
+  }
+
+  /** @internal the bridge closed the stream. */
+  closedByBridge(): void {
+    if (this.closed) return;
+    this.shut();
+    const clean = this.error === undefined && this.remoteEnded && this.endSent;
+    this.onclose?.(clean ? undefined : (this.error ?? new BridgeError('stream-closed', `the bridge closed stream ${this.id}`)));
+  }
+
+  /** @internal the connection went away. */
+  closedBy(error: BridgeError): void {
+    if (this.closed) return;
+    this.shut();
+    this.onclose?.(error);
+  }
+
+  /** Sends what the credit allows of `bytes` in frames of at most maxChunk; returns how many went. */
+  private sendNow(bytes: Uint8Array): number {
+    let offset = 0;
+    while (offset < bytes.length && this.sendCredit > 0) {
+      const n = Math.min(bytes.length - offset, this.sendCredit, this.limits.maxChunk);
+      this.carrier.sendFrame(encodeStreamFrame(this.id, bytes.subarray(offset, offset + n)));
+      this.sendCredit -= n;
+      offset += n;
+    }
+    return offset;
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.sendCredit > 0) {
+      const head = this.queue[0];
+      const sent = this.sendNow(head);
+      this.queued -= sent;
+      if (sent < head.length) this.queue[0] = head.subarray(sent);
+      else this.queue.shift();
+    }
+    this.sendEndIfFlushed();
+    if (this.needDrain && this.queued <= this.limits.maxBufferedBytes) {
+      this.needDrain = false;
+      this.ondrain?.();
+    }
+  }
+
+  private sendEndIfFlushed(): void {
+    if (!this.endCalled || this.endSent || this.queued > 0) return;
+    this.endSent = true;
+    this.carrier.sendFrame(encodeBridgeFrame({ type: 'end', streamId: this.id }));
+  }
+
+  /** The bridge broke the protocol on this stream: close it there and report why here. */
+  private abort(error: BridgeError): void {
+    this.shut();
+    this.carrier.sendFrame(encodeBridgeFrame({ type: 'close', socketId: this.id }));
+    this.onclose?.(error);
+  }
+
+  private shut(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.queued = 0;
+    this.carrier.releaseStream(this.id);
+  }
+}
