@@ -75,8 +75,9 @@ export class RawClient {
   readonly opened: Promise<void>;
   private waiters: (() => void)[] = [];
 
-  constructor(url: string, options: { origin?: string } = {}) {
-    this.ws = new WebSocket(url, { origin: options.origin, perMessageDeflate: false });
+  /** `protocols: [BRIDGE_SUBPROTOCOL_V2]` asks for a version 2 session; none gives version 1. */
+  constructor(url: string, options: { origin?: string; protocols?: string[] } = {}) {
+    this.ws = new WebSocket(url, options.protocols ?? [], { origin: options.origin, perMessageDeflate: false });
     this.ws.on('error', () => {});
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
