@@ -33,6 +33,8 @@ export type DestinationVerdict = 'allowed' | 'invalid-destination' | 'destinatio
 export class DestinationPolicy {
   private readonly policy: AddressPolicy;
   private readonly hostPorts: ReadonlySet<number>;
+  /** UDP ports of the bridge's own session sockets (port → how many sockets hold it, one per family at most). */
+  private readonly sessionPorts = new Map<number, number>();
   /** Verdicts of recent destinations by address (ports are judged on top): a session sends to few peers, many times. */
   private readonly recent = new Map<string, AddressVerdict>();
 
@@ -72,11 +74,29 @@ export class DestinationPolicy {
     return v === 'allowed' ? 'allowed' : v === 'invalid' ? 'invalid-destination' : 'destination-denied';
   }
 
-  /** Decides for one destination without allocating: it runs once per outgoing datagram. */
-  check(address: string, port: number): DestinationVerdict {
+  /**
+   * A UDP socket the bridge bound for a session: pages on one bridge share its host addresses as their host
+   * candidates, so a datagram from one page's socket to another's must pass (it stays on the host), while
+   * every other UDP service of the host stays out of reach. Call releaseSessionPort when it closes.
+   */
+  addSessionPort(port: number): void {
+    this.sessionPorts.set(port, (this.sessionPorts.get(port) ?? 0) + 1);
+  }
+
+  releaseSessionPort(port: number): void {
+    const n = this.sessionPorts.get(port) ?? 0;
+    if (n <= 1) this.sessionPorts.delete(port);
+    else this.sessionPorts.set(port, n - 1);
+  }
+
+  /**
+   * Decides for one destination without allocating: it runs once per outgoing datagram. On the host's own
+   * addresses, `allowHostPorts` open a port for both transports; the session sockets' ports for UDP only.
+   */
+  check(address: string, port: number, transport: 'udp' | 'tcp' = 'udp'): DestinationVerdict {
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return 'invalid-destination';
     const v = this.verdictOf(address);
-    if (v === 'allowed' || (v === 'host' && this.hostPorts.has(port))) return 'allowed';
+    if (v === 'allowed' || (v === 'host' && (this.hostPorts.has(port) || (transport === 'udp' && this.sessionPorts.has(port))))) return 'allowed';
     return v === 'invalid' ? 'invalid-destination' : 'destination-denied';
   }
 

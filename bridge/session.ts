@@ -120,7 +120,7 @@ export class BridgeSession {
       case 'close-socket': {
         const socket = this.sockets.get(a.socketId);
         this.sockets.delete(a.socketId);
-        socket?.close();
+        if (socket) this.release(socket);
         return;
       }
       case 'resolve':
@@ -166,10 +166,12 @@ export class BridgeSession {
       (socket) => {
         if (this.finished) return socket.close();
         this.sockets.set(socketId, socket);
+        this.ctx.options.policy.addSessionPort(socket.localAddress.port);
         socket.ondatagram = (bytes, from) => this.run(() => this.engine.handleDatagram(socketId, bytes, from, performance.now()));
         socket.onclose = () => {
           if (this.sockets.get(socketId) !== socket) return;
           this.sockets.delete(socketId);
+          this.ctx.options.policy.releaseSessionPort(socket.localAddress.port);
           this.run(() => this.engine.handleSocketClosed(socketId));
         };
         this.run(() => this.engine.handleBound(socketId, socket.localAddress));
@@ -203,6 +205,12 @@ export class BridgeSession {
     this.streams.set(streamId, socket);
   }
 
+  private release(socket: UdpSocket): void {
+    this.ctx.options.policy.releaseSessionPort(socket.localAddress.port);
+    socket.onclose = null;
+    socket.close();
+  }
+
   /** One timer at the earliest deadline; a deadline that moved later (the idle one) just fires early and re-arms. */
   private arm(at: number | undefined): void {
     if (this.finished || at === undefined || at >= this.timerAt) return;
@@ -222,7 +230,7 @@ export class BridgeSession {
     if (!this.pumping) this.pump();
     this.finished = true;
     clearTimeout(this.timer);
-    for (const s of this.sockets.values()) s.close();
+    for (const s of this.sockets.values()) this.release(s);
     for (const s of this.streams.values()) s.destroy();
     this.sockets.clear();
     this.streams.clear();

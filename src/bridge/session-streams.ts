@@ -66,7 +66,7 @@ export class SessionStreams {
     if (frame.tls && !limits.tls) return refuse('not-supported', 'this bridge opens no TLS streams');
     if (this.streams.size >= limits.maxStreams) return refuse('stream-limit', `at most ${limits.maxStreams} streams per session`);
     const { address, port } = frame.remote;
-    const verdict = policy.check(address, port);
+    const verdict = policy.check(address, port, 'tcp');
     if (verdict !== 'allowed') return refuse(verdict, `destination ${address} port ${port} is not allowed`);
     const id = this.host.allocateId();
     if (id === undefined) return refuse('stream-limit', 'no socket or stream id left in this session');

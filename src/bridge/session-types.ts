@@ -9,8 +9,8 @@ export type DestinationVerdict = 'allowed' | 'invalid-destination' | 'destinatio
 
 /** The destination policy as the engine sees it (bridge/policy.ts implements it). */
 export interface SessionPolicy {
-  /** Whether a datagram or a stream may go to `address`:`port`. Runs once per datagram: must not allocate. */
-  check(address: string, port: number): DestinationVerdict;
+  /** Whether a datagram (udp) or a stream (tcp) may go to `address`:`port`. Runs once per datagram: must not allocate. */
+  check(address: string, port: number, transport?: 'udp' | 'tcp'): DestinationVerdict;
   /** Whether a DNS answer may be handed to the client (a host address is denied unless some port of it is allowed). */
   checkAnswer(address: string): DestinationVerdict;
 }

@@ -18,6 +18,10 @@ Options:
   --allow-anonymous     accept clients without a token (only where the network already restricts access)
   --allow-origin O      allow this page Origin, repeatable (default: any Origin)
   --allow-loopback      let sessions send to 127.0.0.0/8 and ::1 (local use)
+  --allow-host-addresses
+                        let sessions send to this host's own addresses, any port (refused by default)
+  --allow-host-port N   let sessions reach this host's own addresses on port N all the same (a STUN/TURN
+                        server beside the bridge), repeatable
   --allow CIDR          let sessions send to a block the defaults refuse, repeatable
   --deny CIDR           refuse a block, repeatable; wins over --allow
   --max-sessions N      sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
@@ -35,6 +39,8 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'allow-anonymous': { type: 'boolean', default: false },
       'allow-origin': { type: 'string', multiple: true },
       'allow-loopback': { type: 'boolean', default: false },
+      'allow-host-addresses': { type: 'boolean', default: false },
+      'allow-host-port': { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
       deny: { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
@@ -57,6 +63,8 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       allowAnonymous: values['allow-anonymous'],
       allowOrigins: values['allow-origin'],
       allowLoopback: values['allow-loopback'],
+      allowHostAddresses: values['allow-host-addresses'],
+      allowHostPorts: values['allow-host-port']?.map(Number),
       allow: values.allow,
       deny: values.deny,
       maxSessions: number(values['max-sessions']),

@@ -37,6 +37,9 @@ Options:
   --no-loopback         refuse bridge and TURN traffic to 127.0.0.0/8 and ::1 (allowed by default here,
                         since pages, bridge and servers are all on this machine)
   --allow-loopback      allow it (the default; kept for scripts written for earlier versions)
+  --allow-host-addresses
+                        let bridge and TURN traffic reach this host's own addresses on any port (refused
+                        by default but for the STUN/TURN ports, and TURN's own relayed addresses)
   --credential-ttl N    lifetime of the credentials /config.json mints, in seconds (default ${SERVE_DEFAULTS.credentialTtlSeconds})
   --allow-host NAME     answer HTTP requests for this host name too, repeatable (IP literals and
                         localhost always; other names are refused against DNS rebinding)
@@ -115,7 +118,10 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
     allowLoopback: values['no-loopback'] !== true,
     credentialTtlSeconds: ttl as number | undefined,
     allowHosts: list('allow-host'),
-    bridge: values['no-bridge'] === true ? false : { allow: list('allow'), deny: list('deny'), maxSessions: maxSessions as number | undefined },
+    bridge:
+      values['no-bridge'] === true
+        ? false
+        : { allow: list('allow'), deny: list('deny'), maxSessions: maxSessions as number | undefined, allowHostAddresses: values['allow-host-addresses'] === true },
     turn:
       values['no-turn'] === true
         ? false
@@ -130,6 +136,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             relayPortRange,
             deny: list('deny'),
             allow: list('allow'),
+            allowHostAddresses: values['allow-host-addresses'] === true,
             maxAllocations: maxAllocations as number | undefined,
             maxAllocationsPerUser: maxAllocationsPerUser as number | undefined,
             bytesPerSecond: bytesPerSecond as number | undefined,
@@ -189,6 +196,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'no-pages': { type: 'boolean' },
       'no-loopback': { type: 'boolean' },
       'allow-loopback': { type: 'boolean' },
+      'allow-host-addresses': { type: 'boolean' },
       'credential-ttl': { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },

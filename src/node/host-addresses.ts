@@ -52,7 +52,8 @@ export function watchHostAddresses(onChange: (addresses: string[]) => void, opti
       current = next;
       onChange([...next]);
     } catch {
-      // os.networkInterfaces() can fail transiently (EMFILE); the last list stays in force until the next read.
+      // os.networkInterfaces() can fail transiently (EMFILE): the last list stays in force, and a timer
+      // callback must never throw into (and crash) the server.
     }
   }, intervalMs);
   timer.unref();

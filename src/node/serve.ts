@@ -176,7 +176,11 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
     const webSocketPaths: string[] = [];
     if (wantBridge) {
       const bridgeOptions = typeof options.bridge === 'object' ? options.bridge : {};
-      bridge = await startBridge({ ...bridgeOptions, server: http, path: SERVE_DEFAULTS.bridgePath, secret, allowLoopback });
+      // Pages reach this process's STUN/TURN server through the bridge, on whichever host address it
+      // listens (all its ports: the RFC 5780 alternate one too); the host's other ports stay refused.
+      const turnPorts = turn?.addresses.map((a) => a.port) ?? [];
+      const allowHostPorts = [...new Set([...(bridgeOptions.allowHostPorts ?? []), ...turnPorts])];
+      bridge = await startBridge({ ...bridgeOptions, server: http, path: SERVE_DEFAULTS.bridgePath, secret, allowLoopback, allowHostPorts });
       webSocketPaths.push(SERVE_DEFAULTS.bridgePath);
     }
     if (wantSignal) {

@@ -7,6 +7,7 @@ import { familyOf, type AddressFamily, type TransportAddress } from '../net/tran
 import { runTurnServer, type RelaySocketRequest } from '../server/turn-server-runner.js';
 import { TurnServer, type TurnServerEvent, type TurnServerOptions } from '../server/turn-server.js';
 import type { Rfc5780Options, Rfc5780Socket } from '../server/rfc5780.js';
+import { watchHostAddresses, type HostAddressWatcher } from './host-addresses.js';
 import { listenRfc5780 } from './rfc5780-sockets.js';
 import { UdpSocket } from './udp-socket.js';
 
@@ -156,12 +157,24 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     throw new Error(`no free relay port on ${address}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   };
 
+  // RFC 8656 §9: this host's own addresses are refused as peers (but for its live relayed addresses, see
+  // turn-requests.ts) unless allowHostAddresses: every interface, re-read, plus the addresses it is
+  // configured with (an external address is not on any interface, yet reaches this host through its NAT).
+  const configured = [...hosts, ...relayAddresses.values(), ...external.values(), ...(options.altAddress === undefined ? [] : [options.altAddress])];
+  let hostWatch: HostAddressWatcher | undefined;
+  try {
+    if (options.allowHostAddresses !== true) hostWatch = watchHostAddresses((found) => engine.setHostAddresses([...found, ...configured]));
+  } catch (err) {
+    await Promise.all(listen.map(closeUdp));
+    throw err;
+  }
   const running = runTurnServer({ engine, listen, openRelaySocket, relayedAddress, onEvent: options.onEvent });
   return {
     engine,
     addresses: listen.map((s) => s.localAddress),
     relayAddresses: [...relayAddresses.values()],
     close: async () => {
+      hostWatch?.stop();
       running.close();
       await Promise.all(listen.map(closeUdp));
     },

@@ -20,10 +20,17 @@ import type { TurnServerCounters } from './turn-server-counters.js';
 const MAX_DATA_INDICATION_PAYLOAD = 0xfffc - 24 - 4;
 const MAX_CHANNEL_DATA_PAYLOAD = 0xffff;
 
+/**
+ * Whether the relay may send to `ip` (canonical) and `port` under a permission it holds: false for the
+ * server's own addresses but on the relayed ports of live allocations (see checkPeer in turn-requests.ts).
+ */
+export type PeerReachable = (ip: string, port: number) => boolean;
+
 export class TurnRelay {
   constructor(
     private readonly stun: StunServer,
     private readonly counters: TurnServerCounters,
+    private readonly reachable: PeerReachable = () => true,
   ) {}
 
   /** RFC 8656 §11.2: a Send indication (never authenticated, never refreshes a permission). */
@@ -46,7 +53,9 @@ export class TurnRelay {
       this.counters.dropped['bad-send']++;
       return;
     }
-    if (!allocation.hasPermission(canonicalIp(peer.address), now)) {
+    const ip = canonicalIp(peer.address);
+    // A permission on one of the server's own addresses covers only the relayed ports there.
+    if (!allocation.hasPermission(ip, now) || !this.reachable(ip, peer.port)) {
       this.counters.dropped['no-permission']++;
       return;
     }
@@ -70,6 +79,11 @@ export class TurnRelay {
     const binding = allocation.channel(channel, now);
     if (binding === undefined) {
       this.counters.dropped['no-channel']++;
+      return;
+    }
+    // Checked at ChannelBind, and again here: the relayed address it named may have been deallocated since.
+    if (!this.reachable(binding.peer.address, binding.peer.port)) {
+      this.counters.dropped['no-permission']++;
       return;
     }
     // No copy: a socket's datagram stays valid until its handler returns, and the driver sends what the

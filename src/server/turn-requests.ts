@@ -22,6 +22,8 @@ export interface TurnRequestContext {
   schedule(at: Millis): void;
   /** Deletes the allocation (Refresh with LIFETIME 0). */
   deallocate(allocation: TurnAllocation): void;
+  /** Whether `peer` is the relayed transport address of one of the server's live allocations. */
+  isRelayedAddress(peer: TransportAddress): boolean;
 }
 
 /** RFC 8656 §8.2. */
@@ -50,7 +52,12 @@ export function handleRefresh(ctx: TurnRequestContext, request: StunMessage, sou
  */
 function checkPeer(ctx: TurnRequestContext, allocation: TurnAllocation, peer: TransportAddress): { code: number; reason: string } | undefined {
   if (familyOf(peer.address) !== allocation.family) return { code: 443, reason: 'Peer Address Family Mismatch' };
-  if (!ctx.policy.permits(peer.address)) return { code: 403, reason: 'Forbidden: peer address not allowed' };
+  const verdict = ctx.policy.judge(peer.address);
+  // The server's own addresses are refused as peers (its other ports are its own services), except the
+  // relayed transport address of a live allocation: two clients behind symmetric NATs meet relay to relay
+  // through one server. Deliberately port-aware, though a permission is per IP (RFC 8656 §9): the data path
+  // (turn-relay.ts) holds such a permission to the relayed ports alone.
+  if (verdict === 'denied' || (verdict === 'host' && !ctx.isRelayedAddress(peer))) return { code: 403, reason: 'Forbidden: peer address not allowed' };
   return undefined;
 }
 

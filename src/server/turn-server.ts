@@ -37,7 +37,7 @@ import { TURN_NONCE_LIFETIME_MS } from '../timing.js';
 import { PeerPolicy } from './peer-policy.js';
 import { StunServer } from './stun-server.js';
 import { checkAllocateRequest } from './turn-allocate.js';
-import { fiveTupleKey, TurnAllocation } from './turn-allocation.js';
+import { canonicalIp, fiveTupleKey, peerKey, TurnAllocation } from './turn-allocation.js';
 import { TurnAuthenticator, type TurnAuthContext } from './turn-auth.js';
 import { AllocationQuota, TokenBucket } from './turn-quota.js';
 import { TurnRelay } from './turn-relay.js';
@@ -80,6 +80,8 @@ export class TurnServer implements Engine<TurnServerEvent> {
   private readonly events = new Queue<TurnServerEvent>();
   private readonly allocations = new Map<string, TurnAllocation>();
   private readonly byRelaySocket = new Map<SocketId, TurnAllocation>();
+  /** Relayed transport addresses of live allocations (peerKey → how many), the only peers reachable on the server's own addresses. */
+  private readonly relayedKeys = new Map<string, number>();
   private readonly pendingByKey = new Map<string, PendingAllocation>();
   private readonly pendingById = new Map<number, PendingAllocation>();
   private nextRequestId = 1;
@@ -93,8 +95,17 @@ export class TurnServer implements Engine<TurnServerEvent> {
     this.quota = new AllocationQuota(this.limits.maxAllocationsPerUser, this.limits.maxAllocations);
     this.stun = new StunServer(options);
     this.responder = new TurnResponder(this.stun, options.software ?? 'icebridge', this.counters);
-    this.relay = new TurnRelay(this.stun, this.counters);
+    this.relay = new TurnRelay(this.stun, this.counters, (ip, port) => !this.policy.isHostAddress(ip) || this.relayedKeys.has(peerKey(ip, port)));
     for (const method of TURN_METHODS) this.stun.setMethodHandler(method, (m, s, now) => this.handleTurnMessage(m, s, now));
+  }
+
+  /**
+   * The server's own addresses (its listening and relay addresses, every interface, a NAT's public address):
+   * refused as peers unless `allowHostAddresses`, but for the relayed addresses of live allocations. The
+   * Node driver feeds it from a watcher; call it again whenever they change.
+   */
+  setHostAddresses(addresses: readonly string[]): void {
+    this.policy.setHostAddresses(addresses);
   }
 
   /** The realm clients authenticate in. */
@@ -207,6 +218,8 @@ export class TurnServer implements Engine<TurnServerEvent> {
     const allocation = new TurnAllocation(pending.key, pending.source, socket, relayedCopy, pending.family, pending.auth, pending.transactionId, expiresAt, bucket, pending.addressError);
     this.allocations.set(pending.key, allocation);
     this.byRelaySocket.set(socket, allocation);
+    const relayedKey = relayedKeyOf(allocation);
+    this.relayedKeys.set(relayedKey, (this.relayedKeys.get(relayedKey) ?? 0) + 1);
     this.schedule(expiresAt);
     this.counters.allocations.created++;
     this.events.push({ type: 'allocated', client: pending.source.from, relayed: relayedCopy, username: pending.auth.username, lifetimeS: pending.lifetimeS });
@@ -307,6 +320,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
       counters: this.counters,
       schedule: (at) => this.schedule(at),
       deallocate: (a) => this.deallocate(a, 'refresh'),
+      isRelayedAddress: (peer) => this.relayedKeys.has(peerKey(canonicalIp(peer.address), peer.port)),
     };
     if (message.method === StunMethod.Refresh) handleRefresh(context, message, source, allocation, auth, now);
     else if (message.method === StunMethod.CreatePermission) handleCreatePermission(context, message, source, allocation, auth, now);
@@ -409,6 +423,10 @@ export class TurnServer implements Engine<TurnServerEvent> {
   private deallocate(allocation: TurnAllocation, reason: TurnDeallocationReason): void {
     if (this.allocations.get(allocation.key) !== allocation) return;
     this.allocations.delete(allocation.key);
+    const relayedKey = relayedKeyOf(allocation);
+    const left = (this.relayedKeys.get(relayedKey) ?? 1) - 1;
+    if (left > 0) this.relayedKeys.set(relayedKey, left);
+    else this.relayedKeys.delete(relayedKey);
     if (this.byRelaySocket.get(allocation.relaySocket) === allocation) {
       this.byRelaySocket.delete(allocation.relaySocket);
       this.events.push({ type: 'close-relay', socket: allocation.relaySocket });
@@ -421,4 +439,8 @@ export class TurnServer implements Engine<TurnServerEvent> {
   private schedule(at: Millis): void {
     if (this.nextDeadline === undefined || at < this.nextDeadline) this.nextDeadline = at;
   }
+}
+
+function relayedKeyOf(allocation: TurnAllocation): string {
+  return peerKey(canonicalIp(allocation.relayed.address), allocation.relayed.port);
 }

@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DestinationPolicy, cidrContains, parseCidr } from '../../bridge/policy.js';
+import { DEFAULT_DENIED, DestinationPolicy, cidrContains, parseCidr } from '../../bridge/policy.js';
+import { watchHostAddresses } from '../../src/node/host-addresses.js';
 import { TokenBucket } from '../../bridge/rate-limit.js';
 import { resolveBridgeOptions } from '../../bridge/options.js';
 import { formatIp, parseIp } from '../../src/net/ip.js';
@@ -53,6 +54,7 @@ describe('destination policy', () => {
   const refusedByDefault = [
     '0.0.0.0', '0.1.2.3', '127.0.0.1', '127.255.0.1', '169.254.169.254', '169.254.0.1', '224.0.0.251', '239.255.255.250',
     '255.255.255.255', '::1', '::', 'fe80::1', 'febf::1', 'ff02::1', 'fd00:ec2::254', '100.100.100.200',
+    '240.0.0.1', '247.1.2.3', '192.0.0.8', '192.0.0.170',
     // IPv4-mapped IPv6 is judged as the IPv4 host it reaches.
     '::ffff:127.0.0.1', '::ffff:169.254.169.254',
   ];
@@ -90,6 +92,197 @@ describe('destination policy', () => {
   it('fails at construction on a malformed block', () => {
     assert.throws(() => new DestinationPolicy({ deny: ['10.0.0.0/40'] }), TypeError);
   });
+
+  it('keeps a reason for every default row', () => {
+    for (const row of DEFAULT_DENIED) {
+      assert.doesNotThrow(() => parseCidr(row.cidr), row.cidr);
+      assert.ok(row.why.length > 0, row.cidr);
+    }
+    for (const cidr of ['240.0.0.0/4', '192.0.0.0/24']) assert.ok(DEFAULT_DENIED.some((row) => row.cidr === cidr), cidr);
+  });
+});
+
+/** 169.254.169.254 (cloud metadata) and 203.0.113.5 (a documentation address standing for any public one). */
+const embeddingsOf = (v4: string) => {
+  const b = parseIp(v4);
+  const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+  const inv = (x: number) => x ^ 0xff;
+  return {
+    mapped: `::ffff:${v4}`,
+    compatible: `::${v4}`,
+    siit: `::ffff:0:${v4}`,
+    nat64: `64:ff9b::${hex(b[0], b[1])}:${hex(b[2], b[3])}`,
+    // RFC 6052 §2.2 with zero padding: /96 the last 32 bits; /64 bits 72..103; /56 bits 56..63 and 72..95; /48 bits 48..63 and 72..87.
+    localUse96: `64:ff9b:1::${hex(b[0], b[1])}:${hex(b[2], b[3])}`,
+    localUse64: `64:ff9b:1:0:${hex(0, b[0])}:${hex(b[1], b[2])}:${hex(b[3], 0)}:0`,
+    localUse56: `64:ff9b:1:${hex(0, b[0])}:${hex(0, b[1])}:${hex(b[2], b[3])}::`,
+    localUse48: `64:ff9b:1:${hex(b[0], b[1])}:${hex(0, b[2])}:${hex(b[3], 0)}::`,
+    sixToFour: `2002:${hex(b[0], b[1])}:${hex(b[2], b[3])}::1`,
+    // Teredo server 203.0.113.1, cone flag, obscured port 1; the client address inverted.
+    teredo: `2001:0:cb00:7101:8000:fffe:${hex(inv(b[0]), inv(b[1]))}:${hex(inv(b[2]), inv(b[3]))}`,
+    isatap: `2001:db8:1:2:200:5efe:${v4}`,
+  };
+};
+
+describe('IPv6 forms that embed an IPv4 address', () => {
+  const policy = new DestinationPolicy();
+
+  it('are refused when the IPv4 address is', () => {
+    const forms = [
+      ...Object.values(embeddingsOf('169.254.169.254')),
+      ...Object.values(embeddingsOf('127.0.0.1')),
+      ...Object.values(embeddingsOf('240.0.0.1')),
+      ...Object.values(embeddingsOf('192.0.0.8')),
+      '64:ff9b::a9fe:a9fe', '64:ff9b:1:a9fe:a9fe::', '64:ff9b:1::a9fe:a9fe', '2002:a9fe:a9fe::1', '::169.254.169.254',
+      '::ffff:0:a9fe:a9fe', '::127.0.0.1', '2001:0:cb00:7101::5601:5601', '2001:0:cb00:7101:8000:fffe:5601:5601',
+      // Teredo with a refused server address, and a public client (203.0.113.5).
+      '2001:0:a9fe:a9fe:8000:fffe:34ff:8efa',
+      '2001:db8::5efe:7f00:1', 'fe80::5efe:cb00:7105',
+    ];
+    for (const a of forms) assert.equal(policy.check(a, 3478), 'destination-denied', a);
+  });
+
+  it('are allowed when the IPv4 address is', () => {
+    for (const [form, a] of Object.entries(embeddingsOf('203.0.113.5'))) assert.equal(policy.check(a, 3478), 'allowed', `${form} ${a}`);
+    for (const a of ['2001:0:cb00:7101:8000:fffe:34ff:8efa', '64:ff9b::cb00:7105', '2002:cb00:7105::1']) assert.equal(policy.check(a, 1), 'allowed', a);
+  });
+
+  it('leave :: and ::1 what they are, not IPv4-compatible 0.0.0.0 and 0.0.0.1', () => {
+    const loopback = new DestinationPolicy({ allowLoopback: true });
+    assert.equal(loopback.check('::1', 1), 'allowed');
+    assert.equal(loopback.check('::', 1), 'destination-denied');
+    assert.equal(loopback.check('::0.0.0.2', 1), 'destination-denied', '0.0.0.0/8');
+    assert.equal(loopback.check('::127.0.0.1', 1), 'allowed', 'judged as 127.0.0.1');
+  });
+
+  it('get the verdict of the IPv4 address they embed, for any address (property)', () => {
+    const policies = [new DestinationPolicy(), new DestinationPolicy({ allowLoopback: true }), new DestinationPolicy({ deny: ['10.0.0.0/8'], allow: ['169.254.0.0/16'] })];
+    policies[2].setHostAddresses(['198.51.100.7', '192.0.2.2']);
+    const verdict = (p: DestinationPolicy, a: string) => p.check(a, 3478);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.constantFrom(0, 1, 2), fc.boolean(), (bytes, which, host) => {
+        const p = policies[which];
+        const v4 = formatIp(host ? parseIp(which === 2 ? '198.51.100.7' : '192.0.2.2') : bytes);
+        const zeroNet = parseIp(v4)[0] === 0; // 0.0.0.0/8
+        const expected = verdict(p, v4);
+        const forms = embeddingsOf(v4);
+        const { localUse64, localUse56, localUse48, ...fixed } = forms;
+        for (const [form, a] of Object.entries(fixed)) {
+          if (form === 'compatible' && (v4 === '0.0.0.0' || v4 === '0.0.0.1')) continue; // '::' and '::1'
+          assert.equal(verdict(p, a), expected, `${form} ${a} vs ${v4}`);
+        }
+        // A local-use address is read at every place RFC 6052 §2.2 gives (/48, /56, /64, /96) and the worst
+        // reading wins; readings in 0.0.0.0/8 are padding as long as one reading is not.
+        for (const form of ['localUse64', 'localUse56', 'localUse48'] as const) {
+          const x = parseIp(forms[form]);
+          const readings = [[x[6], x[7], x[9], x[10]], [x[7], x[9], x[10], x[11]], [x[9], x[10], x[11], x[12]], [x[12], x[13], x[14], x[15]]];
+          const real = readings.filter((r) => r[0] !== 0);
+          const verdicts = (real.length > 0 ? real : readings).map((r) => verdict(p, r.join('.')));
+          if (!zeroNet) assert.ok(verdicts.includes(expected), `${form}: ${v4} is one of the readings`);
+          const worst = verdicts.includes('destination-denied') ? 'destination-denied' : 'allowed';
+          assert.equal(verdict(p, forms[form]), worst, `${form} ${forms[form]} vs ${v4}`);
+        }
+        // The safe direction holds for every form: what is refused as IPv4 is refused embedded, but in
+        // 0.0.0.0/8 at a local-use place where another reading is a real address (padding, see above).
+        if (expected === 'destination-denied' && !zeroNet) {
+          for (const [form, a] of Object.entries(forms)) assert.equal(verdict(p, a), 'destination-denied', `${form} ${a}`);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("the host's own addresses", () => {
+  const HOST = ['127.0.0.1', '::1', '192.0.2.2', 'fd00::2', 'fe80::fc:ff:fe00:1%eth0', 'not an address'];
+
+  it('are refused on every port, in every form, loopback left to allowLoopback', () => {
+    const policy = new DestinationPolicy({ allowLoopback: true });
+    policy.setHostAddresses(HOST);
+    assert.deepEqual([...policy.hostAddresses].sort(), ['192.0.2.2', 'fd00::2', 'fe80::fc:ff:fe00:1']);
+    for (const a of ['192.0.2.2', 'fd00::2', 'fd00:0::2', '::ffff:192.0.2.2', '64:ff9b::c000:202', '2002:c000:202::1', 'fe80::fc:ff:fe00:1']) {
+      for (const port of [1, 22, 3478]) assert.equal(policy.check(a, port), 'destination-denied', `${a}:${port}`);
+    }
+    for (const a of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '192.0.2.3', 'fd00::3']) assert.equal(policy.check(a, 3478), 'allowed', a);
+    assert.equal(policy.checkAnswer('192.0.2.2'), 'destination-denied');
+    const noLoopback = new DestinationPolicy();
+    noLoopback.setHostAddresses(HOST);
+    assert.equal(noLoopback.check('127.0.0.1', 3478), 'destination-denied');
+  });
+
+  it('allowHostAddresses lets them through; allow does not', () => {
+    const open = new DestinationPolicy({ allowHostAddresses: true });
+    open.setHostAddresses(HOST);
+    assert.deepEqual(open.hostAddresses, []);
+    assert.equal(open.check('192.0.2.2', 22), 'allowed');
+    assert.equal(open.check('fd00::2', 22), 'allowed');
+    assert.equal(open.check('fe80::fc:ff:fe00:1', 22), 'destination-denied', 'link-local stays refused');
+    assert.equal(open.check('127.0.0.1', 22), 'destination-denied', 'loopback is allowLoopback’s');
+    const allow = new DestinationPolicy({ allow: ['192.0.2.0/24'] });
+    allow.setHostAddresses(HOST);
+    assert.equal(allow.check('192.0.2.2', 22), 'destination-denied');
+  });
+
+  it('allowHostPorts lets exactly those ports of them through', () => {
+    const policy = new DestinationPolicy({ allowHostPorts: [3478, 3479] });
+    policy.setHostAddresses(HOST);
+    for (const a of ['192.0.2.2', 'fd00::2', '::ffff:192.0.2.2']) {
+      assert.equal(policy.check(a, 3478), 'allowed', a);
+      assert.equal(policy.check(a, 3479), 'allowed', a);
+      for (const port of [1, 22, 3477, 3480, 65535]) assert.equal(policy.check(a, port), 'destination-denied', `${a}:${port}`);
+    }
+    assert.equal(policy.check('fe80::fc:ff:fe00:1', 3478), 'destination-denied', 'refused anyway: no port lifts it');
+    assert.equal(policy.check('169.254.169.254', 3478), 'destination-denied');
+    assert.equal(policy.checkAnswer('192.0.2.2'), 'allowed', 'some port of it may be reached');
+    assert.throws(() => new DestinationPolicy({ allowHostPorts: [0] }), RangeError);
+    assert.throws(() => new DestinationPolicy({ allowHostPorts: [65536] }), RangeError);
+  });
+
+  it('cached verdicts go when the host addresses change', () => {
+    const policy = new DestinationPolicy();
+    assert.equal(policy.check('192.0.2.2', 3478), 'allowed');
+    policy.setHostAddresses(['192.0.2.2']);
+    assert.equal(policy.check('192.0.2.2', 3478), 'destination-denied');
+    assert.equal(policy.checkAnswer('192.0.2.2'), 'destination-denied');
+    policy.setHostAddresses(['192.0.2.2']); // unchanged
+    assert.equal(policy.check('192.0.2.2', 3478), 'destination-denied');
+    policy.setHostAddresses(['192.0.2.9']);
+    assert.equal(policy.check('192.0.2.2', 3478), 'allowed');
+    assert.equal(policy.check('192.0.2.9', 3478), 'destination-denied');
+  });
+
+  it('are re-read by a watcher that reports changes only, and stops', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    let current = ['192.0.2.2', '127.0.0.1'];
+    let reads = 0;
+    const seen: string[][] = [];
+    const watcher = watchHostAddresses((list) => seen.push(list), {
+      intervalMs: 1000,
+      read: () => {
+        reads++;
+        if (current.length === 0) throw new Error('EMFILE');
+        return current;
+      },
+    });
+    assert.deepEqual(seen, [['127.0.0.1', '192.0.2.2']], 'the first list at once, sorted');
+    t.mock.timers.tick(1000);
+    current = ['127.0.0.1', '192.0.2.2', '127.0.0.1'];
+    t.mock.timers.tick(1000);
+    assert.equal(seen.length, 1, 'the same set is no change');
+    current = ['192.0.2.3'];
+    t.mock.timers.tick(1000);
+    assert.deepEqual(seen.at(-1), ['192.0.2.3']);
+    current = [];
+    t.mock.timers.tick(1000);
+    assert.deepEqual(watcher.addresses, ['192.0.2.3'], 'a failing read keeps the last list');
+    watcher.stop();
+    const before = reads;
+    current = ['192.0.2.4'];
+    t.mock.timers.tick(5000);
+    assert.equal(reads, before, 'stopped');
+    assert.equal(seen.length, 2);
+    assert.throws(() => watchHostAddresses(() => {}, { intervalMs: 0 }), RangeError);
+  });
 });
 
 describe('token bucket', () => {
@@ -126,6 +319,9 @@ describe('bridge options', () => {
     assert.equal(o.maxSessions, 1000);
     assert.equal(o.allowMissingOrigin, true);
     assert.equal(o.allowLoopback, false);
+    assert.equal(o.allowHostAddresses, false);
+    assert.deepEqual(o.allowHostPorts, []);
+    assert.deepEqual(resolveBridgeOptions({ secret: 's', allowHostPorts: [3478, 3479, 3478] }).allowHostPorts, [3478, 3479]);
   });
 
   it('refuses bad values at start', () => {
@@ -138,5 +334,7 @@ describe('bridge options', () => {
     assert.throws(() => resolveBridgeOptions({ secret: 's', path: 'bridge' }), TypeError);
     assert.throws(() => resolveBridgeOptions({ secret: 's', allow: ['nonsense'] }), TypeError);
     assert.throws(() => resolveBridgeOptions({ secret: 's', bindPortRange: [5000, 4000] }), RangeError);
+    for (const bad of [[0], [65536], [1.5], [Number.NaN]]) assert.throws(() => resolveBridgeOptions({ secret: 's', allowHostPorts: bad }), RangeError, String(bad));
+    assert.throws(() => resolveBridgeOptions({ secret: 's', allowHostPorts: 3478 as unknown as number[] }), TypeError);
   });
 });
