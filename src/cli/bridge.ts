@@ -1,4 +1,5 @@
-// `icebridge bridge`: the WebSocket-to-UDP bridge until Ctrl-C (SIGINT) or SIGTERM.
+// `icebridge bridge`: the bridge (UDP, names, TCP/TLS streams for pages) until Ctrl-C (SIGINT) or SIGTERM.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startBridge } from '../../bridge/server.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
@@ -8,7 +9,7 @@ import { untilStopped } from './stop-signal.js';
 export const bridgeUsage = `icebridge bridge --secret S [options]
 
 Runs the bridge: each WebSocket session may bind UDP sockets on this host and send and receive datagrams
-through them. Clients connect to ws://HOST:PORT/?username=…&credential=… (mint one with \`icebridge token\`).
+through them, resolve names and open TCP/TLS streams (TURN over TCP and TLS). Clients connect to ws://HOST:PORT/?username=…&credential=… (mint one with \`icebridge token\`).
 One JSON line per session goes to stderr; Prometheus counters are at http://HOST:PORT/metrics.
 
 Options:
@@ -26,7 +27,11 @@ Options:
   --deny CIDR           refuse a block, repeatable; wins over --allow
   --max-sessions N      sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
   --max-sockets N       UDP sockets per session (default ${BRIDGE_DEFAULTS.maxSockets})
-  --idle-timeout-ms N   close sessions idle this long (default ${BRIDGE_DEFAULTS.idleTimeoutMs})`;
+  --idle-timeout-ms N   close sessions idle this long (default ${BRIDGE_DEFAULTS.idleTimeoutMs})
+  --max-streams N       TCP/TLS streams per session, 0 for none (default ${BRIDGE_DEFAULTS.maxStreams})
+  --tls-ca FILE         trust this CA (PEM) for TLS streams, besides the system's, repeatable
+  --tls-insecure        accept any certificate on TLS streams (test servers only; logged)
+  --no-resolve          do not resolve names for sessions`;
 
 export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -46,6 +51,10 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'max-sessions': { type: 'string' },
       'max-sockets': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
+      'max-streams': { type: 'string' },
+      'tls-ca': { type: 'string', multiple: true },
+      'tls-insecure': { type: 'boolean', default: false },
+      'no-resolve': { type: 'boolean', default: false },
     },
   });
   if (positionals.length > 0) {
@@ -56,6 +65,7 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
   const secrets = values.secret ?? (process.env.ICEBRIDGE_SECRET ? [process.env.ICEBRIDGE_SECRET] : undefined);
   let bridge;
   try {
+    const tlsCa = values['tls-ca']?.map((file) => readFileSync(file, 'utf8'));
     bridge = await startBridge({
       port: number(values.port),
       host: values.host,
@@ -70,11 +80,15 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       maxSessions: number(values['max-sessions']),
       maxSockets: number(values['max-sockets']),
       idleTimeoutMs: number(values['idle-timeout-ms']),
+      maxStreams: number(values['max-streams']),
+      tlsCa,
+      tlsInsecure: values['tls-insecure'],
+      allowResolve: !values['no-resolve'],
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     io.stderr(`icebridge bridge: ${message}`);
-    // Bad options are a usage error; a port in use or similar is a runtime failure.
+    // Bad options are a usage error; a port in use, an unreadable CA file or similar is a runtime failure.
     return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
   }
   io.stdout(`bridge listening on ${bridge.url} (metrics at http://${new URL(bridge.url).host}/metrics)`);
