@@ -65,4 +65,6 @@ export interface IceAgentCounters {
   unexpectedData: number;
   /** Application data the app asked to send with no usable pair. */
   unsendable: number;
+  /** Refusals of a remote address (the bridge's policy or rate limit, a TURN 403): ICMP-like hard errors. */
+  unreachable: number;
 }

@@ -2,6 +2,7 @@
 // local candidates and the peer's, fed datagrams and the time, and asked what to send and when to wake up.
 // Gathering (sockets, STUN, TURN) happens outside it: see gatherer.ts and ice-agent.ts.
 import { HmacSha1 } from '../crypto/index.js';
+import type { DestinationUnreachableError } from '../net/datagram-socket.js';
 import type { DatagramSource, Engine, SocketId, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
 import type { TransportAddress } from '../net/transport-address.js';
@@ -30,7 +31,7 @@ export type { IceAgentCounters, IceAgentEngineOptions, IceAgentEvent, IceParamet
 
 export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, InboundContext, ResponseContext {
   readonly checklist: Checklist;
-  readonly counters: IceAgentCounters = { malformed: 0, rejectedChecks: 0, unexpectedData: 0, unsendable: 0 };
+  readonly counters: IceAgentCounters = { malformed: 0, rejectedChecks: 0, unexpectedData: 0, unsendable: 0, unreachable: 0 };
   readonly lite: boolean;
   readonly tieBreaker: bigint;
   readonly nominationDelayMs: number;
@@ -219,6 +220,23 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     else if (message.class === 'success' || message.class === 'error') handleCheckResponse(this, message, source, now);
     // Binding indications are keepalives (§11): nothing to do.
     this.pacer.wake();
+    this.updateState(now);
+  }
+
+  /**
+   * Datagrams from `source.socket` to `source.from` are refused (the bridge's policy or rate limit, a TURN
+   * 403): RFC 8445 §7.2.5.2.2 has a hard ICMP error fail the pair. The checks and consent checks in flight
+   * there end, and every pair from that socket to that address fails now rather than after 39.5 s of
+   * retransmissions; the state follows (all failed → 'failed'; the selected pair refused → consent lost).
+   */
+  handleUnreachable(_error: DestinationUnreachableError, source: DatagramSource, now: number): void {
+    if (this.state === 'closed') return;
+    this.counters.unreachable++;
+    this.transactions.abandonTo(source.socket, source.from);
+    const failed = this.checklist.failTowards(source.socket, source.from);
+    if (this.selectedPair && failed.includes(this.selectedPair)) this.consent.expire(now);
+    this.pacer.wake();
+    this.strategy.update(this, now);
     this.updateState(now);
   }
 

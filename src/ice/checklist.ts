@@ -63,6 +63,25 @@ export class Checklist {
     return this.pairs.filter((p) => sameTransportAddress(p.remoteAddress, remote));
   }
 
+  /**
+   * §7.2.5.2.2: a hard ICMP-like error (the way to `remote` is refused) fails every pair from `socket` to
+   * it at once — they leave the valid list and the triggered queue too. Returns the pairs failed.
+   */
+  failTowards(socket: SocketId, remote: TransportAddress): CandidatePair[] {
+    const failed: CandidatePair[] = [];
+    for (const p of this.pairs) {
+      if (p.local.socket !== socket || !sameTransportAddress(p.remoteAddress, remote)) continue;
+      p.state = 'failed';
+      p.valid = false;
+      p.nominating = false;
+      p.inFlight = undefined;
+      const t = this.triggered.indexOf(p);
+      if (t >= 0) this.triggered.splice(t, 1);
+      failed.push(p);
+    }
+    return failed;
+  }
+
   /** §7.3.1.4: queue a triggered check (once). */
   trigger(pair: CandidatePair): void {
     if (!this.triggered.includes(pair)) this.triggered.push(pair);

@@ -55,6 +55,11 @@ export class ConsentFreshness {
     this.lastResponseAt = now;
   }
 
+  /** The selected pair's remote is refused (ICMP-like): consent is lost now, not 30 s from now (RFC 7675 §5.1). */
+  expire(now: number): void {
+    if (this.running) this.lastResponseAt = Math.min(this.lastResponseAt, now - this.timeoutMs);
+  }
+
   /** True when a consent check is due now; schedules the next one. */
   takeDueCheck(now: number): boolean {
     if (this.nextCheckAt === undefined || now < this.nextCheckAt) return false;

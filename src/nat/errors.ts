@@ -9,15 +9,18 @@
  * - `TEST_TIMEOUT`    a test that must be answered whatever the NAT does (a mapping test) was not
  * - `SOCKET_CLOSED`   the socket closed during discovery
  * - `UNRESOLVED`      the server is a host name and no resolver was given
+ * - `UNREACHABLE`     the way to one of the server's addresses is refused (the bridge's destination policy or
+ *                     rate limit, like an ICMP unreachable); `cause` is the DestinationUnreachableError
  */
-export type NatDiscoveryErrorCode = 'NO_RESPONSE' | 'NO_RFC5780' | 'ERROR_RESPONSE' | 'TEST_TIMEOUT' | 'SOCKET_CLOSED' | 'UNRESOLVED';
+export type NatDiscoveryErrorCode = 'NO_RESPONSE' | 'NO_RFC5780' | 'ERROR_RESPONSE' | 'TEST_TIMEOUT' | 'SOCKET_CLOSED' | 'UNRESOLVED' | 'UNREACHABLE';
 
 export class NatDiscoveryError extends Error {
   override readonly name = 'NatDiscoveryError';
   constructor(
     readonly code: NatDiscoveryErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }

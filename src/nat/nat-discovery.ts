@@ -13,8 +13,7 @@ import { formatTransportAddress, sameTransportAddress, type TransportAddress } f
 import { probeBindingLifetime, type BindingLifetimeOptions, type BindingLifetimeResult } from './binding-lifetime.js';
 import { NatDiscoveryError } from './errors.js';
 import { classicNatType, describeIceOutlook, iceOutlook, type ClassicNatType, type IceOutlook, type NatBehavior } from './nat-behavior.js';
-import type { ProbeOutcome } from './probe-engine.js';
-import { ProbeSession } from './probe-session.js';
+import { ProbeSession, type SessionOutcome } from './probe-session.js';
 
 export interface NatDiscoveryOptions {
   /** The socket the tests run from (borrowed: its handlers are put back). Use a fresh one (§4.1). */
@@ -107,7 +106,7 @@ export async function discoverNatBehavior(server: string | TransportAddress, opt
     const main = session.attach(options.socket);
     const local = options.socket.localAddress;
     const tests: NatTestRecord[] = [];
-    const run = async (test: string, to: TransportAddress, attributes: Parameters<ProbeSession['bind']>[2] = []): Promise<ProbeOutcome> => {
+    const run = async (test: string, to: TransportAddress, attributes: Parameters<ProbeSession['bind']>[2] = []): Promise<SessionOutcome> => {
       const outcome = await session.bind(to, main, attributes);
       tests.push(record(test, to, outcome));
       if (outcome.kind === 'error') {
@@ -215,7 +214,7 @@ async function testHairpinning(session: ProbeSession, main: number, second: numb
   return a || b;
 }
 
-function record(test: string, to: TransportAddress, outcome: ProbeOutcome): NatTestRecord {
+function record(test: string, to: TransportAddress, outcome: SessionOutcome): NatTestRecord {
   if (outcome.kind === 'timeout') return { test, to, outcome: 'no response' };
   if (outcome.kind === 'error') return { test, to, outcome: 'error', from: outcome.from, error: `${outcome.code} ${outcome.reason}` };
   const r = outcome.response;
@@ -231,7 +230,7 @@ function record(test: string, to: TransportAddress, outcome: ProbeOutcome): NatT
   };
 }
 
-function mappedOf(outcome: ProbeOutcome, test: string, to: TransportAddress): TransportAddress {
+function mappedOf(outcome: SessionOutcome, test: string, to: TransportAddress): TransportAddress {
   if (outcome.kind !== 'success') throw new NatDiscoveryError('TEST_TIMEOUT', `no response to ${test} from ${formatTransportAddress(to)}: the server's alternate address is unreachable`);
   const mapped = outcome.response.get('XOR-MAPPED-ADDRESS') ?? outcome.response.get('MAPPED-ADDRESS');
   if (mapped === undefined) throw new NatDiscoveryError('ERROR_RESPONSE', `the response to ${test} carries no mapped address`);

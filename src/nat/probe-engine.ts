@@ -4,6 +4,7 @@
 // responses are matched by transaction ID alone (96 random bits, RFC 8489 §5) and each result says where
 // and on which socket its response arrived. Binding requests that arrive are reported too: a hairpin probe
 // (RFC 5780 §3.4) looks for its own request.
+import type { DestinationUnreachableError } from '../net/datagram-socket.js';
 import type { DatagramSource, Engine, SocketId, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
 import type { TransportAddress } from '../net/transport-address.js';
@@ -20,7 +21,9 @@ import type { TransactionOptions } from '../stun/transactions.js';
 export type ProbeOutcome =
   | { kind: 'success'; response: StunMessage; from: TransportAddress; socket: SocketId; rttMs: number }
   | { kind: 'error'; code: number; reason: string; response: StunMessage; from: TransportAddress; socket: SocketId }
-  | { kind: 'timeout'; sends: number };
+  | { kind: 'timeout'; sends: number }
+  /** The way to the server is refused (the bridge's policy or rate limit): the probe ended at once. */
+  | { kind: 'unreachable'; error: DestinationUnreachableError };
 
 export type ProbeEvent =
   | { type: 'result'; probe: number; outcome: ProbeOutcome }
@@ -99,6 +102,12 @@ export class NatProbeEngine implements Engine<ProbeEvent> {
     this.drain();
   }
 
+  /** Ends the probes sent from that socket to the refused destination with an 'unreachable' outcome. */
+  handleUnreachable(error: DestinationUnreachableError, source: DatagramSource, now: number): void {
+    this.client.handleUnreachable(error, source, now);
+    this.drain();
+  }
+
   pollTransmit(): Transmit | undefined {
     return this.client.pollTransmit() ?? this.loose.shift();
   }
@@ -120,6 +129,7 @@ export class NatProbeEngine implements Engine<ProbeEvent> {
       const at = this.arrival;
       let outcome: ProbeOutcome;
       if (r.kind === 'timeout') outcome = { kind: 'timeout', sends: r.sends };
+      else if (r.kind === 'unreachable') outcome = { kind: 'unreachable', error: r.error };
       else if (at === undefined) continue;
       else if (r.kind === 'success') outcome = { kind: 'success', response: r.response, from: at.from, socket: at.socket, rttMs: r.rttMs };
       else {

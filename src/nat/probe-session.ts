@@ -2,10 +2,10 @@
 // procedures written as plain sequences of tests. The sockets' handlers are put back on close(). New
 // transactions are paced (RFC 5780 §5: no more than ten per second).
 import type { Clock, TimerHandle } from '../net/clock.js';
-import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
+import type { DatagramHandler, DatagramSocket, UnreachableHandler } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { SocketId } from '../net/engine.js';
-import type { TransportAddress } from '../net/transport-address.js';
+import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import type { StunAttributeEntry } from '../stun/attribute-values.js';
 import { NatDiscoveryError } from './errors.js';
 import { NatProbeEngine, type ProbeEvent, type ProbeOutcome } from './probe-engine.js';
@@ -20,14 +20,18 @@ export interface ProbeSessionOptions {
   minIntervalMs: number;
 }
 
+/** What a probe of the session resolves with: a refused server is not an outcome but a NatDiscoveryError. */
+export type SessionOutcome = Exclude<ProbeOutcome, { kind: 'unreachable' }>;
+
 interface Borrowed {
   socket: DatagramSocket;
   ondatagram: DatagramHandler | null;
   onclose: ((reason?: Error) => void) | null;
+  onunreachable: UnreachableHandler | null | undefined;
 }
 
 interface Waiter {
-  resolve: (outcome: ProbeOutcome) => void;
+  resolve: (outcome: SessionOutcome) => void;
   reject: (err: Error) => void;
   timer: TimerHandle;
 }
@@ -56,7 +60,7 @@ export class ProbeSession {
   /** Borrows a socket (until close) and returns its id in the session. */
   attach(socket: DatagramSocket): SocketId {
     const id = this.borrowed.length;
-    this.borrowed.push({ socket, ondatagram: socket.ondatagram, onclose: socket.onclose });
+    this.borrowed.push({ socket, ondatagram: socket.ondatagram, onclose: socket.onclose, onunreachable: socket.onunreachable });
     this.driver.attach(id, socket);
     socket.onclose = (reason) => this.fail(new NatDiscoveryError('SOCKET_CLOSED', `a socket closed during NAT discovery${reason ? `: ${reason.message}` : ''}`));
     return id;
@@ -66,14 +70,17 @@ export class ProbeSession {
     return this.borrowed[socket].socket.localAddress;
   }
 
-  /** One Binding transaction; resolves with its outcome (a timeout is an outcome, not an error). */
-  async bind(to: TransportAddress, socket: SocketId, attributes: StunAttributeEntry[] = [], timeoutMs = this.options.timeoutMs): Promise<ProbeOutcome> {
+  /**
+   * One Binding transaction; resolves with its outcome (a timeout is an outcome, not an error). Rejects
+   * with an UNREACHABLE NatDiscoveryError at once when the way to `to` is refused.
+   */
+  async bind(to: TransportAddress, socket: SocketId, attributes: StunAttributeEntry[] = [], timeoutMs = this.options.timeoutMs): Promise<SessionOutcome> {
     await this.pace();
     this.check();
     const now = this.clock.now();
     this.lastStart = now;
     const probe = this.engine.bind(to, socket, attributes, now);
-    const outcome = new Promise<ProbeOutcome>((resolve, reject) => {
+    const outcome = new Promise<SessionOutcome>((resolve, reject) => {
       const timer = this.clock.setTimer(() => {
         this.waiters.delete(probe);
         this.engine.cancel(probe);
@@ -141,6 +148,7 @@ export class ProbeSession {
     for (const b of this.borrowed) {
       b.socket.ondatagram = b.ondatagram;
       b.socket.onclose = b.onclose;
+      b.socket.onunreachable = b.onunreachable;
     }
   }
 
@@ -175,7 +183,13 @@ export class ProbeSession {
     if (waiter === undefined) return;
     this.waiters.delete(event.probe);
     this.clock.clearTimer(waiter.timer);
-    waiter.resolve(event.outcome);
+    const outcome = event.outcome;
+    if (outcome.kind === 'unreachable') {
+      const to = formatTransportAddress(outcome.error.destination);
+      waiter.reject(new NatDiscoveryError('UNREACHABLE', `${to} is unreachable: ${outcome.error.message}`, { cause: outcome.error }));
+      return;
+    }
+    waiter.resolve(outcome);
   }
 }
 

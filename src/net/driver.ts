@@ -30,7 +30,10 @@ export class EngineDriver<Event> {
     this.onEvent = options.onEvent ?? (() => {});
   }
 
-  /** Feeds the socket's datagrams to the engine as `id`, and sends the engine's `id` transmits through it. */
+  /**
+   * Feeds the socket's datagrams (and its refusals, see DatagramSocket.onunreachable) to the engine as `id`,
+   * and sends the engine's `id` transmits through it.
+   */
   attach(id: SocketId, socket: DatagramSocket): void {
     this.sockets.set(id, socket);
     socket.ondatagram = (bytes, from) => {
@@ -38,11 +41,19 @@ export class EngineDriver<Event> {
       this.engine.handleDatagram(bytes, { socket: id, from }, this.clock.now());
       this.poll();
     };
+    socket.onunreachable = (error) => {
+      if (this.closed || this.sockets.get(id) !== socket) return;
+      this.engine.handleUnreachable?.(error, { socket: id, from: error.destination }, this.clock.now());
+      this.poll();
+    };
   }
 
   detach(id: SocketId): DatagramSocket | undefined {
     const socket = this.sockets.get(id);
-    if (socket) socket.ondatagram = null;
+    if (socket) {
+      socket.ondatagram = null;
+      socket.onunreachable = null;
+    }
     this.sockets.delete(id);
     return socket;
   }

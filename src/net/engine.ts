@@ -1,6 +1,7 @@
 // The sans-I/O engine contract (DESIGN.md, "The three rules", rule 1). An engine never touches a socket or a
 // timer: it is fed datagrams and the time, and asked what to send, when to wake up and what happened.
 import type { Millis } from './clock.js';
+import type { DestinationUnreachableError } from './datagram-socket.js';
 import type { TransportAddress } from './transport-address.js';
 
 /** Names one of the sockets an engine sends through; the driver maps it to a real DatagramSocket. */
@@ -21,6 +22,12 @@ export interface Transmit {
 
 export interface Engine<Event> {
   handleDatagram(bytes: Uint8Array, source: DatagramSource, now: Millis): void;
+  /**
+   * Datagrams from `source.socket` to `source.from` are refused (the bridge's policy or rate limit, a TURN
+   * server's 403: what an ICMP unreachable tells a native stack). Whatever waits for an answer from there
+   * should give up now rather than retransmit until its timeout. Optional: an engine without it times out.
+   */
+  handleUnreachable?(error: DestinationUnreachableError, source: DatagramSource, now: Millis): void;
   handleTimeout(now: Millis): void;
   pollTransmit(): Transmit | undefined;
   /** The absolute time of the next wake-up, or undefined when nothing is scheduled. */

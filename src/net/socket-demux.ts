@@ -1,12 +1,14 @@
 // Shares one DatagramSocket among several users by the sender's address: an ICE host socket also carries
 // its STUN server's and TURN server's traffic (RFC 8445 §5.1.1.2: srflx and relay candidates are gathered
-// from the host candidate's base). Each route is a DatagramSocket of its own.
-import type { DatagramHandler, DatagramSocket } from './datagram-socket.js';
+// from the host candidate's base). Each route is a DatagramSocket of its own. Refusals (onunreachable) are
+// routed like datagrams: to the routes from the refused destination, else to the rest.
+import type { DatagramHandler, DatagramSocket, UnreachableHandler } from './datagram-socket.js';
 import { sameTransportAddress, type TransportAddress } from './transport-address.js';
 
 class Route implements DatagramSocket {
   ondatagram: DatagramHandler | null = null;
   onclose: ((reason?: Error) => void) | null = null;
+  onunreachable: UnreachableHandler | null = null;
   closed = false;
 
   constructor(
@@ -44,6 +46,16 @@ export class SocketDemux {
         }
       }
       this.fallback?.ondatagram?.(bytes, from);
+    };
+    socket.onunreachable = (error) => {
+      // Every route from the refused destination hears it (a STUN and a TURN route to one server both wait
+      // on it); only when none is from there does the rest (ICE checks to that peer) get it.
+      const routes = this.routes.filter((r) => r.peer && sameTransportAddress(r.peer, error.destination));
+      if (routes.length === 0) {
+        this.fallback?.onunreachable?.(error);
+        return;
+      }
+      for (const r of routes) r.onunreachable?.(error);
     };
     socket.onclose = (reason) => {
       for (const r of [...this.routes, ...(this.fallback ? [this.fallback] : [])]) {

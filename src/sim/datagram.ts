@@ -38,6 +38,8 @@ export const DROP_REASONS = [
   'ports-exhausted',
   /** The hop limit ran out. */
   'ttl-exceeded',
+  /** Refused at the sender (`refuse()`, as the bridge's policy refuses): its socket hears `onunreachable`. */
+  'refused',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

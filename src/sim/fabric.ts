@@ -3,6 +3,7 @@ import type { TransportAddress } from '../net/transport-address.js';
 import { INITIAL_TTL, type Datagram, type DropReason } from './datagram.js';
 import type { LinkConditions } from './link.js';
 import type { SeededRandom } from './random.js';
+import { RefusalRules } from './refusal.js';
 import type { SimStats, SimTraceEvent } from './stats.js';
 
 /**
@@ -13,6 +14,8 @@ import type { SimStats, SimTraceEvent } from './stats.js';
 export class SimFabric {
   /** Observer for every send, translation, delivery and drop; for debugging and for tests. */
   ontrace: ((event: SimTraceEvent) => void) | null = null;
+  /** Destinations every host refuses to send to (`SimNetwork.refuse`), like a bridge in front of each. */
+  readonly refusals = new RefusalRules();
   private datagramIds = 0;
   private lanCount = 0;
 

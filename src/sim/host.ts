@@ -4,6 +4,7 @@ import type { SimFabric } from './fabric.js';
 import { canonicalAddress, requireAddress } from './ip-address.js';
 import { SimLink, type LinkConditions } from './link.js';
 import type { SeededRandom } from './random.js';
+import { RefusalRules, type RefusalMatch, type RefusalOptions } from './refusal.js';
 import type { Attachment, SimRouter } from './router.js';
 import { SimSocket, type SocketOwner } from './socket.js';
 
@@ -52,6 +53,7 @@ export class SimHost implements SocketOwner {
   private readonly ifaces: (SimInterface & Attachment)[] = [];
   private readonly bound = new Map<string, SimSocket>();
   private readonly random: SeededRandom;
+  private readonly refusals = new RefusalRules();
 
   /** @internal Use `SimNetwork.addHost` or `SimNat.addHost`. */
   constructor(
@@ -130,6 +132,16 @@ export class SimHost implements SocketOwner {
     return socket;
   }
 
+  /**
+   * Refuses datagrams from this host's sockets to `match` the way the bridge's destination policy (or rate
+   * limit) does: nothing is delivered, and the sending socket's `onunreachable` gets a
+   * DestinationUnreachableError (code default `destination-denied`) from a clock timer, never inside
+   * `send`. Returns a function that lifts the refusal. `SimNetwork.refuse` does it for every host.
+   */
+  refuse(match: RefusalMatch, options?: RefusalOptions): () => void {
+    return this.refusals.add(match, options);
+  }
+
   /** Closes every socket of the host (each `onclose` gets `reason`). */
   close(reason?: Error): void {
     for (const socket of this.sockets) socket.close(reason);
@@ -145,6 +157,13 @@ export class SimHost implements SocketOwner {
     const usable = address !== undefined && familyOf(address) === familyOf(from.address) && isPort(dst.port);
     if (!usable) {
       this.fabric.drop(datagram, 'no-route', this.name);
+      return;
+    }
+    const refusal = this.refusals.check(dst, from) ?? this.fabric.refusals.check(dst, from);
+    if (refusal !== undefined) {
+      this.fabric.drop(datagram, 'refused', this.name);
+      // Like the bridge's error frame, the refusal arrives after send() has returned.
+      this.fabric.schedule(0, () => socket.refused(refusal));
       return;
     }
     iface.link.carry(datagram, (sent) => iface.router.forward(sent));

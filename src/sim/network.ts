@@ -6,6 +6,7 @@ import type { LinkConditions } from './link.js';
 import type { SimNatOptions } from './nat-options.js';
 import { SimNat } from './nat.js';
 import { SeededRandom } from './random.js';
+import type { RefusalMatch, RefusalOptions } from './refusal.js';
 import { SimRouter } from './router.js';
 import { SimStats, type SimTraceEvent } from './stats.js';
 
@@ -85,6 +86,14 @@ export class SimNetwork implements SimSegment {
   /** A host on the public internet; a string is its address. */
   addHost(options: string | SimHostOptions = {}): SimHost {
     return new SimHost(this.fabric, this.router, typeof options === 'string' ? { address: options } : options);
+  }
+
+  /**
+   * Refuses datagrams from every host to `match`, as a bridge in front of each would (see `SimHost.refuse`
+   * for one host): the sender's `onunreachable` hears of it from a clock timer. Returns the undo.
+   */
+  refuse(match: RefusalMatch, options?: RefusalOptions): () => void {
+    return this.fabric.refusals.add(match, options);
   }
 
   /** A NAT with its public side on the internet; add hosts to its LAN with `nat.addHost()`. */

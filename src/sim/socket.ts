@@ -1,4 +1,4 @@
-import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
+import type { DatagramHandler, DatagramSocket, DestinationUnreachableError, UnreachableHandler } from '../net/datagram-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 
 /** The host a socket is bound on, as the socket sees it. */
@@ -10,11 +10,13 @@ export interface SocketOwner {
 /**
  * A UDP socket on a simulated host. `send` copies the bytes and never throws: a datagram that cannot go
  * (closed socket aside) is counted and dropped by the network. `ondatagram` is always called from a clock
- * timer, never from inside `send`.
+ * timer, never from inside `send`; so is `onunreachable`, for a destination the host or the network
+ * refuses (`refuse()`), as the bridge reports its refusals in an error frame after the fact.
  */
 export class SimSocket implements DatagramSocket {
   ondatagram: DatagramHandler | null = null;
   onclose: ((reason?: Error) => void) | null = null;
+  onunreachable: UnreachableHandler | null = null;
   readonly localAddress: TransportAddress;
   private open = true;
 
@@ -40,6 +42,11 @@ export class SimSocket implements DatagramSocket {
     this.open = false;
     this.owner.release(this);
     this.onclose?.(reason);
+  }
+
+  /** @internal Called by the host, from a timer, when a datagram this socket sent was refused. */
+  refused(error: DestinationUnreachableError): void {
+    if (this.open) this.onunreachable?.(error);
   }
 
   /** @internal Called by the host when a datagram arrives for this socket. */

@@ -23,13 +23,25 @@ export interface StunBindingResult {
   software?: string;
 }
 
+/**
+ * - `TIMEOUT`        no answer within the RFC 8489 §6.2 schedule or `timeoutMs`
+ * - `ERROR_RESPONSE` the server answered with an error response
+ * - `NO_ADDRESS`     the success response carries no (XOR-)MAPPED-ADDRESS
+ * - `SOCKET_CLOSED`  the socket closed first
+ * - `UNRESOLVED`     the server is a host name and no resolver was given
+ * - `UNREACHABLE`    the way to the server is refused (the bridge's destination policy or rate limit): the
+ *                    message is the refusal's `code: reason`, `cause` the DestinationUnreachableError
+ */
+export type StunBindingErrorCode = 'TIMEOUT' | 'ERROR_RESPONSE' | 'NO_ADDRESS' | 'SOCKET_CLOSED' | 'UNRESOLVED' | 'UNREACHABLE';
+
 export class StunBindingError extends Error {
   override readonly name = 'StunBindingError';
   constructor(
-    readonly code: 'TIMEOUT' | 'ERROR_RESPONSE' | 'NO_ADDRESS' | 'SOCKET_CLOSED' | 'UNRESOLVED',
+    readonly code: StunBindingErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -78,11 +90,13 @@ function bindOnce(socket: DatagramSocket, server: TransportAddress, reliable: bo
     // time per socket (concurrent ones would take each other's responses; share a socket with SocketDemux).
     const previousOnClose = socket.onclose;
     const previousOnDatagram = socket.ondatagram;
+    const previousOnUnreachable = socket.onunreachable;
     const finish = (outcome: () => void) => {
       if (deadline !== undefined) clock.clearTimer(deadline);
       driver.close();
       socket.onclose = previousOnClose;
       socket.ondatagram = previousOnDatagram;
+      socket.onunreachable = previousOnUnreachable;
       outcome();
     };
     const driver = new EngineDriver(client, {
@@ -108,6 +122,9 @@ function bindOnce(socket: DatagramSocket, server: TransportAddress, reliable: bo
           );
         } else if (r.kind === 'timeout') {
           finish(() => reject(new StunBindingError('TIMEOUT', `no answer from ${server.address}:${server.port} after ${r.sends} request(s)`)));
+        } else if (r.kind === 'unreachable') {
+          // Like an ICMP unreachable: fail now, not after 39.5 s of retransmissions into a refusal.
+          finish(() => reject(new StunBindingError('UNREACHABLE', r.error.message, { cause: r.error })));
         } else {
           const code = 'code' in r ? r.code : 0;
           finish(() => reject(new StunBindingError('ERROR_RESPONSE', `the server answered with error ${code}`)));

@@ -2,6 +2,7 @@
 // timeouts, matches responses, and reports each transaction's outcome as a typed result. Sans-I/O.
 import type { DatagramSource, Engine, SocketId, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
+import type { DestinationUnreachableError } from '../net/datagram-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { HmacSha1 } from '../crypto/index.js';
 import { classifyDatagram } from './classify.js';
@@ -19,7 +20,9 @@ export type StunTransactionResult =
   /** RFC 8489 §10: 300 Try Alternate with ALTERNATE-SERVER. */
   | { kind: 'alternate-server'; server: TransportAddress; response: StunMessage; rttMs: number }
   | { kind: 'error'; code: number; reason: string; response: StunMessage; rttMs: number }
-  | { kind: 'timeout'; sends: number };
+  | { kind: 'timeout'; sends: number }
+  /** The way to the server is refused (the bridge's policy, its rate limit): ended at once, like on an ICMP error. */
+  | { kind: 'unreachable'; error: DestinationUnreachableError; sends: number };
 
 export interface StunClientEvent<Context> {
   type: 'transaction';
@@ -109,6 +112,13 @@ export class StunClient<Context = undefined> implements Engine<StunClientEvent<C
     const rttMs = now - t.startedAt;
     this.events.push({ type: 'transaction', context, request, result: resultOf(message, rttMs) });
     return true;
+  }
+
+  /** Ends every transaction to the refused destination on that socket with an 'unreachable' result. */
+  handleUnreachable(error: DestinationUnreachableError, source: DatagramSource, _now: number): void {
+    for (const t of this.transactions.abandonTo(source.socket, source.from)) {
+      this.events.push({ type: 'transaction', context: t.context.context, request: t.context.request, result: { kind: 'unreachable', error, sends: t.sends } });
+    }
   }
 
   handleTimeout(now: number): void {

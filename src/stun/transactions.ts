@@ -167,6 +167,19 @@ export class TransactionTable<Context = undefined> {
   }
 
   /**
+   * Ends every transaction sent through `socket` to `to` and returns them: the way there is refused (an
+   * ICMP-like error, DatagramSocket.onunreachable), so retransmitting until the timeout would be in vain.
+   */
+  abandonTo(socket: SocketId, to: TransportAddress): ClientTransaction<Context>[] {
+    const ended: ClientTransaction<Context>[] = [];
+    for (const t of this.inFlight.values()) {
+      if (t.socket === socket && sameTransportAddress(t.to, to)) ended.push(t);
+    }
+    for (const t of ended) this.inFlight.delete(t.key);
+    return ended;
+  }
+
+  /**
    * The transactions whose deadline has passed: those to send again (RTO doubled, §6.2.1) and those that
    * timed out (Rm × RTO after the Rc-th request, or Ti on a reliable transport), which are removed.
    */

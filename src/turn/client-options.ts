@@ -147,7 +147,12 @@ export type TurnClientEvent =
   /** A refresh failed; the allocation lives on until it expires, and the refresh is retried. */
   | { type: 'refresh-failed'; error: TurnError }
   | { type: 'permission'; peer: string; result: 'created' | 'refreshed' }
-  | { type: 'permission'; peer: string; result: 'failed'; error: TurnError }
+  /**
+   * `peers`: for a permission never installed, the transport addresses at that IP that were waiting for it
+   * (its XOR-PEER-ADDRESS and the queued datagrams' destinations), so a refusal (403, RFC 8656 §10.2) can
+   * be reported per peer; empty when a refresh of an installed permission failed.
+   */
+  | { type: 'permission'; peer: string; result: 'failed'; error: TurnError; peers?: readonly TransportAddress[] }
   | { type: 'permission'; peer: string; result: 'expired' }
   | { type: 'channel'; peer: TransportAddress; channel: number; result: 'bound' | 'refreshed' }
   | { type: 'channel'; peer: TransportAddress; channel: number; result: 'failed'; error: TurnError }
@@ -178,6 +183,8 @@ export interface TurnClientCounters {
   queueOverflows: number;
   /** Queued datagrams dropped because their permission failed or the allocation closed. */
   droppedQueued: number;
+  /** Refusals of the server's address by the socket (the bridge's policy or rate limit, ICMP-like). */
+  unreachable: number;
   sentIndications: number;
   sentChannelData: number;
   receivedIndications: number;
@@ -195,6 +202,7 @@ export function newTurnClientCounters(): TurnClientCounters {
     droppedSends: 0,
     queueOverflows: 0,
     droppedQueued: 0,
+    unreachable: 0,
     sentIndications: 0,
     sentChannelData: 0,
     receivedIndications: 0,

@@ -2,6 +2,7 @@
 // datagrams and the time, and says what to send, when to wake up and what happened. Allocate with the
 // long-term credential (credentials.ts), Refresh before expiry, permissions (permissions.ts) and channels
 // (channels.ts) kept alive, data out as Send indications or ChannelData, in as Data indications or ChannelData.
+import type { DestinationUnreachableError } from '../net/datagram-socket.js';
 import type { DatagramSource, Engine, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
 import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
@@ -226,6 +227,22 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
       receiveDataIndication(this, message);
     } else {
       this.counters.droppedInbound++;
+    }
+  }
+
+  /**
+   * The socket refused datagrams to the server (the bridge's policy or rate limit, like an ICMP
+   * unreachable): every request in flight fails now with an 'unreachable' TurnError — the Allocate ends
+   * the allocation attempt, a refresh is retried later, permissions and channels report 'failed'.
+   * Refusals of other destinations are not the server's and are ignored.
+   */
+  handleUnreachable(error: DestinationUnreachableError, source: DatagramSource, now: number): void {
+    if (source.socket !== this.options.socket || !sameTransportAddress(source.from, this.serverValue)) return;
+    this.counters.unreachable++;
+    const ended = this.transactions.abandonTo(source.socket, source.from);
+    for (const t of ended) {
+      const failure = new TurnError(Code.ServerUnreachable, error.message, t.context.request.op, 'unreachable', undefined, { cause: error });
+      this.responses.failed(t.context, failure, now);
     }
   }
 

@@ -14,8 +14,11 @@ export type TurnOperation = 'allocate' | 'refresh' | 'deallocate' | 'permission'
  * - `limit`     a local limit (channel numbers, permissions, queues, retries, redirects) was reached
  * - `protocol`  the server's answer is unusable (no XOR-RELAYED-ADDRESS, wrong family, redirect loop)
  * - `closed`    the allocation or its socket closed before the operation completed
+ * - `unreachable` the way to the server is refused (the bridge's destination policy or rate limit, like an
+ *               ICMP unreachable); `code` 701, `reason` the refusal's `code: reason`, `cause` the
+ *               DestinationUnreachableError
  */
-export type TurnErrorKind = 'response' | 'timeout' | 'integrity' | 'auth' | 'limit' | 'protocol' | 'closed';
+export type TurnErrorKind = 'response' | 'timeout' | 'integrity' | 'auth' | 'limit' | 'protocol' | 'closed' | 'unreachable';
 
 /** RFC 8656 §19 and RFC 8489 §14.8 codes a TURN client acts on, by name. */
 export const TurnErrorCode = {
@@ -34,6 +37,11 @@ export const TurnErrorCode = {
   AllocationQuotaReached: 486,
   ServerError: 500,
   InsufficientCapacity: 508,
+  /**
+   * Not a STUN code: the W3C RTCPeerConnectionIceErrorEvent's 701, "the server could not be reached" —
+   * here, the bridge refused the way to it. Outside 300–699 so it is never taken for a server's answer.
+   */
+  ServerUnreachable: 701,
 } as const;
 
 export class TurnError extends Error {
@@ -46,7 +54,9 @@ export class TurnError extends Error {
     readonly kind: TurnErrorKind = 'response',
     /** For a 300 that could not be followed (a stream transport, or too many redirects): where it pointed. */
     readonly alternateServer?: TransportAddress,
+    /** `cause`: what underlies a local failure (for `unreachable`, the DestinationUnreachableError). */
+    options?: { cause?: unknown },
   ) {
-    super(`TURN ${operation} failed: ${code} ${reason}`);
+    super(`TURN ${operation} failed: ${code} ${reason}`, options);
   }
 }

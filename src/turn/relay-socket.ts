@@ -1,8 +1,10 @@
 // A TURN allocation seen as a DatagramSocket (RFC 8656): its local address is the relayed transport
 // address, `send` goes out through the server (ChannelData or Send indication), datagrams from peers come in
 // through `ondatagram`. Anything that runs over a socket — the ICE agent, stunBinding — runs over a relay.
+// A peer the server will not relay to (403 to CreatePermission/ChannelBind, RFC 8656 §10.2, §12.2) is reported
+// through `onunreachable`, as a refused destination is by any other socket.
 import { realClock, type Clock, type TimerHandle } from '../net/clock.js';
-import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
+import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
 import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
@@ -26,6 +28,11 @@ type Waiter<T> = { resolve: (value: T) => void; reject: (error: TurnError) => vo
 export class TurnRelaySocket implements DatagramSocket {
   ondatagram: DatagramHandler | null = null;
   onclose: ((reason?: Error) => void) | null = null;
+  /**
+   * A peer cannot be reached through this relay: the server answered its CreatePermission or ChannelBind
+   * with 403 (code `peer-forbidden`), or the way to the server itself is refused (`relay-unreachable`).
+   */
+  onunreachable: UnreachableHandler | null = null;
   /** Every engine event, for observers (refreshes, redirects, …), after the socket has acted on it. */
   onturnevent: ((event: TurnClientEvent) => void) | null = null;
   readonly client: TurnClient;
@@ -171,12 +178,19 @@ export class TurnRelaySocket implements DatagramSocket {
         break;
       case 'permission':
         if (event.result === 'created' || event.result === 'refreshed') settle(this.permissionWaiters, event.peer, (w) => w.resolve());
-        else if (event.result === 'failed') settle(this.permissionWaiters, event.peer, (w) => w.reject(event.error));
+        else if (event.result === 'failed') {
+          settle(this.permissionWaiters, event.peer, (w) => w.reject(event.error));
+          for (const peer of event.peers ?? []) this.refused(peer, event.error);
+        }
         break;
       case 'channel': {
         const key = peerKey(event.peer);
         if (event.result === 'bound' || event.result === 'refreshed') settle(this.channelWaiters, key, (w) => w.resolve(event.channel));
-        else if (event.result === 'failed') settle(this.channelWaiters, key, (w) => w.reject(event.error));
+        else if (event.result === 'failed') {
+          settle(this.channelWaiters, key, (w) => w.reject(event.error));
+          // A failed refresh of a bound channel leaves it bound until it lapses: the peer is still reachable.
+          if (this.client.channelFor(event.peer)?.state !== 'active') this.refused(event.peer, event.error);
+        }
         break;
       }
       case 'closed':
@@ -186,6 +200,21 @@ export class TurnRelaySocket implements DatagramSocket {
         break;
     }
     this.onturnevent?.(event);
+  }
+
+  /**
+   * Reports `peer` unreachable when `error` says it is for good: a 403 (RFC 8656 §10.2, §12.2: the server's
+   * policy forbids the peer's address) or a refused way to the server. Other failures (timeouts, 508) are
+   * not refusals: whoever waits on the peer keeps its own timers.
+   */
+  private refused(peer: TransportAddress, error: TurnError): void {
+    const server = formatTransportAddress(this.client.server);
+    if (error.kind === 'response' && error.code === Code.Forbidden) {
+      const reason = `the TURN server ${server} does not relay to ${peer.address}: ${error.code} ${error.reason}`;
+      this.onunreachable?.(new DestinationUnreachableError('peer-forbidden', peer, reason));
+    } else if (error.kind === 'unreachable') {
+      this.onunreachable?.(new DestinationUnreachableError('relay-unreachable', peer, `the TURN server ${server} is unreachable: ${error.reason}`));
+    }
   }
 
   /** The base socket closed, or abort(): the allocation is unreachable or abandoned. */

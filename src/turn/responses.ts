@@ -7,7 +7,7 @@ import type { StunMessage } from '../stun/message.js';
 import type { ClientTransaction } from '../stun/transactions.js';
 import type { PendingRequest, TurnClient } from './client.js';
 import { TurnError, TurnErrorCode as Code } from './errors.js';
-import { refreshTime } from './permissions.js';
+import { refreshTime, type Permission } from './permissions.js';
 
 export class TurnResponses {
   private redirects = 0;
@@ -92,9 +92,11 @@ export class TurnResponses {
         const p = c.permissions.get(request.ip);
         if (!p || c.state !== 'allocated') return;
         p.inFlight = false;
+        // Only a permission never installed strands its peers; an active one still relays until it lapses.
+        const peers = p.state === 'pending' ? waitingPeers(p) : [];
         if (p.state === 'pending') c.counters.droppedQueued += c.permissions.remove(p);
         else p.refreshAt = now + c.options.refreshRetryMs;
-        c.emit({ type: 'permission', peer: request.ip, result: 'failed', error });
+        c.emit({ type: 'permission', peer: request.ip, result: 'failed', error, peers });
         return;
       }
       case 'channel': {
@@ -224,6 +226,15 @@ export class TurnResponses {
       }
     }
   }
+}
+
+/** The peers at a permission's IP that were waiting for it: its XOR-PEER-ADDRESS and the queue's destinations. */
+function waitingPeers(p: Permission): TransportAddress[] {
+  const peers: TransportAddress[] = p.port > 0 ? [{ address: p.ip, port: p.port }] : [];
+  for (const q of p.queue) {
+    if (!peers.some((known) => known.port === q.peer.port && known.address === q.peer.address)) peers.push(q.peer);
+  }
+  return peers;
 }
 
 function integrityError(pending: PendingRequest): TurnError {

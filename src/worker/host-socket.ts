@@ -3,7 +3,7 @@
 // socket is then announced at the bridge's first host address of its family (the `bound` frame lists them).
 // Deliberately one candidate per socket, not one per host address: a socket has one `ondatagram` to share.
 import type { BridgeSocket } from '../net/bridge-client.js';
-import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
+import type { DatagramHandler, DatagramSocket, UnreachableHandler } from '../net/datagram-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
@@ -25,6 +25,13 @@ class AnnouncedSocket implements DatagramSocket {
   }
   set onclose(handler: ((reason?: Error) => void) | null) {
     this.socket.onclose = handler;
+  }
+  /** The bridge's refusals of a destination reach whoever drives this socket (ICE, STUN, TURN). */
+  get onunreachable(): UnreachableHandler | null {
+    return this.socket.onunreachable;
+  }
+  set onunreachable(handler: UnreachableHandler | null | undefined) {
+    this.socket.onunreachable = handler ?? null;
   }
 
   send(bytes: Uint8Array, to: TransportAddress): void {
