@@ -1,15 +1,30 @@
 // icebridge's WebSocket-to-UDP bridge in a process of its own (so it never shares an event loop with the
 // client under test), on 127.0.0.1, a free port, its UDP sockets bound to 127.0.0.1 only. Options come as
-// JSON in argv[2] (secret, packetsPerSecond, maxSessions, …). Commands: stats (the bridge's metrics),
-// heap (heapUsed + external after a full gc).
+// JSON in argv[2] (secret, packetsPerSecond, maxSessions, …, and `zone`: { name: address | address[] },
+// which JSON-friendly stands for the `resolve` function option — those names resolve to those addresses,
+// any other name is not found). Commands: stats (the bridge's metrics), heap (heapUsed + external after a
+// full gc).
 import { startBridge, type BridgeOptions } from '../../bridge/index.js';
+import type { BridgeResolveFunction } from '../../bridge/resolver.js';
 import { heapAfterGc, settle } from '../lib/heap.js';
 import { serveCommands } from './commands.js';
 
-const options = JSON.parse(process.argv[2] ?? '{}') as BridgeOptions;
+const { zone, ...options } = JSON.parse(process.argv[2] ?? '{}') as BridgeOptions & { zone?: Record<string, string | string[]> };
+
+/** A resolver that answers from `zone` only (names compared lowercased, without a trailing dot). */
+function zoneResolver(entries: Record<string, string | string[]>): BridgeResolveFunction {
+  const table = new Map(Object.entries(entries).map(([name, a]) => [name.toLowerCase().replace(/\.$/, ''), Array.isArray(a) ? a : [a]]));
+  return async (name, family) => {
+    const addresses = table.get(name.toLowerCase().replace(/\.$/, ''));
+    if (addresses === undefined) throw Object.assign(new Error(`${name} is not in the bench zone`), { code: 'ENOTFOUND' });
+    return addresses.filter((a) => a.includes(':') === (family === 'IPv6'));
+  };
+}
+
 let logLines = 0;
 const bridge = await startBridge({
   ...options,
+  ...(zone ? { resolve: zoneResolver(zone) } : {}),
   port: 0,
   host: '127.0.0.1',
   udpBindAddress: { IPv4: '127.0.0.1', IPv6: '::1' },
