@@ -47,3 +47,8 @@ export async function until(probe: () => Promise<boolean>, ms: number, what: str
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Sessions the named bridge (BrowserTestEnv.named) has open now. */
+export async function namedBridgeSessions(): Promise<number> {
+  return ((await (await fetch('/__node/named-bridge-sessions')).json()) as { open: number }).open;
+}

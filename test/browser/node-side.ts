@@ -2,9 +2,13 @@
 // sources in Node (so a test can check the page gives the same bytes), and the servers the page talks to,
 // all on 127.0.0.1 — icebridge's STUN/TURN server, coturn, a UDP echo peer and a bridge — started with the
 // test server and stopped with it. The browser reaches it at /__node/<name>; /__node/env says where
-// everything is, with a freshly minted bridge token.
+// everything is, with a freshly minted bridge token. A second bridge (`named`) resolves a test zone of names
+// (*.icebridge.test), trusts the self-signed certificate coturn serves TLS with, and announces 127.0.0.2 for
+// its sockets, so a gathered srflx (127.0.0.1, as the STUN server sees it) differs from its base.
+import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestRunnerPlugin } from '@web/test-runner';
 import { build } from 'esbuild';
@@ -17,12 +21,26 @@ const HOST = '127.0.0.1';
 /** Signs bridge tokens, and TURN REST credentials for icebridge's TURN server: one secret for both. */
 const SECRET = 'browser-test-secret';
 const TURN_USER = { username: 'u', credential: 'p' };
+/** The name coturn's TLS certificate is for. */
+const COTURN_NAME = 'coturn.icebridge.test';
+/** What the named bridge announces for its sockets (bound to the wildcard, reachable on all of 127/8). */
+const NAMED_BRIDGE_ANNOUNCED = '127.0.0.2';
+/** The named bridge's test zone. metadata.… is the cloud metadata address: every answer is refused. */
+const TEST_ZONE: Record<string, string> = {
+  'stun.icebridge.test': HOST,
+  'turn.icebridge.test': HOST,
+  [COTURN_NAME]: HOST,
+  'metadata.icebridge.test': '169.254.169.254',
+};
 
 interface Servers {
   turn: RunningTurnServer;
   coturn: RunningCoturn;
   echo: Socket;
   bridge: RunningBridge;
+  namedBridge: RunningBridge;
+  /** Holds coturn's certificate and key; removed at stop. */
+  certDir: string;
 }
 
 /** What /__node/env answers. */
@@ -47,6 +65,24 @@ export interface BrowserTestEnv {
   };
   /** A UDP peer that sends every datagram back to where it came from. */
   echo: { address: string; port: number };
+  /** The second bridge, and ICE servers named in its test zone (see TEST_ZONE). */
+  named: {
+    bridge: { url: string; tokenUrl: string };
+    /** The address the named bridge announces for its sockets: the host candidates' address. */
+    hostAddress: string;
+    /** icebridge's STUN/TURN server by name: `stun:stun.icebridge.test:PORT`, `turn:turn.icebridge.test:PORT`. */
+    stun: { urls: string };
+    turn: { urls: string; username: string; credential: string };
+    /** coturn by name over TCP (`turn:…?transport=tcp`) and TLS (`turns:…`, its certificate for the name). */
+    coturnTcp: { urls: string; username: string; credential: string };
+    coturnTls: { urls: string; username: string; credential: string };
+    /** coturn over TLS by address: its certificate names coturn.icebridge.test only, so the bridge refuses it. */
+    coturnTlsByAddress: { urls: string; username: string; credential: string };
+    /** A STUN server named in the zone whose only address (169.254.169.254) the bridge refuses. */
+    deniedName: { urls: string };
+    /** The same, by address: the bridge refuses the datagram. */
+    deniedAddress: { urls: string };
+  };
 }
 
 let servers: Servers | undefined;
@@ -55,8 +91,12 @@ async function startServers(): Promise<Servers> {
   const started: Partial<Servers> = {};
   try {
     started.turn = await startTurnServer({ hosts: [HOST], port: 0, realm: 'r', users: { u: 'p' }, secret: SECRET, allowLoopback: true });
+    started.certDir = mkdtempSync(join(tmpdir(), 'icebridge-browser-cert-'));
+    const tls = selfSignedCertificate(started.certDir, COTURN_NAME);
+    // TURN over UDP and TCP on its port, over TLS on its tlsPort.
     started.coturn = await startCoturn({
       args: ['--lt-cred-mech', '--realm=r', '--user=u:p', '--allow-loopback-peers', `--relay-ip=${HOST}`, '--no-tcp-relay'],
+      tls,
     });
     started.echo = await startEcho();
     started.bridge = await startBridge({
@@ -66,6 +106,22 @@ async function startServers(): Promise<Servers> {
       allowLoopback: true,
       // The bridge's UDP sockets on loopback too: their address is the page's host candidate and mapped address.
       udpBindAddress: { IPv4: HOST, IPv6: '::1' },
+      logger: () => {},
+    });
+    started.namedBridge = await startBridge({
+      host: HOST,
+      port: 0,
+      secret: SECRET,
+      allowLoopback: true,
+      // As behind a 1:1 NAT on loopback (like examples-plugin.ts): sockets bound to the wildcard announce
+      // 127.0.0.2 while servers on 127.0.0.1 see them from 127.0.0.1, so srflx ≠ base (RFC 8445 §5.1.3).
+      hostAddresses: [NAMED_BRIDGE_ANNOUNCED],
+      resolve: async (name) => {
+        const address = TEST_ZONE[name.toLowerCase().replace(/\.$/, '')];
+        if (address === undefined) throw Object.assign(new Error(`${name} is not in the test zone`), { code: 'ENOTFOUND' });
+        return [address]; // the bridge keeps the answers of the family asked for
+      },
+      tlsCa: readFileSync(tls.cert, 'utf8'),
       logger: () => {},
     });
     return started as Servers;
@@ -78,10 +134,26 @@ async function startServers(): Promise<Servers> {
 async function stopServers(s: Partial<Servers>): Promise<void> {
   await Promise.allSettled([
     s.bridge?.close(),
+    s.namedBridge?.close(),
     s.turn?.close(),
     s.coturn?.stop(),
     s.echo && new Promise<void>((resolve) => s.echo!.close(() => resolve())),
   ]);
+  if (s.certDir) rmSync(s.certDir, { recursive: true, force: true });
+}
+
+/** A P-256 self-signed certificate for `name` (CN and subjectAltName), valid 2 days, in `dir`. */
+function selfSignedCertificate(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
+  args.push('-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert);
+  const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 15_000 });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error('openssl not found: the browser tests make coturn\'s TLS certificate with it — install it with `apt-get install -y openssl`');
+  }
+  if (run.error || run.status !== 0) throw new Error(`openssl req failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
+  return { cert, key };
 }
 
 function startEcho(): Promise<Socket> {
@@ -113,6 +185,17 @@ function env(s: Servers): BrowserTestEnv {
       icebridgeRest: { urls: `turn:${HOST}:${turnPort}`, ...token(SECRET) },
     },
     echo: { address: HOST, port: s.echo.address().port },
+    named: {
+      bridge: { url: s.namedBridge.url, tokenUrl: withToken(s.namedBridge.url, t) },
+      hostAddress: NAMED_BRIDGE_ANNOUNCED,
+      stun: { urls: `stun:stun.icebridge.test:${turnPort}` },
+      turn: { urls: `turn:turn.icebridge.test:${turnPort}`, ...TURN_USER },
+      coturnTcp: { urls: `turn:${COTURN_NAME}:${s.coturn.port}?transport=tcp`, ...TURN_USER },
+      coturnTls: { urls: `turns:${COTURN_NAME}:${s.coturn.tlsPort}`, ...TURN_USER },
+      coturnTlsByAddress: { urls: `turns:${HOST}:${s.coturn.tlsPort}`, ...TURN_USER },
+      deniedName: { urls: 'stun:metadata.icebridge.test:3478' },
+      deniedAddress: { urls: 'stun:169.254.169.254:3478' },
+    },
   };
 }
 
@@ -147,6 +230,7 @@ const handlers: Record<string, Handler> = {
   env: async () => env(running()),
   /** Sessions the bridge holds now: tests check that closing in the page closes them. */
   'bridge-sessions': async () => ({ open: running().bridge.sessionCount }),
+  'named-bridge-sessions': async () => ({ open: running().namedBridge.sessionCount }),
 };
 
 export function nodeSidePlugin(): TestRunnerPlugin {

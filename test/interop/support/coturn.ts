@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as connectTcp } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,12 +22,19 @@ export interface CoturnOptions {
   host?: '127.0.0.1' | '::1';
   /** Give up waiting for coturn to answer after this long, all attempts together. Default 15 000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * Serve TURN over TLS too (`turns:`), on a free TCP port of its own (RunningCoturn.tlsPort), with this
+   * certificate and key (PEM file paths). Default: no TLS (`--no-tls`).
+   */
+  tls?: { cert: string; key: string };
 }
 
 export interface RunningCoturn {
   readonly host: '127.0.0.1' | '::1';
   /** The UDP and TCP listening port. */
   readonly port: number;
+  /** The TLS listening port, when started with `tls`. */
+  readonly tlsPort?: number;
   readonly pid: number;
   /** Everything coturn printed so far (stdout and stderr). */
   output(): string;
@@ -170,9 +178,34 @@ function probeTcp(host: string, port: number, method: number, ms: number): Promi
   });
 }
 
+/** One STUN probe over TLS (any certificate: this checks readiness, not coturn's certificate). */
+function probeTls(host: string, port: number, method: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const { bytes, transactionId } = probeRequest(method);
+    const socket = connectTls({ host, port, rejectUnauthorized: false });
+    let received = Buffer.alloc(0);
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    socket.on('error', () => finish(false));
+    socket.on('secureConnect', () => socket.write(bytes));
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length >= 20 && answersProbe(received.subarray(0, 20 + received.readUInt16BE(2)), transactionId)) finish(true);
+    });
+  });
+}
+
 /**
  * Starts `turnserver -n --no-tls --no-dtls --listening-ip=<host> --listening-port=<free> --no-cli
- * --log-file=stdout …args` and resolves once it answers a STUN request on every transport it listens on.
+ * --log-file=stdout …args` and resolves once it answers a STUN request on every transport it listens on
+ * (with `tls`: `--tls-listening-port=<free> --cert=… --pkey=…` instead of `--no-tls`).
  */
 export async function startCoturn(options: CoturnOptions = {}): Promise<RunningCoturn> {
   assertCoturnInstalled();
@@ -187,7 +220,7 @@ export async function startCoturn(options: CoturnOptions = {}): Promise<RunningC
   for (let attempt = 1; attempt <= 3 && Date.now() < deadline; attempt++) {
     try {
       // Half the bound per attempt (coturn is normally ready in well under a second), so a retry has time.
-      return await startOnce(host, options.args ?? [], Math.min(deadline, Date.now() + readyTimeoutMs / 2));
+      return await startOnce(host, options.args ?? [], Math.min(deadline, Date.now() + readyTimeoutMs / 2), options.tls);
     } catch (err) {
       lastError = err as Error;
       if ((err as { fatal?: boolean }).fatal) throw err;
@@ -196,15 +229,17 @@ export async function startCoturn(options: CoturnOptions = {}): Promise<RunningC
   throw lastError ?? new Error(`coturn did not start within ${readyTimeoutMs} ms`);
 }
 
-async function startOnce(host: '127.0.0.1' | '::1', extraArgs: string[], deadline: number): Promise<RunningCoturn> {
+async function startOnce(host: '127.0.0.1' | '::1', extraArgs: string[], deadline: number, tls?: { cert: string; key: string }): Promise<RunningCoturn> {
   const port = await freeUdpTcpPort(host);
+  let tlsPort: number | undefined;
+  while (tls && (tlsPort === undefined || tlsPort === port)) tlsPort = await freeUdpTcpPort(host);
   // Own pid file and user database, so parallel test files never share /var/run/turnserver.pid or the
   // system's /var/lib/turn/turndb.
   const dir = mkdtempSync(join(tmpdir(), 'icebridge-coturn-'));
   scratchDirs.add(dir);
   const args = [
     '-n',
-    '--no-tls',
+    ...(tls ? [`--tls-listening-port=${tlsPort}`, `--cert=${tls.cert}`, `--pkey=${tls.key}`] : ['--no-tls']),
     '--no-dtls',
     `--listening-ip=${host}`,
     `--listening-port=${port}`,
@@ -258,7 +293,8 @@ async function startOnce(host: '127.0.0.1' | '::1', extraArgs: string[], deadlin
   const method = extraArgs.includes('--no-stun') ? 0x003 : 0x001; // Allocate gets a 401 or 400 answer
   let udpReady = !udp;
   let tcpReady = !tcp;
-  while (!(udpReady && tcpReady)) {
+  let tlsReady = tlsPort === undefined || !tcp;
+  while (!(udpReady && tcpReady && tlsReady)) {
     if (spawnError) {
       await stop();
       const code = (spawnError as NodeJS.ErrnoException).code;
@@ -270,11 +306,12 @@ async function startOnce(host: '127.0.0.1' | '::1', extraArgs: string[], deadlin
     }
     if (Date.now() >= deadline) {
       await stop();
-      throw new Error(`turnserver did not answer STUN on ${host}:${port} (${udpReady ? '' : 'udp '}${tcpReady ? '' : 'tcp'}) in time\n${describe()}`);
+      throw new Error(`turnserver did not answer STUN on ${host}:${port} (${udpReady ? '' : 'udp '}${tcpReady ? '' : 'tcp '}${tlsReady ? '' : `tls on ${tlsPort}`}) in time\n${describe()}`);
     }
     if (!udpReady) udpReady = await probeUdp(host, port, method, 200);
     if (!tcpReady) tcpReady = await probeTcp(host, port, method, 200);
-    if (!(udpReady && tcpReady)) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!tlsReady) tlsReady = await probeTls(host, tlsPort!, method, 500);
+    if (!(udpReady && tcpReady && tlsReady)) await new Promise((resolve) => setTimeout(resolve, 50));
   }
   // Things coturn refuses (bad options, privileged operations as root) it says on stdout and may carry on.
   const refusal = /^.*(CONFIG ERROR|Cannot bind|\bERROR:).*$/m.exec(output);
@@ -282,5 +319,5 @@ async function startOnce(host: '127.0.0.1' | '::1', extraArgs: string[], deadlin
     await stop();
     throw Object.assign(new Error(`turnserver complained: ${refusal[0]}\n${describe()}`), { fatal: true });
   }
-  return { host, port, pid: child.pid!, output: () => output, stop };
+  return { host, port, ...(tlsPort === undefined ? {} : { tlsPort }), pid: child.pid!, output: () => output, stop };
 }
