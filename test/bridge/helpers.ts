@@ -18,6 +18,10 @@ export function startTestBridge(options: BridgeOptions = {}): Promise<RunningBri
     secret: SECRET,
     allowLoopback: true,
     udpBindAddress: { IPv4: '127.0.0.1', IPv6: '::1' },
+    // No name leaves this machine: without a zone of the test's own, every name is not found.
+    resolve: async (name) => {
+      throw Object.assign(new Error(`${name}: no test zone`), { code: 'ENOTFOUND' });
+    },
     logger: () => {},
     ...options,
   });

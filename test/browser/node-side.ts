@@ -106,6 +106,10 @@ async function startServers(): Promise<Servers> {
       allowLoopback: true,
       // The bridge's UDP sockets on loopback too: their address is the page's host candidate and mapped address.
       udpBindAddress: { IPv4: HOST, IPv6: '::1' },
+      // No name leaves this machine: the bridge's DNS would ask the system's resolver.
+      resolve: async (name) => {
+        throw Object.assign(new Error(`${name}: this bridge knows no names`), { code: 'ENOTFOUND' });
+      },
       logger: () => {},
     });
     started.namedBridge = await startBridge({
