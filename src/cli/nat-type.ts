@@ -1,8 +1,12 @@
-// `icebridge nat-type --server stun:host:port [--json]`: RFC 5780 NAT behaviour discovery from this machine.
+// `icebridge nat-type --server stun:host:port [--json] [--bridge URL]`: RFC 5780 NAT behaviour discovery from
+// this machine, or from the sockets of a bridge (the bridge host's NAT, as the inspector page sees it).
 import { parseArgs } from 'node:util';
 import { NatDiscoveryError } from '../nat/errors.js';
-import type { NatBehaviorResult, NatTestRecord } from '../nat/nat-discovery.js';
-import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { discoverNatBehavior as discoverOver, type NatBehaviorResult, type NatTestRecord } from '../nat/nat-discovery.js';
+import { parseIceServerUri } from '../net/ice-server-uri.js';
+import { isIp } from '../net/ip.js';
+import { familyOf, formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { connectBridge } from '../node/bridge-client.js';
 import { discoverNatBehavior } from '../node/nat-discovery.js';
 import type { CliIO } from './main.js';
 
@@ -24,6 +28,11 @@ Options:
   --no-hairpin          skip the hairpinning test
   --lifetime            also probe the binding lifetime (RFC 5780 §4.6; takes minutes)
   --lifetime-max-ms N   longest idle time the lifetime probe tries (default 300000)
+  --bridge URL          run the tests from UDP sockets of an icebridge bridge (ws://…?username=…&credential=…),
+                        as the inspector page does: the result is the bridge host's NAT; the bridge resolves
+                        the server's name and its announced host addresses tell "no NAT" from a NAT
+                        (not with --local-address, nor --lifetime, whose idle waits outlast the bridge's
+                        idle timeout)
 
 Exits 0 with a result, 1 when the server cannot answer (no response, no RFC 5780 support), 2 on usage errors.`;
 
@@ -46,6 +55,7 @@ export async function runNatType(args: string[], io: CliIO): Promise<number> {
       'no-hairpin': { type: 'boolean', default: false },
       lifetime: { type: 'boolean', default: false },
       'lifetime-max-ms': { type: 'string' },
+      bridge: { type: 'string' },
     },
   });
   const server = values.server ?? positionals[0];
@@ -62,14 +72,20 @@ export async function runNatType(args: string[], io: CliIO): Promise<number> {
       return 2;
     }
   }
+  if (values.bridge !== undefined && (values['local-address'] !== undefined || values.lifetime)) {
+    io.stderr(`icebridge nat-type: --bridge does not go with ${values.lifetime ? '--lifetime' : '--local-address'}`);
+    return 2;
+  }
   try {
-    const result = await discoverNatBehavior(server, {
-      timeoutMs: timeoutMs as number | undefined,
-      rtoMs: rtoMs as number | undefined,
-      localAddress: values['local-address'],
-      hairpinning: !values['no-hairpin'],
-      bindingLifetime: values.lifetime ? { maxMs: lifetimeMaxMs as number | undefined } : false,
-    });
+    const common = { timeoutMs: timeoutMs as number | undefined, rtoMs: rtoMs as number | undefined, hairpinning: !values['no-hairpin'] };
+    const result =
+      values.bridge !== undefined
+        ? await discoverThroughBridge(server, values.bridge, common)
+        : await discoverNatBehavior(server, {
+            ...common,
+            localAddress: values['local-address'],
+            bindingLifetime: values.lifetime ? { maxMs: lifetimeMaxMs as number | undefined } : false,
+          });
     io.stdout(values.json ? JSON.stringify(result) : describe(result));
     return 0;
   } catch (err) {
@@ -78,6 +94,33 @@ export async function runNatType(args: string[], io: CliIO): Promise<number> {
     if (values.json) io.stdout(JSON.stringify({ error: { code, message } }));
     io.stderr(`icebridge nat-type: ${message}`);
     return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
+  }
+}
+
+/** The tests from bridge sockets (a second one for hairpinning), as IcebridgeService.discoverNat runs them. */
+async function discoverThroughBridge(
+  server: string,
+  url: string,
+  options: { timeoutMs: number | undefined; rtoMs: number | undefined; hairpinning: boolean },
+): Promise<NatBehaviorResult> {
+  const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `stun:${server}`);
+  if (uri.transport !== 'udp') throw new TypeError(`NAT behaviour discovery runs over UDP, not ${uri.transport} ('${server}')`);
+  const connection = await connectBridge(url);
+  try {
+    const address = isIp(uri.host) ? uri.host : await connection.resolveHost(uri.host);
+    const family = familyOf(address);
+    const socket = await connection.bind({ family });
+    try {
+      // The bridge's announced host addresses, not this machine's: its sockets may be bound to a wildcard.
+      return await discoverOver(
+        { address, port: uri.port },
+        { ...options, socket, openSocket: () => connection.bind({ family }), localAddresses: socket.hostAddresses },
+      );
+    } finally {
+      socket.close();
+    }
+  } finally {
+    connection.close();
   }
 }
 

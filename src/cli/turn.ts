@@ -1,12 +1,17 @@
-// `icebridge turn <turn:URI> --username U --credential P --peer host:port`: allocate a relayed address, add a
-// permission for the peer, bind a channel to it, send a datagram through the relay and wait for the reply.
+// `icebridge turn <turn:URI> --username U --credential P --peer host:port [--bridge URL]`: allocate a relayed
+// address, add a permission for the peer, bind a channel to it, send a datagram through the relay and wait for
+// the reply — from this machine, or all through a bridge as a page would.
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import type { BridgeConnection } from '../net/bridge-client.js';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import { parseIceServerUri } from '../net/ice-server-uri.js';
 import { familyOf, formatTransportAddress, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import { connectBridge } from '../node/bridge-client.js';
 import { allocateTurn } from '../node/turn-client.js';
-import type { TurnRelaySocket } from '../turn/relay-socket.js';
+import { TurnRelaySocket } from '../turn/relay-socket.js';
 import type { CliIO } from './main.js';
 
 export const turnUsage = `icebridge turn <turn:host[:port][?transport=udp|tcp] | turns:host[:port]> --username U --credential P --peer host:port [options]
@@ -21,7 +26,11 @@ Options:
   --peer host:port  the peer to send to (an echo server); IPv6 as [addr]:port
   --json            print {"relayed","mapped","peer","echoed","rttMs","channel"} as JSON
   --timeout-ms N    give up after N ms in all (default 10000)
-  --insecure        with turns:, accept any TLS certificate (for test servers)`;
+  --insecure        with turns:, accept any TLS certificate (for test servers; not with --bridge)
+  --bridge URL      do it all through an icebridge bridge (ws://…?username=…&credential=…), as a page
+                    would: the bridge resolves the server's and the peer's names and reaches the server
+                    from its UDP socket, or its TCP/TLS stream for ?transport=tcp and turns: (checking
+                    the certificate itself); a destination its policy refuses fails with its reason`;
 
 /** How often the probe is sent again while no echo has come back (UDP may drop it). */
 const PROBE_INTERVAL_MS = 500;
@@ -39,6 +48,7 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
         json: { type: 'boolean', default: false },
         'timeout-ms': { type: 'string' },
         insecure: { type: 'boolean', default: false },
+        bridge: { type: 'string' },
       },
     });
   } catch (err) {
@@ -56,23 +66,26 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
     io.stderr('icebridge turn: --timeout-ms must be a positive number');
     return 2;
   }
+  if (values.bridge !== undefined && values.insecure) {
+    io.stderr('icebridge turn: --insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
+    return 2;
+  }
   const deadline = Date.now() + timeoutMs;
   let socket: TurnRelaySocket | undefined;
+  let connection: BridgeConnection | undefined;
   try {
     const peerText = values.peer;
     if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText)) throw new Error(`--peer '${peerText}' is not host:port`);
-    socket = await withDeadline(
-      allocateTurn(uri, {
-        username: values.username,
-        credential: values.credential,
-        timeoutMs,
-        tls: values.insecure ? { rejectUnauthorized: false } : undefined,
-      }),
-      deadline,
-      'allocating',
-    );
+    const credentials = { username: values.username, credential: values.credential, timeoutMs };
+    if (values.bridge !== undefined) {
+      const opening = connectBridge(values.bridge, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+      connection = await withDeadline(opening, deadline, 'connecting to the bridge');
+      socket = await withDeadline(allocateThroughBridge(connection, uri, credentials), deadline, 'allocating');
+    } else {
+      socket = await withDeadline(allocateTurn(uri, { ...credentials, tls: values.insecure ? { rejectUnauthorized: false } : undefined }), deadline, 'allocating');
+    }
     // A peer name resolves to the relayed address's family (RFC 8656 §10.1: peers of that family only).
-    const peer = await resolvePeer(peerText, familyOf(socket.localAddress.address));
+    const peer = await resolvePeer(peerText, familyOf(socket.localAddress.address), connection?.resolveHost ?? lookupHost);
     await withDeadline(socket.createPermission(peer), deadline, 'creating the permission');
     const channel = await withDeadline(socket.bindChannel(peer), deadline, 'binding a channel');
     const echo = await probe(socket, peer, deadline);
@@ -100,7 +113,32 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
     io.stderr(`icebridge turn: ${message}`);
     if (socket) await closeWithin(socket, deadline);
     return 1;
+  } finally {
+    connection?.close();
   }
+}
+
+/**
+ * An allocation as a page makes one (RFC 8656 over the isomorphic TurnRelaySocket): the server's name
+ * resolved on the bridge, a bridge UDP socket or TCP/TLS stream as the base, closed with the allocation.
+ */
+async function allocateThroughBridge(connection: BridgeConnection, text: string, options: { username: string; credential: string; timeoutMs: number }): Promise<TurnRelaySocket> {
+  const uri = parseIceServerUri(text);
+  if (uri.scheme !== 'turn' && uri.scheme !== 'turns') throw new TypeError(`'${text}' is not a turn: or turns: URI`);
+  const address = isIP(uri.host) ? uri.host : await connection.resolveHost(uri.host);
+  const server = { address, port: uri.port };
+  const base: DatagramSocket =
+    uri.transport === 'udp' ? await connection.bind({ family: familyOf(address) }) : await connection.openStreamSocket(server, uri.transport, uri.host);
+  try {
+    return await TurnRelaySocket.allocate(base, { ...options, server, transport: uri.transport, closeBase: true });
+  } catch (err) {
+    base.close();
+    throw err;
+  }
+}
+
+async function lookupHost(host: string, family: AddressFamily): Promise<string> {
+  return (await lookup(host, { family: family === 'IPv6' ? 6 : 4 })).address;
 }
 
 /** Sends a random probe through the relay every PROBE_INTERVAL_MS; resolves with the RTT of the first echo. */
@@ -131,12 +169,12 @@ function probe(socket: TurnRelaySocket, peer: TransportAddress, deadline: number
   });
 }
 
-async function resolvePeer(text: string, family: AddressFamily): Promise<TransportAddress> {
+async function resolvePeer(text: string, family: AddressFamily, resolve: (host: string, family: AddressFamily) => Promise<string>): Promise<TransportAddress> {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 1 && port <= 65535)) throw new Error(`--peer '${text}' is not host:port`);
   const host = m[1];
-  return { address: isIP(host) ? host : (await lookup(host, { family: family === 'IPv6' ? 6 : 4 })).address, port };
+  return { address: isIP(host) ? host : await resolve(host, family), port };
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {

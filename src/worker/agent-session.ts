@@ -18,10 +18,16 @@ export class AgentSession {
   ) {
     const { bridge: _bridge, families = ['IPv4'], ...options } = config;
     if (families.length === 0) throw new RangeError('families must name at least one address family');
+    const only = new Set(families).size === 1 ? families[0] : undefined;
     this.agent = new IceAgent({
       ...options,
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))),
+      // Server names resolve on the bridge host, where the datagrams go from. The gatherer skips a server of
+      // another family than a host socket, so with one family ask for that one; with both, A comes first.
+      resolve: (host) => connection.resolveHost(host, only),
+      // turn:…?transport=tcp and turns: over bridge streams (the bridge checks the TLS certificate).
+      openStreamSocket: connection.openStreamSocket,
     });
     for (const type of AGENT_EVENT_TYPES) this.agent.addEventListener(type, (e) => this.forward(type, e as IceAgentEventObject));
   }

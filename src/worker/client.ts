@@ -1,7 +1,7 @@
 // The page's side: starts the icebridge Worker by itself and drives it through comlink. Every method has
-// the name it has inside the Worker (connectBridge, stunBinding, discoverNat, allocateTurn, createIceAgent);
-// errors come back as the same typed classes (BridgeError, TurnError, StunBindingError, IceCandidateError,
-// NatDiscoveryError).
+// the name it has inside the Worker (connectBridge, resolve, stunBinding, discoverNat, allocateTurn,
+// createIceAgent); errors come back as the same typed classes (BridgeError, TurnError, StunBindingError,
+// IceCandidateError, NatDiscoveryError).
 import { proxy, wrap, type Remote } from 'comlink';
 import type { BridgeError } from '../net/bridge-client.js';
 import type { TransportAddress } from '../net/transport-address.js';
@@ -11,7 +11,7 @@ import { WorkerBridgeSocket, WorkerRelaySocket } from './client-sockets.js';
 import { deserializeError, isSerializedError } from './errors.js';
 import type { BridgeConfig, CloseListener, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
 import type { AddressFamily } from '../net/transport-address.js';
-import type { BridgeLimits } from '../net/bridge-frame.js';
+import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 
 export interface IcebridgeWorkerOptions {
   /** A Worker already running icebridge's `worker.js`, for apps that construct it themselves (CSP, bundlers). */
@@ -74,6 +74,16 @@ export class IcebridgeWorker {
     const info = await this.call((api) => api.connect(bridge, proxy<CloseListener>((e) => connection.closedBy(e && (deserializeError(e) as BridgeError)))));
     connection.opened(info.id, info.limits);
     return connection;
+  }
+
+  /** Resolves `name` on the bridge host (A and AAAA unless `families` says), on a bridge connection of its own. */
+  async resolve(name: string, options: { bridge: BridgeConfig; families?: AddressFamily[] }): Promise<ResolvedAddress[]> {
+    const connection = await this.connectBridge(options.bridge);
+    try {
+      return await connection.resolve(name, options);
+    } finally {
+      connection.close();
+    }
   }
 
   /** One Binding request through the bridge: the bridge host's address as `server` sees it. */
@@ -162,6 +172,17 @@ export class WorkerBridgeConnection {
     return WorkerBridgeSocket.open(this.owner, this.id, options);
   }
 
+  /**
+   * Resolves `name` on the bridge host, as the bridge's sockets and streams would reach it (an IP literal
+   * answers itself). Rejects with BridgeError: `name-not-found`, `destination-denied` (the bridge's policy
+   * refused every answer), `resolve-timeout`, `rate-limited`, `not-supported`, …
+   */
+  resolve(name: string, options: { families?: AddressFamily[] } = {}): Promise<ResolvedAddress[]> {
+    const { families } = options;
+    return this.owner.call((api) => api.resolve(this.id, name, families));
+  }
+
+  /** One Binding request (UDP, or TLS for `stuns:`); a server name resolves on the bridge. */
   stunBinding(server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
     const { timeoutMs, rtoMs } = options;
     return this.owner.call((api) => api.stunBinding(this.id, server, { timeoutMs, rtoMs }));
@@ -173,6 +194,7 @@ export class WorkerBridgeConnection {
     return this.owner.call((api) => api.discoverNat(this.id, server, { timeoutMs, rtoMs, hairpinning }));
   }
 
+  /** A TURN allocation over UDP, or a bridge stream for `turn:…?transport=tcp` and `turns:`; a name resolves on the bridge. */
   allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig): Promise<WorkerRelaySocket> {
     const { username, credential, family, lifetimeSeconds, timeoutMs } = options;
     return WorkerRelaySocket.allocate(this.owner, this.id, server, { username, credential, family, lifetimeSeconds, timeoutMs });

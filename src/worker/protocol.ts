@@ -1,6 +1,6 @@
 // What crosses the page ↔ Worker boundary: configuration, handles and event snapshots (all structured-
 // cloneable), and the API the Worker exposes through comlink. Types only, plus the bridge URL rule.
-import type { BridgeLimits } from '../net/bridge-frame.js';
+import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
 import type { IceParameters, IceTransportState } from '../ice/agent.js';
@@ -150,6 +150,8 @@ export interface WorkerApi {
   bindSocket(connection: number, options: { family?: AddressFamily; port?: number }, ondatagram: DatagramListener, onclose?: CloseListener): Promise<SocketInfo>;
   socketSend(socket: number, bytes: Uint8Array, to: TransportAddress): Promise<void>;
   closeSocket(socket: number): Promise<void>;
+  /** Resolves a name on the bridge host (default A and AAAA); rejects with BridgeError (name-not-found, destination-denied, …). */
+  resolve(connection: number, name: string, families?: AddressFamily[]): Promise<ResolvedAddress[]>;
   stunBinding(connection: number, server: string | TransportAddress, options?: StunBindingConfig): Promise<StunBindingResult>;
   /** RFC 5780 NAT behaviour discovery from bridge sockets of `connection`; rejects with NatDiscoveryError (NO_RFC5780, …). */
   discoverNat(connection: number, server: string | TransportAddress, options?: NatDiscoveryConfig): Promise<NatDiscoveryResult>;

@@ -1,9 +1,17 @@
 // IcebridgeService: creates and drives icebridge objects — bridge connections, bridge sockets, STUN
 // bindings, TURN allocations, ICE agents — and names each by a number handle. A plain class with no
 // comlink: worker.ts exposes it to the page, tests drive it in Node with `ws`'s WebSocket.
-import { BridgeConnection, type BridgeConnectOptions, type BridgeError, type BridgeSocket, type WebSocketConstructor } from '../net/bridge-client.js';
+import {
+  BridgeConnection,
+  type BridgeConnectOptions,
+  type BridgeError,
+  type BridgeSocket,
+  type ResolvedAddress,
+  type WebSocketConstructor,
+} from '../net/bridge-client.js';
 import type { Clock } from '../net/clock.js';
-import { parseIceServerUri, type IceServerUri } from '../net/ice-server-uri.js';
+import type { DatagramSocket } from '../net/datagram-socket.js';
+import { parseIceServerUri, type IceServerTransport } from '../net/ice-server-uri.js';
 import { isIp } from '../net/ip.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
@@ -99,12 +107,30 @@ export class IcebridgeService {
     socket?.close();
   }
 
-  /** One Binding request from a fresh bridge socket (closed after): the bridge host's address as `server` sees it. */
+  /**
+   * Resolves `name` on the bridge host (A and/or AAAA, default both; an IP literal answers itself). Rejects
+   * with the bridge's BridgeError: `name-not-found`, `destination-denied` (its policy refused every answer), …
+   */
+  async resolve(connection: number, name: string, families?: AddressFamily[]): Promise<ResolvedAddress[]> {
+    return await this.connection(connection).resolve(name, families === undefined ? {} : { families });
+  }
+
+  /**
+   * One Binding request from a fresh bridge socket (closed after): the bridge host's address as `server` sees
+   * it. Over UDP, or a bridge TLS stream for `stuns:` (RFC 7064); names resolve on the bridge.
+   */
   async stunBinding(connection: number, server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
-    const target = udpServer(server, 'stun');
-    const socket = await this.connection(connection).bind({ family: familyOf(target.address) });
+    const bridge = this.connection(connection);
+    const target = await serverThrough(bridge, server, 'stun');
+    const socket = await openBase(bridge, target);
     try {
-      return await stunBinding(target, { socket, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, rtoMs: options.rtoMs, clock: this.options.clock });
+      return await stunBinding(target.address, {
+        socket,
+        reliable: target.transport !== 'udp',
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        rtoMs: options.rtoMs,
+        clock: this.options.clock,
+      });
     } finally {
       socket.close();
     }
@@ -114,15 +140,17 @@ export class IcebridgeService {
    * RFC 5780 NAT behaviour discovery for the bridge host's UDP, from fresh bridge sockets (a second one for
    * the hairpinning test; both closed after). The bridge's announced host addresses tell "no NAT" from a
    * NAT when its sockets are bound to a wildcard address. Rejects with NatDiscoveryError (`NO_RFC5780` for a
-   * server without OTHER-ADDRESS, `NO_RESPONSE`, …), or TypeError for what the bridge cannot carry.
+   * server without OTHER-ADDRESS, `NO_RESPONSE`, …), a BridgeError for a name the bridge cannot resolve, or
+   * TypeError for a server not over UDP (RFC 5780 §4 tests UDP mappings).
    */
   async discoverNat(connection: number, server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
-    const target = udpServer(server, 'stun');
     const bridge = this.connection(connection);
-    const family = familyOf(target.address);
+    const target = await serverThrough(bridge, server, 'stun');
+    if (target.transport !== 'udp') throw new TypeError(`NAT behaviour discovery runs over UDP, not ${target.transport} ('${String(server)}')`);
+    const family = familyOf(target.address.address);
     const socket = await bridge.bind({ family });
     try {
-      return await discoverNatBehavior(target, {
+      return await discoverNatBehavior(target.address, {
         socket,
         openSocket: () => bridge.bind({ family }),
         localAddresses: socket.hostAddresses,
@@ -136,7 +164,10 @@ export class IcebridgeService {
     }
   }
 
-  /** A TURN allocation (RFC 8656) from a fresh bridge socket; data from peers goes to `ondatagram`. */
+  /**
+   * A TURN allocation (RFC 8656) from a fresh bridge socket, or over a bridge TCP/TLS stream for
+   * `turn:…?transport=tcp` and `turns:…` (the bridge checks the certificate); data from peers goes to `ondatagram`.
+   */
   async allocateTurn(
     connection: number,
     server: string | TransportAddress,
@@ -144,12 +175,14 @@ export class IcebridgeService {
     ondatagram: DatagramListener,
     onclose?: ServiceCloseListener,
   ): Promise<RelayInfo> {
-    const target = udpServer(server, 'turn');
-    const base = await this.connection(connection).bind({ family: familyOf(target.address) });
+    const bridge = this.connection(connection);
+    const target = await serverThrough(bridge, server, 'turn');
+    const base = await openBase(bridge, target);
     let relay: TurnRelaySocket;
     try {
       relay = await TurnRelaySocket.allocate(base, {
-        server: target,
+        server: target.address,
+        transport: target.transport,
         username: options.username,
         credential: options.credential,
         family: options.family,
@@ -285,15 +318,29 @@ export class IcebridgeService {
   }
 }
 
+/** A STUN or TURN server as the bridge reaches it. */
+interface BridgeServer {
+  address: TransportAddress;
+  transport: IceServerTransport;
+  /** The host as written (the TLS server name). */
+  host: string;
+}
+
 /**
- * A STUN or TURN server the bridge can reach: an IP address over UDP (`host:port`, `stun:`/`turn:` URIs, or a
- * TransportAddress). The bridge resolves no names and carries UDP only, so anything else is refused here.
+ * The server of `host:port`, a `stun:`/`turn:` URI or a TransportAddress, its name resolved on the bridge (whose
+ * policy judges the answers, as it judges datagrams): the bridge host's view of the name is the one that counts.
  */
-function udpServer(server: string | TransportAddress, scheme: 'stun' | 'turn'): TransportAddress {
-  if (typeof server !== 'string') return { address: server.address, port: server.port };
-  const uri: IceServerUri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `${scheme}:${server}`);
+async function serverThrough(bridge: BridgeConnection, server: string | TransportAddress, scheme: 'stun' | 'turn'): Promise<BridgeServer> {
+  if (typeof server !== 'string') return { address: { address: server.address, port: server.port }, transport: 'udp', host: server.address };
+  const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `${scheme}:${server}`);
   if (!uri.scheme.startsWith(scheme)) throw new TypeError(`'${server}' is not a ${scheme}: server`);
-  if (uri.transport !== 'udp') throw new TypeError(`the bridge carries UDP only, not ${uri.transport} ('${server}')`);
-  if (!isIp(uri.host)) throw new TypeError(`the bridge reaches IP addresses only: resolve '${uri.host}' first`);
-  return { address: uri.host, port: uri.port };
+  // A first: resolveHost asks for both families and the bridge answers A before AAAA.
+  const address = isIp(uri.host) ? uri.host : await bridge.resolveHost(uri.host);
+  return { address: { address, port: uri.port }, transport: uri.transport, host: uri.host };
+}
+
+/** A UDP socket of the server's family, or a TCP/TLS stream to it, on the bridge host. */
+function openBase(bridge: BridgeConnection, server: BridgeServer): Promise<DatagramSocket> {
+  if (server.transport === 'udp') return bridge.bind({ family: familyOf(server.address.address) });
+  return bridge.openStreamSocket(server.address, server.transport, server.host);
 }

@@ -114,6 +114,7 @@ const api: WorkerSide = {
     }),
   socketSend: (id, bytes, to) => run(() => service.socketSend(id, bytes, to)),
   closeSocket: (id) => run(() => (service.closeSocket(id), release(`s${id}`))),
+  resolve: (connection, name, families) => run(() => service.resolve(connection, name, families)),
   stunBinding: (connection, server, options) => run(() => service.stunBinding(connection, server, options)),
   discoverNat: (connection, server, options) => run(() => service.discoverNat(connection, server, options)),
   allocateTurn: (connection, server, options, ondatagram: Remote<DatagramListener>, onclose?: Remote<CloseListener>) =>

@@ -3,6 +3,10 @@
 // typed errors that survive the trip to the page, and everything closed when asked or when the bridge goes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { RunningBridge } from '../../bridge/server.js';
 import { NatDiscoveryError } from '../../src/nat/errors.js';
@@ -17,8 +21,35 @@ import { deserializeError, isSerializedError, serializeError } from '../../src/w
 import type { AgentEventMessage } from '../../src/worker/protocol.js';
 import { IcebridgeService } from '../../src/worker/service.js';
 import { startEchoServer, startTestBridge, tokenUrl, within } from '../bridge/helpers.js';
+import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
+
+/** The names the test bridges resolve (never the DNS): loopback, and metadata.test at the cloud metadata address. */
+const TEST_ZONE: Record<string, string> = {
+  'stun.test': '127.0.0.1',
+  'turn.test': '127.0.0.1',
+  'coturn.test': '127.0.0.1',
+  'metadata.test': '169.254.169.254',
+};
+
+/** The bridge's `resolve` option: answers from TEST_ZONE (the bridge keeps those of the family asked for). */
+async function testZone(name: string): Promise<string[]> {
+  const address = TEST_ZONE[name.toLowerCase().replace(/\.$/, '')];
+  if (address === undefined) throw Object.assign(new Error(`${name} is not in the test zone`), { code: 'ENOTFOUND' });
+  return [address];
+}
+
+/** A P-256 self-signed certificate for `name` (CN and subjectAltName), valid 2 days, in `dir`. */
+function selfSignedCertificate(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
+  args.push('-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert);
+  const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 15_000 });
+  if (run.error || run.status !== 0) throw new Error(`openssl req failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
+  return { cert, key };
+}
 
 function service(): IcebridgeService {
   return new IcebridgeService({ WebSocket: WS });
@@ -61,7 +92,7 @@ describe('IcebridgeService (the Worker side) in Node', () => {
   let turnUri: string;
 
   before(async () => {
-    bridge = await startTestBridge();
+    bridge = await startTestBridge({ resolve: testZone });
     stun = await startStunServer({ hosts: ['127.0.0.1'], port: 0 });
     turn = await startTurnServer({ hosts: ['127.0.0.1'], port: 0, realm: 'r', users: { u: 'p' }, allowLoopback: true });
     echo = await startEchoServer();
@@ -161,11 +192,15 @@ describe('IcebridgeService (the Worker side) in Node', () => {
     s.close();
   });
 
-  it('rejects what the bridge cannot carry, and wrong TURN credentials, with typed errors', async () => {
+  it('rejects what the bridge cannot reach, and wrong TURN credentials, with typed errors', async () => {
     const s = service();
     const { id } = await s.connect(tokenUrl(bridge));
-    await assert.rejects(s.stunBinding(id, 'stun.example.org:3478'), TypeError);
-    await assert.rejects(s.allocateTurn(id, `${turnUri}?transport=tcp`, { username: 'u', credential: 'p' }, () => {}), /UDP only/);
+    await assert.rejects(s.stunBinding(id, 'nowhere.test:3478'), (e: unknown) => e instanceof BridgeError && e.code === 'name-not-found');
+    // icebridge's TURN server listens on UDP only: the bridge's TCP connect to that port is refused.
+    await assert.rejects(
+      s.allocateTurn(id, `${turnUri}?transport=tcp`, { username: 'u', credential: 'p' }, () => {}),
+      (e: unknown) => e instanceof BridgeError && e.code === 'connect-failed',
+    );
     await assert.rejects(s.allocateTurn(id, stunAddress.replace(/^/, 'stun:'), { username: 'u', credential: 'p' }, () => {}), /not a turn/);
     await assert.rejects(
       s.allocateTurn(id, turnUri, { username: 'u', credential: 'wrong' }, () => {}),
@@ -266,7 +301,7 @@ describe('IcebridgeService.discoverNat (RFC 5780 through the bridge, as the insp
   let plain: RunningStunServer;
 
   before(async () => {
-    bridge = await startTestBridge();
+    bridge = await startTestBridge({ resolve: testZone });
     // Two addresses × two ports on loopback: 127.0.0.1 and 127.0.0.2 (all of 127/8 is this host's on Linux).
     rfc5780 = await startStunServer({ hosts: ['127.0.0.1'], altAddress: '127.0.0.2', port: 0 });
     plain = await startStunServer({ hosts: ['127.0.0.1'], port: 0 });
@@ -281,12 +316,14 @@ describe('IcebridgeService.discoverNat (RFC 5780 through the bridge, as the insp
   it('classifies the bridge host (no NAT on loopback): endpoint-independent, open internet, as plain data', async () => {
     const s = service();
     const { id } = await s.connect(tokenUrl(bridge));
-    const r = await s.discoverNat(id, `stun:127.0.0.1:${rfc5780.addresses[0].port}`, { timeoutMs: 1500, rtoMs: 100 });
+    // By name: the bridge resolves stun.test (its test zone) to the server's first address.
+    const r = await s.discoverNat(id, `stun:stun.test:${rfc5780.addresses[0].port}`, { timeoutMs: 1500, rtoMs: 100 });
     assert.equal(r.natted, false, JSON.stringify(r.details));
     assert.equal(r.mapping, 'endpoint-independent');
     assert.equal(r.filtering, 'endpoint-independent', 'the answer from the other address and port came in through the bridge');
     assert.equal(r.classic, 'open internet');
     assert.equal(r.ice, 'direct');
+    assert.deepEqual(r.server, { address: '127.0.0.1', port: rfc5780.addresses[0].port });
     assert.equal(r.hairpinning, undefined, 'no NAT: nothing to hairpin');
     assert.deepEqual(r.mappedAddress, r.localAddress);
     assert.deepEqual(r.otherAddress, { address: '127.0.0.2', port: rfc5780.addresses[3].port });
@@ -342,10 +379,171 @@ describe('IcebridgeService.discoverNat (RFC 5780 through the bridge, as the insp
     } finally {
       silent.close();
     }
-    await assert.rejects(s.discoverNat(id, 'stun:stun.example.org'), TypeError);
+    await assert.rejects(s.discoverNat(id, 'stun:nowhere.test'), (e: unknown) => e instanceof BridgeError && e.code === 'name-not-found');
+    await assert.rejects(s.discoverNat(id, `stuns:127.0.0.1:${plain.addresses[0].port}`), (e: unknown) => e instanceof TypeError && /over UDP/.test(e.message));
     await assert.rejects(s.discoverNat(id, `turn:127.0.0.1:${plain.addresses[0].port}`), /not a stun/);
     await assert.rejects(s.discoverNat(999, `127.0.0.1:${plain.addresses[0].port}`), RangeError);
     assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'failed discoveries leave no sockets behind');
+    s.close();
+  });
+});
+
+describe('IcebridgeService: names, TCP and TLS through the bridge (protocol v2)', { timeout: 60_000 }, () => {
+  let bridge: RunningBridge;
+  let stun: RunningStunServer;
+  let coturn: RunningCoturn;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let certDir: string;
+  const user = { username: 'u', credential: 'p' };
+
+  before(async () => {
+    certDir = mkdtempSync(join(tmpdir(), 'icebridge-service-cert-'));
+    const tls = selfSignedCertificate(certDir, 'coturn.test');
+    // TURN over UDP and TCP on coturn's port, over TLS on its tlsPort, with a certificate for coturn.test.
+    coturn = await startCoturn({
+      args: ['--lt-cred-mech', '--realm=r', '--user=u:p', '--allow-loopback-peers', '--relay-ip=127.0.0.1', '--no-tcp-relay'],
+      tls,
+    });
+    stun = await startStunServer({ hosts: ['127.0.0.1'], port: 0 });
+    echo = await startEchoServer();
+    // As behind a 1:1 NAT on loopback: wildcard sockets announced at 127.0.0.2, seen from 127.0.0.1 by the
+    // servers, so a server-reflexive candidate differs from its base (RFC 8445 §5.1.3).
+    bridge = await startTestBridge({
+      resolve: testZone,
+      tlsCa: readFileSync(tls.cert, 'utf8'),
+      udpBindAddress: { IPv4: '0.0.0.0', IPv6: '::' },
+      hostAddresses: ['127.0.0.2'],
+    });
+  });
+
+  after(async () => {
+    await bridge?.close();
+    await stun?.close();
+    await coturn?.stop();
+    await echo?.close();
+    if (certDir) rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it('resolves names on the bridge host; a name that does not resolve, or only to denied addresses, is a BridgeError', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    assert.deepEqual((await s.resolve(id, 'stun.test')).map((a) => a.address), ['127.0.0.1']);
+    assert.deepEqual((await s.resolve(id, 'STUN.test.', ['IPv4'])).map((a) => a.address), ['127.0.0.1'], 'case and a final dot change nothing');
+    assert.deepEqual((await s.resolve(id, '127.0.0.9')).map((a) => a.address), ['127.0.0.9'], 'an IP literal answers itself');
+    const notFound = (e: unknown) => e instanceof BridgeError && e.code === 'name-not-found';
+    await assert.rejects(s.resolve(id, 'stun.test', ['IPv6']), notFound);
+    await assert.rejects(s.resolve(id, 'nowhere.test'), notFound);
+    const denied = await s.resolve(id, 'metadata.test').then(
+      () => assert.fail('resolved to the metadata address'),
+      (e: unknown) => e,
+    );
+    assert.ok(denied instanceof BridgeError && denied.code === 'destination-denied', String(denied));
+    const again = deserializeError(structuredClone(serializeError(denied)));
+    assert.ok(again instanceof BridgeError && again.code === 'destination-denied', 'typed again in the page');
+    await assert.rejects(s.resolve(999, 'stun.test'), RangeError);
+    s.close();
+  });
+
+  it('runs a STUN Binding to a server by name, over UDP and over TLS (stuns:)', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    const port = stun.addresses[0].port;
+    for (const server of [`stun.test:${port}`, `stun:stun.test:${port}`]) {
+      const r = await s.stunBinding(id, server);
+      assert.deepEqual(r.server, { address: '127.0.0.1', port }, server);
+      assert.equal(r.mapped.address, '127.0.0.1', 'the servers see the bridge socket from loopback');
+    }
+    const tls = await s.stunBinding(id, `stuns:coturn.test:${coturn.tlsPort}`);
+    assert.deepEqual(tls.server, { address: '127.0.0.1', port: coturn.tlsPort });
+    assert.equal(tls.mapped.address, '127.0.0.1', 'the bridge stream as coturn sees it');
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 });
+    s.close();
+  });
+
+  it('refuses a denied server at once: by name (the lookup) and by address (the datagram)', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    await assert.rejects(s.stunBinding(id, 'stun:metadata.test:3478'), (e: unknown) => e instanceof BridgeError && e.code === 'destination-denied');
+    const started = Date.now();
+    const error = await s.stunBinding(id, '169.254.169.254:3478').then(
+      () => assert.fail('a Binding to the metadata address succeeded'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof StunBindingError, String(error));
+    assert.equal(error.code, 'UNREACHABLE');
+    assert.match(error.message, /destination-denied/);
+    assert.ok(Date.now() - started < 2000, `refused in ${Date.now() - started} ms, not after the timeout`);
+    await assert.rejects(
+      s.allocateTurn(id, 'turn:metadata.test:3478?transport=tcp', user, () => {}),
+      (e: unknown) => e instanceof BridgeError && e.code === 'destination-denied',
+    );
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'nothing left behind');
+    s.close();
+  });
+
+  for (const transport of ['tcp', 'tls'] as const) {
+    it(`allocates on coturn by name over ${transport.toUpperCase()}; data goes through the relay and back`, async () => {
+      const s = service();
+      const { id } = await s.connect(tokenUrl(bridge));
+      const uri = transport === 'tcp' ? `turn:coturn.test:${coturn.port}?transport=tcp` : `turns:coturn.test:${coturn.tlsPort}`;
+      const d = datagrams();
+      const relay = await s.allocateTurn(id, uri, user, d.listener);
+      assert.deepEqual(relay.server, { address: '127.0.0.1', port: transport === 'tcp' ? coturn.port : coturn.tlsPort });
+      assert.equal(relay.relayedAddress.address, '127.0.0.1', "coturn's relay address");
+      s.relaySend(relay.id, new TextEncoder().encode('one'), echo.address);
+      const first = await d.next(() => true, 5000, 'the first echo through the relay');
+      assert.equal(new TextDecoder().decode(first.bytes), 'one');
+      assert.deepEqual(first.from, echo.address);
+      const channel = await s.relayBindChannel(relay.id, echo.address);
+      assert.ok(channel >= 0x4000 && channel <= 0x4fff);
+      // As ChannelData, framed on the stream and padded to 4 bytes (RFC 8656 §12.5).
+      s.relaySend(relay.id, new TextEncoder().encode('two'), echo.address);
+      await d.next((g) => new TextDecoder().decode(g.bytes) === 'two', 5000, 'the echo over the channel');
+      s.closeRelay(relay.id);
+      assert.equal(s.counts.relays, 0);
+      s.close();
+    });
+  }
+
+  it("rejects a TLS server whose certificate is not for the name used (the bridge's check) with tls-failed", async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    await assert.rejects(
+      s.allocateTurn(id, `turns:127.0.0.1:${coturn.tlsPort}`, user, () => {}),
+      (e: unknown) => e instanceof BridgeError && e.code === 'tls-failed',
+    );
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 });
+    s.close();
+  });
+
+  it('gathers srflx and relay candidates from servers by name, over UDP, TCP and TLS; a denied name is an icecandidateerror', async () => {
+    const s = service();
+    const events: AgentEventMessage[] = [];
+    const a = await s.createAgent(
+      {
+        bridge: tokenUrl(bridge),
+        iceServers: [
+          { urls: `stun:stun.test:${stun.addresses[0].port}` },
+          { urls: `turn:coturn.test:${coturn.port}?transport=tcp`, ...user },
+          { urls: `turns:coturn.test:${coturn.tlsPort}`, ...user },
+          { urls: 'stun:metadata.test:3478' },
+        ],
+      },
+      (e) => events.push(e),
+    );
+    await within(s.agentGather(a.id), 20_000, 'gathering');
+    const lines = events.filter((e) => e.type === 'icecandidate' && e.candidate).map((e) => e.candidate!.candidate);
+    const typed = (type: string) => lines.filter((l) => l.includes(` typ ${type}`));
+    assert.equal(typed('host').length, 1, lines.join('\n'));
+    assert.match(typed('host')[0], / 127\.0\.0\.2 \d+ typ host/);
+    assert.equal(typed('srflx').length, 1, lines.join('\n'));
+    assert.match(typed('srflx')[0], / 127\.0\.0\.1 \d+ typ srflx raddr 127\.0\.0\.2 /);
+    assert.equal(typed('relay').length, 2, `a relay over TCP and one over TLS:\n${lines.join('\n')}`);
+    const errors = events.filter((e) => e.type === 'icecandidateerror').map((e) => e.error!);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.equal(errors[0].url, 'stun:metadata.test:3478');
+    assert.equal(errors[0].errorCode, 701);
+    assert.match(errors[0].errorText, /destination-denied/);
     s.close();
   });
 });
