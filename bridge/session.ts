@@ -70,6 +70,11 @@ export class BridgeSession {
     return this.engine.socketCount;
   }
 
+  /** After each frame is written out: streams paused for the WebSocket's backlog go on once it is small again. */
+  private readonly sent = (): void => {
+    if (this.engine.waitingForCarrier && this.ws.bufferedAmount <= this.ctx.options.maxBufferedBytes) this.run(() => this.engine.handleCarrierDrained());
+  };
+
   /** Ends the session: its sockets and streams close at once, the WebSocket with `code`. */
   close(code: number, reason: string): void {
     this.run(() => this.engine.close(code, reason));
@@ -100,7 +105,7 @@ export class BridgeSession {
           again = true;
         }
         for (let f = this.engine.pollFrame(); f; f = this.engine.pollFrame()) {
-          if (this.ws.readyState === this.ws.OPEN) this.ws.send(f, { binary: true });
+          if (this.ws.readyState === this.ws.OPEN) this.ws.send(f, { binary: true }, this.sent);
         }
         for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) this.log(e.event, e.fields);
       }

@@ -43,7 +43,10 @@ export function openStream(o: StreamConnectOptions, events: StreamEvents): Socke
       })
     : connectTcp({ host: address, port, allowHalfOpen: true });
   let connected = false;
-  let failedTls = false;
+  // Whatever ends a TLS stream after TCP connected and before secureConnect is the handshake's failure: a
+  // certificate refused, or a server that hung up or spoke no TLS.
+  let tcpConnected = false;
+  if (o.tls) socket.once('connect', () => (tcpConnected = true));
   socket.once(o.tls ? 'secureConnect' : 'connect', () => {
     connected = true;
     socket.setNoDelay(true);
@@ -56,13 +59,11 @@ export function openStream(o: StreamConnectOptions, events: StreamEvents): Socke
   socket.on('end', () => events.ended());
   let error: string | undefined;
   socket.on('error', (err: Error & { code?: string }) => {
-    // Certificate and handshake errors come before secureConnect, on a socket that did connect over TCP.
-    if (o.tls && !connected && (err.code?.startsWith('ERR_TLS') || err.code?.includes('CERT') || /certificate|self.signed|altnames|handshake|SSL/i.test(err.message))) failedTls = true;
     error = err.code ? `${err.code}: ${err.message}` : err.message;
   });
   socket.on('close', () => {
     if (connected) events.closed(error);
-    else events.failed(failedTls ? 'tls-failed' : 'connect-failed', error ?? 'the connection closed before it was made');
+    else events.failed(tcpConnected ? 'tls-failed' : 'connect-failed', error ?? 'the connection closed before it was made');
   });
   return socket;
 }

@@ -73,7 +73,7 @@ export class BridgeMetrics {
   streamsTotal = 0;
   streamBytesOut = 0;
   streamBytesIn = 0;
-  /** Times a stream's TCP socket stopped being read because the client had granted no more credit. */
+  /** Times a stream's TCP socket stopped being read: the client granted no more credit, or its carrier queue was full. */
   streamPauses = 0;
   streamFlowControlErrors = 0;
   private readonly lookups = new Map<LookupOutcome, number>();
@@ -159,7 +159,7 @@ export class BridgeMetrics {
       ['{direction="out"}', this.streamBytesOut],
       ['{direction="in"}', this.streamBytesIn],
     ]);
-    metric('stream_pauses_total', 'counter', 'Times a stream stopped reading its TCP socket for a client out of credit.', [['', this.streamPauses]]);
+    metric('stream_pauses_total', 'counter', 'Times a stream stopped reading its TCP socket: the client granted no more credit, or its carrier queue was full.', [['', this.streamPauses]]);
     metric('stream_flow_control_errors_total', 'counter', 'Streams ended because the client sent beyond its credit.', [['', this.streamFlowControlErrors]]);
     metric('stream_refusals_total', 'counter', 'Connects that did not become streams, by code.', [...this.streamRefusals].map(([r, v]) => [`{reason="${r}"}`, v]));
     return `${lines.join('\n')}\n`;

@@ -91,6 +91,11 @@ export class BridgeSessionEngine {
     return this.streams.count;
   }
 
+  /** A stream stopped reading TCP for the carrier's backlog: call handleCarrierDrained once it is below maxBufferedBytes. */
+  get waitingForCarrier(): boolean {
+    return this.streams.waitingForCarrier;
+  }
+
   // ---- inputs ----------------------------------------------------------------------------------------------
 
   /** One carrier message from the client. `binary` false: a text message, which is no frame. */
@@ -212,6 +217,11 @@ export class BridgeSessionEngine {
 
   handleStreamClosed(streamId: number, error: string | undefined): void {
     if (!this.closing) this.streams.handleClosed(streamId, error);
+  }
+
+  /** The carrier's queue toward the client is back at or below maxBufferedBytes. */
+  handleCarrierDrained(): void {
+    if (!this.closing) this.streams.handleCarrierDrained();
   }
 
   handleTimeout(now: number): void {

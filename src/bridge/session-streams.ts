@@ -4,7 +4,8 @@
 //   TCP socket takes them (the driver reports writes done). Bytes beyond the credit are a protocol error.
 // - TCP → client: the bridge sends at most the window the client announced and granted; when that is used
 //   up it stops reading the TCP socket (pause) until the client grants more — a client that does not read
-//   makes the TCP peer wait, as TCP itself would.
+//   makes the TCP peer wait, as TCP itself would. It also stops reading while the carrier's queue toward the
+//   client is over maxBufferedBytes (a client may grant more than it reads), until the driver says it drained.
 import { encodeBridgeFrame, encodeStreamFrame, type ConnectFrame, type ErrorFrame, type StreamFrame, type WindowFrame } from '../net/bridge-frame.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { ConnectFailure, SessionAction, SessionContext } from './session-types.js';
@@ -41,10 +42,14 @@ interface Stream {
   paused: boolean;
   /** The TCP peer sent FIN; an `end` goes to the client once `held` is flushed. */
   remoteEnded: boolean;
+  /** The TCP connection closed cleanly with bytes still held: the `close` goes once they are sent. */
+  tcpClosed: boolean;
 }
 
 export class SessionStreams {
   private readonly streams = new Map<number, Stream>();
+  /** Some stream paused for the carrier's queue: the driver reports when it has drained. */
+  private carrierWait = false;
 
   constructor(private readonly host: StreamHost) {}
 
@@ -54,6 +59,11 @@ export class SessionStreams {
 
   has(id: number): boolean {
     return this.streams.has(id);
+  }
+
+  /** Whether a stream waits for the carrier's queue to drain (then the driver calls handleCarrierDrained). */
+  get waitingForCarrier(): boolean {
+    return this.carrierWait;
   }
 
   handleConnect(frame: ConnectFrame, now: number): void {
@@ -78,12 +88,14 @@ export class SessionStreams {
       clientCredit: limits.streamWindow,
       grantable: 0,
       inFlight: 0,
-      // The client's window, but never more than the bridge is willing to queue on the carrier.
-      bridgeCredit: Math.min(frame.window, limits.maxBufferedBytes),
+      // All of the client's window: what the carrier queues is bounded by pausing on its backlog instead
+      // (capping the credit here would leave a client with a larger window waiting for bytes it granted).
+      bridgeCredit: frame.window,
       held: [],
       heldBytes: 0,
       paused: false,
       remoteEnded: false,
+      tcpClosed: false,
     });
     this.host.act({ type: 'connect', streamId: id, remote: { address, port }, tls: frame.tls, serverName: frame.serverName });
   }
@@ -112,6 +124,7 @@ export class SessionStreams {
     const s = this.streams.get(frame.streamId);
     if (!s || s.state !== 'open') return this.unknown(frame.streamId);
     const n = frame.payload.length;
+    if (s.tcpClosed) return; // the close follows the held bytes; there is no TCP connection to write to
     if (n > s.clientCredit) {
       this.host.ctx.metrics.streamFlowControlErrors++;
       return this.abort(s, 'flow-control', `${n} bytes sent with ${s.clientCredit} bytes of credit left`);
@@ -149,8 +162,9 @@ export class SessionStreams {
   handleData(id: number, bytes: Uint8Array): void {
     const s = this.streams.get(id);
     if (!s || s.state !== 'open' || bytes.length === 0) return;
-    if (s.heldBytes === 0 && bytes.length <= s.bridgeCredit) {
+    if (s.heldBytes === 0 && bytes.length <= s.bridgeCredit && !this.carrierFull()) {
       this.deliver(s, bytes);
+      if (this.carrierFull()) this.pauseForCarrier(s);
       return;
     }
     s.held.push(bytes);
@@ -190,6 +204,11 @@ export class SessionStreams {
     if (!s) return;
     if (s.state === 'connecting') return this.handleConnectFailed(id, 'connect-failed', error ?? 'the connection closed');
     this.flush(s);
+    if (error === undefined && s.heldBytes > 0) {
+      // A clean close loses no byte: the rest goes as the client grants credit, then the end and the close.
+      s.tcpClosed = true;
+      return;
+    }
     this.forget(s);
     if (error !== undefined) this.host.sendError({ type: 'error', code: 'stream-error', reason: error, socketId: id });
     this.host.sendFrame(encodeBridgeFrame({ type: 'close', socketId: id }));
@@ -207,6 +226,12 @@ export class SessionStreams {
     let at: number | undefined;
     for (const s of this.streams.values()) if (s.state === 'connecting' && (at === undefined || s.deadline < at)) at = s.deadline;
     return at;
+  }
+
+  /** The carrier's queue toward the client has drained below maxBufferedBytes: paused streams go on. */
+  handleCarrierDrained(): void {
+    this.carrierWait = false;
+    for (const s of [...this.streams.values()]) if (s.paused && s.state === 'open') this.flush(s);
   }
 
   /** The session ended: every stream goes (the driver is told to close each). */
@@ -228,7 +253,7 @@ export class SessionStreams {
 
   /** Sends what the credit allows of the held bytes; resumes reading when all went; the FIN follows the bytes. */
   private flush(s: Stream): void {
-    while (s.held.length > 0 && s.bridgeCredit > 0) {
+    while (s.held.length > 0 && s.bridgeCredit > 0 && !this.carrierFull()) {
       const first = s.held[0];
       const n = Math.min(first.length, s.bridgeCredit);
       if (n === first.length) s.held.shift();
@@ -236,6 +261,7 @@ export class SessionStreams {
       s.heldBytes -= n;
       this.deliver(s, first.subarray(0, n));
     }
+    if (this.carrierFull()) return this.pauseForCarrier(s);
     if (s.heldBytes > 0 || s.bridgeCredit === 0) {
       this.pause(s);
       return;
@@ -244,10 +270,24 @@ export class SessionStreams {
       s.remoteEnded = false;
       this.host.sendFrame(encodeBridgeFrame({ type: 'end', streamId: s.id }));
     }
+    if (s.tcpClosed) {
+      this.forget(s);
+      this.host.sendFrame(encodeBridgeFrame({ type: 'close', socketId: s.id }));
+      return;
+    }
     if (s.paused) {
       s.paused = false;
       this.host.act({ type: 'resume-stream', streamId: s.id });
     }
+  }
+
+  private carrierFull(): boolean {
+    return this.host.ctx.carrierBacklog() > this.host.ctx.limits.maxBufferedBytes;
+  }
+
+  private pauseForCarrier(s: Stream): void {
+    this.carrierWait = true;
+    this.pause(s);
   }
 
   private pause(s: Stream): void {

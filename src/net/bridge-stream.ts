@@ -22,20 +22,27 @@ export interface BridgeStreamLimits {
   maxChunk: number;
 }
 
+type InboxItem = { type: 'data'; bytes: Uint8Array } | { type: 'end' } | { type: 'close'; reason: Error | undefined };
+
 /**
  * A byte stream to a TCP/TLS server, through the bridge. Like Node's writable: `write` queues what the
  * bridge's credit does not cover yet and returns false once the queue is over `maxStreamBufferedBytes`;
  * `ondrain` says when it has fallen back to it. Bytes passed to `write` may be reused after it returns.
  */
 export class BridgeStream {
-  /** Bytes from the server; a view that stays valid. Credit goes back to the bridge after this returns. */
-  ondata: ((bytes: Uint8Array) => void) | null = null;
-  /** The server sends no more bytes (TCP FIN); this side may go on writing. */
-  onend: (() => void) | null = null;
-  /** Called once: no error after close() or a clean end both ways, else the BridgeError saying why. */
-  onclose: ((reason?: Error) => void) | null = null;
   /** The write queue has fallen back to `maxStreamBufferedBytes` after a write returned false. */
   ondrain: (() => void) | null = null;
+  private dataHandler: ((bytes: Uint8Array) => void) | null = null;
+  private endHandler: (() => void) | null = null;
+  private closeHandler: ((reason?: Error) => void) | null = null;
+  /**
+   * What came from the bridge before it could be handed on, in order: everything before the first handler
+   * is set (the bridge's first bytes can come in the same task as `connected`, before the caller's `await`
+   * resumes), and bytes while `ondata` is unset (and what follows them). No credit goes back for them.
+   */
+  private readonly inbox: InboxItem[] = [];
+  private attached = false;
+  private draining = false;
   private sendCredit: number;
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
@@ -63,6 +70,36 @@ export class BridgeStream {
   ) {
     this.sendCredit = sendWindow;
     this.receiveCredit = limits.receiveWindow;
+  }
+
+  /**
+   * Bytes from the server; a view that stays valid. Credit goes back to the bridge after this returns.
+   * While unset, bytes wait here (like a paused Node socket), and the end and close wait behind them.
+   */
+  get ondata(): ((bytes: Uint8Array) => void) | null {
+    return this.dataHandler;
+  }
+  set ondata(handler: ((bytes: Uint8Array) => void) | null) {
+    this.dataHandler = handler;
+    this.attach();
+  }
+
+  /** The server sends no more bytes (TCP FIN); this side may go on writing. */
+  get onend(): (() => void) | null {
+    return this.endHandler;
+  }
+  set onend(handler: (() => void) | null) {
+    this.endHandler = handler;
+    this.attach();
+  }
+
+  /** Called once: no error after close() or a clean end both ways, else the BridgeError saying why. */
+  get onclose(): ((reason?: Error) => void) | null {
+    return this.closeHandler;
+  }
+  set onclose(handler: ((reason?: Error) => void) | null) {
+    this.closeHandler = handler;
+    this.attach();
   }
 
   /** Bytes queued here, waiting for credit from the bridge. */
@@ -105,6 +142,7 @@ export class BridgeStream {
   close(): void {
     if (this.closed) return;
     this.shut();
+    this.inbox.length = 0; // closing drops what was not read
     this.carrier.sendFrame(encodeBridgeFrame({ type: 'close', socketId: this.id }));
     // Like BridgeSocket, report the close after close() returns.
     queueMicrotask(() => this.onclose?.());
@@ -118,15 +156,8 @@ export class BridgeStream {
       return this.abort(new BridgeError('flow-control', `the bridge sent ${payload.length} bytes on stream ${this.id} with ${this.receiveCredit} of credit`));
     }
     this.receiveCredit -= payload.length;
-    this.ondata?.(payload);
-    if (this.closed || this.remoteEnded) return;
-    this.consumed += payload.length;
-    // One grant per half window, not one per chunk.
-    if (this.consumed * 2 >= this.limits.receiveWindow) {
-      this.carrier.sendFrame(encodeBridgeFrame({ type: 'window', streamId: this.id, increment: this.consumed }));
-      this.receiveCredit += this.consumed;
-      this.consumed = 0;
-    }
+    if (this.inbox.length > 0 || !this.attached || !this.dataHandler) this.inbox.push({ type: 'data', bytes: payload });
+    else this.deliver(payload);
   }
 
   /** @internal the bridge grants more credit. */
@@ -140,7 +171,7 @@ export class BridgeStream {
   remoteEnd(): void {
     if (this.closed || this.remoteEnded) return;
     this.remoteEnded = true;
-    this.onend?.();
+    this.notify({ type: 'end' });
   }
 
   /** @internal an error frame named this stream; the bridge's close follows. */
@@ -153,14 +184,50 @@ export class BridgeStream {
     if (this.closed) return;
     this.shut();
     const clean = this.error === undefined && this.remoteEnded && this.endSent;
-    this.onclose?.(clean ? undefined : (this.error ?? new BridgeError('stream-closed', `the bridge closed stream ${this.id}`)));
+    this.notify({ type: 'close', reason: clean ? undefined : (this.error ?? new BridgeError('stream-closed', `the bridge closed stream ${this.id}`)) });
   }
 
   /** @internal the connection went away. */
   closedBy(error: BridgeError): void {
     if (this.closed) return;
     this.shut();
-    this.onclose?.(error);
+    this.notify({ type: 'close', reason: error });
+  }
+
+  /** Hands bytes to ondata and grants their credit back, one grant per half window, not one per chunk. */
+  private deliver(payload: Uint8Array): void {
+    this.dataHandler?.(payload);
+    if (this.closed || this.remoteEnded) return;
+    this.consumed += payload.length;
+    if (this.consumed * 2 >= this.limits.receiveWindow) {
+      this.carrier.sendFrame(encodeBridgeFrame({ type: 'window', streamId: this.id, increment: this.consumed }));
+      this.receiveCredit += this.consumed;
+      this.consumed = 0;
+    }
+  }
+
+  /** An end or a close: now, or after what waits in the inbox. */
+  private notify(item: InboxItem): void {
+    if (this.inbox.length > 0 || !this.attached) this.inbox.push(item);
+    else this.dispatch(item);
+  }
+
+  private dispatch(item: InboxItem): void {
+    if (item.type === 'data') this.deliver(item.bytes);
+    else if (item.type === 'end') this.endHandler?.();
+    else this.closeHandler?.(item.reason);
+  }
+
+  /** A handler was set: what waits goes out after the caller's other assignments (a microtask later). */
+  private attach(): void {
+    this.attached = true;
+    if (this.inbox.length === 0 || this.draining) return;
+    this.draining = true;
+    queueMicrotask(() => {
+      this.draining = false;
+      // Bytes wait for ondata; the end and close behind them wait with them.
+      while (this.inbox.length > 0 && (this.inbox[0].type !== 'data' || this.dataHandler)) this.dispatch(this.inbox.shift()!);
+    });
   }
 
   /** Sends what the credit allows of `bytes` in frames of at most maxChunk; returns how many went. */
@@ -199,8 +266,9 @@ export class BridgeStream {
   /** The bridge broke the protocol on this stream: close it there and report why here. */
   private abort(error: BridgeError): void {
     this.shut();
+    this.inbox.length = 0;
     this.carrier.sendFrame(encodeBridgeFrame({ type: 'close', socketId: this.id }));
-    this.onclose?.(error);
+    this.notify({ type: 'close', reason: error });
   }
 
   private shut(): void {
