@@ -7,6 +7,7 @@ import { decodeBridgeFrame, type BridgeFrame } from '../../src/net/bridge-frame.
 import { mintRestCredential } from '../../src/net/rest-credentials.js';
 import type { TransportAddress } from '../../src/net/transport-address.js';
 import { UdpSocket } from '../../src/node/udp-socket.js';
+import { zoneResolver } from '../support/test-certificate.js';
 
 export const SECRET = 'test-secret';
 
@@ -19,9 +20,7 @@ export function startTestBridge(options: BridgeOptions = {}): Promise<RunningBri
     allowLoopback: true,
     udpBindAddress: { IPv4: '127.0.0.1', IPv6: '::1' },
     // No name leaves this machine: without a zone of the test's own, every name is not found.
-    resolve: async (name) => {
-      throw Object.assign(new Error(`${name}: no test zone`), { code: 'ENOTFOUND' });
-    },
+    resolve: zoneResolver({}),
     logger: () => {},
     ...options,
   });

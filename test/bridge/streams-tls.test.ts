@@ -4,7 +4,6 @@
 // bridge TCP stream to coturn. Every address is loopback.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,19 +17,17 @@ import { stunBinding } from '../../src/stun/binding.js';
 import { TurnRelaySocket } from '../../src/turn/relay-socket.js';
 import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
 import { startEchoServer, startTestBridge, tokenUrl, within } from './helpers.js';
+import { selfSignedCertificate } from '../support/test-certificate.js';
 
 const HOST = '127.0.0.1';
 const isCode = (code: string, reason?: RegExp) => (e: unknown) => e instanceof BridgeError && e.code === code && (!reason || reason.test(e.reason));
 
 /** A self-signed P-256 certificate for turn.test, made by openssl in a temporary directory. */
 function makeCertificate(): { key: string; cert: string } {
-  if (spawnSync('which', ['openssl']).status !== 0) throw new Error('openssl is required to make the test certificate: install it with `apt-get install -y openssl`');
   const dir = mkdtempSync(join(tmpdir(), 'icebridge-tls-'));
   try {
-    const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=turn.test'];
-    const run = spawnSync('openssl', [...args, '-addext', 'subjectAltName=DNS:turn.test', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { encoding: 'utf8' });
-    if (run.status !== 0) throw new Error(`openssl failed (${run.status}): ${run.stderr}`);
-    return { key: readFileSync(join(dir, 'k'), 'utf8'), cert: readFileSync(join(dir, 'c'), 'utf8') };
+    const files = selfSignedCertificate(dir, 'turn.test');
+    return { key: readFileSync(files.key, 'utf8'), cert: readFileSync(files.cert, 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

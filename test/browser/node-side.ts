@@ -5,7 +5,6 @@
 // everything is, with a freshly minted bridge token. A second bridge (`named`) resolves a test zone of names
 // (*.icebridge.test), trusts the self-signed certificate coturn serves TLS with, and announces 127.0.0.2 for
 // its sockets, so a gathered srflx (127.0.0.1, as the STUN server sees it) differs from its base.
-import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { startBridge, type RunningBridge } from '../../bridge/index.js';
 import { mintRestCredential } from '../../src/net/rest-credentials.js';
 import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
 import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
+import { selfSignedCertificate, zoneResolver } from '../support/test-certificate.js';
 
 const HOST = '127.0.0.1';
 /** Signs bridge tokens, and TURN REST credentials for icebridge's TURN server: one secret for both. */
@@ -107,9 +107,7 @@ async function startServers(): Promise<Servers> {
       // The bridge's UDP sockets on loopback too: their address is the page's host candidate and mapped address.
       udpBindAddress: { IPv4: HOST, IPv6: '::1' },
       // No name leaves this machine: the bridge's DNS would ask the system's resolver.
-      resolve: async (name) => {
-        throw Object.assign(new Error(`${name}: this bridge knows no names`), { code: 'ENOTFOUND' });
-      },
+      resolve: zoneResolver({}),
       logger: () => {},
     });
     started.namedBridge = await startBridge({
@@ -120,11 +118,7 @@ async function startServers(): Promise<Servers> {
       // As behind a 1:1 NAT on loopback (like examples-plugin.ts): sockets bound to the wildcard announce
       // 127.0.0.2 while servers on 127.0.0.1 see them from 127.0.0.1, so srflx ≠ base (RFC 8445 §5.1.3).
       hostAddresses: [NAMED_BRIDGE_ANNOUNCED],
-      resolve: async (name) => {
-        const address = TEST_ZONE[name.toLowerCase().replace(/\.$/, '')];
-        if (address === undefined) throw Object.assign(new Error(`${name} is not in the test zone`), { code: 'ENOTFOUND' });
-        return [address]; // the bridge keeps the answers of the family asked for
-      },
+      resolve: zoneResolver(TEST_ZONE), // the bridge keeps the answers of the family asked for
       tlsCa: readFileSync(tls.cert, 'utf8'),
       logger: () => {},
     });
@@ -146,19 +140,6 @@ async function stopServers(s: Partial<Servers>): Promise<void> {
   if (s.certDir) rmSync(s.certDir, { recursive: true, force: true });
 }
 
-/** A P-256 self-signed certificate for `name` (CN and subjectAltName), valid 2 days, in `dir`. */
-function selfSignedCertificate(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
-  args.push('-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert);
-  const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 15_000 });
-  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error('openssl not found: the browser tests make coturn\'s TLS certificate with it — install it with `apt-get install -y openssl`');
-  }
-  if (run.error || run.status !== 0) throw new Error(`openssl req failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
-  return { cert, key };
-}
 
 function startEcho(): Promise<Socket> {
   const socket = createSocket('udp4');

@@ -3,7 +3,7 @@
 // the TCP/TLS streams; icebridge's STUN/TURN server, coturn (TCP, TLS) and a UDP echo peer are on 127.0.0.1.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-ser
 import { startEchoServer, startTestBridge, tokenUrl } from '../bridge/helpers.js';
 import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
 import { finish, type CliResult } from '../support/cli-process.js';
+import { selfSignedCertificate, zoneResolver } from '../support/test-certificate.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Generous: several CLI processes start at once, each compiling TypeScript on a possibly busy machine. */
@@ -28,22 +29,8 @@ const TEST_ZONE: Record<string, string> = {
   'metadata.test': '169.254.169.254',
 };
 
-async function testZone(name: string): Promise<string[]> {
-  const address = TEST_ZONE[name.toLowerCase().replace(/\.$/, '')];
-  if (address === undefined) throw Object.assign(new Error(`${name} is not in the test zone`), { code: 'ENOTFOUND' });
-  return [address];
-}
+const testZone = zoneResolver(TEST_ZONE);
 
-/** A P-256 self-signed certificate for `name` (CN and subjectAltName), valid 2 days, in `dir`. */
-function selfSignedCertificate(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
-  args.push('-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert);
-  const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 15_000 });
-  if (run.error || run.status !== 0) throw new Error(`openssl req failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
-  return { cert, key };
-}
 
 /** Runs `icebridge …` to completion, with how long it took (process start included). */
 async function icebridge(args: string[]): Promise<CliResult & { ms: number }> {

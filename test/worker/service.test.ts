@@ -3,7 +3,6 @@
 // typed errors that survive the trip to the page, and everything closed when asked or when the bridge goes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import type { AgentEventMessage } from '../../src/worker/protocol.js';
 import { IcebridgeService } from '../../src/worker/service.js';
 import { startEchoServer, startTestBridge, tokenUrl, within } from '../bridge/helpers.js';
 import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
+import { selfSignedCertificate, zoneResolver } from '../support/test-certificate.js';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 
@@ -34,22 +34,8 @@ const TEST_ZONE: Record<string, string> = {
 };
 
 /** The bridge's `resolve` option: answers from TEST_ZONE (the bridge keeps those of the family asked for). */
-async function testZone(name: string): Promise<string[]> {
-  const address = TEST_ZONE[name.toLowerCase().replace(/\.$/, '')];
-  if (address === undefined) throw Object.assign(new Error(`${name} is not in the test zone`), { code: 'ENOTFOUND' });
-  return [address];
-}
+const testZone = zoneResolver(TEST_ZONE);
 
-/** A P-256 self-signed certificate for `name` (CN and subjectAltName), valid 2 days, in `dir`. */
-function selfSignedCertificate(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2'];
-  args.push('-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert);
-  const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 15_000 });
-  if (run.error || run.status !== 0) throw new Error(`openssl req failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
-  return { cert, key };
-}
 
 function service(): IcebridgeService {
   return new IcebridgeService({ WebSocket: WS });
