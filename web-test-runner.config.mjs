@@ -18,7 +18,8 @@ export const chromiumArgs = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
-  '--disable-quic',
+  // No --disable-quic: the WebTransport carrier is HTTP/3 (QUIC) to the bridge on 127.0.0.1, which the
+  // host-resolver rules below leave reachable; every other name still resolves to nothing.
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
   // RTCPeerConnection interop (test/browser/rtcpeerconnection.test.ts): gather on loopback, with plain IP
   // host candidates instead of mDNS names.

@@ -5,6 +5,32 @@ import { DATA_HEADER_MAX, MAX_UDP_PAYLOAD } from '../src/net/bridge-frame.js';
 import { isIp } from '../src/net/ip.js';
 import { DestinationPolicy } from './policy.js';
 import type { BridgeResolveFunction } from './resolver.js';
+import type { ResolvedWebTransportOptions } from './webtransport-supervisor.js';
+
+/** The WebTransport carrier (HTTP/3 datagrams, run by Deno: bridge/webtransport/PROTOCOL.md). */
+export interface WebTransportOptions {
+  /** UDP port of its QUIC endpoint; 0 picks a free one (kept across restarts). Required. */
+  port: number;
+  /** Address it listens on. Default: the bridge's `host`. */
+  host?: string;
+  /** URL path sessions ask for. Default '/bridge'. */
+  path?: string;
+  /**
+   * PEM files of a CA-signed certificate and its key (both or neither). Default: a development certificate
+   * made at start (self-signed ECDSA P-256, 13 days, rotated a day early) whose SHA-256 the page passes as
+   * `serverCertificateHashes` (RunningBridge.certificateHashes).
+   */
+  cert?: string;
+  key?: string;
+  /** The Deno binary. Default: the `deno` npm package's, else `deno` on PATH; without one, WebSocket only. */
+  denoPath?: string;
+  /** QUIC idle timeout: a page gone without a word is noticed after this long. Default 10 000 ms. */
+  quicIdleTimeoutMs?: number;
+  /** QUIC keep-alive period (under both sides' idle timeouts). Default 4 000 ms. */
+  quicKeepAliveMs?: number;
+  /** A session that opens no control stream within this long is closed. Default 5 000 ms. */
+  controlStreamTimeoutMs?: number;
+}
 
 export interface BridgeOptions {
   /** Address to listen on. Default '127.0.0.1' (local only); '0.0.0.0' or '::' to serve other machines. */
@@ -103,6 +129,13 @@ export interface BridgeOptions {
   /** v2: names kept in the bridge's answer cache (by TTL, at most 300 s). Default 1000. */
   resolveCacheSize?: number;
 
+  /**
+   * The WebTransport carrier beside the WebSocket one, or undefined/false for none. Default none. It runs
+   * only where Deno does, and not with an Origin rule (allowOrigins, allowMissingOrigin false): Deno does not
+   * expose a WebTransport request's Origin. Either case is one log line, and the bridge serves WebSocket only.
+   */
+  webTransport?: WebTransportOptions | false;
+
   /** Receives one JSON line per session open, close and refusal. Default: stderr. */
   logger?: (line: string) => void;
 }
@@ -118,6 +151,8 @@ export interface ResolvedBridgeOptions {
   allowOrigins: Set<string> | undefined;
   allowMissingOrigin: boolean;
   allowLoopback: boolean;
+  allow: string[];
+  deny: string[];
   allowHostAddresses: boolean;
   allowHostPorts: number[];
   policy: DestinationPolicy;
@@ -145,6 +180,7 @@ export interface ResolvedBridgeOptions {
   lookupsPerSecond: number;
   resolveTimeoutMs: number;
   resolveCacheSize: number;
+  webTransport: ResolvedWebTransportOptions | undefined;
   logger: (line: string) => void;
 }
 
@@ -170,6 +206,10 @@ export const BRIDGE_DEFAULTS = {
   lookupsPerSecond: 10,
   resolveTimeoutMs: 5_000,
   resolveCacheSize: 1000,
+  webTransportPath: '/bridge',
+  quicIdleTimeoutMs: 10_000,
+  quicKeepAliveMs: 4_000,
+  controlStreamTimeoutMs: 5_000,
 } as const;
 
 function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -221,6 +261,8 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     allowOrigins: options.allowOrigins ? new Set(options.allowOrigins.map(normalizeOrigin)) : undefined,
     allowMissingOrigin: options.allowMissingOrigin ?? true,
     allowLoopback: options.allowLoopback === true,
+    allow: [...(options.allow ?? [])],
+    deny: [...(options.deny ?? [])],
     allowHostAddresses,
     allowHostPorts,
     policy: new DestinationPolicy({ allowLoopback: options.allowLoopback, allow: options.allow, deny: options.deny, allowHostAddresses, allowHostPorts }),
@@ -248,6 +290,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     lookupsPerSecond: integer('lookupsPerSecond', options.lookupsPerSecond, BRIDGE_DEFAULTS.lookupsPerSecond, 1, 1_000_000),
     resolveTimeoutMs: integer('resolveTimeoutMs', options.resolveTimeoutMs, BRIDGE_DEFAULTS.resolveTimeoutMs, 1, 600_000),
     resolveCacheSize: integer('resolveCacheSize', options.resolveCacheSize, BRIDGE_DEFAULTS.resolveCacheSize, 0, 1_000_000),
+    webTransport: resolveWebTransport(options.webTransport, options.host ?? BRIDGE_DEFAULTS.host),
     logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
   };
   if (resolved.tlsCa?.some((ca) => typeof ca !== 'string' || !ca.includes('-----BEGIN'))) throw new TypeError('bridge option tlsCa must be PEM text');
@@ -256,4 +299,26 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
   }
   return resolved;
+}
+
+function resolveWebTransport(wt: WebTransportOptions | false | undefined, bridgeHost: string): ResolvedWebTransportOptions | undefined {
+  if (wt === undefined || wt === false) return undefined;
+  if (typeof wt !== 'object') throw new TypeError('bridge option webTransport must be an object with a port, or false');
+  const path = wt.path ?? BRIDGE_DEFAULTS.webTransportPath;
+  if (!path.startsWith('/')) throw new TypeError(`webTransport.path must start with '/', got ${JSON.stringify(path)}`);
+  if ((wt.cert === undefined) !== (wt.key === undefined)) throw new TypeError('webTransport.cert and webTransport.key go together');
+  const idle = integer('webTransport.quicIdleTimeoutMs', wt.quicIdleTimeoutMs, BRIDGE_DEFAULTS.quicIdleTimeoutMs, 1000, 600_000);
+  const keepAlive = integer('webTransport.quicKeepAliveMs', wt.quicKeepAliveMs, BRIDGE_DEFAULTS.quicKeepAliveMs, 100, 600_000);
+  if (keepAlive >= idle) throw new RangeError('webTransport.quicKeepAliveMs must be under quicIdleTimeoutMs');
+  return {
+    port: integer('webTransport.port', wt.port, -1, 0, 65535),
+    host: wt.host ?? bridgeHost,
+    path,
+    cert: wt.cert,
+    key: wt.key,
+    denoPath: wt.denoPath,
+    quicIdleTimeoutMs: idle,
+    quicKeepAliveMs: keepAlive,
+    controlStreamTimeoutMs: integer('webTransport.controlStreamTimeoutMs', wt.controlStreamTimeoutMs, BRIDGE_DEFAULTS.controlStreamTimeoutMs, 100, 600_000),
+  };
 }

@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { verifyRestCredential } from '../src/net/rest-credentials.js';
 import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { BridgeCloseCode } from './close-codes.js';
-import { BridgeMetrics, type RefusalReason } from './metrics.js';
+import { BridgeMetrics, bridgeMetricsText, type RefusalReason } from './metrics.js';
 import { normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { BridgeSession, closeWebSocket, type BridgeDriverContext } from './session.js';
 import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
@@ -15,14 +15,40 @@ import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
+import { WebTransportSupervisor, type CertificateHash } from './webtransport-supervisor.js';
+
+/** What each carrier of a running bridge is doing. */
+export interface BridgeCarriers {
+  websocket: { readonly url: string; readonly sessions: number };
+  /** Undefined when the WebTransport carrier is not configured, or cannot run here (no Deno, an Origin rule). */
+  webtransport:
+    | {
+        readonly url: string;
+        readonly port: number;
+        /** The Deno process's id while it runs; undefined while it restarts. */
+        readonly pid: number | undefined;
+        readonly ready: boolean;
+        readonly sessions: number;
+        /** Resolves at the child's next session-count report (sent on every open and close, and each second). */
+        nextReport(): Promise<void>;
+      }
+    | undefined;
+}
 
 export interface RunningBridge {
   /** `ws://host:port/path` of the bridge, without a token. */
   readonly url: string;
   readonly port: number;
   readonly metrics: BridgeMetrics;
-  /** Sessions open now. */
+  /** Sessions open now, over both carriers. */
   readonly sessionCount: number;
+  /** `https://host:port/path` of the WebTransport carrier, without a token; undefined when it does not run. */
+  readonly webTransportUrl: string | undefined;
+  /** The development certificate's hash for the page's `serverCertificateHashes`; empty with cert/key files or no WebTransport. */
+  readonly certificateHashes: CertificateHash[];
+  readonly carriers: BridgeCarriers;
+  /** Prometheus text of every carrier (`carrier` label when WebTransport runs), as `GET /metrics` serves it. */
+  metricsText(): string;
   /** Closes every session (1001) and, if the bridge owns it, its HTTP server. */
   close(): Promise<void>;
 }
@@ -101,9 +127,18 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     });
   };
 
+  let webTransport: WebTransportSupervisor | undefined;
+  const metricsText = () =>
+    webTransport
+      ? bridgeMetricsText([
+          { carrier: 'websocket', snapshot: metrics.snapshot() },
+          { carrier: 'webtransport', snapshot: webTransport.snapshot() },
+        ])
+      : metrics.text();
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (o.metricsPath !== false && req.method === 'GET' && pathOf(req) === o.metricsPath) {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metrics.text());
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metricsText());
     } else if (pathOf(req) === o.path) {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('icebridge bridge: connect with a WebSocket\n');
     } else {
@@ -128,29 +163,67 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // before the policy knows them. Stopped in close().
   const hostWatch = o.allowHostAddresses ? undefined : watchHostAddresses((found) => o.policy.setHostAddresses([...found, ...(o.hostAddresses ?? [])]));
 
+  // The WebTransport carrier: a supervised Deno process sharing this bridge's options, lookups and logger.
+  if (o.webTransport) {
+    try {
+      webTransport = await WebTransportSupervisor.start(o, o.webTransport, context.session.limits, context.lookup);
+    } catch (err) {
+      hostWatch?.stop();
+      server.off('upgrade', onUpgrade);
+      if (owned) await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
+  }
+
   const address = () => {
     const a = server.address();
     if (a === null || typeof a === 'string') throw new Error('the bridge server is not listening on a TCP port');
     return a;
   };
 
+  const url = () => {
+    const a = address();
+    const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
+    return `ws://${host.includes(':') ? `[${host}]` : host}:${a.port}${o.path}`;
+  };
+
   return {
     get url() {
-      const a = address();
-      const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
-      return `ws://${host.includes(':') ? `[${host}]` : host}:${a.port}${o.path}`;
+      return url();
     },
     get port() {
       return address().port;
     },
     metrics,
     get sessionCount() {
-      return sessions.size;
+      return sessions.size + (webTransport?.sessionCount ?? 0);
     },
+    get webTransportUrl() {
+      return webTransport?.url;
+    },
+    get certificateHashes() {
+      return webTransport?.certificateHashes ?? [];
+    },
+    get carriers(): BridgeCarriers {
+      const wt = webTransport;
+      return {
+        websocket: { url: url(), sessions: sessions.size },
+        webtransport: wt && {
+          url: wt.url,
+          port: wt.listeningPort,
+          pid: wt.pid,
+          ready: wt.isReady,
+          sessions: wt.sessionCount,
+          nextReport: () => wt.nextSessionReport(),
+        },
+      };
+    },
+    metricsText,
     async close() {
       if (closing) return;
       closing = true;
       hostWatch?.stop();
+      const stoppingWebTransport = webTransport?.stop();
       server.off('upgrade', onUpgrade);
       for (const session of [...sessions]) session.close(BridgeCloseCode.goingAway, 'bridge shutting down');
       await Promise.all(
@@ -168,6 +241,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
         ),
       );
       wss.close();
+      await stoppingWebTransport;
       if (owned) {
         server.off('request', onRequest);
         await new Promise<void>((resolve) => {

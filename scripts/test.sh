@@ -16,6 +16,10 @@ if [ "$what" = all ] || [ "$what" = node ]; then
   step "type check (tsc --noEmit)"
   npx tsc -p tsconfig.json || status=1
 
+  step "type check of the Deno side (deno check bridge/webtransport)"
+  # bridge/webtransport/ runs on Deno (its globals): Node's tsc excludes it, Deno's checker checks it.
+  node_modules/.bin/deno check --quiet --config bridge/webtransport/deno.json bridge/webtransport/main.ts || status=1
+
   step "build (esbuild)"
   node scripts/build.mjs || status=1
 

@@ -8,6 +8,8 @@
 import type { IceParameters, IceTransportState } from './ice/agent.js';
 import type { IceCandidateInit } from './ice/candidate.js';
 import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from './ice/ice-agent.js';
+import type { BridgeCarrierKind } from './net/bridge-carrier.js';
+import type { BridgeError } from './net/bridge-error.js';
 import { IcebridgeWorker } from './worker/client.js';
 import { WorkerIceAgentEvent, type WorkerIceAgent } from './worker/client-agent.js';
 import { AGENT_EVENT_TYPES, type IceAgentConfig } from './worker/protocol.js';
@@ -39,7 +41,8 @@ export interface IceAgentInit extends IceAgentConfig {
  * It runs in a Web Worker; the methods that must ask it return promises (gather, setRemoteParameters,
  * addRemoteCandidate, getStats, restart, close), as RTCPeerConnection's do, while send() and the state
  * getters are synchronous. A bridge that refuses the token or cannot be reached makes `ready`, and every
- * method that waits for it, reject with the BridgeError.
+ * method that waits for it, reject with the BridgeError. Once ready, `carrier` says how the bridge is reached
+ * ('webtransport' or 'websocket'), announced by a `carrierchange` event.
  */
 export class IceAgent extends EventTarget {
   /** Resolves once the agent exists in the Worker (its bridge session is open). */
@@ -56,12 +59,23 @@ export class IceAgent extends EventTarget {
     this.created = (worker ?? IcebridgeWorker.shared()).createIceAgent(rest);
     this.ready = this.created.then((agent) => {
       this.inner = agent;
+      this.dispatchEvent(new WorkerIceAgentEvent('carrierchange'));
       for (const type of AGENT_EVENT_TYPES) agent.addEventListener(type, (e) => this.redispatch(e as WorkerIceAgentEvent));
       // close() before the Worker answered: close the agent it made.
       if (this.closeAsked) return agent.close();
     });
     // Whoever calls a method sees the failure; an agent nobody uses must not raise an unhandled rejection.
     this.ready.catch(() => {});
+  }
+
+  /** How the bridge is reached: 'webtransport' or 'websocket'; null until `ready` (then a `carrierchange` event). */
+  get carrier(): BridgeCarrierKind | null {
+    return this.inner?.carrier ?? null;
+  }
+
+  /** When the bridge config said `auto` and WebTransport was not used: why (a BridgeError). */
+  get fallbackReason(): BridgeError | undefined {
+    return this.inner?.fallbackReason;
   }
 
   /** RTCIceTransport.state; 'new' until `ready`. */

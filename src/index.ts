@@ -20,6 +20,7 @@ export { mintRestCredential, verifyRestCredential, type RestCredential, type Res
 export {
   BridgeConnection, BridgeSocket, BridgeStream, BridgeError,
   type BridgeConnectOptions, type BridgeSessionLimits, type BridgeStreamConnectOptions, type ResolveOptions, type ResolvedAddress, type WebSocketConstructor,
+  type BridgeCarrierChoice, type BridgeCarrierKind, type CertificateHash, type WebTransportConstructor,
 } from './net/bridge-client.js';
 export { TurnServer, runTurnServer, PeerPolicy, type TurnServerOptions, type TurnServerEvent, type TurnServerCounters, type RunTurnServerOptions, type RunningTurnEngine } from './server/index.js';
 export * from './turn/index.js';

@@ -5,7 +5,7 @@
 import { createIceAgent } from 'icebridge/worker';
 import { element, h } from '../shared/dom.js';
 import { describeError } from '../shared/errors.js';
-import { fetchConfig, signalingUrl } from '../shared/page-setup.js';
+import { carrierText, fetchConfig, signalingUrl } from '../shared/page-setup.js';
 import { PeerSession, type PathEnd, type SessionState } from '../shared/peer-session.js';
 import { ROOM_NAME } from '../shared/signaling.js';
 
@@ -92,7 +92,9 @@ async function join(): Promise<void> {
     async createAgent(role) {
       element('#role').textContent = role;
       const config = await fetchConfig();
-      return createIceAgent({ bridge: config.bridge, iceServers: config.iceServers, iceTransportPolicy, role });
+      const agent = await createIceAgent({ bridge: config.bridge, iceServers: config.iceServers, iceTransportPolicy, role });
+      element('#carrier').textContent = carrierText(agent);
+      return agent;
     },
     signal: (text) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(text);

@@ -2,11 +2,12 @@
 // servers, the signalling relay). The page client itself is imported as a user would, from 'icebridge/worker':
 // `icebridge serve` (and `npm run build`) leave that import to /icebridge/worker-client.js, served beside the
 // pages with its Worker, never bundled into them.
-import type { IceServerConfig } from 'icebridge/worker';
+import type { BridgeCarrierKind, BridgeConfig, IceServerConfig } from 'icebridge/worker';
 
 /** GET /config.json: the bridge (with a freshly minted token) and the server's own STUN and TURN. */
 export interface ExampleConfig {
-  bridge: { url: string; username?: string; credential?: string };
+  /** With `webTransportUrl` and `certificateHashes` when the server runs WebTransport: the page prefers it. */
+  bridge: Exclude<BridgeConfig, string>;
   iceServers: IceServerConfig[];
   /** The signalling relay, when the server runs one. */
   signal?: { url: string };
@@ -29,6 +30,12 @@ export async function fetchConfig(): Promise<ExampleConfig> {
     iceServers: Array.isArray(config.iceServers) ? config.iceServers : [],
     signal: typeof config.signal?.url === 'string' ? { url: config.signal.url } : undefined,
   };
+}
+
+/** How the page shows a carrier, and why not WebTransport when the `auto` choice fell back. */
+export function carrierText(agent: { carrier: BridgeCarrierKind; fallbackReason?: Error }): string {
+  const name = agent.carrier === 'webtransport' ? 'WebTransport' : 'WebSocket';
+  return agent.fallbackReason ? `${name} (WebTransport failed: ${agent.fallbackReason.message})` : name;
 }
 
 /** The relay's WebSocket URL for a room: the one /config.json names, else /signal next to the pages. */

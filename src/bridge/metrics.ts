@@ -127,41 +127,65 @@ export class BridgeMetrics {
 
   /** Prometheus text: one HELP/TYPE block per metric, labels for direction and reason. */
   text(): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [labels: string, value: number][]) => {
-      lines.push(`# HELP icebridge_bridge_${name} ${help}`, `# TYPE icebridge_bridge_${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`icebridge_bridge_${name}${labels} ${value}`);
-    };
-    metric('sessions_open', 'gauge', 'WebSocket sessions open now.', [['', this.sessionsOpen]]);
-    metric('sessions_total', 'counter', 'WebSocket sessions accepted.', [['', this.sessionsTotal]]);
-    metric('sockets_open', 'gauge', 'UDP sockets open now.', [['', this.socketsOpen]]);
-    metric('sockets_total', 'counter', 'UDP sockets opened.', [['', this.socketsTotal]]);
-    metric('datagrams_total', 'counter', 'Datagrams forwarded; out = client to UDP, in = UDP to client.', [
-      ['{direction="out"}', this.datagramsOut],
-      ['{direction="in"}', this.datagramsIn],
-    ]);
-    metric('bytes_total', 'counter', 'Payload bytes forwarded; out = client to UDP, in = UDP to client.', [
-      ['{direction="out"}', this.bytesOut],
-      ['{direction="in"}', this.bytesIn],
-    ]);
-    metric('drops_total', 'counter', 'Datagrams dropped, by reason.', [...this.drops].map(([r, v]) => [`{reason="${r}"}`, v]));
-    metric('refusals_total', 'counter', 'Sessions and binds refused, by reason.', [...this.refusals].map(([r, v]) => [`{reason="${r}"}`, v]));
-    metric('malformed_frames_total', 'counter', 'Frames from clients that did not decode.', [['', this.malformedFrames]]);
-    metric('error_frames_total', 'counter', 'Error frames sent, and suppressed by the error frame rate limit.', [
-      ['{outcome="sent"}', this.errorFramesSent],
-      ['{outcome="suppressed"}', this.errorFramesSuppressed],
-    ]);
-    metric('lookups_total', 'counter', 'Name lookups (resolve frames), by outcome.', [...this.lookups].map(([r, v]) => [`{outcome="${r}"}`, v]));
-    metric('answers_denied_total', 'counter', 'DNS answers removed by the destination policy.', [['', this.answersDenied]]);
-    metric('streams_open', 'gauge', 'TCP/TLS streams open now.', [['', this.streamsOpen]]);
-    metric('streams_total', 'counter', 'TCP/TLS streams opened.', [['', this.streamsTotal]]);
-    metric('stream_bytes_total', 'counter', 'Stream bytes carried; out = client to TCP, in = TCP to client.', [
-      ['{direction="out"}', this.streamBytesOut],
-      ['{direction="in"}', this.streamBytesIn],
-    ]);
-    metric('stream_pauses_total', 'counter', 'Times a stream stopped reading its TCP socket: the client granted no more credit, or its carrier queue was full.', [['', this.streamPauses]]);
-    metric('stream_flow_control_errors_total', 'counter', 'Streams ended because the client sent beyond its credit.', [['', this.streamFlowControlErrors]]);
-    metric('stream_refusals_total', 'counter', 'Connects that did not become streams, by code.', [...this.streamRefusals].map(([r, v]) => [`{reason="${r}"}`, v]));
-    return `${lines.join('\n')}\n`;
+    return bridgeMetricsText([{ snapshot: this.snapshot() }]);
   }
+}
+
+/** One carrier's counters, and the `carrier` label its samples get (none: unlabelled, as with one carrier). */
+export interface CarrierSnapshot {
+  carrier?: string;
+  snapshot: BridgeMetricsSnapshot;
+}
+
+/**
+ * The Prometheus text of one or more carriers' counters (`carrier="websocket"|"webtransport"`): one HELP/TYPE
+ * block per metric with every carrier's samples in it, as the exposition format requires.
+ */
+export function bridgeMetricsText(carriers: readonly CarrierSnapshot[]): string {
+  const lines: string[] = [];
+  type Sample = [labels: string, value: number];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: (m: BridgeMetricsSnapshot) => Sample[]) => {
+    lines.push(`# HELP icebridge_bridge_${name} ${help}`, `# TYPE icebridge_bridge_${name} ${type}`);
+    for (const c of carriers) {
+      for (const [labels, value] of samples(c.snapshot)) lines.push(`icebridge_bridge_${name}${withCarrier(labels, c.carrier)} ${value}`);
+    }
+  };
+  const by = (record: Partial<Record<string, number>>, label: string): Sample[] => Object.entries(record).map(([r, v]) => [`{${label}="${r}"}`, v ?? 0]);
+  metric('sessions_open', 'gauge', 'Bridge sessions open now.', (m) => [['', m.sessionsOpen]]);
+  metric('sessions_total', 'counter', 'Bridge sessions accepted.', (m) => [['', m.sessionsTotal]]);
+  metric('sockets_open', 'gauge', 'UDP sockets open now.', (m) => [['', m.socketsOpen]]);
+  metric('sockets_total', 'counter', 'UDP sockets opened.', (m) => [['', m.socketsTotal]]);
+  metric('datagrams_total', 'counter', 'Datagrams forwarded; out = client to UDP, in = UDP to client.', (m) => [
+    ['{direction="out"}', m.datagramsOut],
+    ['{direction="in"}', m.datagramsIn],
+  ]);
+  metric('bytes_total', 'counter', 'Payload bytes forwarded; out = client to UDP, in = UDP to client.', (m) => [
+    ['{direction="out"}', m.bytesOut],
+    ['{direction="in"}', m.bytesIn],
+  ]);
+  metric('drops_total', 'counter', 'Datagrams dropped, by reason.', (m) => by(m.drops, 'reason'));
+  metric('refusals_total', 'counter', 'Sessions and binds refused, by reason.', (m) => by(m.refusals, 'reason'));
+  metric('malformed_frames_total', 'counter', 'Frames from clients that did not decode.', (m) => [['', m.malformedFrames]]);
+  metric('error_frames_total', 'counter', 'Error frames sent, and suppressed by the error frame rate limit.', (m) => [
+    ['{outcome="sent"}', m.errorFramesSent],
+    ['{outcome="suppressed"}', m.errorFramesSuppressed],
+  ]);
+  metric('lookups_total', 'counter', 'Name lookups (resolve frames), by outcome.', (m) => by(m.lookups, 'outcome'));
+  metric('answers_denied_total', 'counter', 'DNS answers removed by the destination policy.', (m) => [['', m.answersDenied]]);
+  metric('streams_open', 'gauge', 'TCP/TLS streams open now.', (m) => [['', m.streamsOpen]]);
+  metric('streams_total', 'counter', 'TCP/TLS streams opened.', (m) => [['', m.streamsTotal]]);
+  metric('stream_bytes_total', 'counter', 'Stream bytes carried; out = client to TCP, in = TCP to client.', (m) => [
+    ['{direction="out"}', m.streamBytesOut],
+    ['{direction="in"}', m.streamBytesIn],
+  ]);
+  metric('stream_pauses_total', 'counter', 'Times a stream stopped reading its TCP socket: the client granted no more credit, or its carrier queue was full.', (m) => [['', m.streamPauses]]);
+  metric('stream_flow_control_errors_total', 'counter', 'Streams ended because the client sent beyond its credit.', (m) => [['', m.streamFlowControlErrors]]);
+  metric('stream_refusals_total', 'counter', 'Connects that did not become streams, by code.', (m) => by(m.streamRefusals, 'reason'));
+  return `${lines.join('\n')}\n`;
+}
+
+function withCarrier(labels: string, carrier: string | undefined): string {
+  if (carrier === undefined) return labels;
+  const label = `carrier="${carrier}"`;
+  return labels === '' ? `{${label}}` : `{${label},${labels.slice(1)}`;
 }

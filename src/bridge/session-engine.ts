@@ -137,6 +137,13 @@ export class BridgeSessionEngine {
     }
   }
 
+  /** A carrier message its mapping forbids (a WebTransport datagram that is no data frame): one malformed frame. */
+  handleMalformed(reason: string, now?: number): void {
+    if (this.closing) return;
+    if (now !== undefined) this.lastActivity = this.now = now;
+    this.onMalformed(reason);
+  }
+
   /** The driver bound the UDP socket asked for by a `bind` action. */
   handleBound(socketId: number, local: TransportAddress): void {
     const open = this.sockets.get(socketId);

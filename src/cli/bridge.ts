@@ -31,7 +31,13 @@ Options:
   --max-streams N       TCP/TLS streams per session, 0 for none (default ${BRIDGE_DEFAULTS.maxStreams})
   --tls-ca FILE         trust this CA (PEM) for TLS streams, besides the system's, repeatable
   --tls-insecure        accept any certificate on TLS streams (test servers only; logged)
-  --no-resolve          do not resolve names for sessions`;
+  --no-resolve          do not resolve names for sessions
+  --webtransport-port N also serve WebTransport (HTTP/3 datagrams) on UDP port N (0 picks a free one); runs
+                        Deno (npm i deno); without it, or with --allow-origin, WebSocket only (one log line)
+  --webtransport-path P URL path of the WebTransport endpoint (default ${BRIDGE_DEFAULTS.webTransportPath})
+  --webtransport-cert F, --webtransport-key F
+                        a CA-signed certificate and its key (PEM); default: a 13-day development
+                        certificate whose SHA-256 is printed (the page passes it as serverCertificateHashes)`;
 
 export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -55,6 +61,10 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'tls-ca': { type: 'string', multiple: true },
       'tls-insecure': { type: 'boolean', default: false },
       'no-resolve': { type: 'boolean', default: false },
+      'webtransport-port': { type: 'string' },
+      'webtransport-path': { type: 'string' },
+      'webtransport-cert': { type: 'string' },
+      'webtransport-key': { type: 'string' },
     },
   });
   if (positionals.length > 0) {
@@ -63,6 +73,11 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
   }
   const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
   const secrets = values.secret ?? (process.env.ICEBRIDGE_SECRET ? [process.env.ICEBRIDGE_SECRET] : undefined);
+  const wtPort = number(values['webtransport-port']);
+  if (wtPort === undefined && (values['webtransport-cert'] || values['webtransport-key'] || values['webtransport-path'])) {
+    io.stderr('icebridge bridge: --webtransport-cert/--webtransport-key/--webtransport-path need --webtransport-port');
+    return 2;
+  }
   let bridge;
   try {
     const tlsCa = values['tls-ca']?.map((file) => readFileSync(file, 'utf8'));
@@ -84,6 +99,10 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       tlsCa,
       tlsInsecure: values['tls-insecure'],
       allowResolve: !values['no-resolve'],
+      webTransport:
+        wtPort === undefined
+          ? undefined
+          : { port: wtPort, path: values['webtransport-path'], cert: values['webtransport-cert'], key: values['webtransport-key'] },
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -92,6 +111,10 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
     return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
   }
   io.stdout(`bridge listening on ${bridge.url} (metrics at http://${new URL(bridge.url).host}/metrics)`);
+  if (bridge.webTransportUrl !== undefined) {
+    const hashes = bridge.certificateHashes.map((h) => `${h.algorithm}:${h.value}`).join(', ');
+    io.stdout(`WebTransport on ${bridge.webTransportUrl}${hashes ? ` (development certificate; serverCertificateHashes ${hashes})` : ''}`);
+  }
   await untilStopped(signal);
   await bridge.close();
   const m = bridge.metrics;

@@ -31,6 +31,9 @@ Options:
   --secret S            TURN REST API shared secret (or set ICEBRIDGE_SECRET): the bridge and TURN accept
                         credentials minted with it (\`icebridge token\`); default: generated at start
   --no-bridge           do not run the bridge
+  --webtransport-port N UDP port of the bridge's WebTransport carrier (default: the HTTP port's number;
+                        0 picks a free one); it runs where Deno is installed (npm i deno)
+  --no-webtransport     WebSocket only
   --no-turn             do not run the STUN/TURN server
   --no-signal           do not run the signalling relay
   --no-pages            do not serve the example pages, the page client or /config.json
@@ -82,6 +85,9 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
   const udpText = stunText ?? turnText;
   const stunPort = udpText === undefined ? undefined : port(udpText, 'stun-port');
   const httpPort = str('port') === undefined ? undefined : port(str('port')!, 'port');
+  const wtPort = str('webtransport-port') === undefined ? undefined : port(str('webtransport-port')!, 'webtransport-port');
+  if (wtPort instanceof Error) return wtPort.message;
+  if (wtPort !== undefined && values['no-webtransport'] === true) return '--webtransport-port and --no-webtransport contradict each other';
   const users: Record<string, string> = {};
   for (const entry of list('user') ?? []) {
     const colon = entry.indexOf(':');
@@ -143,6 +149,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
           },
     signal: values['no-signal'] !== true,
     pages: values['no-pages'] !== true,
+    webTransport: values['no-webtransport'] === true ? false : wtPort === undefined ? true : { port: wtPort },
   };
 }
 
@@ -168,6 +175,7 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
   }
   const loopback = options.allowLoopback === false ? 'loopback destinations refused' : 'loopback destinations allowed';
   if (server.bridgeUrl) lines.push(`bridge at ${server.bridgeUrl} (${loopback}; tokens from /config.json or \`icebridge token\`)`);
+  if (server.webTransportUrl) lines.push(`bridge over WebTransport at ${server.webTransportUrl} (certificate hash in /config.json)`);
   if (server.signalUrl) lines.push(`signalling relay at ${server.signalUrl}?room=NAME`);
   const hosts = options.host === undefined ? [] : typeof options.host === 'string' ? [options.host] : options.host;
   if (hosts.some(isWildcardHost)) lines.push('listening on every interface: other machines can reach the pages, the relay and the bridge (which still needs a token)');
@@ -191,6 +199,8 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'alt-port': { type: 'string' },
       secret: { type: 'string' },
       'no-bridge': { type: 'boolean' },
+      'no-webtransport': { type: 'boolean' },
+      'webtransport-port': { type: 'string' },
       'no-turn': { type: 'boolean' },
       'no-signal': { type: 'boolean' },
       'no-pages': { type: 'boolean' },

@@ -1,9 +1,9 @@
 // The page's side of the bridge (protocol v2): UDP sockets, name lookups and TCP/TLS streams carried over one
-// WebSocket. Isomorphic — a page, a Worker and Node (with the `ws` package's WebSocket) all run it; each
+// WebTransport session or one WebSocket (bridge-carrier.ts; WebSocket is the fallback). Isomorphic — a page, a Worker and Node (with the `ws` package's WebSocket) all run it; each
 // BridgeSocket is a DatagramSocket like any other, and openStreamSocket makes one out of a stream.
 import { BridgeError } from './bridge-error.js';
+import { WebSocketCarrier, type BridgeCarrier, type BridgeCarrierKind, type WebSocketConstructor } from './bridge-carrier.js';
 import {
-  BRIDGE_SUBPROTOCOL_V2,
   BridgeFeature,
   decodeBridgeFrame,
   encodeBridgeFrame,
@@ -16,6 +16,7 @@ import {
   type ErrorFrame,
   type ResolvedAddress,
 } from './bridge-frame.js';
+import { carrierChoice, resolveConnectOptions, type BridgeConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
 import { BridgeLookups, type ResolveOptions } from './bridge-lookups.js';
 import { BridgeRequests, type AnswerOf, type BridgeRequestKind } from './bridge-requests.js';
 import { BridgeSocket } from './bridge-socket.js';
@@ -24,52 +25,19 @@ import { FramedStreamSocket } from './framed-stream-socket.js';
 import type { IceServerTransport } from './ice-server-uri.js';
 import { isIp } from './ip.js';
 import type { AddressFamily, TransportAddress } from './transport-address.js';
+import { WebTransportCarrier } from './webtransport-carrier.js';
 
 export { BridgeError } from './bridge-error.js';
 export { BridgeSocket } from './bridge-socket.js';
 export { BridgeStream } from './bridge-stream.js';
 export type { ResolveOptions } from './bridge-lookups.js';
 export type { ResolvedAddress } from './bridge-frame.js';
+export type { BridgeCarrierKind, WebSocketConstructor } from './bridge-carrier.js';
+export type { CertificateHash, WebTransportConstructor } from './webtransport-carrier.js';
+export type { BridgeCarrierChoice, BridgeConnectOptions } from './bridge-connect-options.js';
 
 /** The protocol version this client needs; it offers BRIDGE_SUBPROTOCOL_V2 to get it. */
 const CLIENT_PROTOCOL_VERSION = 2;
-
-/** Any WebSocket class: the platform's, or `ws`'s in Node. Only the standard API is used. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => object;
-
-/** The part of the WHATWG WebSocket API used here; both the DOM's and `ws`'s have it. */
-interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-const OPEN = 1;
-
-export interface BridgeConnectOptions {
-  /** The WebSocket class; default the global one (Node 20 has none: pass `ws`'s, or use `connectBridge`). */
-  WebSocket?: WebSocketConstructor;
-  /** Give up when the bridge has not said hello within this long. Default 10 000 ms. */
-  connectTimeoutMs?: number;
-  /** Give up on a bind, resolve or connect the bridge has not answered within this long. Default 10 000 ms. */
-  requestTimeoutMs?: number;
-  /** Above this many bytes queued on the WebSocket, `send` drops datagrams instead of queueing. Default 1 MiB. */
-  maxBufferedBytes?: number;
-  /** The WebSocket's binaryType: 'arraybuffer' (default); Node's `ws` avoids a copy per message with 'nodebuffer'. */
-  binaryType?: string;
-  /** Bytes a stream lets the bridge send before this side grants more (announced in `connect`). Default 256 KiB. */
-  streamReceiveWindow?: number;
-  /** Above this many bytes queued on a stream for want of credit, `BridgeStream.write` returns false. Default 1 MiB. */
-  maxStreamBufferedBytes?: number;
-}
-
-type ConnectionOptions = Required<Omit<BridgeConnectOptions, 'WebSocket' | 'binaryType'>>;
 
 /** The limits of a v2 session: every field of its hello. */
 export type BridgeSessionLimits = Required<BridgeLimits>;
@@ -91,8 +59,10 @@ export class BridgeConnection {
   onclose: ((error: BridgeError) => void) | null = null;
   /** Frames from the bridge that did not decode, or that a bridge does not send; counted and dropped. */
   malformedFrames = 0;
-  /** Datagrams `send` dropped (connection not open, too large, WebSocket queue full, bad address). */
+  /** Datagrams `send` dropped (connection not open, too large, carrier queue full, bad address). */
   droppedSends = 0;
+  /** In `auto`, why WebTransport was not used (handshake failed, timed out, none here); undefined otherwise. */
+  fallbackReason: BridgeError | undefined;
   private readonly sockets = new Map<number, BridgeSocket>();
   private readonly streams = new Map<number, BridgeStream>();
   private readonly requests: BridgeRequests;
@@ -100,57 +70,72 @@ export class BridgeConnection {
   private closedWith: BridgeError | undefined;
 
   private constructor(
-    private readonly ws: WebSocketLike,
+    private readonly link: BridgeCarrier,
     readonly limits: BridgeSessionLimits,
     private readonly options: ConnectionOptions,
   ) {
     this.requests = new BridgeRequests(options.requestTimeoutMs);
     this.lookups = new BridgeLookups((name, families) => this.ask('resolve', (requestId) => ({ type: 'resolve', requestId, name, families }), (f) => f.addresses));
-    ws.onmessage = (event) => this.onMessage(event.data);
-    ws.onclose = (event) => this.onClosed(new BridgeError('closed', event.reason || 'the bridge connection closed', event.code));
-    ws.onerror = null;
+    link.onframe = (frame) => this.onFrame(frame);
+    link.onmalformed = () => this.malformedFrames++;
+    link.onclose = (close) => this.onClosed(close.error ?? new BridgeError('closed', close.reason || 'the bridge connection closed', close.code));
   }
 
-  /** Opens the WebSocket and waits for the bridge's hello. Rejects with a BridgeError if the bridge refuses. */
-  static connect(url: string, options: BridgeConnectOptions = {}): Promise<BridgeConnection> {
-    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!Ctor) return Promise.reject(new TypeError('no WebSocket class here: pass { WebSocket } (in Node, use connectBridge)'));
-    let resolved: ConnectionOptions;
+  /**
+   * Opens a carrier to the bridge (see `carrier`) and waits for its hello. Rejects with a BridgeError if the
+   * bridge refuses (`closed` with its close code), cannot be reached, or over WebTransport alone,
+   * `handshake-failed` (a certificate that does not match `certificateHashes`, nothing listening) or `not-supported`.
+   */
+  static async connect(url: string, options: BridgeConnectOptions = {}): Promise<BridgeConnection> {
+    const { resolved, webTransportTimeoutMs } = resolveConnectOptions(options);
+    const { choice, webTransportUrl } = carrierChoice(url, options);
+    const overWebSocket = () => {
+      const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+      if (!Ctor) throw new TypeError('no WebSocket class here: pass { WebSocket } (in Node, use connectBridge)');
+      return BridgeConnection.handshake(() => new WebSocketCarrier(url, Ctor, options.binaryType), resolved, resolved.connectTimeoutMs);
+    };
+    const overWebTransport = (timeoutMs: number) =>
+      BridgeConnection.handshake(
+        () => new WebTransportCarrier(webTransportUrl!, { WebTransport: options.WebTransport, certificateHashes: options.certificateHashes }),
+        resolved,
+        timeoutMs,
+      );
+    if (choice === 'websocket') return overWebSocket();
+    if (choice === 'webtransport') return overWebTransport(resolved.connectTimeoutMs);
+    let fallbackReason: BridgeError;
     try {
-      resolved = {
-        connectTimeoutMs: integerOption('connectTimeoutMs', options.connectTimeoutMs, 10_000, 1),
-        requestTimeoutMs: integerOption('requestTimeoutMs', options.requestTimeoutMs, 10_000, 1),
-        maxBufferedBytes: integerOption('maxBufferedBytes', options.maxBufferedBytes, 1_048_576, 0),
-        streamReceiveWindow: integerOption('streamReceiveWindow', options.streamReceiveWindow, 262_144, 1, 0xffffffff),
-        maxStreamBufferedBytes: integerOption('maxStreamBufferedBytes', options.maxStreamBufferedBytes, 1_048_576, 0),
-      };
+      return await overWebTransport(Math.min(webTransportTimeoutMs, resolved.connectTimeoutMs));
     } catch (err) {
-      return Promise.reject(err);
+      if (!(err instanceof BridgeError)) throw err;
+      fallbackReason = err;
     }
+    const connection = await overWebSocket();
+    connection.fallbackReason = fallbackReason;
+    return connection;
+  }
+
+  /** Opens a carrier and waits for the bridge's v2 hello on it. */
+  private static handshake(open: () => BridgeCarrier, options: ConnectionOptions, timeoutMs: number): Promise<BridgeConnection> {
     return new Promise((resolve, reject) => {
-      let ws: WebSocketLike;
+      let link: BridgeCarrier;
       try {
-        // Offering the v2 subprotocol is how a client asks for v2; a bridge that does not speak it says hello v1.
-        ws = new Ctor(url, [BRIDGE_SUBPROTOCOL_V2]) as unknown as WebSocketLike;
+        link = open();
       } catch (err) {
-        reject(new BridgeError('connect-failed', err instanceof Error ? err.message : String(err)));
+        reject(err instanceof BridgeError ? err : new BridgeError('connect-failed', err instanceof Error ? err.message : String(err)));
         return;
       }
-      ws.binaryType = options.binaryType ?? 'arraybuffer';
       const fail = (error: BridgeError) => {
         clearTimeout(timer);
-        ws.onmessage = ws.onclose = ws.onerror = null;
-        if (ws.readyState <= OPEN) ws.close(1000);
+        link.close(1000);
         reject(error);
       };
-      const timer = setTimeout(() => fail(new BridgeError('timeout', `no hello from the bridge within ${resolved.connectTimeoutMs} ms`)), resolved.connectTimeoutMs);
+      const timer = setTimeout(() => fail(new BridgeError('timeout', `no hello from the bridge over ${link.kind} within ${timeoutMs} ms`)), timeoutMs);
       // A refusal arrives as a close after the upgrade (a code in 4000..4999), so wait for hello, not for open.
-      ws.onclose = (event) => fail(new BridgeError('closed', event.reason || 'the bridge closed the connection', event.code));
-      ws.onerror = () => {};
-      ws.onmessage = (event) => {
+      link.onclose = (close) => fail(close.error ?? new BridgeError('closed', close.reason || 'the bridge closed the connection', close.code));
+      link.onframe = (bytes) => {
         let frame: BridgeFrame;
         try {
-          frame = decodeBridgeFrame(bytesOf(event.data));
+          frame = decodeBridgeFrame(bytes);
         } catch (err) {
           fail(new BridgeError('protocol', `bad hello from the bridge: ${err instanceof Error ? err.message : String(err)}`));
           return;
@@ -165,9 +150,14 @@ export class BridgeConnection {
         }
         clearTimeout(timer);
         // A v2 hello decodes with every v2 field, so the limits are complete.
-        resolve(new BridgeConnection(ws, frame.limits as BridgeSessionLimits, resolved));
+        resolve(new BridgeConnection(link, frame.limits as BridgeSessionLimits, options));
       };
     });
+  }
+
+  /** Which carrier this connection runs on. */
+  get carrier(): BridgeCarrierKind {
+    return this.link.kind;
   }
 
   get closed(): boolean {
@@ -229,12 +219,12 @@ export class BridgeConnection {
   close(): void {
     if (this.closedWith) return;
     this.onClosed(new BridgeError('closed', 'closed by the application', 1000));
-    this.ws.close(1000);
+    this.link.close(1000);
   }
 
   /** @internal BridgeSocket's way out. */
   sendData(socketId: number, bytes: Uint8Array, to: TransportAddress): void {
-    if (this.closedWith || this.ws.readyState !== OPEN || bytes.length > this.limits.maxPayload || this.ws.bufferedAmount > this.options.maxBufferedBytes) {
+    if (this.closedWith || !this.link.open || bytes.length > this.limits.maxPayload || this.link.bufferedAmount > this.options.maxBufferedBytes) {
       this.droppedSends++;
       return;
     }
@@ -245,7 +235,7 @@ export class BridgeConnection {
       this.droppedSends++; // not an IP address, or a port out of range: a datagram that cannot go
       return;
     }
-    this.ws.send(frame);
+    this.link.send(frame);
   }
 
   /** @internal BridgeSocket.close(). */
@@ -255,7 +245,7 @@ export class BridgeConnection {
 
   /** @internal BridgeStream's way out: stream bytes are never dropped, the credit bounds them. */
   sendFrame(frame: Uint8Array): void {
-    if (!this.closedWith && this.ws.readyState === OPEN) this.ws.send(frame);
+    if (!this.closedWith && this.link.open) this.link.send(frame);
   }
 
   /** @internal a stream closed on this side. */
@@ -266,17 +256,17 @@ export class BridgeConnection {
   /** Sends a request if the connection is open; `accept` turns the answer into the result. */
   private ask<K extends BridgeRequestKind, T>(kind: K, frame: (requestId: number) => BridgeFrame, accept: (answer: AnswerOf[K]) => T): Promise<T> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    if (this.ws.readyState !== OPEN) return Promise.reject(new BridgeError('closed', 'the bridge connection is closing'));
+    if (!this.link.open) return Promise.reject(new BridgeError('closed', 'the bridge connection is closing'));
     if (kind === 'resolve' && !(this.limits.features & BridgeFeature.resolve)) {
       return Promise.reject(new BridgeError('not-supported', 'this bridge resolves no names'));
     }
-    return this.requests.start(kind, (requestId) => encodeBridgeFrame(frame(requestId)), (bytes) => this.ws.send(bytes), accept);
+    return this.requests.start(kind, (requestId) => encodeBridgeFrame(frame(requestId)), (bytes) => this.link.send(bytes), accept);
   }
 
-  private onMessage(data: unknown): void {
+  private onFrame(bytes: Uint8Array): void {
     let frame: BridgeFrame;
     try {
-      frame = decodeBridgeFrame(bytesOf(data));
+      frame = decodeBridgeFrame(bytes);
     } catch {
       this.malformedFrames++;
       return;
@@ -351,7 +341,7 @@ export class BridgeConnection {
   private onClosed(error: BridgeError): void {
     if (this.closedWith) return;
     this.closedWith = error;
-    this.ws.onmessage = this.ws.onclose = null;
+    this.link.onframe = this.link.onclose = this.link.onmalformed = null;
     this.requests.failAll(error);
     const sockets = [...this.sockets.values()];
     const streams = [...this.streams.values()];
@@ -361,17 +351,4 @@ export class BridgeConnection {
     for (const s of streams) s.closedBy(error);
     this.onclose?.(error);
   }
-}
-
-/** An integer option in min..max, or its default when absent; checked once, at connect. */
-function integerOption(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
-  return value;
-}
-
-function bytesOf(data: unknown): Uint8Array {
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(0); // a text message: decodes as EMPTY, counted as malformed
 }

@@ -219,3 +219,20 @@ export class BridgeFrameError extends Error {
     super(`${code} at ${offset}: ${reason}`);
   }
 }
+
+/**
+ * The WebTransport carrier's in-band close (bridge/webtransport/PROTOCOL.md "The close code in band"): before
+ * the bridge ends a session it sends an error frame of this code whose reason is `"<close code> <text>"`.
+ */
+export const SESSION_CLOSE_ERROR = 'session-close';
+
+/** The reason of a session-close error frame. */
+export function sessionCloseReason(closeCode: number, text: string): string {
+  return `${closeCode} ${text}`;
+}
+
+/** The close code and text of a session-close error frame's reason; a reason without a code is 1005 (no status). */
+export function parseSessionCloseReason(reason: string): { code: number; reason: string } {
+  const m = /^(\d{1,5})(?: (.*))?$/s.exec(reason);
+  return m ? { code: Number(m[1]), reason: m[2] ?? '' } : { code: 1005, reason };
+}

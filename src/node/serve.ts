@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { startBridge, type RunningBridge } from '../../bridge/server.js';
-import type { BridgeOptions } from '../../bridge/options.js';
+import type { BridgeOptions, WebTransportOptions } from '../../bridge/options.js';
 import { mintRestCredential } from '../net/rest-credentials.js';
 import { PageFiles, type PageFilesOptions } from './page-files.js';
 import { createRequestHandler, hostnameOf, refuseOtherUpgrades } from './serve-http.js';
@@ -42,6 +42,14 @@ export interface IcebridgeServerOptions {
   credentialTtlSeconds?: number;
   /** The WebSocket-to-UDP bridge at /bridge, or false for none. Default on, with the bridge's defaults. */
   bridge?: boolean | ServeBridgeOptions;
+  /**
+   * The bridge's WebTransport carrier (HTTP/3 on UDP, run by Deno) at https://HOST:PORT/bridge, or false for
+   * none. Default on where Deno is installed (`npm i deno`), on the UDP port of the same number as `port`
+   * (so `port: 0` gives a free one); a default port that is not free is replaced by a free one, and a carrier
+   * that cannot start leaves the bridge on WebSocket only (both said in `notices`). /config.json hands out
+   * its URL and its development certificate's hash. Without Deno: one log line, WebSocket only.
+   */
+  webTransport?: boolean | (Omit<WebTransportOptions, 'host' | 'path' | 'port'> & { port?: number });
   /** The STUN/TURN server, or false for none. Default on (TURN needs `secret` or `users`). */
   turn?: boolean | ServeTurnOptions;
   /** The signalling relay at /signal, or false for none. Default on. */
@@ -57,6 +65,8 @@ export interface RunningIcebridgeServer {
   readonly httpUrl: string;
   /** `ws://127.0.0.1:<port>/bridge`, without a token; undefined when the bridge is off. */
   readonly bridgeUrl: string | undefined;
+  /** `https://127.0.0.1:<udp port>/bridge`, without a token; undefined when WebTransport does not run. */
+  readonly webTransportUrl: string | undefined;
   /** `ws://127.0.0.1:<port>/signal`; undefined when the relay is off. */
   readonly signalUrl: string | undefined;
   /** `stun:127.0.0.1:<port>`; undefined when the STUN/TURN server is off. */
@@ -180,7 +190,32 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
       // listens (all its ports: the RFC 5780 alternate one too); the host's other ports stay refused.
       const turnPorts = turn?.addresses.map((a) => a.port) ?? [];
       const allowHostPorts = [...new Set([...(bridgeOptions.allowHostPorts ?? []), ...turnPorts])];
-      bridge = await startBridge({ ...bridgeOptions, server: http, path: SERVE_DEFAULTS.bridgePath, secret, allowLoopback, allowHostPorts });
+      const wt = options.webTransport === false ? undefined : typeof options.webTransport === 'object' ? options.webTransport : {};
+      const wtPort = wt?.port ?? httpPort;
+      const start = (port: number | undefined) =>
+        startBridge({
+          ...bridgeOptions,
+          server: http,
+          path: SERVE_DEFAULTS.bridgePath,
+          secret,
+          allowLoopback,
+          allowHostPorts,
+          webTransport: wt && port !== undefined ? { ...wt, port, host: hosts[0], path: SERVE_DEFAULTS.bridgePath } : undefined,
+        });
+      try {
+        bridge = await start(wtPort);
+      } catch (err) {
+        // The WebSocket side cannot fail here (it listens with the HTTP server): this is WebTransport's. A port
+        // asked for is a requirement; otherwise a free port is tried, and then WebSocket only.
+        if (wt === undefined || wt.port !== undefined) throw err;
+        const why = err instanceof Error ? err.message : String(err);
+        bridge = wtPort === 0 ? undefined : await start(0).catch(() => undefined);
+        if (bridge) notices.push(`UDP port ${wtPort} is not free for WebTransport; it took ${new URL(bridge.webTransportUrl ?? 'https://x:0').port} instead`);
+        else {
+          bridge = await start(undefined);
+          notices.push(`WebTransport is off (${why}); the bridge serves WebSocket only`);
+        }
+      }
       webSocketPaths.push(SERVE_DEFAULTS.bridgePath);
     }
     if (wantSignal) {
@@ -215,14 +250,20 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
                 const iceServers: { urls: string; username?: string; credential?: string }[] = [];
                 if (stunUri) iceServers.push({ urls: stunUri });
                 if (turnUri) iceServers.push({ urls: turnUri, ...mintCredential() });
+                // WebTransport: the host the page reached us by, at the carrier's UDP port; its development
+                // certificate's hash for serverCertificateHashes (none with a CA-signed one).
+                const wtUrl = bridge?.webTransportUrl === undefined ? undefined : new URL(bridge.webTransportUrl);
+                const asked = hostnameOf(requestHost);
+                if (wtUrl && asked !== undefined) wtUrl.hostname = asked;
+                const webTransport = wtUrl && bridge ? { webTransportUrl: wtUrl.toString(), certificateHashes: bridge.certificateHashes } : {};
                 return {
-                  ...(bridge ? { bridge: { url: `${base}${SERVE_DEFAULTS.bridgePath}`, ...mintCredential() } } : {}),
+                  ...(bridge ? { bridge: { url: `${base}${SERVE_DEFAULTS.bridgePath}`, ...webTransport, ...mintCredential() } } : {}),
                   iceServers,
                   ...(signal ? { signal: { url: `${base}${SERVE_DEFAULTS.signalPath}` } } : {}),
                   credentialTtlSeconds: ttl,
                 };
               },
-        metrics: () => [bridge?.metrics.text(), turn && turnServerMetricsText(turn.engine), signal?.metricsText()].filter((t) => t !== undefined).join(''),
+        metrics: () => [bridge?.metricsText(), turn && turnServerMetricsText(turn.engine), signal?.metricsText()].filter((t) => t !== undefined).join(''),
         health: () => ({
           bridge: bridge ? { sessions: bridge.sessionCount } : false,
           turn: turn ? { allocations: turn.engine.allocationCount, turnEnabled: turn.engine.turnEnabled } : false,
@@ -245,6 +286,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
     return {
       httpUrl: `http://${origin}/`,
       bridgeUrl: bridge ? `ws://${origin}${SERVE_DEFAULTS.bridgePath}` : undefined,
+      webTransportUrl: bridge?.webTransportUrl,
       signalUrl: signal ? `ws://${origin}${SERVE_DEFAULTS.signalPath}` : undefined,
       stunUri,
       turnUri,

@@ -11,6 +11,9 @@ import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } 
 import type { IcebridgeWorker } from './client.js';
 import type { AgentEventMessage, AgentListener, AgentSnapshot, IceAgentConfig } from './protocol.js';
 import { forTransfer } from './transfer.js';
+import { deserializeError } from './errors.js';
+import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
+import type { BridgeError } from '../net/bridge-error.js';
 
 /** Like IceAgentEventObject: the payload as properties (RTCPeerConnectionIceEvent, MessageEvent style). */
 export class WorkerIceAgentEvent extends Event {
@@ -27,6 +30,8 @@ export class WorkerIceAgent extends EventTarget {
   private mirror: AgentSnapshot;
   /** Events can arrive before the reply to createAgent: they wait for it, then go in order. */
   private early: AgentEventMessage[] | undefined = [];
+  private carrierKind: BridgeCarrierKind = 'websocket';
+  private fallback: BridgeError | undefined;
 
   private constructor(private readonly owner: IcebridgeWorker) {
     super();
@@ -44,12 +49,25 @@ export class WorkerIceAgent extends EventTarget {
     const agent = new WorkerIceAgent(owner);
     const listener = proxy<AgentListener>((event) => agent.receive(event));
     const info = await owner.call((api) => api.createAgent(config, listener, connection));
-    agent.id = info.id;
-    agent.mirror = info;
+    const { id, carrier, fallbackReason, ...snapshot } = info;
+    agent.id = id;
+    agent.mirror = snapshot;
+    agent.carrierKind = carrier;
+    agent.fallback = fallbackReason && (deserializeError(fallbackReason) as BridgeError);
     const early = agent.early ?? [];
     agent.early = undefined;
     for (const e of early) agent.receive(e);
     return agent;
+  }
+
+  /** The carrier of this agent's bridge connection: 'webtransport' or 'websocket' (the ICE agent never knows it). */
+  get carrier(): BridgeCarrierKind {
+    return this.carrierKind;
+  }
+
+  /** When the bridge config said `auto` and WebTransport was not used: why (a BridgeError). */
+  get fallbackReason(): BridgeError | undefined {
+    return this.fallback;
   }
 
   /** RTCIceTransport.state. */

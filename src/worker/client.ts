@@ -4,12 +4,13 @@
 // IceCandidateError, NatDiscoveryError).
 import { proxy, wrap, type Remote } from 'comlink';
 import type { BridgeError } from '../net/bridge-client.js';
+import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { StunBindingResult } from '../stun/binding.js';
 import { WorkerIceAgent } from './client-agent.js';
 import { WorkerBridgeSocket, WorkerRelaySocket } from './client-sockets.js';
 import { deserializeError, isSerializedError } from './errors.js';
-import type { BridgeConfig, CloseListener, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
+import type { BridgeConfig, CloseListener, ConnectionInfo, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
 import type { AddressFamily } from '../net/transport-address.js';
 import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 
@@ -72,7 +73,7 @@ export class IcebridgeWorker {
   async connectBridge(bridge: BridgeConfig): Promise<WorkerBridgeConnection> {
     const connection = new WorkerBridgeConnection(this);
     const info = await this.call((api) => api.connect(bridge, proxy<CloseListener>((e) => connection.closedBy(e && (deserializeError(e) as BridgeError)))));
-    connection.opened(info.id, info.limits);
+    connection.opened(info);
     return connection;
   }
 
@@ -152,11 +153,15 @@ export class IcebridgeWorker {
   }
 }
 
-/** A bridge session held in the Worker: several sockets, bindings, relays and agents share its WebSocket. */
+/** A bridge session held in the Worker: several sockets, bindings, relays and agents share its carrier. */
 export class WorkerBridgeConnection {
   /** Called once if the session ends without close() (bridge shut down, idle timeout, …). */
   onclose: ((error: BridgeError | undefined) => void) | null = null;
   limits: BridgeLimits | undefined;
+  /** Which carrier the session runs on: 'webtransport' or 'websocket'. */
+  carrier: BridgeCarrierKind = 'websocket';
+  /** In `auto`, why WebTransport was not used (BridgeError `handshake-failed`, `timeout`, `not-supported`, …). */
+  fallbackReason: BridgeError | undefined;
   private id = 0;
   private ended = false;
 
@@ -213,9 +218,11 @@ export class WorkerBridgeConnection {
   }
 
   /** @internal */
-  opened(id: number, limits: BridgeLimits): void {
-    this.id = id;
-    this.limits = limits;
+  opened(info: ConnectionInfo): void {
+    this.id = info.id;
+    this.limits = info.limits;
+    this.carrier = info.carrier;
+    this.fallbackReason = info.fallbackReason && (deserializeError(info.fallbackReason) as BridgeError);
   }
 
   /** @internal the bridge ended the session. */

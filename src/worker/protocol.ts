@@ -1,5 +1,6 @@
 // What crosses the page ↔ Worker boundary: configuration, handles and event snapshots (all structured-
 // cloneable), and the API the Worker exposes through comlink. Types only, plus the bridge URL rule.
+import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
 import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
@@ -10,16 +11,55 @@ import type { StunBindingResult } from '../stun/binding.js';
 import type { NatBehaviorResult } from '../nat/nat-discovery.js';
 import type { SerializedError } from './errors.js';
 
-/** The bridge: a `ws://…` URL with the token already in its query, or the URL and the token apart. */
-export type BridgeConfig = string | { url: string; username?: string; credential?: string };
+/** A certificate hash of the bridge's WebTransport endpoint (W3C `serverCertificateHashes`; `value` base64 or bytes). */
+export interface BridgeCertificateHash {
+  algorithm: 'sha-256';
+  value: string | BufferSource;
+}
+
+/** Which carrier reaches the bridge: WebTransport first then WebSocket (`auto`), or one of them only. */
+export type BridgeCarrierChoice = 'auto' | 'webtransport' | 'websocket';
+
+/**
+ * The bridge: a `ws://…` URL with the token already in its query, or the URL and the token apart, with its
+ * WebTransport endpoint if it has one (`webTransportUrl`, and `certificateHashes` for a self-signed
+ * certificate). `carrier` defaults to `auto` when `webTransportUrl` is given, else `websocket`.
+ */
+export type BridgeConfig =
+  | string
+  | {
+      url: string;
+      username?: string;
+      credential?: string;
+      webTransportUrl?: string;
+      certificateHashes?: BridgeCertificateHash[];
+      carrier?: BridgeCarrierChoice;
+    };
 
 /** The WebSocket URL of a bridge config: `username` and `credential` go in the query (bridge/README.md). */
 export function bridgeUrl(config: BridgeConfig): string {
   if (typeof config === 'string') return config;
-  if (config.username === undefined && config.credential === undefined) return config.url;
-  const url = new URL(config.url);
-  if (config.username !== undefined) url.searchParams.set('username', config.username);
-  if (config.credential !== undefined) url.searchParams.set('credential', config.credential);
+  return withToken(config.url, config.username, config.credential);
+}
+
+/**
+ * The WebTransport URL of a bridge config, with the same token as the WebSocket URL: `username` and
+ * `credential`, else those in `url`'s query when its own query has none. Undefined when there is none.
+ */
+export function bridgeWebTransportUrl(config: BridgeConfig): string | undefined {
+  if (typeof config === 'string' || config.webTransportUrl === undefined) return undefined;
+  const own = new URL(config.webTransportUrl);
+  if (config.username !== undefined || config.credential !== undefined) return withToken(config.webTransportUrl, config.username, config.credential);
+  if (own.searchParams.has('username') || own.searchParams.has('credential')) return config.webTransportUrl;
+  const query = new URL(config.url).searchParams;
+  return withToken(config.webTransportUrl, query.get('username') ?? undefined, query.get('credential') ?? undefined);
+}
+
+function withToken(base: string, username: string | undefined, credential: string | undefined): string {
+  if (username === undefined && credential === undefined) return base;
+  const url = new URL(base);
+  if (username !== undefined) url.searchParams.set('username', username);
+  if (credential !== undefined) url.searchParams.set('credential', credential);
   return url.toString();
 }
 
@@ -28,6 +68,10 @@ export interface ConnectionInfo {
   id: number;
   /** What the bridge announced in its hello (sockets per session, payload size, rates, idle timeout). */
   limits: BridgeLimits;
+  /** Which carrier the session runs on. */
+  carrier: BridgeCarrierKind;
+  /** In `auto`, why WebTransport was not used (handshake failed, timed out, none here). */
+  fallbackReason?: SerializedError;
 }
 
 /** A UDP socket on the bridge host. */
@@ -107,6 +151,10 @@ export interface AgentSnapshot {
 
 export interface AgentInfo extends AgentSnapshot {
   id: number;
+  /** The carrier of the agent's bridge connection (the agent itself never knows it). */
+  carrier: BridgeCarrierKind;
+  /** In `auto`, why WebTransport was not used. */
+  fallbackReason?: SerializedError;
 }
 
 /** The events an IceAgent dispatches (W3C names), in the Worker and in the page alike. */

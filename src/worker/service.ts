@@ -8,7 +8,9 @@ import {
   type BridgeSocket,
   type ResolvedAddress,
   type WebSocketConstructor,
+  type WebTransportConstructor,
 } from '../net/bridge-client.js';
+import { serializeError } from './errors.js';
 import type { Clock } from '../net/clock.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { parseIceServerUri, type IceServerTransport } from '../net/ice-server-uri.js';
@@ -23,6 +25,7 @@ import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { AgentSession } from './agent-session.js';
 import {
   bridgeUrl,
+  bridgeWebTransportUrl,
   type AgentInfo,
   type AgentListener,
   type BridgeConfig,
@@ -40,8 +43,10 @@ import {
 export interface IcebridgeServiceOptions {
   /** The WebSocket class; default the global one (a Worker's, a page's). In Node pass `ws`'s. */
   WebSocket?: WebSocketConstructor;
+  /** The WebTransport class; default the global one (a Worker's, a page's, where the browser has it). */
+  WebTransport?: WebTransportConstructor;
   /** Timeouts and the send queue bound of every bridge connection (see BridgeConnectOptions). */
-  connect?: Omit<BridgeConnectOptions, 'WebSocket'>;
+  connect?: Omit<BridgeConnectOptions, 'WebSocket' | 'WebTransport' | 'carrier' | 'webTransportUrl' | 'certificateHashes'>;
   /** The clock of STUN, TURN and ICE; default the real one. */
   clock?: Clock;
 }
@@ -72,7 +77,7 @@ export class IcebridgeService {
       this.closeAgentsOn(connection);
       onclose?.(error);
     };
-    return { id, limits: { ...connection.limits } };
+    return { id, limits: { ...connection.limits }, ...carrierInfo(connection) };
   }
 
   closeConnection(id: number): void {
@@ -244,7 +249,7 @@ export class IcebridgeService {
       own.onclose = () => this.agentClose(id);
     }
     this.agents.set(id, session);
-    return { id, ...session.snapshot() };
+    return { id, ...session.snapshot(), ...carrierInfo(session.connection) };
   }
 
   agentGather(agent: number): Promise<void> {
@@ -296,7 +301,14 @@ export class IcebridgeService {
   }
 
   private open(bridge: BridgeConfig): Promise<BridgeConnection> {
-    return BridgeConnection.connect(bridgeUrl(bridge), { ...this.options.connect, WebSocket: this.options.WebSocket });
+    const choice = typeof bridge === 'string' ? {} : { carrier: bridge.carrier, certificateHashes: bridge.certificateHashes };
+    return BridgeConnection.connect(bridgeUrl(bridge), {
+      ...this.options.connect,
+      ...choice,
+      webTransportUrl: bridgeWebTransportUrl(bridge),
+      WebSocket: this.options.WebSocket,
+      WebTransport: this.options.WebTransport,
+    });
   }
 
   private closeAgentsOn(connection: BridgeConnection): void {
@@ -343,4 +355,11 @@ async function serverThrough(bridge: BridgeConnection, server: string | Transpor
 function openBase(bridge: BridgeConnection, server: BridgeServer): Promise<DatagramSocket> {
   if (server.transport === 'udp') return bridge.bind({ family: familyOf(server.address.address) });
   return bridge.openStreamSocket(server.address, server.transport, server.host);
+}
+
+/** Which carrier a connection runs on, and why not WebTransport when `auto` fell back. */
+function carrierInfo(connection: BridgeConnection): { carrier: BridgeConnection['carrier']; fallbackReason?: ReturnType<typeof serializeError> } {
+  const info: { carrier: BridgeConnection['carrier']; fallbackReason?: ReturnType<typeof serializeError> } = { carrier: connection.carrier };
+  if (connection.fallbackReason) info.fallbackReason = serializeError(connection.fallbackReason);
+  return info;
 }

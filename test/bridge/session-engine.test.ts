@@ -89,6 +89,19 @@ describe('bridge session engine', () => {
     assert.equal(s.actions().length, 0);
   });
 
+  it("counts what a carrier's mapping forbids (handleMalformed) with its reason, and ends the session past maxMalformedFrames", () => {
+    const s = session();
+    s.frames();
+    s.engine.handleMalformed('a datagram carries only data frames, not frame type 4', 1);
+    const [error] = s.frames();
+    assert.ok(error.type === 'error' && error.code === 'malformed-frame');
+    assert.equal(error.reason, 'a datagram carries only data frames, not frame type 4');
+    assert.equal(s.metrics.malformedFrames, 1);
+    for (let i = 0; i < 3; i++) s.engine.handleMalformed('again', 2);
+    const actions = s.actions();
+    assert.ok(actions[0]?.type === 'close-carrier' && actions[0].code === BridgeCloseCode.malformedFrames, JSON.stringify(actions));
+  });
+
   it('times out a lookup at resolveTimeoutMs and ignores the late answer; caches answers by TTL', () => {
     const s = session();
     s.frames();

@@ -1,4 +1,5 @@
 // What the Node side of the browser tests runs (see node-side.ts), and bounded waits for the page.
+import type { BridgeConfig } from '../../src/worker.js';
 import type { BrowserTestEnv } from './node-side.js';
 
 export type { BrowserTestEnv };
@@ -51,4 +52,21 @@ export async function until(probe: () => Promise<boolean>, ms: number, what: str
 /** Sessions the named bridge (BrowserTestEnv.named) has open now. */
 export async function namedBridgeSessions(): Promise<number> {
   return ((await (await fetch('/__node/named-bridge-sessions')).json()) as { open: number }).open;
+}
+
+/** The carriers every Worker ICE scenario runs over (one parametrised suite). */
+export const CARRIERS = ['websocket', 'webtransport'] as const;
+export type Carrier = (typeof CARRIERS)[number];
+
+/**
+ * The bridge config a page passes for `carrier`: the WebSocket URL with its token alone, or with the bridge's
+ * WebTransport endpoint and certificate hash and that carrier forced (the token is taken from the URL's query).
+ */
+export function bridgeOver(
+  carrier: Carrier,
+  bridge: { tokenUrl: string; webTransportUrl?: string; certificateHashes?: { algorithm: 'sha-256'; value: string }[] },
+): BridgeConfig {
+  if (carrier === 'websocket') return bridge.tokenUrl;
+  if (!bridge.webTransportUrl) throw new Error('the test bridge serves no WebTransport (is deno installed? does startBridge take { webTransport }?)');
+  return { url: bridge.tokenUrl, webTransportUrl: bridge.webTransportUrl, certificateHashes: bridge.certificateHashes, carrier: 'webtransport' };
 }

@@ -39,6 +39,8 @@ interface Servers {
   echo: Socket;
   bridge: RunningBridge;
   namedBridge: RunningBridge;
+  /** A UDP port that was bound and closed: nothing answers QUIC there. */
+  closedUdpPort: number;
   /** Holds coturn's certificate and key; removed at stop. */
   certDir: string;
 }
@@ -54,6 +56,15 @@ export interface BrowserTestEnv {
     credential: string;
     /** A token signed with the wrong secret: the bridge closes with 4001. */
     badTokenUrl: string;
+    /** The bridge's WebTransport endpoint (no token), when the bridge serves one (Deno installed). */
+    webTransportUrl?: string;
+    /** SHA-256 of its self-signed certificate, base64 (W3C serverCertificateHashes). */
+    certificateHashes?: CertificateHashJson[];
+  };
+  /** WebTransport endpoints that fail: a UDP port nothing listens on, and the bridge's with a hash of another certificate. */
+  webTransportFailures: {
+    closedPortUrl: string;
+    wrongCertificateHashes: CertificateHashJson[];
   };
   /** `host:port` of the STUN servers (icebridge's is its TURN server, which answers Binding too). */
   stun: { icebridge: string; coturn: string };
@@ -67,7 +78,7 @@ export interface BrowserTestEnv {
   echo: { address: string; port: number };
   /** The second bridge, and ICE servers named in its test zone (see TEST_ZONE). */
   named: {
-    bridge: { url: string; tokenUrl: string };
+    bridge: { url: string; tokenUrl: string; webTransportUrl?: string; certificateHashes?: CertificateHashJson[] };
     /** The address the named bridge announces for its sockets: the host candidates' address. */
     hostAddress: string;
     /** icebridge's STUN/TURN server by name: `stun:stun.icebridge.test:PORT`, `turn:turn.icebridge.test:PORT`. */
@@ -84,6 +95,15 @@ export interface BrowserTestEnv {
     deniedAddress: { urls: string };
   };
 }
+
+/** A certificate hash as /config.json gives it. */
+export interface CertificateHashJson {
+  algorithm: 'sha-256';
+  value: string;
+}
+
+/** Both test bridges' WebTransport carrier: any free UDP port, a silent page noticed within 2.5 s. */
+const WEBTRANSPORT = { port: 0, quicIdleTimeoutMs: 2000, quicKeepAliveMs: 500 };
 
 let servers: Servers | undefined;
 
@@ -109,6 +129,11 @@ async function startServers(): Promise<Servers> {
       // No name leaves this machine: the bridge's DNS would ask the system's resolver.
       resolve: zoneResolver({}),
       logger: () => {},
+      // The same bridge over WebTransport too (a Deno child process); its URL and certificate hash go to the page.
+      // A page that goes without a word (a terminated Worker: Chromium sends nothing Deno sees) is noticed at
+      // the QUIC idle timeout after the last keep-alive: 2.5 s here, within the suites' 5 s wait for every
+      // session to close (the default is 10 s after a keep-alive of 4 s).
+      webTransport: WEBTRANSPORT,
     });
     started.namedBridge = await startBridge({
       host: HOST,
@@ -121,7 +146,9 @@ async function startServers(): Promise<Servers> {
       resolve: zoneResolver(TEST_ZONE), // the bridge keeps the answers of the family asked for
       tlsCa: readFileSync(tls.cert, 'utf8'),
       logger: () => {},
+      webTransport: WEBTRANSPORT,
     });
+    started.closedUdpPort = await closedUdpPort();
     return started as Servers;
   } catch (err) {
     await stopServers(started);
@@ -140,6 +167,23 @@ async function stopServers(s: Partial<Servers>): Promise<void> {
   if (s.certDir) rmSync(s.certDir, { recursive: true, force: true });
 }
 
+
+function closedUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: HOST, port: 0 }, () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
+
+/** The bridge's WebTransport URL and certificate hashes (base64), if it serves WebTransport. */
+function webTransportOf(bridge: RunningBridge): { webTransportUrl?: string; certificateHashes?: CertificateHashJson[] } {
+  if (!bridge.webTransportUrl) return {};
+  return { webTransportUrl: bridge.webTransportUrl, certificateHashes: bridge.certificateHashes.map((h) => ({ ...h })) };
+}
 
 function startEcho(): Promise<Socket> {
   const socket = createSocket('udp4');
@@ -162,7 +206,12 @@ function env(s: Servers): BrowserTestEnv {
   const t = token(SECRET);
   const turnPort = s.turn.addresses[0].port;
   return {
-    bridge: { url: s.bridge.url, tokenUrl: withToken(s.bridge.url, t), ...t, badTokenUrl: withToken(s.bridge.url, token('not-the-secret')) },
+    bridge: { url: s.bridge.url, tokenUrl: withToken(s.bridge.url, t), ...t, badTokenUrl: withToken(s.bridge.url, token('not-the-secret')), ...webTransportOf(s.bridge) },
+    webTransportFailures: {
+      closedPortUrl: `https://${HOST}:${s.closedUdpPort}/bridge`,
+      // The SHA-256 of no certificate the bridge has (32 bytes of 0x11): Chromium's handshake refuses it.
+      wrongCertificateHashes: [{ algorithm: 'sha-256', value: Buffer.alloc(32, 0x11).toString('base64') }],
+    },
     stun: { icebridge: `${HOST}:${turnPort}`, coturn: `${HOST}:${s.coturn.port}` },
     turn: {
       icebridge: { urls: `turn:${HOST}:${turnPort}`, ...TURN_USER },
@@ -171,7 +220,7 @@ function env(s: Servers): BrowserTestEnv {
     },
     echo: { address: HOST, port: s.echo.address().port },
     named: {
-      bridge: { url: s.namedBridge.url, tokenUrl: withToken(s.namedBridge.url, t) },
+      bridge: { url: s.namedBridge.url, tokenUrl: withToken(s.namedBridge.url, t), ...webTransportOf(s.namedBridge) },
       hostAddress: NAMED_BRIDGE_ANNOUNCED,
       stun: { urls: `stun:stun.icebridge.test:${turnPort}` },
       turn: { urls: `turn:turn.icebridge.test:${turnPort}`, ...TURN_USER },

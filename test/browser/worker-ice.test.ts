@@ -1,9 +1,10 @@
 // Two IceAgents in the Worker, their host sockets on the bridge, signalled through the page: they connect
 // on host candidates, and relay-only through icebridge's TURN server and through coturn; events, state,
-// the selected pair and stats reach the page, data goes both ways transferred.
+// the selected pair and stats reach the page, data goes both ways transferred; a page agent connects to a Node
+// IceAgent over real UDP (ice-peer-plugin.ts). Every scenario runs over both carriers (WebSocket, WebTransport).
 import { createIceAgent, IcebridgeWorker, type IceAgentConfig, type WorkerIceAgent, type WorkerIceAgentEvent } from '../../src/worker.js';
 import { assert, assertEqual } from './assert.js';
-import { bridgeSessions, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
+import { bridgeOver, bridgeSessions, CARRIERS, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
 
 /** Trickles each agent's candidates and parameters to the other, as a signalling channel would. */
 async function signal(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
@@ -44,8 +45,18 @@ async function exchange(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
   assertEqual(new TextDecoder().decode((await within(atA, 5000, 'data at a')).data), 'pong from b');
 }
 
-describe('IceAgent in a Worker, host sockets on the bridge', () => {
+/** A POST to the Node-side ICE agent of ice-peer-plugin.ts. */
+async function icePeer<T>(path: string, body: unknown): Promise<T> {
+  const response = await fetch(`/__ice/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const reply = (await response.json()) as T | { error: string };
+  if (!response.ok || (reply !== null && typeof reply === 'object' && 'error' in reply)) throw new Error(`/__ice/${path}: ${JSON.stringify(reply)}`);
+  return reply as T;
+}
+
+for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on the bridge, over ${carrier}`, () => {
   let env: BrowserTestEnv;
+  /** This suite's bridge config: the same bridge over this carrier. */
+  let bridge: ReturnType<typeof bridgeOver>;
   let worker: IcebridgeWorker;
   /** Agents of the running test, closed when it ends (pass or fail) so no session outlives it. */
   const agents: WorkerIceAgent[] = [];
@@ -60,15 +71,18 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
     });
 
   before(async () => {
-    env = await testEnv();
     worker = new IcebridgeWorker();
+    env = await testEnv();
+    bridge = bridgeOver(carrier, env.bridge);
   });
 
   after(() => worker.terminate());
 
   test('gathers bridge host candidates as trickled events, in order, then connects and carries data', async () => {
-    const a = await createIceAgent({ bridge: env.bridge.tokenUrl, worker });
+    const a = await createIceAgent({ bridge, worker });
     agents.push(a);
+    assertEqual(a.carrier, carrier, 'the agent reports its carrier');
+    assertEqual(a.fallbackReason, undefined, 'no fallback');
     assertEqual(a.state, 'new');
     assertEqual(a.gatheringState, 'new');
     assert(a.localParameters.usernameFragment.length >= 4, 'local ufrag known before gathering');
@@ -89,7 +103,7 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
   });
 
   test('connects two agents over bridge host candidates and exchanges data', async () => {
-    const [a, b] = await connectPair({ bridge: env.bridge.tokenUrl }, worker);
+    const [a, b] = await connectPair({ bridge }, worker);
     agents.push(a, b);
     const pair = a.getSelectedCandidatePair();
     assert(pair, 'a selected pair');
@@ -107,7 +121,7 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
   for (const server of ['icebridge', 'icebridgeRest', 'coturn'] as const) {
     test(`connects relay-only through ${server} TURN`, async () => {
       const turn = env.turn[server];
-      const [a, b] = await connectPair({ bridge: env.bridge.tokenUrl, iceServers: [turn], iceTransportPolicy: 'relay' }, worker);
+      const [a, b] = await connectPair({ bridge, iceServers: [turn], iceTransportPolicy: 'relay' }, worker);
       agents.push(a, b);
       const pair = a.getSelectedCandidatePair();
       assertEqual(pair?.local.type, 'relay', 'local relay candidate');
@@ -117,7 +131,7 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
   }
 
   test('reports state changes to closed and closes its own bridge session', async () => {
-    const [a, b] = await connectPair({ bridge: env.bridge.tokenUrl }, worker);
+    const [a, b] = await connectPair({ bridge }, worker);
     assertEqual(await bridgeSessions(), 2, 'one session per agent');
     const closedEvent = nextEvent(a, 'statechange', () => a.state === 'closed');
     await a.close();
@@ -129,7 +143,8 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
   });
 
   test('runs agents on a shared connection made in the page', async () => {
-    const connection = await worker.connectBridge(env.bridge.tokenUrl);
+    const connection = await worker.connectBridge(bridge);
+    assertEqual(connection.carrier, carrier, 'the connection reports its carrier');
     try {
       const a = await connection.createIceAgent({ role: 'controlling' });
       const b = await connection.createIceAgent({ role: 'controlled' });
@@ -143,8 +158,39 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
     }
   });
 
+  test('connects to a Node IceAgent over real UDP and carries data both ways', async () => {
+    const peer = await icePeer<{ id: string; ufrag: string; pwd: string; candidates: string[] }>('start', { role: 'controlled' });
+    try {
+      const a = await createIceAgent({ bridge, role: 'controlling', worker });
+      agents.push(a);
+      const lines: string[] = [];
+      a.addEventListener('icecandidate', (e) => {
+        const c = (e as WorkerIceAgentEvent).candidate;
+        if (c) lines.push(`a=${c.candidate}`);
+      });
+      await a.setRemoteParameters({ usernameFragment: peer.ufrag, password: peer.pwd });
+      for (const line of peer.candidates) await a.addRemoteCandidate(line);
+      await a.addRemoteCandidate(null);
+      await a.gather();
+      const { added } = await icePeer<{ added: string[] }>('remote', { id: peer.id, ufrag: a.localParameters.usernameFragment, pwd: a.localParameters.password, candidates: lines, endOfCandidates: true });
+      assert(added.length > 0, `the Node agent took the page's candidates: ${lines.join(' | ')}`);
+      await within(connected(a), 20_000, 'the page agent connected to the Node agent');
+      assert(a.send('hello node'), 'the page agent has a selected pair');
+      await until(
+        async () => ((await (await fetch(`/__ice/state?id=${peer.id}`)).json()) as { received: { text?: string }[] }).received.some((r) => r.text === 'hello node'),
+        5000,
+        'the Node agent received the page data',
+      );
+      const atA = nextEvent<WorkerIceAgentEvent>(a, 'data');
+      assert((await icePeer<{ sent: boolean }>('send', { id: peer.id, text: 'hello page' })).sent, 'the Node agent sends');
+      assertEqual(new TextDecoder().decode((await within(atA, 5000, 'data at the page agent')).data), 'hello page');
+    } finally {
+      await icePeer('close', { id: peer.id });
+    }
+  });
+
   test('rejects a malformed remote candidate with IceCandidateError', async () => {
-    const a = await createIceAgent({ bridge: env.bridge.tokenUrl, worker });
+    const a = await createIceAgent({ bridge, worker });
     agents.push(a);
     let caught: unknown;
     await a.addRemoteCandidate({ candidate: 'candidate:1 1 udp notanumber 127.0.0.1 9 typ host', sdpMid: '0' }).catch((e: unknown) => (caught = e));
@@ -153,7 +199,7 @@ describe('IceAgent in a Worker, host sockets on the bridge', () => {
   });
 
   test('creates an agent on the shared page Worker when none is given', async () => {
-    const a = await createIceAgent({ bridge: env.bridge.tokenUrl });
+    const a = await createIceAgent({ bridge });
     agents.push(a);
     await a.gather();
     assertEqual(a.gatheringState, 'complete');

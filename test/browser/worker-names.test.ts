@@ -1,10 +1,11 @@
 // ICE servers given by name, to agents in the Worker on a bridge that resolves names and opens TCP/TLS
 // streams (protocol v2; the `named` bridge of node-side.ts): STUN and TURN by name, TURN over TCP and over
 // TLS to coturn (its certificate checked against the name), two agents relayed through coturn over TLS, and
-// destinations the bridge's policy refuses reported at once as icecandidateerror, not after a timeout.
+// destinations the bridge's policy refuses reported at once as icecandidateerror, not after a timeout. Every
+// scenario runs over both carriers (WebSocket, WebTransport).
 import { createIceAgent, IcebridgeWorker, type IceAgentConfig, type IceCandidateInit, type WorkerIceAgent, type WorkerIceAgentEvent } from '../../src/worker.js';
 import { assert, assertDeepEqual, assertEqual } from './assert.js';
-import { namedBridgeSessions, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
+import { bridgeOver, CARRIERS, namedBridgeSessions, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
 
 type GatheringError = NonNullable<WorkerIceAgentEvent['error']>;
 
@@ -85,8 +86,10 @@ async function exchange(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
   assertEqual(new TextDecoder().decode((await within(atA, 5000, 'data at a')).data), 'pong from b');
 }
 
-describe('IceAgent in a Worker with ICE servers by name (bridge name lookups, TCP and TLS streams)', () => {
+for (const carrier of CARRIERS) describe(`IceAgent in a Worker with ICE servers by name (bridge name lookups, TCP and TLS streams), over ${carrier}`, () => {
   let env: BrowserTestEnv;
+  /** The named bridge over this suite's carrier. */
+  let bridge: ReturnType<typeof bridgeOver>;
   let worker: IcebridgeWorker;
   /** Agents of the running test, closed when it ends (pass or fail) so no session outlives it. */
   const agents: WorkerIceAgent[] = [];
@@ -101,8 +104,9 @@ describe('IceAgent in a Worker with ICE servers by name (bridge name lookups, TC
     });
 
   async function agent(config: Omit<IceAgentConfig, 'bridge'>): Promise<WorkerIceAgent> {
-    const a = await createIceAgent({ ...config, bridge: env.named.bridge.tokenUrl, worker });
+    const a = await createIceAgent({ ...config, bridge, worker });
     agents.push(a);
+    assertEqual(a.carrier, carrier, 'the agent is on the carrier asked for');
     return a;
   }
 
@@ -120,8 +124,9 @@ describe('IceAgent in a Worker with ICE servers by name (bridge name lookups, TC
   }
 
   before(async () => {
-    env = await testEnv();
     worker = new IcebridgeWorker();
+    env = await testEnv();
+    bridge = bridgeOver(carrier, env.named.bridge);
   });
 
   after(() => worker.terminate());
@@ -175,7 +180,7 @@ describe('IceAgent in a Worker with ICE servers by name (bridge name lookups, TC
     test(`relays data to a UDP peer through an allocation on ${which === 'coturnTcp' ? 'turn:…?transport=tcp' : 'turns:'} by name`, async () => {
       const turn = env.named[which];
       const relay = await within(
-        worker.allocateTurn(turn.urls, { bridge: env.named.bridge.tokenUrl, username: turn.username, credential: turn.credential }),
+        worker.allocateTurn(turn.urls, { bridge, username: turn.username, credential: turn.credential }),
         10_000,
         `an allocation on ${turn.urls}`,
       );

@@ -101,10 +101,12 @@ describe('npm start', { timeout: 180_000 }, () => {
     assert.match(await client.text(), /new URL\("\.\/worker\.js", import\.meta\.url\)/, 'the page client finds its Worker beside it');
 
     const config = (await (await fetch(`${base}/config.json`)).json()) as {
-      bridge: { url: string; username: string; credential: string };
+      bridge: { url: string; username: string; credential: string; webTransportUrl?: string; certificateHashes?: { algorithm: string; value: string }[] };
       iceServers: { urls: string; username?: string; credential?: string }[];
     };
     assert.equal(config.bridge.url, `ws://127.0.0.1:${httpPortText}/bridge`);
+    assert.match(config.bridge.webTransportUrl ?? '', /^https:\/\/127\.0\.0\.1:\d+\//, 'npm start offers WebTransport too');
+    assert.equal(config.bridge.certificateHashes?.[0]?.algorithm, 'sha-256', 'with the hash of its development certificate');
     assert.deepEqual(config.iceServers.map((s) => s.urls), [`stun:127.0.0.1:${stunPortText}`, `turn:127.0.0.1:${stunPortText}`]);
 
     // The CLI's own STUN client against it, directly and through the bridge with the page's token.
@@ -121,7 +123,8 @@ describe('npm start', { timeout: 180_000 }, () => {
     assert.equal(metrics.status, 200);
     const text = await metrics.text();
     assert.match(text, /^icebridge_stun_binding_responses_total [2-9]\d*$/m, 'both Binding requests counted');
-    assert.match(text, /^icebridge_bridge_sessions_total 1$/m);
+    assert.match(text, /^icebridge_bridge_sessions_total\{carrier="websocket"\} 1$/m);
+    assert.match(text, /^icebridge_bridge_sessions_total\{carrier="webtransport"\} 0$/m, 'npm start serves both carriers');
     assert.match(text, /^# TYPE icebridge_signaling_rooms_open gauge$/m);
 
     const pid = child.pid!;

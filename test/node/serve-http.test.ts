@@ -188,7 +188,8 @@ describe('icebridge serve over HTTP', { timeout: 60_000 }, () => {
       relay.close();
     }
     const metrics = (await get(s.httpUrl, '/metrics')).body;
-    assert.match(metrics, /^icebridge_bridge_sessions_total 1$/m);
+    assert.match(metrics, /^icebridge_bridge_sessions_total\{carrier="websocket"\} 1$/m);
+    assert.match(metrics, /^icebridge_bridge_sessions_total\{carrier="webtransport"\} 0$/m, 'the WebTransport carrier runs beside it (deno is a devDependency)');
     assert.match(metrics, /^icebridge_turn_allocations_total\{event="created"\} 1$/m);
     assert.match(metrics, /^icebridge_stun_binding_responses_total [1-9]/m);
   });
