@@ -4,7 +4,7 @@
 import { createIceAgent, type IceServerConfig, type IceTransportPolicy, type WorkerIceAgent, type WorkerIceAgentEvent } from 'icebridge/worker';
 import { element } from '../shared/dom.js';
 import { describeError } from '../shared/errors.js';
-import type { ExampleConfig } from '../shared/page-setup.js';
+import { showCarrier, type ExampleConfig } from '../shared/page-setup.js';
 import { hostPort } from './candidate-line.js';
 import { renderPairs } from './pairs-table.js';
 import type { StatusLog } from './status-log.js';
@@ -57,6 +57,7 @@ export class LoopbackConnection {
     }
     const [a, b] = made;
     this.agents = { a, b };
+    showCarrier(element('#bridge-info'), config.bridge.url, a);
     this.status.info(`Loopback: connecting A ↔ B (policy ${iceTransportPolicy})…`);
     for (const [from, to, name] of [
       [a, b, 'A'],

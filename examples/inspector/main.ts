@@ -5,7 +5,7 @@
 import { createIceAgent, type WorkerIceAgent, type WorkerIceAgentEvent } from 'icebridge/worker';
 import { element } from '../shared/dom.js';
 import { describeError } from '../shared/errors.js';
-import { carrierText, fetchConfig, type ExampleConfig } from '../shared/page-setup.js';
+import { fetchConfig, showCarrier, type ExampleConfig } from '../shared/page-setup.js';
 import { CandidatesTable } from './candidates-table.js';
 import { LoopbackConnection } from './loopback.js';
 import { NatPanel } from './nat-panel.js';
@@ -44,8 +44,7 @@ async function gather(): Promise<void> {
     showBridge(config);
     const agent = await createIceAgent({ bridge: config.bridge, iceServers, iceTransportPolicy });
     gathering = agent;
-    element('#bridge-info').textContent = `bridge: ${config.bridge.url} over ${carrierText(agent)}`;
-    element('#bridge-info').dataset.carrier = agent.carrier;
+    showCarrier(element('#bridge-info'), config.bridge.url, agent);
     status.info(`Bridge session open in ${since().toFixed(0)} ms; gathering with ${iceServers.length} server(s), policy ${iceTransportPolicy}…`);
     agent.addEventListener('gatheringstatechange', () => candidates.setGatheringState(agent.gatheringState));
     agent.addEventListener('icecandidate', (e) => {

@@ -38,6 +38,12 @@ export function carrierText(agent: { carrier: BridgeCarrierKind; fallbackReason?
   return agent.fallbackReason ? `${name} (WebTransport failed: ${agent.fallbackReason.message})` : name;
 }
 
+/** Shows in `el` which bridge an agent is on and over which carrier (`data-carrier` for tests and styles). */
+export function showCarrier(el: HTMLElement, bridgeUrl: string, agent: { carrier: BridgeCarrierKind; fallbackReason?: Error }): void {
+  el.textContent = `bridge: ${bridgeUrl} over ${carrierText(agent)}`;
+  el.dataset.carrier = agent.carrier;
+}
+
 /** The relay's WebSocket URL for a room: the one /config.json names, else /signal next to the pages. */
 export function signalingUrl(room: string, config?: ExampleConfig): string {
   const url = config?.signal ? new URL(config.signal.url) : serverUrl('signal');

@@ -211,7 +211,8 @@ describe('example pages, served by startIcebridgeServer', () => {
       await wait(() => document.body.dataset.ready, 10_000, 'the inspector');
       (document.querySelector('#connect-start') as HTMLButtonElement).click();
       await wait(() => document.querySelector('#data-log')?.textContent?.includes('A received'), 15_000, 'the echo from B');
-      const selected = await wait(() => document.querySelector('#pair-rows tr.selected'), 5000, 'a highlighted selected pair');
+      // The rows follow getStats on an interval: the selected pair's row may still show the check in flight.
+      const selected = await wait(() => document.querySelector('#pair-rows tr.selected[data-state="succeeded"]'), 5000, 'a highlighted selected pair that succeeded');
       document.querySelector('#connect')!.scrollIntoView();
       return {
         a: document.querySelector('#state-a')?.textContent,
@@ -219,9 +220,14 @@ describe('example pages, served by startIcebridgeServer', () => {
         selected: selected.getAttribute('data-state'),
         path: document.querySelector('#selected-path')?.textContent,
         errors: [...document.querySelectorAll('#status .error')].map((e) => e.textContent),
+        carrier: (document.querySelector('#bridge-info') as HTMLElement | null)?.dataset.carrier,
+        carrierText: document.querySelector('#bridge-info')?.textContent,
       };
     });
     assertEqual(view.errors.length, 0, `no errors shown (${view.errors.join('; ')})`);
+    // `npm start` serves both carriers (deno is a devDependency): the inspector is on WebTransport and says so.
+    assertEqual(view.carrier, 'webtransport', `the inspector's carrier (${view.carrierText})`);
+    assert(/WebTransport/.test(view.carrierText ?? ''), `the inspector shows WebTransport: ${view.carrierText}`);
     assert(view.a === 'connected' || view.a === 'completed', `A connected (${view.a})`);
     assert(view.b === 'connected' || view.b === 'completed', `B connected (${view.b})`);
     assertEqual(view.selected, 'succeeded', 'the selected pair succeeded');
