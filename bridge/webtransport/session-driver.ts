@@ -13,6 +13,20 @@ import { LengthPrefixedReader, lengthPrefixed } from './framing.js';
 import { DenoStream } from './stream-connector.js';
 
 /** After the bridge ends a session, how long the client has to read the session-close frame before QUIC closes. */
+
+/** Datagrams Deno may hold for this session while its reader is busy (×1.2 KB at most each). */
+const INCOMING_DATAGRAM_QUEUE = 512;
+
+function setIncomingHighWaterMark(wt: WebTransport, count: number): void {
+  const g = globalThis as { NumberIsNaN?: (n: number) => boolean };
+  g.NumberIsNaN ??= Number.isNaN;
+  try {
+    wt.datagrams.incomingHighWaterMark = count;
+  } catch {
+    // A Deno whose setter still throws: the reader below is always waiting, which is the best left.
+  }
+}
+
 export const CLOSE_LINGER_MS = 1000;
 
 /** A lookup the parent could not answer. */
@@ -73,8 +87,10 @@ export class WebTransportSession {
     this.reader = new LengthPrefixedReader(ctx.session.limits.maxPayload + DATA_HEADER_MAX);
     this.control = controlStream.writable.getWriter();
     this.datagrams = wt.datagrams.writable.getWriter();
-    // Deno keeps one incoming datagram for a reader that is not waiting (incomingHighWaterMark 1), and its
-    // setter throws in 2.9.6 (`NumberIsNaN is not defined`): readDatagrams() below is always waiting instead.
+    // Deno keeps incomingHighWaterMark (default 1) datagrams for a reader that is not waiting and drops the
+    // rest without a word, so a burst from the page was lost between reads. Its setter in 2.9.6 calls a global
+    // `NumberIsNaN` it never defines: give it one, then allow a bounded queue.
+    setIncomingHighWaterMark(wt, INCOMING_DATAGRAM_QUEUE);
     // WebTransport sessions are always version 2 (PROTOCOL.md "Version").
     this.engine = new BridgeSessionEngine(id, 2, session, { carrier: 'webtransport', user: info.user, remote: info.remote }, performance.now());
     void this.readControl(controlStream.readable);
