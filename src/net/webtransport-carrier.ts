@@ -28,6 +28,9 @@ export interface WebTransportLike {
     readonly readable: ReadableStream<Uint8Array>;
     readonly writable: WritableStream<Uint8Array>;
     readonly maxDatagramSize: number;
+    /** W3C WebTransport: how long an outgoing datagram may wait in the browser's queue (ms); null: no limit. */
+    outgoingMaxAge?: number | null;
+    incomingHighWaterMark?: number;
   };
   createBidirectionalStream(): Promise<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }>;
   close(info?: { closeCode?: number; reason?: string }): void;
@@ -35,6 +38,25 @@ export interface WebTransportLike {
 
 /** Any WebTransport class: the platform's (a page's, a Worker's), or a test's. */
 export type WebTransportConstructor = new (url: string, options?: WebTransportInit) => object;
+
+/** How long an outgoing datagram may wait in the browser's QUIC queue, and how many incoming ones it keeps. */
+const OUTGOING_DATAGRAM_MAX_AGE_MS = 1000;
+const INCOMING_DATAGRAM_QUEUE = 512;
+
+/**
+ * Chromium drops a queued outgoing datagram once it has waited about 1.25 smoothed RTTs (its QUIC datagram
+ * queue's default age): on a fast link a burst the congestion window holds back is lost without a word.
+ * UDP through the bridge would not lose them: let them wait (W3C WebTransport outgoingMaxAge), and keep a
+ * burst of incoming ones for a reader that is busy. Browsers without the setters keep their defaults.
+ */
+function keepQueuedDatagrams(wt: WebTransportLike): void {
+  try {
+    wt.datagrams.outgoingMaxAge = OUTGOING_DATAGRAM_MAX_AGE_MS;
+    wt.datagrams.incomingHighWaterMark = INCOMING_DATAGRAM_QUEUE;
+  } catch {
+    // not settable here: the defaults stay
+  }
+}
 
 /** The largest v2 frame: a data frame of the largest payload a hello can announce (u16). */
 const MAX_FRAME_BYTES = 0xffff + DATA_HEADER_MAX;
@@ -131,6 +153,7 @@ export class WebTransportCarrier implements BridgeCarrier {
     const stream = await this.wt.createBidirectionalStream();
     if (this.ended) return;
     this.datagramWriter = this.wt.datagrams.writable.getWriter();
+    keepQueuedDatagrams(this.wt);
     void this.readDatagrams(this.wt.datagrams.readable.getReader());
     void this.readStream(stream.readable.getReader());
     this.streamWriter = stream.writable.getWriter();
