@@ -15,7 +15,8 @@ import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
-import { WebTransportSupervisor, type CertificateHash } from './webtransport-supervisor.js';
+import { WebTransportSupervisor } from './webtransport-supervisor.js';
+import type { CertificateHash } from './webtransport-certificate.js';
 
 /** What each carrier of a running bridge is doing. */
 export interface BridgeCarriers {

@@ -1,24 +1,23 @@
-// The WebTransport carrier's Node side: finds Deno, makes (and rotates) the development certificate, spawns
+// The WebTransport carrier's Node side: finds Deno, rotates the development certificate, spawns
 // bridge/webtransport/main.ts with the bridge's configuration, answers its name lookups with the bridge's
 // own resolver, turns its JSON lines into the bridge's log and metrics, and restarts it when it dies
 // (0.5 s doubling to 30 s; back to 0.5 s after a minute up). No Node HTTP/3 server installs here, so the
 // carrier is Deno's (DESIGN.md "Bridge"); without Deno the bridge serves WebSocket only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BridgeMetricsSnapshot } from '../src/bridge/metrics.js';
 import type { LookupAnswer, SessionLimits } from '../src/bridge/session-types.js';
 import type { AddressFamily } from '../src/net/transport-address.js';
-import { isIp } from '../src/net/ip.js';
 import { watchHostAddresses, type HostAddressWatcher } from '../src/node/host-addresses.js';
 import type { ResolvedBridgeOptions } from './options.js';
 import { LookupError } from './resolver.js';
 import type { ChildMessage, HostAddresses, ParentMessage, WebTransportChildConfig } from './webtransport/ipc-types.js';
+import { DEV_CERT_ROTATE_BEFORE_MS, makeDevelopmentCertificate, type CertificateHash } from './webtransport-certificate.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The Deno sources: beside this file when run from source, in the package's bridge/ folder when run from dist/. */
@@ -30,9 +29,6 @@ const DENO_CONFIG = join(SOURCES, 'deno.json');
 export const RESTART_MIN_MS = 500;
 export const RESTART_MAX_MS = 30_000;
 export const RESTART_RESET_MS = 60_000;
-/** A development certificate lives 13 days (W3C WebTransport: serverCertificateHashes need < 14) and is replaced a day early. */
-export const DEV_CERT_DAYS = 13;
-export const DEV_CERT_ROTATE_BEFORE_MS = 24 * 3600 * 1000;
 /** How long the first start may take before startBridge gives up on the carrier. */
 const START_TIMEOUT_MS = 20_000;
 
@@ -49,12 +45,6 @@ export interface ResolvedWebTransportOptions {
   quicIdleTimeoutMs: number;
   quicKeepAliveMs: number;
   controlStreamTimeoutMs: number;
-}
-
-export interface CertificateHash {
-  algorithm: 'sha-256';
-  /** Base64 of the SHA-256 of the certificate's DER. */
-  value: string;
 }
 
 /** The Deno binary: the npm package's (deno, @deno/<platform>), else `deno` on PATH; undefined if none runs. */
@@ -80,33 +70,6 @@ export function findDeno(denoPath?: string): string | undefined {
     if (run.status === 0 && /^deno \d/.test(run.stdout)) return c;
   }
   return undefined;
-}
-
-/** A self-signed ECDSA P-256 certificate valid DEV_CERT_DAYS, with SANs for `host`, localhost and loopback. */
-export function makeDevelopmentCertificate(host: string): { cert: string; key: string; hash: CertificateHash; notAfter: number } {
-  const dir = mkdtempSync(join(tmpdir(), 'icebridge-wt-'));
-  try {
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    const san = new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1']);
-    if (isIp(host) && host !== '0.0.0.0' && host !== '::') san.add(`IP:${host}`);
-    else if (!isIp(host)) san.add(`DNS:${host}`);
-    const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', String(DEV_CERT_DAYS)];
-    args.push('-subj', '/CN=icebridge development', '-addext', `subjectAltName=${[...san].join(',')}`, '-keyout', keyFile, '-out', certFile);
-    const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 15_000 });
-    if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error('openssl not found: it makes the WebTransport development certificate');
-    if (run.error || run.status !== 0) throw new Error(`openssl req failed (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr}`);
-    const cert = readFileSync(certFile, 'utf8');
-    const x509 = new X509Certificate(cert);
-    return {
-      cert,
-      key: readFileSync(keyFile, 'utf8'),
-      hash: { algorithm: 'sha-256', value: createHash('sha256').update(x509.raw).digest('base64') },
-      notAfter: Date.parse(x509.validTo),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Counters of children gone, added to the running one's: a restart must not make a counter go back. */
