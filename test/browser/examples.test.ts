@@ -73,6 +73,11 @@ interface ChatView {
   role: string;
 }
 
+/** Waits until the relay has welcomed the tab as the first in its room (so the next to join is second). */
+function waiting(_: null, wait: WaitFor): Promise<string> {
+  return wait(() => (document.querySelector('#chat')?.getAttribute('data-state') === 'waiting' ? 'waiting' : undefined), 10_000, 'the relay to welcome the first peer');
+}
+
 /** Waits until the tab's chat is connected and has shown its path. */
 function connected(_: null, wait: WaitFor): Promise<ChatView> {
   return wait(
@@ -241,6 +246,8 @@ describe('example pages, served by startIcebridgeServer', () => {
       const first = await openTab(`/chat/?room=${room}`);
       const second = await openTab(`/chat/?room=${room}${relay ? '&relay=1' : ''}`);
       await inTab(first, join, null);
+      // Which tab is first is the relay's word: wait for its welcome before the second joins.
+      await inTab(first, waiting, null);
       await inTab(second, join, null);
       const [a, b] = [await inTab(first, connected, null), await inTab(second, connected, null)];
       assertEqual(a.role, 'controlling', 'the first in the room is controlling');
