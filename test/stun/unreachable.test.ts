@@ -13,7 +13,7 @@ import { StunClient, type StunClientEvent } from '../../src/stun/client.js';
 import { StunMethod } from '../../src/stun/constants.js';
 import { createStunMessage } from '../../src/stun/message.js';
 import { TransactionTable } from '../../src/stun/transactions.js';
-import { settleOnVirtualTime } from '../support/virtual-time.js';
+import { pendingAt, settledAt, settleOnVirtualTime } from '../support/virtual-time.js';
 
 const SERVER = { address: '192.0.2.1', port: 3478 };
 const OTHER = { address: '192.0.2.2', port: 3478 };
@@ -29,32 +29,7 @@ function world() {
   return { clock, net, client, arrivals };
 }
 
-/** Settles `promise` on virtual time and says when (virtual ms) it settled. */
-async function settledAt<T>(clock: VirtualClock, promise: Promise<T>): Promise<{ at: number; error: unknown }> {
-  try {
-    await settleOnVirtualTime(clock, promise);
-    return { at: clock.now(), error: undefined };
-  } catch (error) {
-    return { at: clock.now(), error };
-  }
-}
 
-/** Runs virtual time to `until` (flushing microtasks) and reports whether `promise` is still pending. */
-async function pendingAt(clock: VirtualClock, promise: Promise<unknown>, until: number): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const next = clock.nextDeadline;
-    if (next === undefined || next > until) break;
-    clock.step();
-  }
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return !settled;
-}
 
 describe('stunBinding to a refused server', () => {
   it('rejects with UNREACHABLE within milliseconds; unrefused, the same binding is still pending then', async () => {

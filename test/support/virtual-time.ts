@@ -17,3 +17,30 @@ export async function settleOnVirtualTime<T>(clock: VirtualClock, promise: Promi
   }
   return promise;
 }
+
+/** Settles `promise` on virtual time and says when (virtual ms) it settled, with its value or error. */
+export async function settledAt<T>(clock: VirtualClock, promise: Promise<T>): Promise<{ at: number; value?: T; error?: unknown }> {
+  try {
+    const value = await settleOnVirtualTime(clock, promise);
+    return { at: clock.now(), value };
+  } catch (error) {
+    return { at: clock.now(), error };
+  }
+}
+
+/** Runs virtual time to `until` (flushing microtasks) and reports whether `promise` is still pending then. */
+export async function pendingAt(clock: VirtualClock, promise: Promise<unknown>, until: number): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const next = clock.nextDeadline;
+    if (next === undefined || next > until) break;
+    clock.step();
+  }
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return !settled;
+}

@@ -11,7 +11,7 @@ import { TurnClient } from '../../src/turn/client.js';
 import type { TurnClientEvent } from '../../src/turn/client-options.js';
 import { TurnError, TurnErrorCode } from '../../src/turn/errors.js';
 import { TurnRelaySocket } from '../../src/turn/relay-socket.js';
-import { settleOnVirtualTime } from '../support/virtual-time.js';
+import { pendingAt, settledAt, settleOnVirtualTime } from '../support/virtual-time.js';
 
 const SERVER = { address: '192.0.2.1', port: 3478 };
 const FORBIDDEN = '192.0.2.66';
@@ -30,31 +30,7 @@ function world(options: { deny?: string[] } = {}) {
 
 const credentials = { server: SERVER, username: 'alice', credential: 'secret' };
 
-async function settledAt<T>(clock: VirtualClock, promise: Promise<T>): Promise<{ at: number; value?: T; error?: unknown }> {
-  try {
-    const value = await settleOnVirtualTime(clock, promise);
-    return { at: clock.now(), value };
-  } catch (error) {
-    return { at: clock.now(), error };
-  }
-}
 
-/** Steps virtual time up to `until` and says whether `promise` is still pending then. */
-async function pendingAt(clock: VirtualClock, promise: Promise<unknown>, until: number): Promise<boolean> {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const next = clock.nextDeadline;
-    if (next === undefined || next > until) break;
-    clock.step();
-  }
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return !settled;
-}
 
 describe('TURN allocation towards a refused server', () => {
   it('rejects at once with an unreachable TurnError naming the refusal; unrefused it would still be waiting', async () => {
