@@ -5,23 +5,9 @@
 import { createIceAgent, IcebridgeWorker, type IceAgentConfig, type WorkerIceAgent, type WorkerIceAgentEvent } from '../../src/worker.js';
 import { assert, assertEqual } from './assert.js';
 import { bridgeOver, bridgeSessions, CARRIERS, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
+import { connected, signal } from './agent-pair.js';
 
-/** Trickles each agent's candidates and parameters to the other, as a signalling channel would. */
-async function signal(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
-  for (const [from, to] of [
-    [a, b],
-    [b, a],
-  ] as const) {
-    from.addEventListener('icecandidate', (e) => void to.addRemoteCandidate((e as WorkerIceAgentEvent).candidate ?? null));
-    await to.setRemoteParameters(from.localParameters);
-  }
-}
 
-function connected(agent: WorkerIceAgent): Promise<unknown> {
-  const ok = (s: string) => s === 'connected' || s === 'completed';
-  if (ok(agent.state)) return Promise.resolve();
-  return nextEvent(agent, 'statechange', () => ok(agent.state));
-}
 
 async function connectPair(config: IceAgentConfig, worker: IcebridgeWorker): Promise<[WorkerIceAgent, WorkerIceAgent]> {
   const a = await createIceAgent({ ...config, role: 'controlling', worker });

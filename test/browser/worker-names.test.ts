@@ -6,6 +6,7 @@
 import { createIceAgent, IcebridgeWorker, type IceAgentConfig, type IceCandidateInit, type WorkerIceAgent, type WorkerIceAgentEvent } from '../../src/worker.js';
 import { assert, assertDeepEqual, assertEqual } from './assert.js';
 import { bridgeOver, CARRIERS, namedBridgeSessions, nextEvent, testEnv, until, within, type BrowserTestEnv } from './env.js';
+import { connected, signal } from './agent-pair.js';
 
 type GatheringError = NonNullable<WorkerIceAgentEvent['error']>;
 
@@ -60,22 +61,7 @@ function describeErrors(errors: GatheringError[]): string {
   return errors.map((e) => `${e.url}: ${e.errorCode} ${e.errorText}`).join('; ') || 'none';
 }
 
-/** Trickles each agent's candidates and parameters to the other, as a signalling channel would. */
-async function signal(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
-  for (const [from, to] of [
-    [a, b],
-    [b, a],
-  ] as const) {
-    from.addEventListener('icecandidate', (e) => void to.addRemoteCandidate((e as WorkerIceAgentEvent).candidate ?? null));
-    await to.setRemoteParameters(from.localParameters);
-  }
-}
 
-function connected(agent: WorkerIceAgent): Promise<unknown> {
-  const ok = (s: string) => s === 'connected' || s === 'completed';
-  if (ok(agent.state)) return Promise.resolve();
-  return nextEvent(agent, 'statechange', () => ok(agent.state));
-}
 
 async function exchange(a: WorkerIceAgent, b: WorkerIceAgent): Promise<void> {
   const atB = nextEvent<WorkerIceAgentEvent>(b, 'data');
