@@ -12,6 +12,7 @@ import { cpuWindow, udpDrops } from './lib/proc.js';
 import { median, ratio } from './lib/stats.js';
 import type { BenchContext, BenchFigure, BenchRatio, BenchResult, Benchmark } from './lib/types.js';
 import type { RateResult, RttResult } from './load/bridge-client.js';
+import { searchZeroLoss, type RateSearch as ZeroLossSearch } from './lib/zero-loss-search.js';
 
 const HOST = '127.0.0.1';
 const DIRECT = 'direct UDP (UdpSocket)';
@@ -47,7 +48,6 @@ function sumDrops(stats: Record<string, unknown>): number {
   return Object.values((stats.drops ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
 }
 
-
 interface StepResult {
   rate: number;
   sent: number;
@@ -66,19 +66,7 @@ interface StepResult {
   offered: boolean;
 }
 
-interface RateSearch {
-  /**
-   * The highest rate that went through with zero loss: the last step passed, or, when the client could not
-   * offer a step's rate but nothing was lost, the rate it did offer (0 if none).
-   */
-  zeroLossRate: number;
-  atZeroLoss?: StepResult;
-  /** The step that ended the search (twice in a row: loss, or the client falling behind). */
-  stoppedAt?: StepResult;
-  /** Why the search ended: loss, the client could not offer the rate, or the step list ran out. */
-  stoppedBy: 'loss' | 'client' | 'top';
-  steps: StepResult[];
-}
+type RateSearch = ZeroLossSearch<StepResult>;
 
 function rateSteps(quick: boolean): number[] {
   if (quick) return [10_000, 25_000, 50_000];
@@ -207,29 +195,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       const order: Mode[] = round % 2 === 0 ? ['bridge', 'direct'] : ['direct', 'bridge'];
       for (const mode of order) {
         if (mode === 'bridge') await client.call('open', { url });
-        const search: RateSearch = { zeroLossRate: 0, stoppedBy: 'top', steps: [] };
+        let search: RateSearch;
         try {
-          for (const rate of steps) {
-            let s = await measureStep(mode, rate);
-            search.steps.push(s);
-            // One retry: a single hiccup of a shared machine should not end the search.
-            if (!(s.noLoss && s.offered)) {
-              s = await measureStep(mode, rate);
-              search.steps.push(s);
-            }
-            if (s.noLoss && s.offered) {
-              search.zeroLossRate = rate;
-              search.atZeroLoss = s;
-              continue;
-            }
-            search.stoppedAt = s;
-            search.stoppedBy = s.noLoss ? 'client' : 'loss';
-            if (s.noLoss && s.offeredPerSecond > search.zeroLossRate) {
-              search.zeroLossRate = Math.round(s.offeredPerSecond);
-              search.atZeroLoss = s;
-            }
-            break;
-          }
+          search = await searchZeroLoss(steps, (rate) => measureStep(mode, rate));
         } finally {
           if (mode === 'bridge') await client.call('close');
         }

@@ -7,6 +7,7 @@ import type { CommandChild } from './command-child.js';
 import type { CarrierPage } from './carrier-page.js';
 import { udpDrops } from './proc.js';
 import type { WorkerRateResult } from '../pages/carrier-worker.js';
+import { searchZeroLoss as searchRates, type RateSearch as ZeroLossSearch } from './zero-loss-search.js';
 
 export interface StepResult {
   rate: number;
@@ -24,13 +25,7 @@ export interface StepResult {
   offered: boolean;
 }
 
-export interface RateSearch {
-  zeroLossRate: number;
-  atZeroLoss?: StepResult;
-  stoppedAt?: StepResult;
-  stoppedBy: 'loss' | 'client' | 'top';
-  steps: StepResult[];
-}
+export type RateSearch = ZeroLossSearch<StepResult>;
 
 export function rateSteps(quick: boolean): number[] {
   if (quick) return [5_000, 10_000, 20_000];
@@ -87,30 +82,8 @@ async function measureStep(s: RateSetup, carrier: string, rate: number): Promise
 }
 
 /** One search over the session the Worker holds (workerCall 'open' first). */
-export async function searchZeroLoss(s: RateSetup, carrier: string, steps: readonly number[]): Promise<RateSearch> {
-  const search: RateSearch = { zeroLossRate: 0, stoppedBy: 'top', steps: [] };
-  for (const rate of steps) {
-    let step = await measureStep(s, carrier, rate);
-    search.steps.push(step);
-    // One retry: a single hiccup of a shared machine should not end the search.
-    if (!(step.noLoss && step.offered)) {
-      step = await measureStep(s, carrier, rate);
-      search.steps.push(step);
-    }
-    if (step.noLoss && step.offered) {
-      search.zeroLossRate = rate;
-      search.atZeroLoss = step;
-      continue;
-    }
-    search.stoppedAt = step;
-    search.stoppedBy = step.noLoss ? 'client' : 'loss';
-    if (step.noLoss && step.offeredPerSecond > search.zeroLossRate) {
-      search.zeroLossRate = Math.round(step.offeredPerSecond);
-      search.atZeroLoss = step;
-    }
-    break;
-  }
-  return search;
+export function searchZeroLoss(s: RateSetup, carrier: string, steps: readonly number[]): Promise<RateSearch> {
+  return searchRates(steps, (rate) => measureStep(s, carrier, rate));
 }
 
 export function describeStop(search: RateSearch): string {
