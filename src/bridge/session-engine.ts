@@ -3,7 +3,6 @@
 // connect, resolve, …) and log lines come out. The WebSocket carrier (bridge/session.ts) and the
 // WebTransport one drive the same engine. Nothing a client sends may throw out of here.
 import {
-  BridgeFeature,
   BridgeFrameError,
   DATA_HEADER_MAX,
   decodeBridgeFrame,
@@ -11,7 +10,6 @@ import {
   encodeDataFrame,
   V2_FRAME_TYPES,
   type BindFrame,
-  type BridgeLimits,
   type DataFrame,
   type ErrorFrame,
 } from '../net/bridge-frame.js';
@@ -19,6 +17,7 @@ import { Queue } from '../net/engine.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import { BridgeCloseCode } from './close-codes.js';
 import type { DropReason, RefusalReason } from './metrics.js';
+import { helloLimits } from './hello-limits.js';
 import { TokenBucket } from './rate-limit.js';
 import { SessionLookups } from './session-lookups.js';
 import { SessionStreams } from './session-streams.js';
@@ -80,7 +79,7 @@ export class BridgeSessionEngine {
     ctx.metrics.sessionsOpen++;
     ctx.metrics.sessionsTotal++;
     this.log('session-open', { version, ...info });
-    this.frames.push(encodeBridgeFrame({ type: 'hello', version, limits: this.helloLimits() }));
+    this.frames.push(encodeBridgeFrame({ type: 'hello', version, limits: helloLimits(ctx.limits, version) }));
   }
 
   get socketCount(): number {
@@ -378,27 +377,6 @@ export class BridgeSessionEngine {
 
   private sendFrame(frame: Uint8Array): void {
     if (!this.closing) this.frames.push(frame);
-  }
-
-  private helloLimits(): BridgeLimits {
-    const l = this.ctx.limits;
-    const limits: BridgeLimits = {
-      maxSockets: l.maxSockets,
-      maxPayload: l.maxPayload,
-      packetsPerSecond: l.packetsPerSecond,
-      bytesPerSecond: l.bytesPerSecond,
-      idleTimeoutMs: l.idleTimeoutMs,
-    };
-    if (this.version < 2) return limits;
-    const streams = Math.min(l.maxStreams, 0xffff);
-    return {
-      ...limits,
-      maxStreams: streams,
-      streamWindow: l.streamWindow,
-      maxConcurrentLookups: l.resolve ? Math.min(l.maxConcurrentLookups, 0xffff) : 0,
-      lookupsPerSecond: l.resolve ? l.lookupsPerSecond : 0,
-      features: (l.resolve ? BridgeFeature.resolve : 0) | (streams > 0 ? BridgeFeature.tcp : 0) | (streams > 0 && l.tls ? BridgeFeature.tls : 0),
-    };
   }
 
   private log(event: string, fields: Record<string, unknown>): void {
