@@ -2,6 +2,7 @@
 // addresses, loopback), its network's link-local and reserved ranges and the cloud metadata service (an SSRF
 // over UDP otherwise), in any IPv6 form that embeds them. The table and the matching are shared with the TURN
 // server's peer policy: src/net/address-policy.ts. bridge/README.md "Destination policy" is the reference.
+import { CountedSet } from '../src/net/counted-set.js';
 import { AddressPolicy, DENIED_RANGES, cidrContains, parseCidr, type AddressVerdict, type Cidr, type DeniedRange } from '../src/net/address-policy.js';
 
 export { cidrContains, parseCidr, type Cidr, type DeniedRange };
@@ -34,7 +35,7 @@ export class DestinationPolicy {
   private readonly policy: AddressPolicy;
   private readonly hostPorts: ReadonlySet<number>;
   /** UDP ports of the bridge's own session sockets (port → how many sockets hold it, one per family at most). */
-  private readonly sessionPorts = new Map<number, number>();
+  private readonly sessionPorts = new CountedSet<number>();
   /** Verdicts of recent destinations by address (ports are judged on top): a session sends to few peers, many times. */
   private readonly recent = new Map<string, AddressVerdict>();
 
@@ -80,13 +81,11 @@ export class DestinationPolicy {
    * every other UDP service of the host stays out of reach. Call releaseSessionPort when it closes.
    */
   addSessionPort(port: number): void {
-    this.sessionPorts.set(port, (this.sessionPorts.get(port) ?? 0) + 1);
+    this.sessionPorts.add(port);
   }
 
   releaseSessionPort(port: number): void {
-    const n = this.sessionPorts.get(port) ?? 0;
-    if (n <= 1) this.sessionPorts.delete(port);
-    else this.sessionPorts.set(port, n - 1);
+    this.sessionPorts.delete(port);
   }
 
   /**

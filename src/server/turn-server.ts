@@ -34,6 +34,7 @@ import { StunParseError } from '../stun/errors.js';
 import { classOfType, methodOfType } from '../stun/header.js';
 import type { StunMessage } from '../stun/message.js';
 import { TURN_NONCE_LIFETIME_MS } from '../timing.js';
+import { CountedSet } from '../net/counted-set.js';
 import { PeerPolicy } from './peer-policy.js';
 import { StunServer } from './stun-server.js';
 import { checkAllocateRequest } from './turn-allocate.js';
@@ -81,7 +82,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
   private readonly allocations = new Map<string, TurnAllocation>();
   private readonly byRelaySocket = new Map<SocketId, TurnAllocation>();
   /** Relayed transport addresses of live allocations (peerKey → how many), the only peers reachable on the server's own addresses. */
-  private readonly relayedKeys = new Map<string, number>();
+  private readonly relayedKeys = new CountedSet<string>();
   private readonly pendingByKey = new Map<string, PendingAllocation>();
   private readonly pendingById = new Map<number, PendingAllocation>();
   private nextRequestId = 1;
@@ -218,8 +219,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
     const allocation = new TurnAllocation(pending.key, pending.source, socket, relayedCopy, pending.family, pending.auth, pending.transactionId, expiresAt, bucket, pending.addressError);
     this.allocations.set(pending.key, allocation);
     this.byRelaySocket.set(socket, allocation);
-    const relayedKey = relayedKeyOf(allocation);
-    this.relayedKeys.set(relayedKey, (this.relayedKeys.get(relayedKey) ?? 0) + 1);
+    this.relayedKeys.add(relayedKeyOf(allocation));
     this.schedule(expiresAt);
     this.counters.allocations.created++;
     this.events.push({ type: 'allocated', client: pending.source.from, relayed: relayedCopy, username: pending.auth.username, lifetimeS: pending.lifetimeS });
@@ -423,10 +423,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
   private deallocate(allocation: TurnAllocation, reason: TurnDeallocationReason): void {
     if (this.allocations.get(allocation.key) !== allocation) return;
     this.allocations.delete(allocation.key);
-    const relayedKey = relayedKeyOf(allocation);
-    const left = (this.relayedKeys.get(relayedKey) ?? 1) - 1;
-    if (left > 0) this.relayedKeys.set(relayedKey, left);
-    else this.relayedKeys.delete(relayedKey);
+    this.relayedKeys.delete(relayedKeyOf(allocation));
     if (this.byRelaySocket.get(allocation.relaySocket) === allocation) {
       this.byRelaySocket.delete(allocation.relaySocket);
       this.events.push({ type: 'close-relay', socket: allocation.relaySocket });
