@@ -12,6 +12,9 @@ import { UdpSocket } from '../src/node/udp-socket.js';
 import type { ResolvedBridgeOptions } from './options.js';
 import { openStream } from './stream-connector.js';
 
+/** ws send options of every frame: one object, not one per datagram. */
+const BINARY = { binary: true } as const;
+
 /** How long a closed WebSocket may take to finish the close handshake before its TCP connection is cut. */
 export const CLOSE_HANDSHAKE_GRACE_MS = 2000;
 
@@ -62,7 +65,7 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
   };
 
   protected writeFrame(frame: Uint8Array): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, { binary: true }, this.sent);
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, BINARY, this.sent);
   }
 
   protected closeCarrier(code: number, reason: string): void {
