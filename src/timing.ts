@@ -21,6 +21,8 @@ export const TURN_PERMISSION_LIFETIME_MS = 300_000;
 export const TURN_CHANNEL_LIFETIME_MS = 600_000;
 /** RFC 8656 §12.2: after a channel binding expires, its number and peer stay reserved for 5 min. */
 export const TURN_CHANNEL_RESERVATION_MS = 300_000;
+/** RFC 8656 §7.2: the port N+1 an EVEN-PORT R=1 Allocate reserves is held "for at least 30 seconds". */
+export const TURN_RESERVATION_LIFETIME_MS = 30_000;
 /** How long before expiry a TURN client refreshes an allocation, permission or channel. */
 export const TURN_REFRESH_MARGIN_MS = 60_000;
 /** RFC 8656 §6.3 (via RFC 8489 §9.2): nonces expire; 438 Stale Nonce asks the client to retry. One hour is coturn's default. */
@@ -60,3 +62,9 @@ export const ICE_DIRECT_NOMINATION_DELAY_MS = 300;
  * channel) failed while the thing refreshed has not yet expired (RFC 8656 §8: refresh "before it expires").
  */
 export const TURN_REFRESH_RETRY_MS = 10_000;
+/** RFC 6062 §5.2: a TURN server's outgoing connection to a peer times out after "at least 30 seconds" (→ 447). */
+export const TURN_TCP_CONNECT_TIMEOUT_MS = 30_000;
+/** RFC 6062 §5.2/§5.3: a peer data connection without a ConnectionBind after 30 s is closed. */
+export const TURN_TCP_BIND_TIMEOUT_MS = 30_000;
+/** RFC 6062 §4.3: after a 447 the client MAY retry the same peer but MUST wait at least 10 s. */
+export const TURN_TCP_CONNECT_RETRY_MS = 10_000;

@@ -8,13 +8,16 @@
 //            window. Then it deallocates.
 //   hold     makes `count` allocations (no channels) and keeps them, for the server's heap figure
 //   release  deallocates those
-// ChannelData is written by hand onto the allocation's own UDP socket, so the same bytes go to every server
-// and the client engine costs nothing per packet. Payload: slot (u16) | generation (u32) | run nonce (6).
+// ChannelData is written by hand onto the allocation's own UDP socket (or, with `transport` tcp/tls, onto its
+// control connection, RFC 8656 §12.5 framing), so the same bytes go to every server and the client engine
+// costs nothing per packet. Payload: slot (u16) | generation (u32) | run nonce (6).
 import { createSocket, type Socket } from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { TurnRelaySocket } from '../../src/turn/relay-socket.js';
 import { UdpSocket } from '../../src/node/udp-socket.js';
+import { StreamSocket } from '../../src/node/stream-socket.js';
+import type { DatagramSocket } from '../../src/net/datagram-socket.js';
 import { ownCpuMs, processCpuMs, threadCount, udpDrops } from '../lib/proc.js';
 
 export interface TurnLoadRun {
@@ -30,6 +33,8 @@ export interface TurnLoadRun {
   timeoutMs: number;
   /** Whose CPU time to read from /proc over the measured window (the server under test). */
   serverPid?: number;
+  /** How the allocations reach the server: UDP (default), or a TCP or TLS control connection each at `port`. */
+  transport?: 'udp' | 'tcp' | 'tls';
   /**
    * For bench/servers/bare-relay.ts, which speaks no TURN: no allocations, channel 0x4000 on plain sockets,
    * and the peer announces itself with a "peer" datagram to the server.
@@ -73,13 +78,20 @@ async function bindPeer(host: string): Promise<Socket> {
   return socket;
 }
 
-async function allocate(cfg: Pick<TurnLoadRun, 'host' | 'port' | 'username' | 'credential'>): Promise<{ relay: TurnRelaySocket; base: UdpSocket }> {
-  const base = await UdpSocket.bind({ address: cfg.host, receiveBufferSize: 1 << 20, sendBufferSize: 4 << 20 });
+type AllocateConfig = Pick<TurnLoadRun, 'host' | 'port' | 'username' | 'credential' | 'transport'>;
+
+async function allocate(cfg: AllocateConfig): Promise<{ relay: TurnRelaySocket; base: DatagramSocket }> {
+  const transport = cfg.transport ?? 'udp';
+  const base: DatagramSocket =
+    transport === 'udp'
+      ? await UdpSocket.bind({ address: cfg.host, receiveBufferSize: 1 << 20, sendBufferSize: 4 << 20 })
+      : await StreamSocket.connect({ host: cfg.host, port: cfg.port, tls: transport === 'tls' ? { rejectUnauthorized: false } : undefined });
   try {
     const relay = await TurnRelaySocket.allocate(base, {
       server: { address: cfg.host, port: cfg.port },
       username: cfg.username,
       credential: cfg.credential,
+      transport,
       closeBase: true,
       timeoutMs: 10_000,
     });
@@ -106,7 +118,7 @@ export async function runLoad(cfg: TurnLoadRun): Promise<TurnLoadResult> {
   const t0Setup = performance.now();
   const peer = await bindPeer(cfg.host);
   const peerAddress = { address: cfg.host, port: peer.address().port };
-  const allocations: { relay?: TurnRelaySocket; base: UdpSocket; channel: number }[] = [];
+  const allocations: { relay?: TurnRelaySocket; base: DatagramSocket; channel: number }[] = [];
   try {
     for (let i = 0; i < cfg.allocations; i++) {
       if (cfg.raw) {
@@ -133,7 +145,10 @@ export async function runLoad(cfg: TurnLoadRun): Promise<TurnLoadResult> {
       nonce.copy(b, 10);
       frames.push(b);
     }
-    const raws = frames.map((_, slot) => allocations[slot % allocations.length].base.raw);
+    const stream = cfg.transport === 'tcp' || cfg.transport === 'tls';
+    const server = { address: cfg.host, port: cfg.port };
+    const bases = frames.map((_, slot) => allocations[slot % allocations.length].base);
+    const raws = bases.map((b) => (b instanceof UdpSocket ? b.raw : undefined));
     const generation = new Uint32Array(W);
     const outstanding = new Uint8Array(W);
     const sentAt = new Float64Array(W);
@@ -149,7 +164,9 @@ export async function runLoad(cfg: TurnLoadRun): Promise<TurnLoadResult> {
       outstanding[slot] = 1;
       sentAt[slot] = coarseNow;
       if (counting) r.sent++;
-      raws[slot].send(frames[slot], cfg.port, cfg.host);
+      // A stream may hold the bytes until the kernel takes them: it gets its own copy of the frame.
+      if (stream) bases[slot].send(Buffer.from(frames[slot]), server);
+      else raws[slot]!.send(frames[slot], cfg.port, cfg.host);
     };
 
     peer.on('message', (msg: Buffer) => {
@@ -183,7 +200,7 @@ export async function runLoad(cfg: TurnLoadRun): Promise<TurnLoadResult> {
       await sleep(cfg.warmupMs);
       const serverThreads = cfg.serverPid === undefined ? null : threadCount(cfg.serverPid);
       const serverCpu0 = cfg.serverPid === undefined ? null : processCpuMs(cfg.serverPid);
-      const serverDrops0 = udpDrops(cfg.port);
+      const serverDrops0 = stream ? null : udpDrops(cfg.port);
       const peerDrops0 = udpDrops(peerAddress.port);
       const cpu0 = ownCpuMs();
       const t0 = performance.now();
@@ -193,7 +210,7 @@ export async function runLoad(cfg: TurnLoadRun): Promise<TurnLoadResult> {
       const t1 = performance.now();
       const generatorCpuMs = ownCpuMs() - cpu0;
       const serverCpu1 = cfg.serverPid === undefined ? null : processCpuMs(cfg.serverPid);
-      const serverDrops1 = udpDrops(cfg.port);
+      const serverDrops1 = stream ? null : udpDrops(cfg.port);
       const peerDrops1 = udpDrops(peerAddress.port);
       stopping = true;
       await sleep(150);
@@ -223,7 +240,7 @@ export async function runLoad(cfg: TurnLoadRun): Promise<TurnLoadResult> {
 
 const held: TurnRelaySocket[] = [];
 
-async function hold(cfg: Pick<TurnLoadRun, 'host' | 'port' | 'username' | 'credential'> & { count: number; concurrency: number; maxMs: number }): Promise<Record<string, unknown>> {
+async function hold(cfg: AllocateConfig & { count: number; concurrency: number; maxMs: number }): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   let next = 0;
   const failures: string[] = [];

@@ -32,7 +32,7 @@ const commands: Record<string, Command> = {
     run: runStun,
   },
   serve: {
-    summary: 'run the STUN and TURN server (one port)',
+    summary: 'run the STUN and TURN server (one UDP port; TCP and TLS with --tcp-port, --tls-port)',
     usage: serveUsage,
     run: (args, io) => runServe(args, io),
   },

@@ -1,5 +1,6 @@
 // `icebridge serve` (and `npm start`): a thin flag parser over startIcebridgeServer (src/node/serve.ts), which
 // runs the STUN/TURN server, the bridge, the signalling relay and the example pages in one process.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatTransportAddress } from '../net/transport-address.js';
 import { isWildcardHost, startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
@@ -10,7 +11,7 @@ import { untilStopped } from './stop-signal.js';
 export const serveUsage = `icebridge serve [options]
 
 Runs icebridge for a developer's machine until Ctrl-C (SIGINT) or SIGTERM, in one process:
-  - a STUN and TURN server on one UDP port (${SERVE_DEFAULTS.stunPort});
+  - a STUN and TURN server on one UDP port (${SERVE_DEFAULTS.stunPort}), and on TCP and TLS ports if asked;
   - on one HTTP port (${SERVE_DEFAULTS.port}): the WebSocket-to-UDP bridge (/bridge), a signalling relay for
     two-peer rooms (/signal?room=NAME), the example pages (/inspector/, /chat/), /config.json (bridge URL,
     ICE servers, fresh credentials), /metrics (Prometheus) and /healthz.
@@ -22,6 +23,12 @@ Options:
   --port N              HTTP port of the pages, bridge and relay (default ${SERVE_DEFAULTS.port}; 0 picks a free port)
   --stun-port N         UDP port of the STUN/TURN server (default ${SERVE_DEFAULTS.stunPort}; 0 picks a free port)
   --turn-port N         the same port, by its other name (STUN and TURN share it)
+  --tcp-port N          also serve TURN over TCP on this port (RFC 8656 §3.1; 0 picks a free one);
+                        /config.json then offers turn:HOST:N?transport=tcp (default: no TCP listener)
+  --tls-port N          also serve TURN over TLS on this port (turns:, 0 picks a free one); needs --cert
+                        and --key; /config.json then offers turns:HOST:N (default: no TLS listener)
+  --cert FILE           the TLS certificate chain (PEM file) for --tls-port
+  --key FILE            the TLS private key (PEM file) for --tls-port
   --host ADDR           address to listen on, repeatable: HTTP takes the first, STUN/TURN all
                         (default ${SERVE_DEFAULTS.host}; 0.0.0.0 serves other machines too)
   --alt-address A       RFC 5780 NAT behaviour discovery: the second address. STUN/TURN then listens on
@@ -103,6 +110,23 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
       return '--relay-ports takes MIN-MAX within 1-65535';
     }
   }
+  const tcpPort = str('tcp-port') === undefined ? undefined : port(str('tcp-port')!, 'tcp-port');
+  const tlsPort = str('tls-port') === undefined ? undefined : port(str('tls-port')!, 'tls-port');
+  if (tcpPort instanceof Error) return tcpPort.message;
+  if (tlsPort instanceof Error) return tlsPort.message;
+  const certFile = str('cert');
+  const keyFile = str('key');
+  if (tlsPort !== undefined && (certFile === undefined || keyFile === undefined)) return '--tls-port needs --cert and --key (PEM files)';
+  if (tlsPort === undefined && (certFile !== undefined || keyFile !== undefined)) return '--cert and --key are for --tls-port';
+  if (tlsPort !== undefined && tcpPort !== undefined && tlsPort === tcpPort && tlsPort !== 0) return '--tcp-port and --tls-port must differ';
+  let cert: string | undefined;
+  let key: string | undefined;
+  try {
+    cert = certFile === undefined ? undefined : readFileSync(certFile, 'utf8');
+    key = keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8');
+  } catch (err) {
+    return `cannot read the TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`;
+  }
   const altPort = str('alt-port') === undefined ? undefined : port(str('alt-port')!, 'alt-port');
   if (altPort instanceof Error) return altPort.message;
   if (altPort !== undefined && str('alt-address') === undefined) return '--alt-port needs --alt-address';
@@ -146,6 +170,10 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             maxAllocations: maxAllocations as number | undefined,
             maxAllocationsPerUser: maxAllocationsPerUser as number | undefined,
             bytesPerSecond: bytesPerSecond as number | undefined,
+            tcpPort,
+            tlsPort,
+            cert,
+            key,
           },
     signal: values['no-signal'] !== true,
     pages: values['no-pages'] !== true,
@@ -169,6 +197,8 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
       const given = [users > 0 ? `${users} user${users === 1 ? '' : 's'}` : '', options.secret ? 'REST API secret' : ''].filter(Boolean);
       const sources = given.length > 0 ? given.join(' and ') : 'the dev secret';
       lines.push(`TURN server listening on udp ${listening}, realm "${turn.engine.realm}", ${sources}, relaying from ${turn.relayAddresses.join(', ')}${announced}`);
+      if (turn.tcpAddresses.length > 0) lines.push(`TURN over TCP listening on ${turn.tcpAddresses.map(formatTransportAddress).join(', ')}`);
+      if (turn.tlsAddresses.length > 0) lines.push(`TURN over TLS listening on ${turn.tlsAddresses.map(formatTransportAddress).join(', ')}`);
     } else {
       lines.push('TURN disabled: no --user or --secret given (TURN requests are answered 401); STUN works');
     }
@@ -194,6 +224,10 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       port: { type: 'string' },
       'stun-port': { type: 'string' },
       'turn-port': { type: 'string' },
+      'tcp-port': { type: 'string' },
+      'tls-port': { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
       host: { type: 'string', multiple: true },
       'alt-address': { type: 'string' },
       'alt-port': { type: 'string' },

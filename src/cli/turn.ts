@@ -23,7 +23,9 @@ Exits 0 when the echo came back, 1 otherwise.
 Options:
   --username U      TURN username (long-term credential, or a TURN REST "<expiry>:<user>" name)
   --credential P    TURN password
-  --peer host:port  the peer to send to (an echo server); IPv6 as [addr]:port
+  --peer host:port  the peer to send to (an echo server); IPv6 as [addr]:port, which asks for an IPv6
+                    relay (REQUESTED-ADDRESS-FAMILY); otherwise an IPv4 relay, or IPv6 if the server
+                    answers 440 (relays IPv6 only), a peer name then resolving in the relay's family
   --json            print {"relayed","mapped","peer","echoed","rttMs","channel"} as JSON
   --timeout-ms N    give up after N ms in all (default 10000)
   --insecure        with turns:, accept any TLS certificate (for test servers; not with --bridge)
@@ -76,7 +78,11 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
   try {
     const peerText = values.peer;
     if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText)) throw new Error(`--peer '${peerText}' is not host:port`);
-    const credentials = { username: values.username, credential: values.credential, timeoutMs };
+    // RFC 8656 §10.1: the relay must be of the peer's family. An IPv6 literal asks for an IPv6 relay; otherwise
+    // the server's default (IPv4), and a 440 brings one try of IPv6 (the TurnClient's familyFallback).
+    const peerHost = /^\[([^\]]+)\]/.exec(peerText)?.[1] ?? peerText.slice(0, peerText.lastIndexOf(':'));
+    const family: AddressFamily | undefined = isIP(peerHost) === 6 ? 'IPv6' : undefined;
+    const credentials = { username: values.username, credential: values.credential, timeoutMs, ...(family ? { family } : {}) };
     if (values.bridge !== undefined) {
       const opening = connectBridge(values.bridge, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
       connection = await withDeadline(opening, deadline, 'connecting to the bridge');
@@ -84,7 +90,7 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
     } else {
       socket = await withDeadline(allocateTurn(uri, { ...credentials, tls: values.insecure ? { rejectUnauthorized: false } : undefined }), deadline, 'allocating');
     }
-    // A peer name resolves to the relayed address's family (RFC 8656 §10.1: peers of that family only).
+    // A peer name resolves in the relayed address's family (RFC 8656 §10.1: peers of that family only): AAAA for an IPv6 relay.
     const peer = await resolvePeer(peerText, familyOf(socket.localAddress.address), connection?.resolveHost ?? lookupHost);
     await withDeadline(socket.createPermission(peer), deadline, 'creating the permission');
     const channel = await withDeadline(socket.bindChannel(peer), deadline, 'binding a channel');
@@ -122,7 +128,11 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
  * An allocation as a page makes one (RFC 8656 over the isomorphic TurnRelaySocket): the server's name
  * resolved on the bridge, a bridge UDP socket or TCP/TLS stream as the base, closed with the allocation.
  */
-async function allocateThroughBridge(connection: BridgeConnection, text: string, options: { username: string; credential: string; timeoutMs: number }): Promise<TurnRelaySocket> {
+async function allocateThroughBridge(
+  connection: BridgeConnection,
+  text: string,
+  options: { username: string; credential: string; timeoutMs: number; family?: AddressFamily },
+): Promise<TurnRelaySocket> {
   const uri = parseIceServerUri(text);
   if (uri.scheme !== 'turn' && uri.scheme !== 'turns') throw new TypeError(`'${text}' is not a turn: or turns: URI`);
   const address = isIP(uri.host) ? uri.host : await connection.resolveHost(uri.host);

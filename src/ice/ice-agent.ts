@@ -6,10 +6,11 @@ import type { DatagramSocket } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { SocketId } from '../net/engine.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
-import type { TransportAddress } from '../net/transport-address.js';
+import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
 import { candidateFromInit, candidateToInit, candidateToJSON, parseCandidate, type IceCandidate, type IceCandidateInit } from './candidate.js';
 import type { CandidatePair } from './candidate-pair.js';
+import { TurnRelayFamilySocket } from '../turn/relay-family-socket.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
 
@@ -23,7 +24,10 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
   /** Opens the host sockets to gather on: node:dgram sockets, bridge sockets, simulated ones. */
   sockets: () => Promise<DatagramSocket[]>;
   openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
-  resolve?: (host: string) => Promise<string>;
+  /** Looks a server name up, in `family` when given (the gatherer asks per host family). */
+  resolve?: (host: string, family?: AddressFamily) => Promise<string>;
+  /** Ask TURN servers for dual allocations (RFC 8656 §7.1 ADDITIONAL-ADDRESS-FAMILY): one relay candidate per family. Default false. */
+  relayDualStack?: boolean;
   clock?: Clock;
   random?: () => number;
   stunTimeoutMs?: number;
@@ -91,6 +95,7 @@ export class IceAgent extends EventTarget {
       resolve: options.resolve,
       stunTimeoutMs: options.stunTimeoutMs,
       turnTimeoutMs: options.turnTimeoutMs,
+      relayDualStack: options.relayDualStack,
       onCandidate: (g) => this.onGathered(g),
       onError: (error) => this.dispatch('icecandidateerror', { error }),
     });
@@ -229,7 +234,8 @@ export class IceAgent extends EventTarget {
    */
   private permitOnRelays(remote: IceCandidate): void {
     for (const g of this.local) {
-      if (g.candidate.type !== 'relay' || !(g.socket instanceof TurnRelaySocket)) continue;
+      // A dual allocation's relayed candidates sit on per-family views of one relay socket.
+      if (g.candidate.type !== 'relay' || !(g.socket instanceof TurnRelaySocket || g.socket instanceof TurnRelayFamilySocket)) continue;
       if (g.candidate.address.includes(':') !== remote.address.includes(':')) continue;
       g.socket.createPermission({ address: remote.address, port: remote.port }).catch(() => {
         // A refused permission shows up as failed checks on those pairs; nothing else to do here.

@@ -18,6 +18,11 @@ export interface ByteStream {
   /** The other side sends no more: a STUN/TURN connection is over then. */
   onend?: (() => void) | null;
   ondrain?: (() => void) | null;
+  /** Stop / start delivering ondata (flow control when the bytes are piped on, RFC 6062 §3). Optional. */
+  pause?(): void;
+  resume?(): void;
+  /** Finishes writing what is queued, then closes (a half-close); close() otherwise. Optional. */
+  end?(): void;
 }
 
 export class FramedStreamSocket implements DatagramSocket {
@@ -30,6 +35,7 @@ export class FramedStreamSocket implements DatagramSocket {
   private readonly framer: StreamFramer;
   private busy = false;
   private closed = false;
+  private unframedValue = false;
 
   constructor(
     private readonly stream: ByteStream,
@@ -62,6 +68,27 @@ export class FramedStreamSocket implements DatagramSocket {
 
   close(): void {
     this.shut();
+  }
+
+  /** True once unframe() handed the stream over: whoever owns the connection must leave it open. */
+  get unframed(): boolean {
+    return this.unframedValue;
+  }
+
+  /**
+   * Stops framing and hands the stream over, open, with the bytes received after the last whole message
+   * (RFC 6062 §5.4: after a ConnectionBind, a connection carries raw data). The socket is closed for its
+   * owner (onclose fires) but the stream is not; undefined if already closed.
+   */
+  unframe(): { stream: ByteStream; pending: Uint8Array } | undefined {
+    if (this.closed) return undefined;
+    this.closed = true;
+    this.unframedValue = true;
+    const stream = this.stream;
+    stream.ondata = stream.onclose = stream.onend = stream.ondrain = null;
+    const pending = this.framer.takePending();
+    this.onclose?.();
+    return { stream, pending };
   }
 
   private onData(bytes: Uint8Array): void {

@@ -12,23 +12,34 @@ export class StreamFramingError extends Error {
 export interface StreamFramerOptions {
   /** Largest frame accepted; a longer one means the stream is not STUN/TURN and must be closed. Default 65 535 + 20. */
   maxFrame?: number;
+  /**
+   * Which first bytes are ChannelData: 'rfc8656' 0x40–0x4F (channels 0x4000–0x4FFF, RFC 8656 §12); 'rfc5766'
+   * 0x40–0x7F (RFC 5766's 0x4000–0x7FFF, which a server accepts for older clients such as turnutils_uclient).
+   * Default 'rfc8656'.
+   */
+  channelNumbers?: 'rfc8656' | 'rfc5766';
 }
 
 /**
  * Accumulates chunks and yields whole frames. A first byte that is neither STUN (0..3) nor ChannelData
  * (0x40..0x4F) cannot be resynchronised on a stream, so it raises StreamFramingError: close the connection.
  */
+const EMPTY = new Uint8Array(0);
+
 export class StreamFramer {
-  private buffer: Uint8Array = new Uint8Array(0);
+  private buffer: Uint8Array = EMPTY;
   private readonly maxFrame: number;
+  private readonly lastChannelByte: number;
 
   constructor(options: StreamFramerOptions = {}) {
     this.maxFrame = options.maxFrame ?? 0xffff + 20;
+    this.lastChannelByte = options.channelNumbers === 'rfc5766' ? 0x7f : 0x4f;
   }
 
   /** Adds a chunk; returns the frames it completes (views that stay valid: each frame is copied out). */
   push(chunk: Uint8Array): Uint8Array[] {
-    this.buffer = this.buffer.length === 0 ? chunk.slice() : concat(this.buffer, chunk);
+    // The chunk is read in place (frames and the rest are copied out): one copy fewer on the relaying path.
+    this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
     const frames: Uint8Array[] = [];
     let offset = 0;
     for (;;) {
@@ -41,7 +52,7 @@ export class StreamFramer {
       if (first < 4) {
         frameLength = 20 + length;
         consumed = frameLength;
-      } else if (first >= 0x40 && first <= 0x4f) {
+      } else if (first >= 0x40 && first <= this.lastChannelByte) {
         frameLength = 4 + length;
         consumed = (frameLength + 3) & ~3;
       } else {
@@ -52,13 +63,21 @@ export class StreamFramer {
       frames.push(this.buffer.slice(offset, offset + frameLength));
       offset += consumed;
     }
-    this.buffer = offset === 0 ? this.buffer : this.buffer.slice(offset);
+    // Never keep the caller's chunk itself: it may reuse it.
+    this.buffer = offset === this.buffer.length ? EMPTY : offset > 0 || this.buffer === chunk ? this.buffer.slice(offset) : this.buffer;
     return frames;
   }
 
   /** Bytes held waiting for the rest of a frame. */
   get pending(): number {
     return this.buffer.length;
+  }
+
+  /** Returns the bytes held and forgets them (a stream that stops being framed, RFC 6062 §5.4). */
+  takePending(): Uint8Array {
+    const held = this.buffer;
+    this.buffer = new Uint8Array(0);
+    return held;
   }
 }
 

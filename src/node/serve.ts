@@ -1,5 +1,5 @@
 // startIcebridgeServer(): everything `icebridge serve` (and so `npm start`) runs, in one process, on one HTTP
-// port and one UDP port: the STUN/TURN server (UDP), and on the HTTP server the bridge (WebSocket /bridge),
+// port and one UDP port: the STUN/TURN server (UDP; TCP and TLS too with `turn.tcpPort`/`turn.tlsPort`), and on the HTTP server the bridge (WebSocket /bridge),
 // the signalling relay (WebSocket /signal), the example pages, /config.json, /metrics and /healthz.
 // Defaults are for a developer's machine: localhost only, a generated secret, loopback destinations allowed
 // (the pages, bridge and servers are all on this host), and a free port where a default one is taken.
@@ -73,6 +73,10 @@ export interface RunningIcebridgeServer {
   readonly stunUri: string | undefined;
   /** `turn:127.0.0.1:<port>`; undefined when the server is off or has no credentials to check. */
   readonly turnUri: string | undefined;
+  /** `turn:127.0.0.1:<port>?transport=tcp` when the TURN server has a TCP listener (`turn.tcpPort`) and credentials. */
+  readonly turnTcpUri: string | undefined;
+  /** `turns:127.0.0.1:<port>` when the TURN server has a TLS listener (`turn.tlsPort`) and credentials. */
+  readonly turnsUri: string | undefined;
   /** The secret in use (given or generated), or undefined when nothing needs one. */
   readonly secret: string | undefined;
   readonly secretGenerated: boolean;
@@ -188,7 +192,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
       const bridgeOptions = typeof options.bridge === 'object' ? options.bridge : {};
       // Pages reach this process's STUN/TURN server through the bridge, on whichever host address it
       // listens (all its ports: the RFC 5780 alternate one too); the host's other ports stay refused.
-      const turnPorts = turn?.addresses.map((a) => a.port) ?? [];
+      const turnPorts = turn ? [...turn.addresses, ...turn.tcpAddresses, ...turn.tlsAddresses].map((a) => a.port) : [];
       const allowHostPorts = [...new Set([...(bridgeOptions.allowHostPorts ?? []), ...turnPorts])];
       const wt = options.webTransport === false ? undefined : typeof options.webTransport === 'object' ? options.webTransport : {};
       const wtPort = wt?.port ?? httpPort;
@@ -228,6 +232,10 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
     const stunHost = turnAddress && urlHost(turnAddress.address);
     const stunUri = turnAddress && `stun:${stunHost}:${turnAddress.port}`;
     const turnUri = turnAddress && turn?.engine.turnEnabled ? `turn:${stunHost}:${turnAddress.port}` : undefined;
+    const tcpAddress = turn?.engine.turnEnabled ? turn.tcpAddresses[0] : undefined;
+    const tlsAddress = turn?.engine.turnEnabled ? turn.tlsAddresses[0] : undefined;
+    const turnTcpUri = tcpAddress && `turn:${urlHost(tcpAddress.address)}:${tcpAddress.port}?transport=tcp`;
+    const turnsUri = tlsAddress && `turns:${urlHost(tlsAddress.address)}:${tlsAddress.port}`;
     const mintCredential = () => {
       if (secret === undefined) throw new Error('no secret to mint credentials with');
       return mintRestCredential({ secret, user: `page-${randomBytes(4).toString('hex')}`, ttlSeconds: ttl, nowSeconds: Date.now() / 1000 });
@@ -250,6 +258,8 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
                 const iceServers: { urls: string; username?: string; credential?: string }[] = [];
                 if (stunUri) iceServers.push({ urls: stunUri });
                 if (turnUri) iceServers.push({ urls: turnUri, ...mintCredential() });
+                if (turnTcpUri) iceServers.push({ urls: turnTcpUri, ...mintCredential() });
+                if (turnsUri) iceServers.push({ urls: turnsUri, ...mintCredential() });
                 // WebTransport: the host the page reached us by, at the carrier's UDP port; its development
                 // certificate's hash for serverCertificateHashes (none with a CA-signed one).
                 const wtUrl = bridge?.webTransportUrl === undefined ? undefined : new URL(bridge.webTransportUrl);
@@ -263,10 +273,10 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
                   credentialTtlSeconds: ttl,
                 };
               },
-        metrics: () => [bridge?.metricsText(), turn && turnServerMetricsText(turn.engine), signal?.metricsText()].filter((t) => t !== undefined).join(''),
+        metrics: () => [bridge?.metricsText(), turn && turnServerMetricsText(turn.engine, turn.streams), signal?.metricsText()].filter((t) => t !== undefined).join(''),
         health: () => ({
           bridge: bridge ? { sessions: bridge.sessionCount } : false,
-          turn: turn ? { allocations: turn.engine.allocationCount, turnEnabled: turn.engine.turnEnabled } : false,
+          turn: turn ? { allocations: turn.engine.allocationCount, turnEnabled: turn.engine.turnEnabled, connections: turn.streams?.openConnections() ?? 0 } : false,
           signal: signal ? { rooms: signal.roomCount, peers: signal.peerCount } : false,
           pages: pages !== undefined,
         }),
@@ -290,6 +300,8 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
       signalUrl: signal ? `ws://${origin}${SERVE_DEFAULTS.signalPath}` : undefined,
       stunUri,
       turnUri,
+      turnTcpUri,
+      turnsUri,
       secret,
       secretGenerated,
       notices,

@@ -51,18 +51,35 @@ export class StreamSocket extends FramedStreamSocket {
   }
 }
 
-/** A connected node:net/node:tls socket as a ByteStream. */
-function nodeByteStream(socket: Socket): ByteStream {
+export interface NodeByteStreamOptions {
+  /**
+   * Bytes Node may hold unsent before `write` reports the stream busy (the framed socket then drops whole
+   * messages until it drains). At least Node's high-water mark (16 384), so that a drain event follows.
+   * Default: unbounded (a client's own connection to its server).
+   */
+  maxQueueBytes?: number;
+}
+
+/** A connected node:net/node:tls socket as a ByteStream (the client's StreamSocket and the TURN server's connections). */
+export function nodeByteStream(socket: Socket, options: NodeByteStreamOptions = {}): ByteStream {
+  const max = options.maxQueueBytes ?? Infinity;
   const stream: ByteStream = {
     write(bytes) {
       socket.write(bytes);
-      return true; // Node's socket buffers what the kernel does not take yet, as this socket always let it
+      // Node's socket buffers what the kernel does not take yet; past `max` the writer waits for 'drain'.
+      return socket.writableLength < max;
     },
     close: () => socket.destroy(),
+    // For a connection spliced raw to another (RFC 6062 data connections): flow control and half-close.
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    end: () => socket.end(),
     ondata: null,
     onclose: null,
+    ondrain: null,
   };
   socket.on('data', (chunk: Buffer) => stream.ondata?.(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  socket.on('drain', () => stream.ondrain?.());
   socket.on('error', (err) => stream.onclose?.(err));
   socket.on('close', () => stream.onclose?.());
   return stream;

@@ -1,7 +1,7 @@
 // stunBinding() with Node defaults: opens a UDP, TCP or TLS socket as the URI asks, resolves host names.
 import { lookup } from 'node:dns/promises';
 import type { DatagramSocket } from '../net/datagram-socket.js';
-import { familyOf } from '../net/transport-address.js';
+import { familyOf, type AddressFamily } from '../net/transport-address.js';
 import { stunBinding as stunBindingCore, type StunBindingOptions, type StunBindingResult } from '../stun/binding.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { StreamSocket } from './stream-socket.js';
@@ -12,8 +12,9 @@ export type NodeStunBindingOptions = StunBindingOptions & {
   tls?: import('node:tls').ConnectionOptions;
 };
 
-export async function resolveHost(host: string): Promise<string> {
-  return (await lookup(host)).address;
+/** The system resolver's first answer, of `family` when given (the gatherer asks per host family). */
+export async function resolveHost(host: string, family?: AddressFamily): Promise<string> {
+  return (await lookup(host, family === undefined ? {} : { family: family === 'IPv6' ? 6 : 4 })).address;
 }
 
 export function stunBinding(server: string | TransportAddress, options: NodeStunBindingOptions = {}): Promise<StunBindingResult> {

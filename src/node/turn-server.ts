@@ -1,15 +1,19 @@
 // Runs the TurnServer engine on real UDP: listening sockets (STUN Binding and TURN share them, 3478 by
 // default) and one relay socket per allocation, bound on a relay address at a random port of the dynamic
-// range (RFC 8656 §7.2: SHOULD allocate from 49152–65535; RECOMMENDED randomized, RFC 6056).
+// range (RFC 8656 §7.2: SHOULD allocate from 49152–65535; RECOMMENDED randomized, RFC 6056). Optionally
+// TCP and TLS listeners too (RFC 8656 §3.1, turn-stream-listener.ts): the same engine, framed streams.
 import { networkInterfaces } from 'node:os';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
-import { runTurnServer, type RelaySocketRequest } from '../server/turn-server-runner.js';
+import { runTurnServer, type RunningTurnEngine } from '../server/turn-server-runner.js';
 import { TurnServer, type TurnServerEvent, type TurnServerOptions } from '../server/turn-server.js';
 import type { Rfc5780Options, Rfc5780Socket } from '../server/rfc5780.js';
 import { watchHostAddresses, type HostAddressWatcher } from './host-addresses.js';
 import { listenRfc5780 } from './rfc5780-sockets.js';
+import { TurnStreamListeners, type TurnStreamLimits } from './turn-stream-listener.js';
+import { relaySocketOpener } from './turn-relay-ports.js';
 import { UdpSocket } from './udp-socket.js';
+import { createNodeTcpRelay } from './turn-tcp-relay.js';
 
 export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'> {
   /** Addresses to listen on. Default ['0.0.0.0']. */
@@ -43,14 +47,30 @@ export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'
   relayBindAttempts?: number;
   /** Receive buffer of the listening sockets in bytes. Default: the OS default. */
   receiveBufferSize?: number;
+  /** TURN over TCP (RFC 8656 §3.1) on every host at this port; 0 picks a free one. Default: none (no TCP listener). */
+  tcpPort?: number;
+  /** TURN over TLS (`turns:`) on every host at this port; 0 picks a free one; needs `cert` and `key`. Default: none (no TLS listener). */
+  tlsPort?: number;
+  /** The TLS listener's certificate chain as PEM text (not a file path). Required with `tlsPort`. */
+  cert?: string;
+  /** The TLS listener's private key as PEM text (not a file path). Required with `tlsPort`. */
+  key?: string;
+  /** Limits of the TCP and TLS connections. Default: TURN_STREAM_DEFAULTS (turn-stream-listener.ts). */
+  streamLimits?: TurnStreamLimits;
   /** Every engine event (allocations created and deleted, relay sockets), for logs. */
   onEvent?: (event: TurnServerEvent) => void;
 }
 
 export interface RunningTurnServer {
   readonly engine: TurnServer;
-  /** The listening transport addresses. */
+  /** The listening transport addresses (UDP). */
   readonly addresses: TransportAddress[];
+  /** The TCP listening addresses; empty without `tcpPort`. */
+  readonly tcpAddresses: TransportAddress[];
+  /** The TLS listening addresses; empty without `tlsPort`. */
+  readonly tlsAddresses: TransportAddress[];
+  /** The TCP/TLS listeners' counters and open connections; undefined when neither runs. */
+  readonly streams: TurnStreamListeners | undefined;
   /** The addresses relay sockets are bound on, one per family. */
   readonly relayAddresses: string[];
   close(): Promise<void>;
@@ -100,6 +120,27 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     throw new RangeError('relayPortRange must be 1 <= min <= max <= 65535');
   }
   const attempts = options.relayBindAttempts ?? 32;
+  // Stream options are checked before any socket is bound (a bad certificate throws here).
+  for (const [name, value] of [['tcpPort', options.tcpPort], ['tlsPort', options.tlsPort]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) throw new RangeError(`${name} must be 0..65535, got ${value}`);
+  }
+  if (options.tlsPort !== undefined && (options.cert === undefined || options.key === undefined)) throw new TypeError('tlsPort needs cert and key (PEM text)');
+  let streams: TurnStreamListeners | undefined;
+  let runningEngine: RunningTurnEngine | undefined;
+  if (options.tcpPort !== undefined || options.tlsPort !== undefined) {
+    streams = new TurnStreamListeners(options.streamLimits ?? {}, {
+      attach: (socket, transport) => {
+        if (runningEngine === undefined) socket.close();
+        else runningEngine.attachClientSocket(socket, transport);
+      },
+      // The engine answers on the connection to its remote address: an allocation of that client is on it.
+      hasAllocation: (socket) => {
+        const remote = socket.remoteAddress;
+        return runningEngine?.engine.allocationInfo().some((a) => a.client.port === remote.port && a.client.address === remote.address) ?? false;
+      },
+    });
+    if (options.tlsPort !== undefined) streams.setTlsCredentials({ cert: options.cert!, key: options.key! });
+  }
   const engineOptions: TurnServerOptions = { ...options, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()], rfc5780: undefined };
   // Checked before any socket is bound; with RFC 5780 the engine needs the sockets' addresses, so it comes after.
   const early = options.altAddress === undefined ? new TurnServer(engineOptions) : undefined;
@@ -140,22 +181,8 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     throw err;
   }
 
-  const openRelaySocket = async (request: RelaySocketRequest): Promise<DatagramSocket> => {
-    const address = relayAddresses.get(request.family);
-    if (address === undefined) throw new Error(`no relay address for ${request.family}`);
-    let lastError: unknown;
-    for (let i = 0; i < attempts; i++) {
-      let port = range.min + Math.floor(Math.random() * (range.max - range.min + 1));
-      if (request.evenPort && port % 2 === 1) port = port - 1 >= range.min ? port - 1 : port + 1;
-      if (port > range.max) continue;
-      try {
-        return await UdpSocket.bind({ address, port });
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    throw new Error(`no free relay port on ${address}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
-  };
+  // Even ports and R=1 pairs (RFC 8656 §7.2) are bound there too.
+  const openRelaySocket = relaySocketOpener({ addresses: relayAddresses, range, attempts });
 
   // RFC 8656 §9: this host's own addresses are refused as peers (but for its live relayed addresses, see
   // turn-requests.ts) unless allowHostAddresses: every interface, re-read, plus the addresses it is
@@ -168,15 +195,32 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     await Promise.all(listen.map(closeUdp));
     throw err;
   }
-  const running = runTurnServer({ engine, listen, openRelaySocket, relayedAddress, onEvent: options.onEvent });
+  // RFC 6062 TCP relays: listeners on the same relay addresses and port range as the UDP relays.
+  const tcpRelay = createNodeTcpRelay({ relayAddresses, externalAddresses: external, portRange: range, bindAttempts: attempts });
+  const running = runTurnServer({ engine, listen, openRelaySocket, relayedAddress, onEvent: options.onEvent, tcpRelay });
+  runningEngine = running;
+  const close = async () => {
+    hostWatch?.stop();
+    await streams?.close(); // their allocations go with the connections
+    running.close();
+    await Promise.all(listen.map(closeUdp));
+  };
+  let tcpAddresses: TransportAddress[] = [];
+  let tlsAddresses: TransportAddress[] = [];
+  try {
+    if (streams && options.tcpPort !== undefined) tcpAddresses = await streams.listen('tcp', hosts, options.tcpPort);
+    if (streams && options.tlsPort !== undefined) tlsAddresses = await streams.listen('tls', hosts, options.tlsPort);
+  } catch (err) {
+    await close();
+    throw err;
+  }
   return {
     engine,
     addresses: listen.map((s) => s.localAddress),
+    tcpAddresses,
+    tlsAddresses,
+    streams,
     relayAddresses: [...relayAddresses.values()],
-    close: async () => {
-      hostWatch?.stop();
-      running.close();
-      await Promise.all(listen.map(closeUdp));
-    },
+    close,
   };
 }

@@ -49,7 +49,15 @@ export class UdpSocket implements DatagramSocket {
       lookup: literalLookup,
     });
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
+      const onError = (err: Error) => {
+        // A socket whose bind failed (EADDRINUSE: a relay port search) still holds a file descriptor.
+        try {
+          socket.close();
+        } catch {
+          // already closed
+        }
+        reject(err);
+      };
       socket.once('error', onError);
       socket.bind({ port: options.port ?? 0, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0') }, () => {
         socket.off('error', onError);

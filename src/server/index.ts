@@ -8,7 +8,8 @@ export {
   type TurnDropReason,
   type TurnAllocationInfo,
   type TurnDeallocationReason,
+  type OpenedRelay,
 } from './turn-server.js';
-export { DEFAULT_REALM, type TurnCredentialOptions } from './turn-auth.js';
+export { DEFAULT_REALM, type TurnCredentialOptions, type TurnRealmCredentials } from './turn-auth.js';
 export { PeerPolicy, DEFAULT_DENIED_PEERS, LOOPBACK_PEERS, parseCidr, type PeerPolicyOptions, type CidrRange } from './peer-policy.js';
-export { runTurnServer, type RunTurnServerOptions, type RunningTurnEngine, type RelaySocketRequest } from './turn-server-runner.js';
+export { runTurnServer, type RunTurnServerOptions, type RunningTurnEngine, type RelaySocketRequest, type RelaySocketPair } from './turn-server-runner.js';

@@ -1,10 +1,12 @@
-// One TURN allocation on the server (RFC 8656 §6): its 5-tuple, relayed transport address, time-to-expiry,
-// permissions (§9, keyed by peer IP only) and channel bindings (§12, channel number ↔ peer transport
-// address, unique both ways), with the 5-minute reservation of numbers and peers after a binding expires.
+// One TURN allocation on the server (RFC 8656 §6): its 5-tuple, relayed transport address — one per address
+// family for a dual allocation (§7.2 step 9), each with its own time-to-expiry (§8: a Refresh may name one
+// family) —, permissions (§9, keyed by peer IP only, so per family) and channel bindings (§12, channel
+// number ↔ peer transport address, unique both ways), with the 5-minute reservation of numbers and peers
+// after a binding expires.
 import type { Millis } from '../net/clock.js';
 import type { DatagramSource, SocketId } from '../net/engine.js';
 import { formatIp, parseIp } from '../net/ip.js';
-import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
+import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import type { TurnAuthContext } from './turn-auth.js';
 import type { TokenBucket } from './turn-quota.js';
 
@@ -53,6 +55,14 @@ export interface AllocationTraffic {
   bytesToClient: number;
 }
 
+/** One relayed transport address of an allocation: the relay socket of one address family. */
+export interface RelayHalf {
+  readonly socket: SocketId;
+  readonly relayed: TransportAddress;
+  readonly family: AddressFamily;
+  expiresAt: Millis;
+}
+
 export class TurnAllocation {
   readonly traffic: AllocationTraffic = { packetsToPeers: 0, bytesToPeers: 0, packetsToClient: 0, bytesToClient: 0 };
   /** Peer IP (canonical) → expiry. */
@@ -66,17 +76,72 @@ export class TurnAllocation {
     /** fiveTupleKey(client). */
     readonly key: string,
     readonly client: DatagramSource,
-    readonly relaySocket: SocketId,
-    readonly relayed: TransportAddress,
-    readonly family: AddressFamily,
+    /** One or (dual allocation) two relays, the requested family first; a Refresh may delete one. */
+    readonly relays: RelayHalf[],
     readonly auth: TurnAuthContext,
     /** Transaction ID (hex) of the Allocate that created it, to answer its retransmissions (RFC 8656 §7.2 NOTE). */
     readonly transactionId: string,
-    public expiresAt: Millis,
     readonly bucket: TokenBucket,
     /** An ADDRESS-ERROR-CODE the success response carried, repeated for retransmissions. */
     readonly addressError: { family: AddressFamily; code: number; reason: string } | undefined,
+    /** The RESERVATION-TOKEN the success response carried (EVEN-PORT R=1), repeated for retransmissions. */
+    readonly reservationToken?: Uint8Array,
   ) {}
+
+  /** The first relay's socket (the only one but for a dual allocation). */
+  get relaySocket(): SocketId {
+    return this.relays[0].socket;
+  }
+
+  /** The first relayed transport address (the only one but for a dual allocation). */
+  get relayed(): TransportAddress {
+    return this.relays[0].relayed;
+  }
+
+  get family(): AddressFamily {
+    return this.relays[0].family;
+  }
+
+  /** When the last relay expires. */
+  get expiresAt(): Millis {
+    let latest = -Infinity;
+    for (const half of this.relays) latest = Math.max(latest, half.expiresAt);
+    return latest;
+  }
+
+  /** The relay of `family`, if the allocation has one. */
+  relay(family: AddressFamily): RelayHalf | undefined {
+    for (const half of this.relays) if (half.family === family) return half;
+    return undefined;
+  }
+
+  /** Sets the time-to-expiry of one family's relay, or of every relay (RFC 8656 §8). */
+  refresh(expiresAt: Millis, family?: AddressFamily): void {
+    for (const half of this.relays) if (family === undefined || half.family === family) half.expiresAt = expiresAt;
+  }
+
+  /**
+   * Removes one family's relay with its permissions and channels (RFC 8656 §8: deleting one allocation of
+   * a dual allocation "MUST NOT affect" the other family's). The allocation keeps at least one relay.
+   */
+  removeRelay(family: AddressFamily): RelayHalf | undefined {
+    const index = this.relays.findIndex((h) => h.family === family);
+    if (index < 0 || this.relays.length === 1) return undefined;
+    const [half] = this.relays.splice(index, 1);
+    const ofFamily = (ip: string) => familyOf(ip) === family;
+    for (const ip of [...this.permissions.keys()]) if (ofFamily(ip)) this.permissions.delete(ip);
+    for (const [channel, binding] of [...this.byChannel]) {
+      if (!ofFamily(binding.peer.address)) continue;
+      this.byChannel.delete(channel);
+      this.byPeer.delete(binding.peerKey);
+    }
+    for (const [channel, reservation] of [...this.reservedChannels]) {
+      if (!ofFamily(reservation.peerKey.slice(0, reservation.peerKey.lastIndexOf('|')))) continue;
+      this.reservedChannels.delete(channel);
+      this.reservedPeers.delete(reservation.peerKey);
+    }
+    return half;
+  }
 
   get permissionCount(): number {
     return this.permissions.size;
@@ -139,10 +204,11 @@ export class TurnAllocation {
 
   /**
    * Removes expired permissions, bindings (which become reservations for `reservationMs`) and
-   * reservations. Returns the earliest deadline left among them and the allocation's own expiry.
+   * reservations. Returns the earliest deadline left among them and its relays' expiries.
    */
   sweep(now: Millis, reservationMs: Millis): Millis {
-    let next = this.expiresAt;
+    let next = Infinity;
+    for (const half of this.relays) next = Math.min(next, half.expiresAt);
     for (const [ip, expiresAt] of this.permissions) {
       if (expiresAt <= now) this.permissions.delete(ip);
       else if (expiresAt < next) next = expiresAt;

@@ -1,22 +1,36 @@
 // The long-term credential mechanism on the server side (RFC 8489 §9.2.4, required for TURN by RFC 8656
 // §5 and §7.2 step 1): the 401 challenge (REALM, NONCE, PASSWORD-ALGORITHMS), the checks in the order the
-// RFC lists them, and the key the response is then protected with. Passwords come from a static user list
-// and/or the TURN REST API shared secret (draft-uberti-behave-turn-rest-00 §2.2). Deliberately not offered:
-// username anonymity (USERHASH, RFC 8489 §9.2.1 bit 1) — REST usernames cannot be looked up by their hash.
-import { HmacSha1, toBase64, utf8Encode } from '../crypto/index.js';
+// RFC lists them, and the key the response is then protected with. Passwords come from static user lists
+// and/or TURN REST API shared secrets (draft-uberti-behave-turn-rest-00 §2.2), one set per realm the server
+// serves (turn-realms.ts). A request is checked in the realm its REALM names; a realm not served gets 401
+// and a challenge for the default realm. USERHASH (RFC 8489 §14.4) is accepted for static users; username
+// anonymity is announced in the nonce (§9.2.1 bit 1) only when every username can be found from its hash,
+// that is without REST secrets (a REST username cannot be looked up by its hash).
 import type { Millis } from '../net/clock.js';
-import { verifyRestCredential } from '../net/rest-credentials.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { StunAttributeEntry, StunPasswordAlgorithm } from '../stun/attribute-values.js';
 import { PasswordAlgorithm } from '../stun/constants.js';
-import { longTermKey, verifyMessageIntegrity, verifyMessageIntegritySha256, type LongTermAlgorithm } from '../stun/integrity.js';
+import { verifyMessageIntegrity, verifyMessageIntegritySha256, type LongTermAlgorithm } from '../stun/integrity.js';
 import type { StunMessage } from '../stun/message.js';
 import { NonceIssuer } from './turn-nonce.js';
+import { checkRealmName, RealmCredentials, type TurnRealmCredentials } from './turn-realms.js';
+
+export type { TurnRealmCredentials } from './turn-realms.js';
 
 export interface TurnCredentialOptions {
-  /** REALM (RFC 8489 §14.9); RECOMMENDED to be the provider's domain name. Default 'icebridge'. */
+  /**
+   * REALM (RFC 8489 §14.9); RECOMMENDED to be the provider's domain name. The default realm: challenges
+   * name it, and `users` / `secret` are its credentials. Default 'icebridge'.
+   */
   realm?: string;
-  /** Static long-term credentials, username → password. Default none. */
+  /**
+   * More realms, name → credentials, as coturn serves several: a request naming one of them (its REALM,
+   * with a key computed for that realm) is checked against that realm's users and secret only. A 401 to a
+   * request in one of them challenges with that realm, otherwise with `realm`. Quotas count per realm and
+   * user. An entry for `realm` itself adds to `users` / `secret`. Default none.
+   */
+  realms?: Readonly<Record<string, TurnRealmCredentials>>;
+  /** Static long-term credentials of the default realm, username → password. Default none. */
   users?: Readonly<Record<string, string>>;
   /**
    * TURN REST API shared secret: username "<unix expiry>:<user>", password base64(HMAC-SHA1(secret,
@@ -44,9 +58,14 @@ export interface TurnCredentialOptions {
 
 /** What a request authenticated as, and how its responses are to be protected (RFC 8489 §9.2.4, last paragraph). */
 export interface TurnAuthContext {
+  /** The real username (also when the request carried USERHASH). */
   readonly username: string;
-  /** The identity allocation quotas count against: the username, or a REST username's user part. */
+  /** The realm the request authenticated in. */
+  readonly realm: string;
+  /** The user within the realm: the username, or a REST username's user part. */
   readonly user: string;
+  /** The identity allocation quotas count against: realm and user. */
+  readonly quotaKey: string;
   readonly key: Uint8Array;
   /** Add MESSAGE-INTEGRITY to responses. */
   readonly sha1: boolean;
@@ -56,49 +75,67 @@ export interface TurnAuthContext {
 
 export type TurnAuthOutcome =
   | { readonly ok: true; readonly auth: TurnAuthContext }
-  | { readonly ok: false; readonly code: 400 | 401 | 438; readonly reason: string; readonly challenge: boolean };
+  | {
+      readonly ok: false;
+      readonly code: 400 | 401 | 438;
+      readonly reason: string;
+      /** Whether the error carries a challenge, and for which realm (pass it to `challenge`). */
+      readonly challenge: boolean;
+      readonly realm?: string;
+    };
 
 export const DEFAULT_REALM = 'icebridge';
 
 const ALGORITHM_NUMBER: Record<LongTermAlgorithm, number> = { MD5: PasswordAlgorithm.MD5, 'SHA-256': PasswordAlgorithm.SHA256 };
 
 export class TurnAuthenticator {
+  /** The default realm. */
   readonly realm: string;
-  /** False when neither users nor a secret are configured: every TURN request gets a 401 nobody can answer. */
+  /** False when no realm has users or a secret: every TURN request gets a 401 nobody can answer. */
   readonly enabled: boolean;
-  private readonly users: Map<string, string>;
-  private readonly restHmac: HmacSha1 | undefined;
-  private readonly restSecret: string | Uint8Array | undefined;
+  private readonly realms = new Map<string, RealmCredentials>();
   private readonly algorithms: readonly StunPasswordAlgorithm[];
   private readonly nonces: NonceIssuer;
   private readonly unixEpochMs: number;
-  private readonly keyCache = new Map<string, Uint8Array>();
 
   constructor(options: TurnCredentialOptions, defaultNonceLifetimeMs: Millis) {
-    const realm = options.realm ?? DEFAULT_REALM;
-    if (typeof realm !== 'string' || realm.length === 0 || realm.length > 763) {
-      throw new RangeError('TURN realm must be 1..763 characters (RFC 8489 §14.9)');
+    this.realm = checkRealmName(options.realm ?? DEFAULT_REALM);
+    const extra = options.realms ?? {};
+    const own = extra[this.realm];
+    this.realms.set(
+      this.realm,
+      new RealmCredentials(this.realm, { users: { ...own?.users, ...options.users }, secret: options.secret ?? own?.secret }),
+    );
+    for (const [name, credentials] of Object.entries(extra)) {
+      if (name !== this.realm) this.realms.set(checkRealmName(name), new RealmCredentials(name, credentials ?? {}));
     }
-    this.realm = realm;
-    this.users = new Map(Object.entries(options.users ?? {}));
-    this.restSecret = options.secret;
-    const secretBytes = typeof options.secret === 'string' ? utf8Encode(options.secret) : options.secret;
-    this.restHmac = secretBytes !== undefined && secretBytes.length > 0 ? new HmacSha1(secretBytes) : undefined;
-    this.enabled = this.users.size > 0 || this.restHmac !== undefined;
+    const served = [...this.realms.values()];
+    this.enabled = served.some((r) => r.enabled);
     const names = options.passwordAlgorithms ?? ['SHA-256', 'MD5'];
     for (const name of names) if (!(name in ALGORITHM_NUMBER)) throw new RangeError(`unknown password algorithm ${String(name)}`);
     this.algorithms = names.map((name) => ({ algorithm: ALGORITHM_NUMBER[name], parameters: new Uint8Array(0) }));
     const lifetime = options.nonceLifetimeMs ?? defaultNonceLifetimeMs;
     if (!(lifetime > 0)) throw new RangeError('nonceLifetimeMs must be > 0');
     const key = options.nonceKey ?? crypto.getRandomValues(new Uint8Array(32));
-    this.nonces = new NonceIssuer(key, lifetime, this.algorithms.length > 0);
+    // RFC 8489 §9.2.1 bit 1: clients then send USERHASH instead of USERNAME, so it is offered only when
+    // every realm in use can map a hash back to its user (static users, no REST secret).
+    const anonymity = this.enabled && served.every((r) => !r.enabled || r.hashable);
+    this.nonces = new NonceIssuer(key, lifetime, { passwordAlgorithms: this.algorithms.length > 0, usernameAnonymity: anonymity });
     this.unixEpochMs = options.unixEpochMs ?? Date.now() - performance.now();
   }
 
-  /** REALM, a fresh NONCE and PASSWORD-ALGORITHMS: what a 401 or 438 carries (RFC 8489 §9.2.4). */
-  challenge(client: TransportAddress, now: Millis): StunAttributeEntry[] {
+  /** Every realm served, the default first. */
+  get realmNames(): string[] {
+    return [...this.realms.keys()];
+  }
+
+  /**
+   * REALM, a fresh NONCE and PASSWORD-ALGORITHMS: what a 401 or 438 carries (RFC 8489 §9.2.4). `realm`
+   * when it is one the server serves, else the default realm.
+   */
+  challenge(client: TransportAddress, now: Millis, realm?: string): StunAttributeEntry[] {
     const attributes: StunAttributeEntry[] = [
-      ['REALM', this.realm],
+      ['REALM', realm !== undefined && this.realms.has(realm) ? realm : this.realm],
       ['NONCE', this.nonces.issue(client, now)],
     ];
     if (this.algorithms.length > 0) attributes.push(['PASSWORD-ALGORITHMS', this.algorithms]);
@@ -113,10 +150,12 @@ export class TurnAuthenticator {
     const hasSha1 = request.integrityOffset >= 0;
     const hasSha256 = request.integritySha256Offset >= 0;
     if (!hasSha1 && !hasSha256) return fail(401, 'Unauthenticated', true);
-    const username = request.get('USERNAME');
+    const named = request.get('USERNAME');
+    const hash = request.get('USERHASH');
+    const realmName = request.get('REALM');
     const nonce = request.get('NONCE');
-    if (username === undefined || request.get('REALM') === undefined || nonce === undefined) {
-      return fail(400, 'Bad Request: USERNAME, REALM and NONCE are required with MESSAGE-INTEGRITY', false);
+    if ((named === undefined && hash === undefined) || realmName === undefined || nonce === undefined) {
+      return fail(400, 'Bad Request: USERNAME or USERHASH, REALM and NONCE are required with MESSAGE-INTEGRITY', false);
     }
 
     let algorithm: LongTermAlgorithm = 'MD5';
@@ -133,43 +172,31 @@ export class TurnAuthenticator {
       }
     }
 
-    const credential = this.passwordFor(username, now, allocationUsername);
-    if (credential === undefined) return fail(401, 'Unauthenticated: unknown or expired username', true);
-    const key = this.key(username, credential.password, algorithm, credential.cacheable);
+    // The key is computed with the request's REALM (§9.2.2): a realm this server does not serve can only
+    // be answered with a challenge for one it does, never accepted with another realm's passwords.
+    const realm = this.realms.get(realmName);
+    if (realm === undefined) return fail(401, 'Unauthenticated: unknown realm', true);
+    const username = named ?? (hash !== undefined ? realm.usernameForHash(hash) : undefined);
+    if (username === undefined) return fail(401, 'Unauthenticated: unknown USERHASH', true, realm.realm);
+    const credential = realm.passwordFor(username, (this.unixEpochMs + now) / 1000, allocationUsername);
+    if (credential === undefined) return fail(401, 'Unauthenticated: unknown or expired username', true, realm.realm);
+    const key = realm.key(username, credential, algorithm);
     const intact = hasSha256 ? verifyMessageIntegritySha256(request, key) : verifyMessageIntegrity(request, key);
-    if (!intact) return fail(401, 'Unauthenticated: integrity check failed', true);
+    if (!intact) return fail(401, 'Unauthenticated: integrity check failed', true, realm.realm);
 
-    if (this.nonces.check(nonce, client, now) !== 'valid') return fail(438, 'Stale Nonce', true);
+    if (this.nonces.check(nonce, client, now) !== 'valid') return fail(438, 'Stale Nonce', true, realm.realm);
     return {
       ok: true,
-      auth: { username, user: credential.user, key, sha1: hasSha1 && !negotiated, sha256: hasSha256 || negotiated },
+      auth: {
+        username,
+        realm: realm.realm,
+        user: credential.user,
+        quotaKey: `${realm.realm}\u0000${credential.user}`,
+        key,
+        sha1: hasSha1 && !negotiated,
+        sha256: hasSha256 || negotiated,
+      },
     };
-  }
-
-  private passwordFor(username: string, now: Millis, allocationUsername: string | undefined): { password: string; user: string; cacheable: boolean } | undefined {
-    const password = this.users.get(username);
-    if (password !== undefined) return { password, user: username, cacheable: true };
-    if (this.restHmac === undefined || this.restSecret === undefined) return undefined;
-    // The server derives the password from the username; verifyRestCredential then checks form and expiry.
-    const derived = toBase64(this.restHmac.digest(utf8Encode(username)));
-    const check = verifyRestCredential(this.restSecret, username, derived, (this.unixEpochMs + now) / 1000);
-    if (check.ok) return { password: derived, user: check.user || username, cacheable: false };
-    if (check.reason === 'expired' && username === allocationUsername) {
-      const colon = username.indexOf(':');
-      return { password: derived, user: colon < 0 ? username : username.slice(colon + 1) || username, cacheable: false };
-    }
-    return undefined;
-  }
-
-  private key(username: string, password: string, algorithm: LongTermAlgorithm, cacheable: boolean): Uint8Array {
-    if (!cacheable) return longTermKey(username, this.realm, password, algorithm);
-    const id = `${algorithm}\u0000${username}`;
-    let key = this.keyCache.get(id);
-    if (key === undefined) {
-      key = longTermKey(username, this.realm, password, algorithm);
-      this.keyCache.set(id, key);
-    }
-    return key;
   }
 
   /** RFC 8489 §9.2.4: the echoed PASSWORD-ALGORITHMS must be exactly the list this server sent. */
@@ -185,6 +212,6 @@ function sameAlgorithm(a: StunPasswordAlgorithm, b: StunPasswordAlgorithm): bool
   return true;
 }
 
-function fail(code: 400 | 401 | 438, reason: string, challenge: boolean): TurnAuthOutcome {
-  return { ok: false, code, reason, challenge };
+function fail(code: 400 | 401 | 438, reason: string, challenge: boolean, realm?: string): TurnAuthOutcome {
+  return { ok: false, code, reason, challenge, realm };
 }

@@ -10,6 +10,14 @@ import type { TransportAddress } from '../net/transport-address.js';
 export const NONCE_COOKIE = 'obMatJos2';
 /** RFC 8489 §18.1: bit 0 (the most significant bit of the first byte) — PASSWORD-ALGORITHMS supported. */
 const FEATURE_PASSWORD_ALGORITHMS = 0x80;
+/** RFC 8489 §18.1: bit 1 — username anonymity: the client may send USERHASH instead of USERNAME. */
+const FEATURE_USERNAME_ANONYMITY = 0x40;
+
+/** The security features a nonce cookie announces (RFC 8489 §9.2.1). */
+export interface NonceFeatures {
+  readonly passwordAlgorithms: boolean;
+  readonly usernameAnonymity: boolean;
+}
 
 /** Body layout: expiry (6 bytes, ms on the engine's clock), salt (6 bytes), MAC (12 bytes) → 32 base64 chars. */
 const EXPIRY_BYTES = 6;
@@ -32,10 +40,11 @@ export class NonceIssuer {
   constructor(
     key: Uint8Array,
     private readonly lifetimeMs: Millis,
-    passwordAlgorithms: boolean,
+    features: NonceFeatures,
   ) {
     this.hmac = new HmacSha256(key);
-    this.cookie = NONCE_COOKIE + toBase64(new Uint8Array([passwordAlgorithms ? FEATURE_PASSWORD_ALGORITHMS : 0, 0, 0]));
+    const bits = (features.passwordAlgorithms ? FEATURE_PASSWORD_ALGORITHMS : 0) | (features.usernameAnonymity ? FEATURE_USERNAME_ANONYMITY : 0);
+    this.cookie = NONCE_COOKIE + toBase64(new Uint8Array([bits, 0, 0]));
   }
 
   /** Whether a nonce the client echoes announced PASSWORD-ALGORITHMS support (RFC 8489 §9.2.4). */

@@ -8,9 +8,9 @@ import { familyOf } from '../net/transport-address.js';
 import { StunMethod } from '../stun/constants.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
-import { decodeChannelData, encodeChannelData } from '../turn/channel-data.js';
+import { CHANNEL_MAX_RFC5766, decodeChannelData, encodeChannelData } from '../turn/channel-data.js';
 import type { StunServer } from './stun-server.js';
-import { canonicalIp, peerKey, type TurnAllocation } from './turn-allocation.js';
+import { canonicalIp, peerKey, type RelayHalf, type TurnAllocation } from './turn-allocation.js';
 import type { TurnServerCounters } from './turn-server-counters.js';
 
 /**
@@ -31,6 +31,8 @@ export class TurnRelay {
     private readonly stun: StunServer,
     private readonly counters: TurnServerCounters,
     private readonly reachable: PeerReachable = () => true,
+    /** The highest channel number accepted in ChannelData (ChannelBind enforces the same). */
+    private readonly channelMax = CHANNEL_MAX_RFC5766,
   ) {}
 
   /** RFC 8656 §11.2: a Send indication (never authenticated, never refreshes a permission). */
@@ -47,9 +49,14 @@ export class TurnRelay {
       data === undefined ||
       message.unknownComprehensionRequired.length > 0 ||
       message.has('DONT-FRAGMENT') ||
-      peer.port === 0 ||
-      familyOf(peer.address) !== allocation.family
+      peer.port === 0
     ) {
+      this.counters.dropped['bad-send']++;
+      return;
+    }
+    // RFC 8656 §11.2 / §9: the relay of the peer's family (a dual allocation has two).
+    const half = allocation.relay(familyOf(peer.address));
+    if (half === undefined) {
       this.counters.dropped['bad-send']++;
       return;
     }
@@ -59,7 +66,7 @@ export class TurnRelay {
       this.counters.dropped['no-permission']++;
       return;
     }
-    this.toPeer(allocation, peer, data, now);
+    this.toPeer(allocation, half, peer, data, now);
   }
 
   /** RFC 8656 §12.6: ChannelData from the client, on a bound channel, goes to its peer. */
@@ -67,7 +74,7 @@ export class TurnRelay {
     let channel: number;
     let data: Uint8Array;
     try {
-      ({ channel, data } = decodeChannelData(bytes));
+      ({ channel, data } = decodeChannelData(bytes, this.channelMax));
     } catch {
       this.counters.dropped['bad-channel-data']++;
       return;
@@ -86,9 +93,14 @@ export class TurnRelay {
       this.counters.dropped['no-permission']++;
       return;
     }
+    const half = allocation.relay(familyOf(binding.peer.address));
+    if (half === undefined) {
+      this.counters.dropped['no-channel']++;
+      return;
+    }
     // No copy: a socket's datagram stays valid until its handler returns, and the driver sends what the
     // engine queued before that (EngineDriver polls right after handleDatagram).
-    this.toPeer(allocation, binding.peer, data, now);
+    this.toPeer(allocation, half, binding.peer, data, now);
   }
 
   /** RFC 8656 §11.3 / §12.7: a datagram from a peer at the relayed transport address. */
@@ -112,7 +124,7 @@ export class TurnRelay {
     try {
       message =
         binding !== undefined
-          ? encodeChannelData(binding.channel, bytes)
+          ? encodeChannelData(binding.channel, bytes, CHANNEL_MAX_RFC5766)
           : encodeStunMessage(
               createStunMessage({
                 method: StunMethod.Data,
@@ -134,7 +146,7 @@ export class TurnRelay {
     this.stun.send({ socket: allocation.client.socket, to: allocation.client.from, bytes: message });
   }
 
-  private toPeer(allocation: TurnAllocation, peer: TransportAddress, data: Uint8Array, now: Millis): void {
+  private toPeer(allocation: TurnAllocation, half: RelayHalf, peer: TransportAddress, data: Uint8Array, now: Millis): void {
     if (!allocation.bucket.take(data.length, now)) {
       this.counters.dropped['rate-limited']++;
       return;
@@ -143,6 +155,6 @@ export class TurnRelay {
     allocation.traffic.bytesToPeers += data.length;
     this.counters.relayed.packetsToPeers++;
     this.counters.relayed.bytesToPeers += data.length;
-    this.stun.send({ socket: allocation.relaySocket, to: peer, bytes: data });
+    this.stun.send({ socket: half.socket, to: peer, bytes: data });
   }
 }

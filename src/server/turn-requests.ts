@@ -2,7 +2,7 @@
 // Refresh (§8.2), CreatePermission (§10.2) and ChannelBind (§12.2). Each answers exactly once.
 import type { Millis } from '../net/clock.js';
 import type { DatagramSource } from '../net/engine.js';
-import { familyOf, type TransportAddress } from '../net/transport-address.js';
+import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import type { StunMessage } from '../stun/message.js';
 import { isValidChannelNumber } from '../turn/channel-data.js';
 import type { PeerPolicy } from './peer-policy.js';
@@ -22,27 +22,33 @@ export interface TurnRequestContext {
   schedule(at: Millis): void;
   /** Deletes the allocation (Refresh with LIFETIME 0). */
   deallocate(allocation: TurnAllocation): void;
+  /** Deletes one family's relay of a dual allocation (Refresh with LIFETIME 0 and REQUESTED-ADDRESS-FAMILY). */
+  removeRelay(allocation: TurnAllocation, family: AddressFamily): void;
   /** Whether `peer` is the relayed transport address of one of the server's live allocations. */
   isRelayedAddress(peer: TransportAddress): boolean;
 }
 
-/** RFC 8656 §8.2. */
+/**
+ * RFC 8656 §8.2. With REQUESTED-ADDRESS-FAMILY only that family's relay of a dual allocation is refreshed
+ * or deleted (§8: without it the request "should be treated as applying to all current allocations").
+ */
 export function handleRefresh(ctx: TurnRequestContext, request: StunMessage, source: DatagramSource, allocation: TurnAllocation, auth: TurnAuthContext, now: Millis): void {
   ctx.counters.requests.refresh++;
   const family = request.get('REQUESTED-ADDRESS-FAMILY');
-  if (family !== undefined && family !== allocation.family) {
+  if (family !== undefined && allocation.relay(family) === undefined) {
     ctx.responder.error(request, source, 443, 'Peer Address Family Mismatch', auth);
     return;
   }
   const requested = request.get('LIFETIME');
   if (requested === 0) {
-    ctx.deallocate(allocation);
+    if (family !== undefined && allocation.relays.length > 1) ctx.removeRelay(allocation, family);
+    else ctx.deallocate(allocation);
     ctx.responder.success(request, source, [['LIFETIME', 0]], auth);
     return;
   }
   const lifetimeS = grantedLifetimeS(requested, ctx.limits);
-  allocation.expiresAt = now + lifetimeS * 1000;
-  ctx.schedule(allocation.expiresAt);
+  allocation.refresh(now + lifetimeS * 1000, family);
+  ctx.schedule(now + lifetimeS * 1000);
   ctx.responder.success(request, source, [['LIFETIME', lifetimeS]], auth);
 }
 
@@ -51,7 +57,8 @@ export function handleRefresh(ctx: TurnRequestContext, request: StunMessage, sou
  * server's peer policy (403). Returns the error to send, or undefined.
  */
 function checkPeer(ctx: TurnRequestContext, allocation: TurnAllocation, peer: TransportAddress): { code: number; reason: string } | undefined {
-  if (familyOf(peer.address) !== allocation.family) return { code: 443, reason: 'Peer Address Family Mismatch' };
+  // §9: a peer is reached from the relay of its family; a dual allocation has both.
+  if (allocation.relay(familyOf(peer.address)) === undefined) return { code: 443, reason: 'Peer Address Family Mismatch' };
   const verdict = ctx.policy.judge(peer.address);
   // The server's own addresses are refused as peers (its other ports are its own services), except the
   // relayed transport address of a live allocation: two clients behind symmetric NATs meet relay to relay
@@ -99,8 +106,9 @@ export function handleChannelBind(ctx: TurnRequestContext, request: StunMessage,
     ctx.responder.error(request, source, 400, 'Bad Request: CHANNEL-NUMBER and XOR-PEER-ADDRESS are required', auth);
     return;
   }
-  if (!isValidChannelNumber(channel)) {
-    ctx.responder.error(request, source, 400, 'Bad Request: channel number outside 0x4000-0x4FFF', auth);
+  // RFC 8656 §12.2 says 0x4000-0x4FFF; by default RFC 5766's 0x4000-0x7FFF (option channelNumbers).
+  if (!isValidChannelNumber(channel, ctx.limits.channelMax)) {
+    ctx.responder.error(request, source, 400, `Bad Request: channel number outside 0x4000-0x${ctx.limits.channelMax.toString(16).toUpperCase()}`, auth);
     return;
   }
   if (peer.port === 0) {

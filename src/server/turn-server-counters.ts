@@ -23,6 +23,8 @@ export type TurnDropReason =
   | 'allocate-in-progress'
   /** A response or relayed message that could not be encoded. */
   | 'encode-failed'
+  /** A datagram on a reserved relay port (EVEN-PORT R=1) that no allocation uses yet. */
+  | 'reserved-port'
   /** A bug caught at the engine boundary rather than thrown into the driver; should stay 0. */
   | 'internal-error';
 
@@ -38,6 +40,7 @@ export const TURN_DROP_REASONS: readonly TurnDropReason[] = [
   'late-relay',
   'allocate-in-progress',
   'encode-failed',
+  'reserved-port',
   'internal-error',
 ];
 
@@ -57,6 +60,8 @@ export interface TurnServerCounters {
     /** Retransmitted Allocates answered from the allocation (RFC 8656 §7.2 NOTE). */
     retransmitted: number;
   };
+  /** Port reservations (EVEN-PORT R=1, RESERVATION-TOKEN): made, taken by an Allocate, expired unused. */
+  reservations: { created: number; used: number; expired: number };
   /** Error responses sent, by code. */
   errorResponses: Record<number, number>;
   relayed: { packetsToPeers: number; bytesToPeers: number; packetsToClients: number; bytesToClients: number };
@@ -71,6 +76,7 @@ export function createTurnServerCounters(): TurnServerCounters {
     peerDatagrams: 0,
     requests: { allocate: 0, refresh: 0, createPermission: 0, channelBind: 0 },
     allocations: { created: 0, deleted: 0, expired: 0, failed: 0, retransmitted: 0 },
+    reservations: { created: 0, used: 0, expired: 0 },
     errorResponses: {},
     relayed: { packetsToPeers: 0, bytesToPeers: 0, packetsToClients: 0, bytesToClients: 0 },
     dropped,

@@ -7,12 +7,15 @@ import {
   TURN_DEFAULT_LIFETIME_S,
   TURN_MAX_LIFETIME_S,
   TURN_PERMISSION_LIFETIME_MS,
+  TURN_RESERVATION_LIFETIME_MS,
 } from '../timing.js';
+import { CHANNEL_MAX, CHANNEL_MAX_RFC5766 } from '../turn/channel-data.js';
 import type { PeerPolicyOptions } from './peer-policy.js';
 import type { StunServerOptions } from './stun-server.js';
 import type { TurnCredentialOptions } from './turn-auth.js';
+import type { TurnTcpRelayOptions } from './turn-tcp-options.js';
 
-export interface TurnServerOptions extends StunServerOptions, TurnCredentialOptions, PeerPolicyOptions {
+export interface TurnServerOptions extends StunServerOptions, TurnCredentialOptions, PeerPolicyOptions, TurnTcpRelayOptions {
   /**
    * Families of relayed addresses the server can allocate (RFC 8656 §7.2 step 7: others get 440). The
    * driver's relay sockets must be able to open these. Default ['IPv4'].
@@ -28,7 +31,13 @@ export interface TurnServerOptions extends StunServerOptions, TurnCredentialOpti
   channelLifetimeMs?: Millis;
   /** RFC 8656 §12: how long an expired channel's number and peer stay reserved. Default 300 000 ms. */
   channelReservationMs?: Millis;
-  /** Allocations (pending ones included) per user before 486 Allocation Quota Reached. Default 10. */
+  /**
+   * Live allocations (pending ones included) per user of a realm before 486 Allocation Quota Reached
+   * (RFC 8656 §7.2 step 10). A slot is freed when its allocation is deleted: a UDP allocation whose client
+   * went away silently holds it for the rest of its lifetime (the granted LIFETIME from the last Refresh,
+   * `defaultLifetimeS` = 600 s by default); a TCP/TLS allocation frees it as soon as its connection closes
+   * (RFC 8656 §3.1). Port reservations (EVEN-PORT R=1) do not count. Default 10.
+   */
   maxAllocationsPerUser?: number;
   /** Allocations in total before 508 Insufficient Capacity. Default 1000. */
   maxAllocations?: number;
@@ -41,10 +50,23 @@ export interface TurnServerOptions extends StunServerOptions, TurnCredentialOpti
   burstBytes?: number;
   /** Permissions per allocation before CreatePermission/ChannelBind get 508. Default 128. */
   maxPermissionsPerAllocation?: number;
-  /** Channel bindings per allocation before ChannelBind gets 508. Default 256 (the range holds 4096). */
+  /** Channel bindings per allocation before ChannelBind gets 508. Default 256 (the range holds 16 384, or 4096 with channelNumbers 'rfc8656'). */
   maxChannelsPerAllocation?: number;
   /** How long the driver may take to open a relay socket before the Allocate gets 508. Default 5000 ms. */
   relayOpenTimeoutMs?: Millis;
+  /**
+   * Channel numbers ChannelBind accepts. 'rfc5766': 0x4000–0x7FFF, RFC 5766 §11's range, which coturn and
+   * older clients use — a deliberate departure from RFC 8656 §12, which narrowed it to 0x4000–0x4FFF and
+   * says to answer 400 outside it; 'rfc8656' does that. Default 'rfc5766'.
+   */
+  channelNumbers?: 'rfc5766' | 'rfc8656';
+  /**
+   * How long the port N+1 of an EVEN-PORT R=1 Allocate stays reserved for the RESERVATION-TOKEN it got
+   * (RFC 8656 §7.2: at least 30 s). Default TURN_RESERVATION_LIFETIME_MS (30 000 ms).
+   */
+  reservationLifetimeMs?: Millis;
+  /** Port reservations held at once before an EVEN-PORT R=1 Allocate gets 508. Default 1000. */
+  maxReservations?: number;
 }
 
 export interface ResolvedTurnLimits {
@@ -61,6 +83,10 @@ export interface ResolvedTurnLimits {
   readonly maxPermissionsPerAllocation: number;
   readonly maxChannelsPerAllocation: number;
   readonly relayOpenTimeoutMs: Millis;
+  /** The highest channel number ChannelBind and ChannelData accept (0x7FFF or 0x4FFF). */
+  readonly channelMax: number;
+  readonly reservationLifetimeMs: Millis;
+  readonly maxReservations: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, integer = true): number {
@@ -95,7 +121,16 @@ export function resolveTurnLimits(options: TurnServerOptions): ResolvedTurnLimit
     maxPermissionsPerAllocation: positive('maxPermissionsPerAllocation', options.maxPermissionsPerAllocation, 128),
     maxChannelsPerAllocation: positive('maxChannelsPerAllocation', options.maxChannelsPerAllocation, 256),
     relayOpenTimeoutMs: positive('relayOpenTimeoutMs', options.relayOpenTimeoutMs, 5000, false),
+    channelMax: channelMaxOf(options.channelNumbers),
+    reservationLifetimeMs: positive('reservationLifetimeMs', options.reservationLifetimeMs, TURN_RESERVATION_LIFETIME_MS, false),
+    maxReservations: positive('maxReservations', options.maxReservations, 1000),
   };
+}
+
+function channelMaxOf(range: TurnServerOptions['channelNumbers']): number {
+  if (range === undefined || range === 'rfc5766') return CHANNEL_MAX_RFC5766;
+  if (range === 'rfc8656') return CHANNEL_MAX;
+  throw new RangeError(`TURN server option channelNumbers must be 'rfc5766' or 'rfc8656', got ${String(range)}`);
 }
 
 /**

@@ -74,6 +74,8 @@ export interface StunAttributeValues {
   'ADDITIONAL-ADDRESS-FAMILY': AddressFamily;
   'ADDRESS-ERROR-CODE': StunAddressErrorCode;
   ICMP: StunIcmp;
+  /** RFC 6062 §6.2.1: identifies a peer data connection. */
+  'CONNECTION-ID': number;
   'CHANGE-REQUEST': StunChangeRequest;
   'RESPONSE-PORT': number;
   PADDING: Uint8Array;

@@ -68,6 +68,8 @@ export const STUN_ATTRIBUTES = [
   row(T.ADDITIONAL_ADDRESS_FAMILY, 'ADDITIONAL-ADDRESS-FAMILY', familyCodec),
   row(T.ADDRESS_ERROR_CODE, 'ADDRESS-ERROR-CODE', addressErrorCodeCodec),
   row(T.ICMP, 'ICMP', icmpCodec),
+  // RFC 6062 §6.2 (TCP allocations)
+  row(T.CONNECTION_ID, 'CONNECTION-ID', uint32Codec),
   // RFC 5780 §7 (NAT behaviour discovery)
   row(T.CHANGE_REQUEST, 'CHANGE-REQUEST', changeRequestCodec),
   row(T.RESPONSE_ORIGIN, 'RESPONSE-ORIGIN', addressCodec(false)),

@@ -8,6 +8,11 @@ export interface ClassifyOptions {
    * datagram, as a server answering old clients needs. Default false.
    */
   classicStun?: boolean;
+  /**
+   * Also take first bytes 80..127 as ChannelData: RFC 5766 §11's channel numbers 0x5000-0x7FFF, which a
+   * TURN server accepting that range needs (RFC 7983 §7 gives only 64..79 to TURN). Default false.
+   */
+  wideChannels?: boolean;
 }
 
 /**
@@ -26,7 +31,7 @@ export function classifyDatagram(bytes: Uint8Array, options?: ClassifyOptions): 
   }
   if (first >= 20 && first <= 63) return 'dtls';
   // RFC 8656 §12.4: a ChannelData message has a 4-byte header (channel number, length).
-  if (first >= 0x40 && first <= 0x4f) return bytes.length >= 4 ? 'channel-data' : 'other';
+  if (first >= 0x40 && (first <= 0x4f || (first <= 0x7f && options?.wideChannels === true))) return bytes.length >= 4 ? 'channel-data' : 'other';
   if (first >= 128 && first <= 191) return 'rtp';
   return 'other';
 }

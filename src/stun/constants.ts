@@ -19,6 +19,10 @@ export const StunMethod = {
   Data: 0x007,
   CreatePermission: 0x008,
   ChannelBind: 0x009,
+  /** RFC 6062 §6.1: TCP relay allocations. */
+  Connect: 0x00a,
+  ConnectionBind: 0x00b,
+  ConnectionAttempt: 0x00c,
 } as const;
 
 export type StunMethodName = keyof typeof StunMethod;
@@ -53,6 +57,8 @@ export const StunAttributeType = {
   USERHASH: 0x001e,
   XOR_MAPPED_ADDRESS: 0x0020,
   RESERVATION_TOKEN: 0x0022,
+  /** RFC 6062 §6.2.1. */
+  CONNECTION_ID: 0x002a,
   PRIORITY: 0x0024,
   USE_CANDIDATE: 0x0025,
   PADDING: 0x0026,
@@ -79,3 +85,6 @@ export const PasswordAlgorithm = {
 
 /** RFC 8656 §3.2 / §18.8: the only REQUESTED-TRANSPORT protocol TURN allows. */
 export const TRANSPORT_UDP = 17;
+
+/** RFC 6062 §4.1: REQUESTED-TRANSPORT for a TCP allocation. */
+export const TRANSPORT_TCP = 6;

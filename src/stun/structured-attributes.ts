@@ -43,6 +43,15 @@ function checkCodeAndReason(name: string, code: unknown, reason: unknown): numbe
   return 4 + n;
 }
 
+/**
+ * The reason phrase of ERROR-CODE or ADDRESS-ERROR-CODE without trailing NULs: some servers (coturn) count
+ * their padding into the attribute length, and a NUL is never part of RFC 8489 §14.8's UTF-8 text.
+ */
+function readReason(bytes: Uint8Array, start: number, end: number): string {
+  while (end > start && bytes[end - 1] === 0) end--;
+  return readUtf8(bytes, start, end);
+}
+
 function writeCodeAndReason(code: number, reason: string, bytes: Uint8Array, offset: number, length: number): void {
   bytes[offset + 2] = Math.floor(code / 100);
   bytes[offset + 3] = code % 100;
@@ -54,7 +63,7 @@ export function errorCodeCodec(name: string): StunAttributeCodec<StunErrorCode> 
   return {
     decode(bytes, _view, offset, length) {
       if (length < 4) throw lengthError(name, offset, length, 'at least 4');
-      return { code: readCode(name, bytes, offset), reason: readUtf8(bytes, offset + 4, offset + length) };
+      return { code: readCode(name, bytes, offset), reason: readReason(bytes, offset + 4, offset + length) };
     },
     size(value) {
       checkObject(name, value, '{ code, reason }');
@@ -84,7 +93,7 @@ export function addressErrorCodeCodec(name: string): StunAttributeCodec<StunAddr
     decode(bytes, _view, offset, length) {
       if (length < 4) throw lengthError(name, offset, length, 'at least 4');
       const family = readFamily(name, bytes, offset);
-      return { family, code: readCode(name, bytes, offset), reason: readUtf8(bytes, offset + 4, offset + length) };
+      return { family, code: readCode(name, bytes, offset), reason: readReason(bytes, offset + 4, offset + length) };
     },
     size(value) {
       checkObject(name, value, '{ family, code, reason }');

@@ -2,6 +2,7 @@
 // default documented here; they are validated once, at construction.
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import type { SocketId } from '../net/engine.js';
+import type { StunAddressErrorCode } from '../stun/attribute-values.js';
 import type { TransactionOptions } from '../stun/transactions.js';
 import {
   TURN_CHANNEL_LIFETIME_MS,
@@ -24,8 +25,27 @@ export interface TurnClientOptions {
   socket?: SocketId;
   /** TCP or TLS to the server: each request is sent once and times out after Ti (RFC 8489 §6.2.2). Default false. */
   reliable?: boolean;
-  /** Relayed address family; 'IPv6' adds REQUESTED-ADDRESS-FAMILY (RFC 8656 §7.1). Default: the server's choice (IPv4). */
+  /**
+   * Relayed address family, sent as REQUESTED-ADDRESS-FAMILY (RFC 8656 §7.1) whichever it is: asking for
+   * IPv4 explicitly is allowed and says what is meant. Default: none sent, so the server relays IPv4 (§7.2).
+   */
   family?: AddressFamily;
+  /**
+   * After a 440 (Address Family not Supported) to the Allocate, ask once more, explicitly, for the other
+   * family (IPv6 after IPv4 or a dual request, IPv4 after IPv6); the error then names both attempts. Default true.
+   */
+  familyFallback?: boolean;
+  /**
+   * Ask for a dual allocation, one IPv4 and one IPv6 relayed address (ADDITIONAL-ADDRESS-FAMILY, RFC 8656
+   * §7.1); a server granting one half says why not the other (ADDRESS-ERROR-CODE, the 'allocated' event's
+   * `addressError`). Not with `family` (§7.1: never both attributes). Default false.
+   */
+  dualStack?: boolean;
+  /**
+   * With `dualStack`, also send ADDITIONAL-ADDRESS-FAMILY under 0x8032, the turnbis-draft code point coturn
+   * 4.6 uses instead of RFC 8656's 0x8000 (comprehension-optional: other servers ignore it). Default true.
+   */
+  draftDualStackAttribute?: boolean;
   /** LIFETIME asked for in Allocate and Refresh, in seconds (RFC 8656 §7.1, a hint). Default 600. */
   lifetimeSeconds?: number;
   /** Refresh an allocation, permission or channel this long before it expires. Default 60 000 ms. */
@@ -71,6 +91,9 @@ export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTu
     socket: options.socket ?? 0,
     reliable: options.reliable ?? false,
     family: options.family,
+    familyFallback: options.familyFallback ?? true,
+    dualStack: options.dualStack ?? false,
+    draftDualStackAttribute: options.draftDualStackAttribute ?? true,
     lifetimeSeconds: options.lifetimeSeconds ?? TURN_DEFAULT_LIFETIME_S,
     refreshMarginMs: options.refreshMarginMs ?? TURN_REFRESH_MARGIN_MS,
     refreshRetryMs: options.refreshRetryMs ?? TURN_REFRESH_RETRY_MS,
@@ -117,6 +140,12 @@ export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTu
   if (!Number.isInteger(resolved.lifetimeSeconds) || resolved.lifetimeSeconds > 0xffffffff) {
     throw new RangeError('TurnClient: lifetimeSeconds must be a whole number of seconds');
   }
+  if (resolved.dualStack && resolved.family !== undefined) {
+    throw new RangeError('TurnClient: dualStack and family exclude each other (RFC 8656 §7.1)');
+  }
+  if (resolved.family !== undefined && resolved.family !== 'IPv4' && resolved.family !== 'IPv6') {
+    throw new RangeError(`TurnClient: family must be 'IPv4' or 'IPv6', not ${String(resolved.family)}`);
+  }
   if (typeof resolved.username !== 'string' || typeof resolved.credential !== 'string') {
     throw new TypeError('TurnClient: username and credential must be strings');
   }
@@ -139,7 +168,19 @@ export type TurnCloseReason =
   | 'not-allocated';
 
 export type TurnClientEvent =
-  | { type: 'allocated'; relayed: TransportAddress; mapped: TransportAddress | undefined; lifetimeSeconds: number; server: TransportAddress }
+  /**
+   * `relayed` is the first of `relayedAddresses` (two for a granted dual allocation, IPv4 first);
+   * `addressError`: why the server did not grant one half of a dual allocation (RFC 8656 §7.3).
+   */
+  | {
+      type: 'allocated';
+      relayed: TransportAddress;
+      relayedAddresses: readonly TransportAddress[];
+      addressError?: StunAddressErrorCode;
+      mapped: TransportAddress | undefined;
+      lifetimeSeconds: number;
+      server: TransportAddress;
+    }
   | { type: 'allocation-failed'; error: TurnError }
   /** Following a 300 Try Alternate (RFC 8489 §10) while allocating. */
   | { type: 'redirected'; from: TransportAddress; to: TransportAddress }

@@ -6,6 +6,7 @@ import type { DestinationUnreachableError } from '../net/datagram-socket.js';
 import type { DatagramSource, Engine, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
 import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import type { StunAddressErrorCode } from '../stun/attribute-values.js';
 import { classifyDatagram } from '../stun/classify.js';
 import { StunMethod } from '../stun/constants.js';
 import { decodeStunOrUndefined } from '../stun/decode.js';
@@ -25,9 +26,11 @@ import {
 } from './client-options.js';
 import { LongTermCredentials } from './credentials.js';
 import { TurnError, TurnErrorCode as Code, type TurnOperation } from './errors.js';
-import { canonicalIp, PermissionTable, refreshTime, type Permission } from './permissions.js';
-import { receiveChannelData, receiveDataIndication, transmitData, type DataPathHost } from './data-path.js';
-import { methodOf, requestAttributes, type TurnRequest } from './requests.js';
+import { firstAllocateRequest } from './allocation.js';
+import { canonicalIp, canonicalPeer, PermissionTable, refreshTime, type Permission } from './permissions.js';
+import { receiveChannelData, receiveDataIndication, sendOrQueue, transmitData, type DataPathHost } from './data-path.js';
+import { earliest, keepAlive, sendChannelBind, sendPermission, type UpkeepHost } from './upkeep.js';
+import { methodOf, requestAttributes, type AllocateRequest, type TurnRequest } from './requests.js';
 import { TurnResponses } from './responses.js';
 
 export interface PendingRequest {
@@ -40,7 +43,7 @@ export interface PendingRequest {
   integrityFailures: number;
 }
 
-export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
+export class TurnClient implements Engine<TurnClientEvent>, DataPathHost, UpkeepHost {
   readonly options: ResolvedTurnClientOptions;
   readonly counters = newTurnClientCounters();
   readonly transactions: TransactionTable<PendingRequest>;
@@ -52,7 +55,8 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
   private readonly responses: TurnResponses;
   private stateValue: TurnClientState = 'new';
   private serverValue: TransportAddress;
-  private relayed: TransportAddress | undefined;
+  private relayed: readonly TransportAddress[] = [];
+  private addressErrorValue: StunAddressErrorCode | undefined;
   private mapped: TransportAddress | undefined;
   private lifetime = 0;
   private expiresAt: number | undefined;
@@ -78,9 +82,19 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
     return this.serverValue;
   }
 
-  /** XOR-RELAYED-ADDRESS of the allocation, once allocated. */
+  /** XOR-RELAYED-ADDRESS of the allocation, once allocated (of a dual allocation: the IPv4 one, if granted). */
   get relayedAddress(): TransportAddress | undefined {
+    return this.relayed[0];
+  }
+
+  /** Every relayed address of the allocation: two for a granted dual allocation (IPv4 first), else one. */
+  get relayedAddresses(): readonly TransportAddress[] {
     return this.relayed;
+  }
+
+  /** ADDRESS-ERROR-CODE of the Allocate success: why one half of a dual allocation was not granted (§7.3). */
+  get addressError(): StunAddressErrorCode | undefined {
+    return this.addressErrorValue;
   }
 
   /** XOR-MAPPED-ADDRESS: this client's address as the server saw it (a server-reflexive candidate). */
@@ -109,7 +123,7 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
   allocate(now: number): boolean {
     if (this.stateValue !== 'new') return false;
     this.stateValue = 'allocating';
-    this.sendRequest({ op: 'allocate' }, now, 0);
+    this.sendRequest(firstAllocateRequest(this.options), now, 0);
     return true;
   }
 
@@ -129,7 +143,7 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
       this.events.push({ type: 'permission', peer: ip, result: 'failed', error });
       return;
     }
-    if (!permission.inFlight) this.sendPermission(permission, now);
+    if (!permission.inFlight) sendPermission(this, permission, now);
   }
 
   /**
@@ -153,7 +167,7 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
       binding.state = 'pending';
       binding.reservedUntil = undefined;
     }
-    if (binding.state === 'pending' && !binding.inFlight) this.sendChannelBind(binding, now);
+    if (binding.state === 'pending' && !binding.inFlight) sendChannelBind(this, binding, now);
     return binding.number;
   }
 
@@ -164,24 +178,11 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
    */
   send(peer: TransportAddress, data: Uint8Array, now: number): TurnSendResult {
     const canonical = canonicalPeer(peer);
-    if (this.stateValue !== 'allocated' || !canonical || !this.sameFamilyAsRelay(canonical)) {
+    if (this.stateValue !== 'allocated' || !canonical || !this.relayFor(canonical)) {
       this.counters.droppedSends++;
       return 'dropped';
     }
-    const channel = this.channels.forPeer(canonical);
-    let permission = this.permissions.get(canonical.address);
-    if (channel?.state === 'active' || permission?.state === 'active') return transmitData(this, canonical, data);
-    permission ??= this.permissions.ensure(canonical.address, canonical.port);
-    if (!permission) {
-      this.counters.droppedSends++;
-      return 'dropped';
-    }
-    if (!this.permissions.enqueue(permission, { peer: canonical, data })) {
-      this.counters.queueOverflows++;
-      return 'dropped';
-    }
-    if (!permission.inFlight) this.sendPermission(permission, now);
-    return 'queued';
+    return sendOrQueue(this, canonical, data, now);
   }
 
   /**
@@ -259,24 +260,7 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
       this.refreshInFlight = true;
       this.sendRequest({ op: 'refresh' }, now, 0);
     }
-    for (const p of [...this.permissions.values()]) {
-      if (p.expiresAt !== undefined && now >= p.expiresAt) {
-        this.permissions.remove(p);
-        this.events.push({ type: 'permission', peer: p.ip, result: 'expired' });
-      } else if (!p.inFlight && p.refreshAt !== undefined && now >= p.refreshAt) {
-        this.sendPermission(p, now);
-      }
-    }
-    this.channels.purge(now);
-    for (const b of [...this.channels.values()]) {
-      if (b.state !== 'active') continue;
-      if (b.expiresAt !== undefined && now >= b.expiresAt) {
-        this.channels.reserve(b, now + this.options.channelReservationMs);
-        this.events.push({ type: 'channel', peer: b.peer, channel: b.number, result: 'expired' });
-      } else if (!b.inFlight && b.refreshAt !== undefined && now >= b.refreshAt) {
-        this.sendChannelBind(b, now);
-      }
-    }
+    keepAlive(this, now);
   }
 
   pollTransmit(): Transmit | undefined {
@@ -284,17 +268,9 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
   }
 
   pollTimeout(): number | undefined {
-    let next = this.transactions.nextDeadline();
-    const consider = (t: number | undefined) => {
-      if (t !== undefined && (next === undefined || t < next)) next = t;
-    };
-    if (this.stateValue === 'allocated') {
-      consider(this.expiresAt);
-      if (!this.refreshInFlight) consider(this.refreshAt);
-      consider(this.permissions.nextDeadline());
-      consider(this.channels.nextDeadline());
-    }
-    return next;
+    const next = this.transactions.nextDeadline();
+    if (this.stateValue !== 'allocated') return next;
+    return earliest(next, this.expiresAt, this.refreshInFlight ? undefined : this.refreshAt, this.permissions.nextDeadline(), this.channels.nextDeadline());
   }
 
   pollEvent(): TurnClientEvent | undefined {
@@ -339,12 +315,20 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
   }
 
   /** @internal An Allocate succeeded: the allocation exists from the request's send time. */
-  allocated(relayed: TransportAddress, mapped: TransportAddress | undefined, lifetimeSeconds: number, sentAt: number): void {
+  allocated(
+    relayed: readonly TransportAddress[],
+    mapped: TransportAddress | undefined,
+    lifetimeSeconds: number,
+    sentAt: number,
+    addressError?: StunAddressErrorCode,
+  ): void {
     this.stateValue = 'allocated';
     this.relayed = relayed;
+    this.addressErrorValue = addressError;
     this.mapped = mapped;
     this.renewed(lifetimeSeconds, sentAt);
-    this.events.push({ type: 'allocated', relayed, mapped, lifetimeSeconds, server: this.serverValue });
+    const event = { type: 'allocated', relayed: relayed[0], relayedAddresses: relayed, mapped, lifetimeSeconds, server: this.serverValue } as const;
+    this.events.push(addressError ? { ...event, addressError } : event);
   }
 
   /** @internal The allocation's time-to-expiry restarted at `sentAt` (§8.3). */
@@ -361,13 +345,13 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
     this.refreshAt = now + this.options.refreshRetryMs;
   }
 
-  /** @internal Re-targets a 300 Try Alternate (RFC 8489 §10): a new server gets a first, unauthenticated request. */
-  redirect(to: TransportAddress, now: number): void {
+  /** @internal Re-targets a 300 Try Alternate (RFC 8489 §10): a new server gets `request` first, unauthenticated. */
+  redirect(to: TransportAddress, request: AllocateRequest, now: number): void {
     const from = this.serverValue;
     this.serverValue = to;
     this.credentials.reset();
     this.events.push({ type: 'redirected', from, to });
-    this.sendRequest({ op: 'allocate' }, now, 0);
+    this.sendRequest(request, now, 0);
   }
 
   /** @internal Sends what was queued for a permission now installed. */
@@ -401,32 +385,16 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost {
   private refuse(peer: TransportAddress | undefined, operation: TurnOperation): TurnError | undefined {
     if (this.stateValue !== 'allocated') return new TurnError(Code.AllocationMismatch, `no allocation (state ${this.stateValue})`, operation, 'closed');
     if (!peer) return new TurnError(Code.BadRequest, 'the peer is not an IP address', operation, 'protocol');
-    if (!this.sameFamilyAsRelay(peer)) {
-      // §10.1, §12.1: only peers of the relayed address's family.
-      return new TurnError(Code.PeerAddressFamilyMismatch, `peer ${peer.address} is not of the relayed address's family`, operation, 'protocol');
+    if (!this.relayFor(peer)) {
+      // §10.1, §12.1: only peers of a relayed address's family (of either, for a dual allocation).
+      return new TurnError(Code.PeerAddressFamilyMismatch, `peer ${peer.address} is not of a relayed address's family`, operation, 'protocol');
     }
     return undefined;
   }
 
-  private sameFamilyAsRelay(peer: TransportAddress): boolean {
-    return this.relayed !== undefined && familyOf(peer.address) === familyOf(this.relayed.address);
+  /** The relayed address that reaches `peer`: the one of its family. */
+  relayFor(peer: TransportAddress): TransportAddress | undefined {
+    const family = familyOf(peer.address);
+    return this.relayed.find((r) => familyOf(r.address) === family);
   }
-
-  private sendPermission(permission: Permission, now: number): void {
-    permission.inFlight = true;
-    // §10.1: the port of XOR-PEER-ADDRESS is ignored; the first peer port seen is sent, not 0, for picky servers.
-    this.sendRequest({ op: 'permission', ip: permission.ip, peer: { address: permission.ip, port: permission.port } }, now, 0);
-  }
-
-  private sendChannelBind(binding: ChannelBinding, now: number): void {
-    binding.inFlight = true;
-    this.sendRequest({ op: 'channel', binding }, now, 0);
-  }
-}
-
-/** The peer with its IP in canonical form, or undefined when it is not an IP literal and port. */
-function canonicalPeer(peer: TransportAddress): TransportAddress | undefined {
-  const address = canonicalIp(peer?.address);
-  if (address === undefined || !Number.isInteger(peer.port) || peer.port < 0 || peer.port > 65535) return undefined;
-  return { address, port: peer.port };
 }

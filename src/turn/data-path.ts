@@ -9,6 +9,7 @@ import type { ChannelTable } from './channels.js';
 import type { TurnClientCounters, TurnClientEvent, TurnSendResult } from './client-options.js';
 import type { PermissionTable } from './permissions.js';
 import { encodeSendIndication } from './requests.js';
+import { sendPermission, type UpkeepHost } from './upkeep.js';
 
 /** What the data path needs of the client engine. */
 export interface DataPathHost {
@@ -20,6 +21,27 @@ export interface DataPathHost {
   /** Queues bytes for the server. */
   transmit(bytes: Uint8Array): void;
   emit(event: TurnClientEvent): void;
+}
+
+/**
+ * Sends to a peer of a relayed address's family: at once when a channel or permission is active, else
+ * queued for its permission (bounded), whose CreatePermission is sent if none is in flight.
+ */
+export function sendOrQueue(host: DataPathHost & UpkeepHost, peer: TransportAddress, data: Uint8Array, now: number): TurnSendResult {
+  const channel = host.channels.forPeer(peer);
+  let permission = host.permissions.get(peer.address);
+  if (channel?.state === 'active' || permission?.state === 'active') return transmitData(host, peer, data);
+  permission ??= host.permissions.ensure(peer.address, peer.port);
+  if (!permission) {
+    host.counters.droppedSends++;
+    return 'dropped';
+  }
+  if (!host.permissions.enqueue(permission, { peer, data })) {
+    host.counters.queueOverflows++;
+    return 'dropped';
+  }
+  if (!permission.inFlight) sendPermission(host, permission, now);
+  return 'queued';
 }
 
 /** Sends to a peer whose permission is installed: ChannelData on an active channel (§12.5), else Send (§11.1). */

@@ -3,7 +3,8 @@
 import type { TransportAddress } from '../net/transport-address.js';
 
 /** The TURN transaction (or local step) an error belongs to. */
-export type TurnOperation = 'allocate' | 'refresh' | 'deallocate' | 'permission' | 'channel' | 'send';
+/** What failed; 'connect' is an RFC 6062 Connect (a peer connection of a TCP allocation). */
+export type TurnOperation = 'allocate' | 'refresh' | 'deallocate' | 'permission' | 'channel' | 'send' | 'connect';
 
 /**
  * - `response`  the server answered with an error response; `code` is its ERROR-CODE

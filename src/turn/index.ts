@@ -10,6 +10,7 @@ export {
 } from './client-options.js';
 export { TurnError, TurnErrorCode, type TurnErrorKind, type TurnOperation } from './errors.js';
 export { TurnRelaySocket, type TurnRelaySocketOptions } from './relay-socket.js';
+export { TurnRelayFamilySocket } from './relay-family-socket.js';
 export { LongTermCredentials, nonceFeatures, type PasswordAlgorithmChoice } from './credentials.js';
 export { type ChannelBinding } from './channels.js';
 export { type Permission } from './permissions.js';

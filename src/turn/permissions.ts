@@ -42,6 +42,13 @@ export function canonicalIp(text: string): string | undefined {
   return length === 0 ? undefined : formatIpAt(bytes, 0, length);
 }
 
+/** The peer with its IP in canonical form, or undefined when it is not an IP literal and port. */
+export function canonicalPeer(peer: TransportAddress): TransportAddress | undefined {
+  const address = canonicalIp(peer?.address);
+  if (address === undefined || !Number.isInteger(peer.port) || peer.port < 0 || peer.port > 65535) return undefined;
+  return { address, port: peer.port };
+}
+
 /**
  * When to refresh something that lives `lifetimeMs` from `installedAt`: `marginMs` before it lapses, but
  * never later than half-way through a short lifetime.

@@ -7,11 +7,13 @@ import { realClock, type Clock, type TimerHandle } from '../net/clock.js';
 import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
-import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { familyOf, formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import type { StunAddressErrorCode } from '../stun/attribute-values.js';
 import { TurnClient } from './client.js';
 import type { TurnClientCounters, TurnClientEvent, TurnClientOptions, TurnCloseReason } from './client-options.js';
 import { TurnError, TurnErrorCode as Code } from './errors.js';
 import { canonicalIp } from './permissions.js';
+import { TurnRelayFamilySocket, type FamilySocketRelay } from './relay-family-socket.js';
 
 export interface TurnRelaySocketOptions extends Omit<TurnClientOptions, 'socket' | 'reliable'> {
   /** How `base` reaches the server: 'tcp' and 'tls' make transactions reliable (RFC 8489 §6.2.2). Default 'udp'. */
@@ -25,7 +27,7 @@ export interface TurnRelaySocketOptions extends Omit<TurnClientOptions, 'socket'
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: TurnError) => void };
 
-export class TurnRelaySocket implements DatagramSocket {
+export class TurnRelaySocket implements DatagramSocket, FamilySocketRelay {
   ondatagram: DatagramHandler | null = null;
   onclose: ((reason?: Error) => void) | null = null;
   /**
@@ -45,6 +47,7 @@ export class TurnRelaySocket implements DatagramSocket {
   private resolveClosed!: (reason: TurnCloseReason) => void;
   private ended = false;
   private readonly closeBase: boolean;
+  private views: TurnRelayFamilySocket[] | undefined;
 
   private constructor(
     private readonly base: DatagramSocket,
@@ -94,9 +97,34 @@ export class TurnRelaySocket implements DatagramSocket {
     });
   }
 
-  /** The relayed transport address (XOR-RELAYED-ADDRESS). */
+  /** The relayed transport address (XOR-RELAYED-ADDRESS; of a dual allocation, the first: IPv4 if granted). */
   get localAddress(): TransportAddress {
     return this.client.relayedAddress ?? { address: '0.0.0.0', port: 0 };
+  }
+
+  /** Every relayed address: two for a granted dual allocation (`dualStack`), IPv4 first. `send` reaches peers of each. */
+  get relayedAddresses(): readonly TransportAddress[] {
+    return this.client.relayedAddresses;
+  }
+
+  /** Why the server granted only one half of a dual allocation (ADDRESS-ERROR-CODE, RFC 8656 §7.3), if so. */
+  get addressError(): StunAddressErrorCode | undefined {
+    return this.client.addressError;
+  }
+
+  /**
+   * One socket per relayed address (TurnRelayFamilySocket), for whoever needs one local address per socket
+   * (the ICE gatherer with a dual allocation). Once asked for, datagrams from peers go to the socket of their
+   * family instead of `ondatagram`; the allocation is deleted when every one of them is closed.
+   */
+  familySockets(): readonly TurnRelayFamilySocket[] {
+    this.views ??= this.client.relayedAddresses.map((address) => new TurnRelayFamilySocket(this, address));
+    return this.views;
+  }
+
+  /** @internal */
+  viewClosed(): void {
+    if (this.views?.every((v) => v.closed)) this.close();
   }
 
   /** This client's address as the server saw it (XOR-MAPPED-ADDRESS), a server-reflexive candidate. */
@@ -174,7 +202,8 @@ export class TurnRelaySocket implements DatagramSocket {
         this.allocation?.reject(event.error);
         break;
       case 'data':
-        this.ondatagram?.(event.data, event.peer);
+        if (this.views) this.viewFor(event.peer)?.deliver(event.data, event.peer);
+        else this.ondatagram?.(event.data, event.peer);
         break;
       case 'permission':
         if (event.result === 'created' || event.result === 'refreshed') settle(this.permissionWaiters, event.peer, (w) => w.resolve());
@@ -202,6 +231,16 @@ export class TurnRelaySocket implements DatagramSocket {
     this.onturnevent?.(event);
   }
 
+  private viewFor(peer: TransportAddress): TurnRelayFamilySocket | undefined {
+    const family = familyOf(peer.address);
+    return this.views?.find((v) => v.family === family);
+  }
+
+  private unreachable(error: DestinationUnreachableError): void {
+    if (this.views) this.viewFor(error.destination)?.unreachable(error);
+    else this.onunreachable?.(error);
+  }
+
   /**
    * Reports `peer` unreachable when `error` says it is for good: a 403 (RFC 8656 §10.2, §12.2: the server's
    * policy forbids the peer's address) or a refused way to the server. Other failures (timeouts, 508) are
@@ -211,9 +250,9 @@ export class TurnRelaySocket implements DatagramSocket {
     const server = formatTransportAddress(this.client.server);
     if (error.kind === 'response' && error.code === Code.Forbidden) {
       const reason = `the TURN server ${server} does not relay to ${peer.address}: ${error.code} ${error.reason}`;
-      this.onunreachable?.(new DestinationUnreachableError('peer-forbidden', peer, reason));
+      this.unreachable(new DestinationUnreachableError('peer-forbidden', peer, reason));
     } else if (error.kind === 'unreachable') {
-      this.onunreachable?.(new DestinationUnreachableError('relay-unreachable', peer, `the TURN server ${server} is unreachable: ${error.reason}`));
+      this.unreachable(new DestinationUnreachableError('relay-unreachable', peer, `the TURN server ${server} is unreachable: ${error.reason}`));
     }
   }
 
@@ -237,6 +276,7 @@ export class TurnRelaySocket implements DatagramSocket {
     }
     if (this.closeBase) this.base.close();
     this.resolveClosed(reason);
+    for (const v of this.views ?? []) v.ended(error);
     this.onclose?.(error);
   }
 }

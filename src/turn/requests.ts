@@ -6,15 +6,34 @@ import { StunMethod, TRANSPORT_UDP } from '../stun/constants.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { createStunMessage } from '../stun/message.js';
 import type { ChannelBinding } from './channels.js';
+import type { TurnError } from './errors.js';
+
+/**
+ * ADDITIONAL-ADDRESS-FAMILY under the code point of draft-ietf-tram-turnbis (0x8032), which coturn 4.6 still
+ * uses in place of RFC 8656's 0x8000: comprehension-optional, so any other server ignores it.
+ */
+export const DRAFT_ADDITIONAL_ADDRESS_FAMILY = 0x8032;
 
 /** What a request in flight is for; kept with its transaction so its outcome can be applied. */
 export type TurnRequest =
-  | { readonly op: 'allocate' }
+  | AllocateRequest
   | { readonly op: 'refresh' }
   | { readonly op: 'deallocate' }
   /** One CreatePermission per IP; `peer` is the transport address whose IP is asked for (port ignored, §10.1). */
   | { readonly op: 'permission'; readonly ip: string; readonly peer: TransportAddress }
   | { readonly op: 'channel'; readonly binding: ChannelBinding };
+
+/**
+ * One Allocate attempt (RFC 8656 §7.1): `family` sends REQUESTED-ADDRESS-FAMILY, `dual` sends
+ * ADDITIONAL-ADDRESS-FAMILY IPv6 instead (never both); `fallbackFrom` is the attempt a 440 answered, when
+ * this one asks for the other family (allocation.ts).
+ */
+export interface AllocateRequest {
+  readonly op: 'allocate';
+  readonly family?: AddressFamily;
+  readonly dual?: boolean;
+  readonly fallbackFrom?: { readonly asked: string; readonly error: TurnError };
+}
 
 const METHOD: Record<TurnRequest['op'], number> = {
   allocate: StunMethod.Allocate,
@@ -30,7 +49,8 @@ export function methodOf(request: TurnRequest): number {
 
 export interface RequestParameters {
   lifetimeSeconds: number;
-  family?: AddressFamily;
+  /** Also send ADDITIONAL-ADDRESS-FAMILY as DRAFT_ADDITIONAL_ADDRESS_FAMILY in dual requests. */
+  draftDualStackAttribute: boolean;
   /** '' for none. */
   software: string;
 }
@@ -40,9 +60,13 @@ export function requestAttributes(request: TurnRequest, p: RequestParameters): S
   const entries: StunAttributeEntry[] = [];
   switch (request.op) {
     case 'allocate':
-      // §7.1: REQUESTED-TRANSPORT is always UDP; LIFETIME is a hint; one REQUESTED-ADDRESS-FAMILY at most.
+      // §7.1: REQUESTED-TRANSPORT is always UDP; LIFETIME is a hint; one REQUESTED-ADDRESS-FAMILY at most,
+      // never with ADDITIONAL-ADDRESS-FAMILY, whose value MUST be IPv6.
       entries.push(['REQUESTED-TRANSPORT', TRANSPORT_UDP], ['LIFETIME', p.lifetimeSeconds]);
-      if (p.family !== undefined) entries.push(['REQUESTED-ADDRESS-FAMILY', p.family]);
+      if (request.dual) entries.push(['ADDITIONAL-ADDRESS-FAMILY', 'IPv6']);
+      // Deliberately not per spec: coturn 4.6 knows ADDITIONAL-ADDRESS-FAMILY only by its turnbis-draft code point.
+      if (request.dual && p.draftDualStackAttribute) entries.push([DRAFT_ADDITIONAL_ADDRESS_FAMILY, new Uint8Array([2, 0, 0, 0])]);
+      else if (request.family !== undefined) entries.push(['REQUESTED-ADDRESS-FAMILY', request.family]);
       break;
     case 'refresh':
       entries.push(['LIFETIME', p.lifetimeSeconds]);

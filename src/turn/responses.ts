@@ -1,11 +1,13 @@
 // How the TURN client applies the outcome of each of its transactions: success (RFC 8656 §7.3, §8.3,
 // §10.3, §12.3), the long-term credential challenges 401/438 (RFC 8489 §9.2.5), 300 Try Alternate
 // (RFC 8489 §10), other errors (RFC 8656 §7.4, §19) and timeouts.
-import { familyOf, formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import type { StunErrorCode } from '../stun/attribute-values.js';
 import type { StunMessage } from '../stun/message.js';
 import type { ClientTransaction } from '../stun/transactions.js';
 import type { PendingRequest, TurnClient } from './client.js';
+import type { AllocateRequest } from './requests.js';
+import { allocationError, familyFallback, grantedAllocation } from './allocation.js';
 import { TurnError, TurnErrorCode as Code } from './errors.js';
 import { refreshTime, type Permission } from './permissions.js';
 
@@ -72,11 +74,18 @@ export class TurnResponses {
       return;
     }
     switch (request.op) {
-      case 'allocate':
+      case 'allocate': {
         if (c.state !== 'allocating') return;
-        c.emit({ type: 'allocation-failed', error });
-        c.closeLocally('not-allocated', error);
+        const retry = c.options.familyFallback ? familyFallback(request, error) : undefined;
+        if (retry) {
+          c.sendRequest(retry, now, 0);
+          return;
+        }
+        const reported = allocationError(request, error);
+        c.emit({ type: 'allocation-failed', error: reported });
+        c.closeLocally('not-allocated', reported);
         return;
+      }
       case 'refresh':
         if (c.state !== 'allocated') return;
         c.refreshFailed(now);
@@ -129,15 +138,15 @@ export class TurnResponses {
       }
       return;
     }
-    if (code === Code.TryAlternate && op === 'allocate') {
-      this.alternate(pending, message, now);
+    if (code === Code.TryAlternate && pending.request.op === 'allocate') {
+      this.alternate(pending, pending.request, message, now);
       return;
     }
     this.failed(pending, new TurnError(code, reason, op, 'response'), now);
   }
 
   /** RFC 8656 §7.4 / RFC 8489 §10: retry the Allocate at ALTERNATE-SERVER, never twice at one server. */
-  private alternate(pending: PendingRequest, message: StunMessage, now: number): void {
+  private alternate(pending: PendingRequest, request: AllocateRequest, message: StunMessage, now: number): void {
     const c = this.client;
     const to = message.get('ALTERNATE-SERVER');
     const fail = (reason: string, kind: 'response' | 'limit' | 'protocol') =>
@@ -150,7 +159,7 @@ export class TurnResponses {
     if (this.visited.has(key)) return fail(`redirect loop back to ${key}`, 'protocol');
     this.redirects++;
     this.visited.add(key);
-    c.redirect(to, now);
+    c.redirect(to, request, now);
   }
 
   private succeeded(pending: PendingRequest, message: StunMessage, sentAt: number, now: number): void {
@@ -160,23 +169,23 @@ export class TurnResponses {
     switch (request.op) {
       case 'allocate': {
         if (c.state !== 'allocating') return;
-        const relayed = message.get('XOR-RELAYED-ADDRESS');
+        const granted = grantedAllocation(message, request);
         const lifetime = message.get('LIFETIME') ?? o.lifetimeSeconds;
         // §7.3: a relayed address of a family the client did not ask for is deleted, not used.
-        const problem = !relayed
-          ? new TurnError(Code.ServerError, 'Allocate success without XOR-RELAYED-ADDRESS', 'allocate', 'protocol')
-          : o.family !== undefined && familyOf(relayed.address) !== o.family
-            ? new TurnError(Code.AddressFamilyNotSupported, `asked for an ${o.family} relay, got ${relayed.address}`, 'allocate', 'protocol')
+        const problem =
+          granted instanceof TurnError
+            ? granted
             : lifetime === 0
               ? new TurnError(Code.ServerError, 'Allocate success with LIFETIME 0', 'allocate', 'protocol')
               : undefined;
-        if (problem || !relayed) {
-          c.emit({ type: 'allocation-failed', error: problem! });
-          c.closeLocally('not-allocated', problem);
+        if (problem || granted instanceof TurnError) {
+          const reported = allocationError(request, problem!);
+          c.emit({ type: 'allocation-failed', error: reported });
+          c.closeLocally('not-allocated', reported);
           c.sendRequest({ op: 'deallocate' }, now, 0); // best effort; its outcome is ignored once closed
           return;
         }
-        c.allocated(relayed, message.get('XOR-MAPPED-ADDRESS'), lifetime, sentAt);
+        c.allocated(granted.relayed, message.get('XOR-MAPPED-ADDRESS'), lifetime, sentAt, granted.addressError);
         return;
       }
       case 'refresh': {

@@ -23,9 +23,9 @@ export class AgentSession {
       ...options,
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))),
-      // Server names resolve on the bridge host, where the datagrams go from. The gatherer skips a server of
-      // another family than a host socket, so with one family ask for that one; with both, A comes first.
-      resolve: (host) => connection.resolveHost(host, only),
+      // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host
+      // family; without a family asked, one family in use is the one to ask for.
+      resolve: (host, family) => connection.resolveHost(host, family ?? only),
       // turn:…?transport=tcp and turns: over bridge streams (the bridge checks the TLS certificate).
       openStreamSocket: connection.openStreamSocket,
     });

@@ -132,7 +132,8 @@ describe('npm start', { timeout: 180_000 }, () => {
     assert.equal(child.kill('SIGINT'), true);
     const done = await within(exited, WAIT_MS, 'npm start to stop on SIGINT');
     assert.equal(done.code, 0, `exit ${done.code} ${done.signal}\n${output().stderr}`);
-    assert.match(stdout(), /^stopped; answered 2 Binding requests, created 0 TURN allocations, 1 bridge sessions, 0 signalling messages relayed$/m);
+    // Two requests, each answered once per copy: with --rto-ms 100 a loaded machine may retransmit.
+    assert.match(stdout(), /^stopped; answered [2-9]\d* Binding requests, created 0 TURN allocations, 1 bridge sessions, 0 signalling messages relayed$/m);
     assert.equal(processGone(pid), true, 'the server process is gone');
     for (const p of spawned) assert.equal(processGone(p), true, `its child process ${p} (esbuild's service) is gone too`);
 

@@ -3,8 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { selfSignedCertificate } from '../support/test-certificate.js';
+import { StreamSocket } from '../../src/node/stream-socket.js';
+import { TurnRelaySocket } from '../../src/turn/relay-socket.js';
 import { watch } from '../support/cli-process.js';
 import { StunMethod } from '../../src/stun/constants.js';
 import { decodeStunMessage } from '../../src/stun/decode.js';
@@ -104,7 +110,16 @@ describe('icebridge serve (TURN)', { timeout: 60_000 }, () => {
     await s.line(/TURN disabled: no --user or --secret given/);
     s.child.kill('SIGINT');
     assert.equal((await within(s.exited, WAIT_MS, 'serve to stop')).code, 0);
-    const bad = [['--user', 'nocolon'], ['--deny', 'not-a-cidr'], ['--stun-port', '1', '--turn-port', '2'], ['--max-bps', '0']];
+    const bad = [
+      ['--user', 'nocolon'],
+      ['--deny', 'not-a-cidr'],
+      ['--stun-port', '1', '--turn-port', '2'],
+      ['--max-bps', '0'],
+      ['--tls-port', '0'],
+      ['--cert', 'cert.pem', '--key', 'key.pem'],
+      ['--tcp-port', '70000'],
+      ['--tls-port', '0', '--cert', '/nonexistent/cert.pem', '--key', '/nonexistent/key.pem'],
+    ];
     await Promise.all(
       bad.map(async (flags) => {
         const b = serve(['--stun-port', '0', '--host', '127.0.0.1', ...flags]);
@@ -112,5 +127,48 @@ describe('icebridge serve (TURN)', { timeout: 60_000 }, () => {
         assert.equal(result.code, 2, `${flags.join(' ')}: ${b.output().stderr}`);
       }),
     );
+  });
+
+  it('serves TURN over TCP and TLS with --tcp-port and --tls-port, and offers them in /config.json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'icebridge-serve-tls-'));
+    try {
+      const pem = selfSignedCertificate(dir, 'turn.test');
+      const s = serve(['--stun-port', '0', '--port', '0', '--host', '127.0.0.1', '--secret', 'sekrit', '--no-bridge', '--no-pages', '--no-signal', '--no-webtransport', '--allow-loopback', '--tcp-port', '0', '--tls-port', '0', '--cert', pem.cert, '--key', pem.key]);
+      const [, udpText] = await s.line(/STUN server listening on udp 127\.0\.0\.1:(\d+)/);
+      const [, tcpText] = await s.line(/TURN over TCP listening on 127\.0\.0\.1:(\d+)/);
+      const [, tlsText] = await s.line(/TURN over TLS listening on 127\.0\.0\.1:(\d+)/);
+      const [, httpText] = await s.line(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
+      const config = (await (await fetch(`http://127.0.0.1:${httpText}/config.json`)).json()) as { iceServers: { urls: string; username?: string; credential?: string }[] };
+      assert.deepEqual(
+        config.iceServers.map((e) => e.urls),
+        [`stun:127.0.0.1:${udpText}`, `turn:127.0.0.1:${udpText}`, `turn:127.0.0.1:${tcpText}?transport=tcp`, `turns:127.0.0.1:${tlsText}`],
+      );
+      for (const entry of config.iceServers.slice(2)) {
+        assert.ok(entry.username && entry.credential, `${entry.urls} comes with credentials`);
+        const tls = entry.urls.startsWith('turns:');
+        const port = Number(tls ? tlsText : tcpText);
+        const base = await StreamSocket.connect({ host: '127.0.0.1', port, tls: tls ? { rejectUnauthorized: false } : undefined });
+        const relay = await TurnRelaySocket.allocate(base, {
+          server: { address: '127.0.0.1', port },
+          username: entry.username!,
+          credential: entry.credential!,
+          transport: tls ? 'tls' : 'tcp',
+          closeBase: true,
+          timeoutMs: 10_000,
+        });
+        assert.equal(relay.localAddress.address, '127.0.0.1');
+        relay.close();
+        await relay.closed;
+      }
+      const metrics = await (await fetch(`http://127.0.0.1:${httpText}/metrics`)).text();
+      assert.match(metrics, /^icebridge_turn_connections_accepted_total\{transport="tcp"\} 1$/m);
+      assert.match(metrics, /^icebridge_turn_connections_accepted_total\{transport="tls"\} 1$/m);
+      s.child.kill('SIGINT');
+      const done = await within(s.exited, WAIT_MS, 'serve to stop');
+      assert.equal(done.code, 0, s.output().stderr);
+      assert.match(s.output().stdout, /created 2 TURN allocations/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -119,3 +119,56 @@ describe('icebridge turn', () => {
     assert.match(usage.stderr, /--peer/);
   });
 });
+
+describe('icebridge turn against a server that relays IPv6 only (coturn on ::1)', () => {
+  let coturn: RunningCoturn;
+  let echo: Socket;
+  let echoPort: number;
+
+  before(async () => {
+    coturn = await startCoturn({
+      host: '::1',
+      args: ['--lt-cred-mech', '--realm=example.org', '--user=alice:secret', '--allow-loopback-peers', '--relay-ip=::1'],
+    });
+    echo = createSocket('udp6');
+    echo.on('message', (msg, rinfo) => echo.send(msg, rinfo.port, rinfo.address));
+    await new Promise<void>((resolve) => echo.bind(0, '::1', resolve));
+    echoPort = echo.address().port;
+  });
+
+  after(async () => {
+    echo?.close();
+    await coturn?.stop();
+  });
+
+  it('an IPv6 --peer asks for an IPv6 relay and the echo comes back through it, over UDP and TCP', async () => {
+    for (const transport of ['udp', 'tcp']) {
+      const r = await icebridge([
+        'turn',
+        `turn:[::1]:${coturn.port}?transport=${transport}`,
+        '--username=alice',
+        '--credential=secret',
+        `--peer=[::1]:${echoPort}`,
+        '--json',
+        '--timeout-ms=8000',
+      ]);
+      assert.equal(r.code, 0, `${transport}: stdout ${r.stdout}\nstderr ${r.stderr}`);
+      const out = JSON.parse(r.stdout) as { relayed: string; mapped: string; peer: string; echoed: boolean; channel: number };
+      assert.equal(out.echoed, true);
+      assert.match(out.relayed, /^\[::1\]:\d+$/);
+      assert.match(out.mapped, /^\[::1\]:\d+$/);
+      assert.equal(out.peer, `[::1]:${echoPort}`);
+      assert.equal(out.channel, 0x4000);
+    }
+  });
+
+  it('an IPv4 --peer on that server: the 440 is followed by an IPv6 relay, then the IPv4 peer is refused with a typed 443', async () => {
+    const r = await icebridge(['turn', `turn:[::1]:${coturn.port}`, '--username=alice', '--credential=secret', '--peer=127.0.0.1:9', '--json', '--timeout-ms=8000']);
+    assert.equal(r.code, 1, r.stdout);
+    const out = JSON.parse(r.stdout) as { error: { code: number | string; message: string } };
+    // The IPv4 Allocate gets 440, the IPv6 fallback is granted, and the IPv4 peer is then refused (443).
+    assert.equal(out.error.code, 443, r.stdout);
+    assert.match(out.error.message, /not of a relayed address's family/);
+    assert.doesNotMatch(r.stdout + r.stderr, /\\u0000|\u0000/);
+  });
+});

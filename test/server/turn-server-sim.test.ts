@@ -59,7 +59,8 @@ describe('TURN server on the simulated network', () => {
     const first = await c.request(StunMethod.Allocate, [['REQUESTED-TRANSPORT', 17]], { auth: false });
     assert.equal(first?.get('ERROR-CODE')?.code, 401);
     assert.equal(first?.get('REALM'), 'example.org');
-    assert.match(first?.get('NONCE') ?? '', /^obMatJos2gAAA/);
+    // RFC 8489 §9.2.1 bits 0 and 1: PASSWORD-ALGORITHMS and username anonymity (static users only).
+    assert.match(first?.get('NONCE') ?? '', /^obMatJos2wAAA/);
     assert.deepEqual(first?.get('PASSWORD-ALGORITHMS')?.map((a) => a.algorithm), [2, 1]);
     assert.equal(first?.integrityOffset, -1, 'a 401 carries no integrity');
     c.takeChallenge(first!);
@@ -301,10 +302,11 @@ describe('TURN server on the simulated network', () => {
     assert.equal(running.relaySocketCount, 0);
   });
 
-  it('rejects REQUESTED-TRANSPORT other than UDP (442) and unsupported families (440)', async () => {
+  it('rejects REQUESTED-TRANSPORT TCP over UDP (400, RFC 6062 §5.1), other transports (442) and unsupported families (440)', async () => {
     const s = setup();
     const c = s.client();
-    assert.equal((await c.authed(StunMethod.Allocate, [['REQUESTED-TRANSPORT', 6]]))?.get('ERROR-CODE')?.code, 442);
+    assert.equal((await c.authed(StunMethod.Allocate, [['REQUESTED-TRANSPORT', 6]]))?.get('ERROR-CODE')?.code, 400);
+    assert.equal((await c.authed(StunMethod.Allocate, [['REQUESTED-TRANSPORT', 132]]))?.get('ERROR-CODE')?.code, 442);
     assert.equal((await c.authed(StunMethod.Allocate, []))?.get('ERROR-CODE')?.code, 400);
     assert.equal((await c.allocate([['REQUESTED-ADDRESS-FAMILY', 'IPv6']]))?.get('ERROR-CODE')?.code, 440);
     assert.equal((await c.allocate([['DONT-FRAGMENT', true]]))?.get('ERROR-CODE')?.code, 420);

@@ -6,11 +6,11 @@ import { classifyDatagram } from '../../src/stun/classify.js';
 import { StunMethod, TRANSPORT_UDP } from '../../src/stun/constants.js';
 import { decodeStunMessage } from '../../src/stun/decode.js';
 import { encodeStunMessage } from '../../src/stun/encode.js';
-import { longTermKey, verifyMessageIntegrity, verifyMessageIntegritySha256, type LongTermAlgorithm } from '../../src/stun/integrity.js';
+import { longTermKey, userHash, verifyMessageIntegrity, verifyMessageIntegritySha256, type LongTermAlgorithm } from '../../src/stun/integrity.js';
 import { createStunMessage, type StunMessage } from '../../src/stun/message.js';
 import type { StunAttributeEntry, StunPasswordAlgorithm } from '../../src/stun/attribute-values.js';
 import { PasswordAlgorithm } from '../../src/stun/constants.js';
-import { decodeChannelData, encodeChannelData } from '../../src/turn/channel-data.js';
+import { CHANNEL_MAX_RFC5766, decodeChannelData, encodeChannelData } from '../../src/turn/channel-data.js';
 
 /** Lets promise callbacks run (the relay socket opens asynchronously), then runs virtual timers until `done()` or `withinMs`. */
 export async function until(clock: VirtualClock, done: () => boolean, withinMs = 10_000): Promise<boolean> {
@@ -41,6 +41,8 @@ export interface RequestOptions {
   sha256?: boolean;
   /** Wait at most this long for the response. Default 2000 ms. */
   withinMs?: number;
+  /** Send USERHASH (RFC 8489 §14.4) instead of USERNAME; a Uint8Array is sent as the hash itself. Default false. */
+  userhash?: boolean | Uint8Array;
 }
 
 export class TestTurnClient {
@@ -66,7 +68,8 @@ export class TestTurnClient {
     let key: Uint8Array | undefined;
     let sha256 = false;
     if (auth && this.realm !== undefined && this.nonce !== undefined) {
-      entries.push(['USERNAME', this.username], ['REALM', this.realm], ['NONCE', this.nonce]);
+      const hash = options.userhash instanceof Uint8Array ? options.userhash : options.userhash === true ? userHash(this.username, this.realm) : undefined;
+      entries.push(hash !== undefined ? ['USERHASH', hash] : ['USERNAME', this.username], ['REALM', this.realm], ['NONCE', this.nonce]);
       let algorithm: LongTermAlgorithm = 'MD5';
       if (options.sha256 === true) {
         sha256 = true;
@@ -149,7 +152,7 @@ export class TestTurnClient {
   }
 
   sendChannelData(channel: number, data: Uint8Array): void {
-    this.sendRaw(encodeChannelData(channel, data));
+    this.sendRaw(encodeChannelData(channel, data, CHANNEL_MAX_RFC5766));
   }
 
   sendRaw(bytes: Uint8Array): void {
@@ -169,8 +172,8 @@ export class TestTurnClient {
 
   /** ChannelData messages received so far. */
   channelData(): { channel: number; data: Uint8Array }[] {
-    return this.received.filter((r) => classifyDatagram(r.bytes) === 'channel-data').map((r) => {
-      const { channel, data } = decodeChannelData(r.bytes);
+    return this.received.filter((r) => classifyDatagram(r.bytes, { wideChannels: true }) === 'channel-data').map((r) => {
+      const { channel, data } = decodeChannelData(r.bytes, CHANNEL_MAX_RFC5766);
       return { channel, data: data.slice() };
     });
   }

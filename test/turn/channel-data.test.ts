@@ -110,6 +110,6 @@ describe('ChannelData codec', () => {
   });
 
   it('knows the channel range 0x4000–0x4FFF', () => {
-    assert.deepEqual([0x3fff, 0x4000, 0x4fff, 0x5000, 0x4000 + 0.5].map(isValidChannelNumber), [false, true, true, false, false]);
+    assert.deepEqual([0x3fff, 0x4000, 0x4fff, 0x5000, 0x4000 + 0.5].map((c) => isValidChannelNumber(c)), [false, true, true, false, false]);
   });
 });

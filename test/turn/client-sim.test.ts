@@ -605,10 +605,16 @@ describe('TURN client against the icebridge TurnServer engine', () => {
     await settleOnVirtualTime(clock, socket.closed);
 
     const refused = net.addHost('198.51.100.22').bind(40002);
+    const v4server = { address: '192.0.2.3', port: 3478 };
     await assert.rejects(
-      settleOnVirtualTime(clock, TurnRelaySocket.allocate(refused, { server: { address: '192.0.2.3', port: 3478 }, username: 'alice', credential: 'secret', clock, family: 'IPv6' })),
+      settleOnVirtualTime(clock, TurnRelaySocket.allocate(refused, { server: v4server, username: 'alice', credential: 'secret', clock, family: 'IPv6', familyFallback: false })),
       (err: unknown) => err instanceof TurnError && err.code === 440 && err.operation === 'allocate' && err.kind === 'response',
     );
+    // By default the 440 is followed by one Allocate for the other family, which that server grants.
+    const fallback = await settleOnVirtualTime(clock, TurnRelaySocket.allocate(net.addHost('198.51.100.23').bind(40003), { server: v4server, username: 'alice', credential: 'secret', clock, family: 'IPv6' }));
+    assert.equal(fallback.localAddress.address, '192.0.2.3');
+    fallback.close();
+    await settleOnVirtualTime(clock, fallback.closed);
     dual.close();
     single.close();
   });

@@ -1,0 +1,230 @@
+// openTurnTcpAllocation(): an RFC 6062 TCP allocation from Node — a control connection (TCP or TLS) running
+// the isomorphic TurnTcpAllocation engine, and one new connection per peer that ConnectionBinds and then is
+// the peer stream. A peer stream is the node:net (or node:tls) Socket of that data connection itself: a
+// Duplex carrying the peer's bytes as-is (§4.5); ending or destroying it ends the peer connection (§4.6).
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
+import { EngineDriver } from '../net/driver.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import { decodeStunOrUndefined } from '../stun/decode.js';
+import { TurnError } from '../turn/errors.js';
+import { TurnTcpAllocation, type TurnTcpAllocationEvent, type TurnTcpAllocationOptions } from '../turn/tcp-allocation.js';
+import { ConnectionBinder, stunMessageLength } from '../turn/tcp-connection-bind.js';
+import { StreamSocket } from './stream-socket.js';
+
+export interface OpenTurnTcpAllocationOptions extends Omit<TurnTcpAllocationOptions, 'server'> {
+  /** The TURN server (an IP address and port). */
+  server: TransportAddress;
+  /** The control and data connections' transport. Default 'tcp'. */
+  transport?: 'tcp' | 'tls';
+  /** node:tls options for 'tls' (e.g. `{ ca }` or `{ rejectUnauthorized: false }` for a test server). */
+  tls?: ConnectionOptions;
+  /** Give up connecting (or getting an answer to the Allocate / a ConnectionBind) after this long. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** A TCP allocation: the relayed transport address, and peer streams opened or accepted through it. */
+export interface TurnTcpAllocationHandle {
+  readonly relayedAddress: TransportAddress;
+  readonly mappedAddress: TransportAddress | undefined;
+  /** §5.3: peers may connect to the relayed address only with a permission for their IP. */
+  createPermission(peerIp: string): Promise<void>;
+  /** §4.3: the server connects to `peer`; resolves with the peer stream once bound, rejects with a TurnError (447: no connection). */
+  connect(peer: TransportAddress): Promise<Socket>;
+  /** §4.4: a peer connected to the relayed address and its data connection is bound. Without a handler the connection is refused (closed). */
+  onconnection: ((stream: Socket, peer: TransportAddress) => void) | null;
+  /** The allocation ended (the control connection closed, a refresh failed, or close()). */
+  onclose: ((error?: TurnError) => void) | null;
+  /** Deletes the allocation and closes the control connection (peer streams are the caller's to close). */
+  close(): void;
+}
+
+export async function openTurnTcpAllocation(options: OpenTurnTcpAllocationOptions): Promise<TurnTcpAllocationHandle> {
+  const transport = options.transport ?? 'tcp';
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const tls = transport === 'tls' ? (options.tls ?? {}) : undefined;
+  const control = await StreamSocket.connect({ host: options.server.address, port: options.server.port, tls: tls ?? false, connectTimeoutMs });
+  const engine = new TurnTcpAllocation({ ...options, server: control.remoteAddress });
+  const connects = new Map<string, { resolve: (id: number) => void; reject: (err: Error) => void }>();
+  const permissions = new Map<string, { resolve: () => void; reject: (err: Error) => void }[]>();
+  let allocated: ((relayed: TransportAddress, mapped: TransportAddress | undefined) => void) | undefined;
+  let failed: ((err: Error) => void) | undefined;
+  let handle: TurnTcpAllocationHandle | undefined;
+  let ended = false;
+
+  const openData = (connectionId: number): Promise<Socket> =>
+    bindDataConnection(options, transport, tls, connectTimeoutMs, new ConnectionBinder(engine.credentials, connectionId));
+
+  const onEvent = (event: TurnTcpAllocationEvent): void => {
+    switch (event.type) {
+      case 'allocated':
+        allocated?.(event.relayed, event.mapped);
+        break;
+      case 'connect': {
+        const key = peerKey(event.peer);
+        const waiter = connects.get(key);
+        connects.delete(key);
+        if (event.error !== undefined || event.connectionId === undefined) waiter?.reject(event.error ?? new Error('Connect failed'));
+        else waiter?.resolve(event.connectionId);
+        break;
+      }
+      case 'permission': {
+        const waiters = permissions.get(event.peer) ?? [];
+        permissions.delete(event.peer);
+        for (const w of waiters) if (event.error) w.reject(event.error);
+        else w.resolve();
+        break;
+      }
+      case 'connection-attempt': {
+        const accept = handle?.onconnection;
+        if (!accept) break; // §5.3: no ConnectionBind, so the server closes it after its timeout
+        openData(event.connectionId).then(
+          (stream) => accept(stream, event.peer),
+          () => {},
+        );
+        break;
+      }
+      case 'closed':
+        end(event.error);
+    }
+  };
+  const driver = new EngineDriver(engine, { onEvent });
+  driver.attach(0, control);
+
+  const end = (error?: TurnError): void => {
+    if (ended) return;
+    ended = true;
+    const reason = error ?? new TurnError(0, 'the TCP allocation closed', 'allocate', 'closed');
+    failed?.(reason);
+    for (const w of connects.values()) w.reject(reason);
+    for (const list of permissions.values()) for (const w of list) w.reject(reason);
+    connects.clear();
+    permissions.clear();
+    control.onclose = null;
+    driver.poll(); // the deallocating Refresh, if any, goes out before the connection closes
+    driver.close();
+    control.close();
+    handle?.onclose?.(error);
+  };
+  control.onclose = () => {
+    engine.close(driver.clock.now());
+    end(new TurnError(0, 'the control connection closed', 'allocate', 'closed'));
+  };
+
+  const result = await new Promise<{ relayed: TransportAddress; mapped: TransportAddress | undefined }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new TurnError(408, 'no answer to the Allocate', 'allocate', 'timeout'));
+      end();
+    }, connectTimeoutMs);
+    allocated = (relayed, mapped) => {
+      clearTimeout(timer);
+      resolve({ relayed, mapped });
+    };
+    failed = (err) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    engine.allocate(driver.clock.now());
+    driver.poll();
+  });
+  failed = undefined;
+
+  handle = {
+    relayedAddress: result.relayed,
+    mappedAddress: result.mapped,
+    onconnection: null,
+    onclose: null,
+    createPermission(peerIp) {
+      if (ended) return Promise.reject(new TurnError(0, 'the TCP allocation is closed', 'permission', 'closed'));
+      return new Promise<void>((resolve, reject) => {
+        const list = permissions.get(peerIp) ?? [];
+        list.push({ resolve, reject });
+        permissions.set(peerIp, list);
+        engine.createPermission(peerIp, driver.clock.now());
+        driver.poll();
+      });
+    },
+    async connect(peer) {
+      if (ended) throw new TurnError(0, 'the TCP allocation is closed', 'allocate', 'closed');
+      const key = peerKey(peer);
+      if (connects.has(key)) throw new TurnError(446, 'a Connect to this peer is in progress', 'allocate', 'limit');
+      const connectionId = await new Promise<number>((resolve, reject) => {
+        connects.set(key, { resolve, reject });
+        engine.connect(peer, driver.clock.now());
+        driver.poll();
+      });
+      return openData(connectionId);
+    },
+    close() {
+      if (ended) return;
+      engine.close(driver.clock.now());
+      end();
+    },
+  };
+  return handle;
+}
+
+/**
+ * §4.3/§4.4: a new connection to the same server (so a different local transport address), ConnectionBind
+ * with the allocation's credentials, and once it succeeds the socket is the peer stream. Bytes that came
+ * after the response are put back into the socket, so the caller reads them first.
+ */
+function bindDataConnection(
+  options: OpenTurnTcpAllocationOptions,
+  transport: 'tcp' | 'tls',
+  tls: ConnectionOptions | undefined,
+  timeoutMs: number,
+  binder: ConnectionBinder,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const { address, port } = options.server;
+    const socket: Socket = transport === 'tls' ? connectTls({ host: address, port, ...tls }) : connectTcp({ host: address, port });
+    let buffered = new Uint8Array(0);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new TurnError(408, 'no answer to the ConnectionBind', 'allocate', 'timeout')), timeoutMs);
+    // Paused mode ('readable'), so that once bound the caller's first 'data' listener starts the flow and
+    // the bytes that followed the response (unshifted back) come first.
+    const onReadable = (): void => {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+        const joined = new Uint8Array(buffered.length + chunk.length);
+        joined.set(buffered);
+        joined.set(chunk, buffered.length);
+        buffered = joined;
+      }
+      for (;;) {
+        const length = stunMessageLength(buffered);
+        if (length === undefined || buffered.length < length) return;
+        const message = decodeStunOrUndefined(buffered.subarray(0, length));
+        const rest = buffered.slice(length);
+        buffered = rest;
+        const step = message === undefined ? undefined : binder.handle(message);
+        if (step === undefined) continue;
+        if (step.kind === 'send') socket.write(step.bytes);
+        else if (step.kind === 'failed') return fail(step.error);
+        else {
+          clearTimeout(timer);
+          socket.removeListener('readable', onReadable);
+          socket.removeListener('error', fail);
+          socket.on('error', () => {}); // 'close' follows an error; the caller listens for what it wants
+          if (rest.length > 0) socket.unshift(rest);
+          resolve(socket);
+          return;
+        }
+      }
+    };
+    socket.once('error', fail);
+    socket.once(transport === 'tls' ? 'secureConnect' : 'connect', () => {
+      socket.setNoDelay(true);
+      socket.on('readable', onReadable);
+      socket.write(binder.start());
+    });
+  });
+}
+
+function peerKey(peer: TransportAddress): string {
+  return `${peer.address}|${peer.port}`;
+}

@@ -1,0 +1,107 @@
+// RFC 6062 against coturn (software nobody here wrote): icebridge's TCP allocation client over a TCP control
+// connection, Connect to a TCP echo peer on 127.0.0.1, and a peer connecting to the relayed address after a
+// CreatePermission. coturn offers TCP relays by default (its --no-tcp-relay is not given).
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { openTurnTcpAllocation } from '../../src/node/turn-tcp-client.js';
+import type { TransportAddress } from '../../src/net/transport-address.js';
+import { TurnError } from '../../src/turn/errors.js';
+import { assertCoturnInstalled, startCoturn, type RunningCoturn } from './support/coturn.js';
+
+const HOST = '127.0.0.1';
+let coturn: RunningCoturn;
+let echo: Server;
+let echoAddress: TransportAddress;
+const echoSockets = new Set<Socket>();
+
+before(async () => {
+  assertCoturnInstalled();
+  coturn = await startCoturn({
+    args: ['--lt-cred-mech', '--realm=example.org', '--user=alice:secret', '--allow-loopback-peers', `--relay-ip=${HOST}`],
+  });
+  echo = createServer((socket) => {
+    echoSockets.add(socket);
+    socket.on('close', () => echoSockets.delete(socket));
+    socket.on('error', () => {});
+    socket.pipe(socket);
+  });
+  echo.listen(0, HOST);
+  await once(echo, 'listening');
+  echoAddress = { address: HOST, port: (echo.address() as { port: number }).port };
+});
+
+after(async () => {
+  for (const s of echoSockets) s.destroy();
+  echo?.close();
+  await coturn?.stop();
+});
+
+function allocation() {
+  return openTurnTcpAllocation({ server: { address: HOST, port: coturn.port }, username: 'alice', credential: 'secret', transport: 'tcp' });
+}
+
+async function read(socket: Socket, length: number, withinMs = 5_000): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${total} of ${length} bytes in ${withinMs} ms\n${coturn.output().slice(-2000)}`)), withinMs);
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total < length) return;
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      resolve(Buffer.concat(chunks));
+    };
+    socket.on('data', onData);
+  });
+}
+
+test('coturn: Connect to a TCP echo peer, bytes echoed through the relay', async () => {
+  const tcp = await allocation();
+  try {
+    assert.equal(tcp.relayedAddress.address, HOST);
+    const stream = await tcp.connect(echoAddress);
+    const payload = Buffer.alloc(100_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 13) & 0xff;
+    stream.write(payload);
+    const back = await read(stream, payload.length);
+    assert.ok(back.subarray(0, payload.length).equals(payload));
+    stream.destroy();
+  } finally {
+    tcp.close();
+  }
+});
+
+test('coturn: a peer connecting to the relayed address after CreatePermission is accepted and echoed', async () => {
+  const tcp = await allocation();
+  try {
+    await tcp.createPermission(HOST);
+    tcp.onconnection = (stream) => stream.pipe(stream); // the client echoes what the peer sends
+    const peer = connect({ host: tcp.relayedAddress.address, port: tcp.relayedAddress.port });
+    peer.on('error', () => {});
+    await once(peer, 'connect');
+    peer.write('ping through coturn');
+    assert.equal((await read(peer, 19)).toString(), 'ping through coturn');
+    peer.destroy();
+  } finally {
+    tcp.close();
+  }
+});
+
+test('coturn: Connect to a closed port is 447', async () => {
+  const tcp = await allocation();
+  try {
+    const spare = createServer();
+    spare.listen(0, HOST);
+    await once(spare, 'listening');
+    const port = (spare.address() as { port: number }).port;
+    spare.close();
+    await once(spare, 'close');
+    await assert.rejects(tcp.connect({ address: HOST, port }), (err: unknown) => err instanceof TurnError && err.code === 447);
+  } finally {
+    tcp.close();
+  }
+});
