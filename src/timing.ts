@@ -68,3 +68,19 @@ export const TURN_TCP_CONNECT_TIMEOUT_MS = 30_000;
 export const TURN_TCP_BIND_TIMEOUT_MS = 30_000;
 /** RFC 6062 §4.3: after a 447 the client MAY retry the same peer but MUST wait at least 10 s. */
 export const TURN_TCP_CONNECT_RETRY_MS = 10_000;
+/**
+ * mDNS ICE candidates: how long a `.local` name is given to resolve before the candidate is dropped. The
+ * draft (draft-ietf-mmusic-mdns-ice-candidates §3.2.1) names no value; RFC 6762 §5.2's query schedule
+ * (1 s, then doubling) has sent three queries by 3 s, and 5 s leaves room for their answers. Not an RFC value.
+ */
+export const MDNS_QUERY_TIMEOUT_MS = 5_000;
+/** RFC 6762 §5.2: the second query goes out at least one second after the first; intervals then double. */
+export const MDNS_QUERY_RETRANSMIT_MS = 1_000;
+/** RFC 6762 §10: host name (A/AAAA) records SHOULD have a TTL of 120 s. */
+export const MDNS_HOST_RECORD_TTL_S = 120;
+/** RFC 6762 §6.7: a legacy unicast response's TTL SHOULD be no more than ten seconds. */
+export const MDNS_LEGACY_UNICAST_TTL_S = 10;
+/** RFC 6762 §8.3: the announcement is sent twice, at least one second apart. */
+export const MDNS_ANNOUNCE_INTERVAL_MS = 1_000;
+/** RFC 6762 §6: a record is not multicast on an interface again within one second of its last multicast. */
+export const MDNS_RECORD_MULTICAST_INTERVAL_MS = 1_000;

@@ -10,7 +10,8 @@ import type { IceServerConfig } from '../ice/gatherer.js';
 import { IceSdpError, parseIceAttributeLine } from '../ice/sdp.js';
 import { parseIceServerUri } from '../net/ice-server-uri.js';
 import { formatIp, isIp, parseIp } from '../net/ip.js';
-import { createIceAgent, listHostAddresses } from '../node/ice-agent.js';
+import { createIceAgent, listHostAddresses, selectHostAddresses } from '../node/ice-agent.js';
+import { lazyNodeMdns } from '../node/mdns-sockets.js';
 import type { CliIO } from './main.js';
 
 export const peerUsage = `icebridge peer --role controlling|controlled [options]
@@ -36,7 +37,12 @@ Options:
   --timeout-ms N       give up after N ms in all (default 30000)
   --address A          gather host candidates on this local address only; repeatable
                        (default: every interface address but loopback)
-  --insecure           with turns:, accept any TLS certificate (for test servers)`;
+  --insecure           with turns:, accept any TLS certificate (for test servers)
+  --mdns-host-candidates on|off
+                       on: hide host addresses behind fresh <uuid>.local names, answered by mDNS
+                       while the peer runs (default off); the peer's .local candidates are always
+                       resolved by mDNS on the gathered interfaces
+  --mdns-timeout-ms N  give up resolving a peer's .local name after N ms (default 5000)`;
 
 /** How often --send repeats its text while no echo has come back (UDP may drop it). */
 const RESEND_INTERVAL_MS = 500;
@@ -51,6 +57,8 @@ interface PeerOptions {
   timeoutMs: number;
   addresses: string[] | undefined;
   insecure: boolean;
+  mdnsHostCandidates: 'on' | 'off';
+  mdnsTimeoutMs: number | undefined;
 }
 
 class UsageError extends Error {}
@@ -73,6 +81,8 @@ function parsePeerArgs(args: string[]): PeerOptions {
         'timeout-ms': { type: 'string' },
         address: { type: 'string', multiple: true },
         insecure: { type: 'boolean', default: false },
+        'mdns-host-candidates': { type: 'string', default: 'off' },
+        'mdns-timeout-ms': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -97,6 +107,10 @@ function parsePeerArgs(args: string[]): PeerOptions {
   if (turn && (values.username === undefined || values.credential === undefined)) throw new UsageError('a turn: server needs --username and --credential');
   if (policy === 'relay' && !turn) throw new UsageError('--policy relay needs a turn: or turns: --ice-server');
   if (values.lite && policy === 'relay') throw new UsageError('an ICE-lite agent has host candidates only');
+  const mdnsHostCandidates = values['mdns-host-candidates'];
+  if (mdnsHostCandidates !== 'on' && mdnsHostCandidates !== 'off') throw new UsageError('--mdns-host-candidates must be on or off');
+  const mdnsTimeoutMs = values['mdns-timeout-ms'] === undefined ? undefined : Number(values['mdns-timeout-ms']);
+  if (mdnsTimeoutMs !== undefined && !(Number.isInteger(mdnsTimeoutMs) && mdnsTimeoutMs > 0)) throw new UsageError('--mdns-timeout-ms must be a positive whole number');
   const iceServers: IceServerConfig[] = urls.map((u) => (u.toLowerCase().startsWith('turn') ? { urls: u, username: values.username, credential: values.credential } : { urls: u }));
   return {
     role,
@@ -108,6 +122,8 @@ function parsePeerArgs(args: string[]): PeerOptions {
     timeoutMs,
     addresses: values.address ? checkAddresses(values.address) : undefined,
     insecure: values.insecure,
+    mdnsHostCandidates,
+    mdnsTimeoutMs,
   };
 }
 
@@ -148,6 +164,8 @@ export async function runPeer(args: string[], io: CliIO, input: Readable = proce
     addressFilter: addresses ? (a) => addresses.includes(a) : undefined,
     includeLinkLocal: addresses?.some((a) => /^fe[89ab]/i.test(a)) ?? false,
     tls: options.insecure ? { rejectUnauthorized: false } : undefined,
+    mdnsHostCandidates: options.mdnsHostCandidates,
+    mdns: lazyNodeMdns(() => selectHostAddresses({ addressFilter: addresses ? (a) => addresses.includes(a) : undefined }), { queryTimeoutMs: options.mdnsTimeoutMs }),
   });
   const session = new PeerSession(agent, options, io, input);
   // Left installed after the run: a write still in flight may fail after we are done.
@@ -192,7 +210,7 @@ class PeerSession {
     });
     agent.addEventListener('icecandidateerror', (e) => {
       const error = (e as IceAgentEventObject).error;
-      if (error) this.event({ event: 'candidate-error', url: error.url, errorCode: error.errorCode, errorText: error.errorText });
+      if (error) this.event({ event: 'candidate-error', url: error.url, errorCode: error.errorCode, errorText: error.errorText, ...('address' in error ? { address: error.address } : {}) });
     });
     agent.addEventListener('data', (e) => this.onData((e as IceAgentEventObject).data));
 

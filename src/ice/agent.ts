@@ -315,6 +315,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   }
 
   private pair(local: LocalCandidate, remote: IceCandidate): void {
+    // draft-ietf-mmusic-mdns-ice-candidates §3.3.2: no pairs of our relays with a peer's mDNS candidate,
+    // or the TURN server would learn the address the name hides.
+    if (remote.mdnsName !== undefined && local.candidate.type === 'relay') return;
     this.checklist.add(local, remote, this.role === 'controlling');
   }
 

@@ -24,6 +24,8 @@ export interface IceCandidate {
   tcpType?: IceTcpType;
   /** Extension attributes kept in order, e.g. [['generation','0'],['ufrag','abcd'],['network-id','1']]. */
   extensions: [string, string][];
+  /** A peer's mDNS candidate, resolved: the `<uuid>.local` name `address` was resolved from (never sent). */
+  mdnsName?: string;
 }
 
 /** RFC 8445 §5.1.2.2: the RECOMMENDED type preferences. */

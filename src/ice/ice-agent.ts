@@ -13,6 +13,8 @@ import type { CandidatePair } from './candidate-pair.js';
 import { TurnRelayFamilySocket } from '../turn/relay-family-socket.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
+import type { MdnsHostNames } from '../mdns/mdns-service.js';
+import { MdnsCandidates, type MdnsHostCandidates } from './mdns-candidates.js';
 
 export type IceGatheringState = 'new' | 'gathering' | 'complete';
 
@@ -32,6 +34,14 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
   random?: () => number;
   stunTimeoutMs?: number;
   turnTimeoutMs?: number;
+  /**
+   * mDNS (draft-ietf-mmusic-mdns-ice-candidates): resolves the peer's `<uuid>.local` candidates and, with
+   * `mdnsHostCandidates: 'on'`, answers for ours. Without it, `.local` candidates are dropped with an
+   * 'icecandidateerror' (they are never handed to a unicast resolver). The agent calls its `release()` on close.
+   */
+  mdns?: MdnsHostNames;
+  /** 'on': each host candidate's address is replaced by a fresh `<uuid>.local` name (needs `mdns`). Default 'off'. */
+  mdnsHostCandidates?: MdnsHostCandidates;
 }
 
 /** Events carry their payload as properties, like RTCPeerConnectionIceEvent and MessageEvent. */
@@ -80,11 +90,15 @@ export class IceAgent extends EventTarget {
   private readonly socketIds = new Map<DatagramSocket, SocketId>();
   private readonly ownedSockets: DatagramSocket[] = [];
   private readonly local: GatheredCandidate[] = [];
+  /** Our candidates as the peer is told them (mDNS names instead of host addresses), by gathered candidate. */
+  private readonly exposed = new WeakMap<IceCandidate, IceCandidate>();
+  private readonly mdns: MdnsCandidates;
   private nextSocketId = 0;
 
   constructor(private readonly options: IceAgentOptions) {
     super();
     this.clock = options.clock ?? realClock;
+    this.mdns = new MdnsCandidates(options.mdns, options.mdnsHostCandidates ?? 'off');
     this.engine = new IceAgentEngine(options);
     this.driver = new EngineDriver(this.engine, { clock: this.clock, onEvent: (e) => this.onEngineEvent(e) });
     this.gatherer = new IceGatherer({
@@ -116,7 +130,7 @@ export class IceAgent extends EventTarget {
   }
 
   get localCandidates(): IceCandidate[] {
-    return this.local.map((g) => g.candidate);
+    return this.local.map((g) => this.exposed.get(g.candidate) ?? g.candidate);
   }
 
   get remoteCandidates(): IceCandidate[] {
@@ -153,13 +167,17 @@ export class IceAgent extends EventTarget {
   }
 
   setRemoteParameters(parameters: IceParameters): void {
+    const old = this.engine.remoteParameters;
+    // The peer restarted: names still resolving belong to its old candidates.
+    if (old && (old.usernameFragment !== parameters.usernameFragment || old.password !== parameters.password)) this.mdns.restart();
     this.engine.setRemoteParameters(parameters, this.clock.now());
     this.driver.poll();
   }
 
   /**
    * A remote candidate as RTCIceCandidateInit, an `a=candidate` line, or parsed; null (or an empty
-   * candidate string) is end-of-candidates. Malformed candidates throw IceCandidateError.
+   * candidate string) is end-of-candidates. Malformed candidates throw IceCandidateError. A `<uuid>.local`
+   * candidate is taken (true) and paired once mDNS resolves it; if it does not, 'icecandidateerror' says so.
    */
   addRemoteCandidate(candidate: IceCandidateInit | IceCandidate | string | null): boolean {
     let parsed: IceCandidate | null;
@@ -167,6 +185,12 @@ export class IceAgent extends EventTarget {
     else if (typeof candidate === 'string') parsed = candidate.trim() === '' ? null : parseCandidate(candidate);
     else if ('candidate' in candidate) parsed = candidateFromInit(candidate);
     else parsed = candidate;
+    if (parsed === null && this.mdns.resolving > 0) {
+      // End-of-candidates waits for the names still resolving: a candidate after it would be refused.
+      this.mdns.whenSettled(() => this.addRemoteCandidate(null));
+      return true;
+    }
+    if (parsed && MdnsCandidates.isMdns(parsed)) return this.addMdnsCandidate(parsed);
     const added = this.engine.addRemoteCandidate(parsed, this.clock.now());
     if (added && parsed) this.permitOnRelays(parsed);
     this.driver.poll();
@@ -183,6 +207,7 @@ export class IceAgent extends EventTarget {
 
   /** ICE restart (RFC 8445 §9): new credentials; signal them and the candidates again to the peer. */
   restart(): IceParameters {
+    this.mdns.restart();
     const parameters = this.engine.restart(this.clock.now());
     this.engine.setLocalGatheringComplete(this.clock.now());
     this.driver.poll();
@@ -203,8 +228,9 @@ export class IceAgent extends EventTarget {
       nominated: p.nominated,
       selected: p === selected,
       priority: p.priority.toString(),
-      local: candidateToJSON(p.local.candidate),
-      remote: candidateToJSON(p.remote),
+      // draft §3.3.1: stats show mDNS names, not the addresses they hide.
+      local: candidateToJSON(this.exposed.get(p.local.candidate) ?? p.local.candidate),
+      remote: candidateToJSON(p.remote.mdnsName ? { ...p.remote, address: p.remote.mdnsName } : p.remote),
       ...p.stats,
       currentRoundTripTime: p.stats.currentRoundTripTime,
       lastPacketSentTimestamp: undefined,
@@ -225,7 +251,29 @@ export class IceAgent extends EventTarget {
     this.driver.poll();
     this.driver.close();
     this.gatherer.close();
+    this.mdns.close();
     for (const s of this.ownedSockets) s.close();
+  }
+
+  /**
+   * draft §3.2.1: a `.local` candidate is resolved by mDNS (steps 3–4) and paired only once it resolves;
+   * under the 'relay' policy it is ignored (step 2); one that does not resolve is dropped with an
+   * 'icecandidateerror' (step 5). Returns whether it was taken for resolution.
+   */
+  private addMdnsCandidate(candidate: IceCandidate): boolean {
+    if (this.options.iceTransportPolicy === 'relay' || this.closed) return false;
+    this.mdns.resolve(
+      candidate,
+      (resolved) => {
+        if (this.closed) return;
+        this.engine.addRemoteCandidate(resolved, this.clock.now());
+        this.driver.poll();
+      },
+      (error) => {
+        if (!this.closed) this.dispatch('icecandidateerror', { error });
+      },
+    );
+    return true;
   }
 
   /**
@@ -253,9 +301,11 @@ export class IceAgent extends EventTarget {
       this.driver.attach(id, g.socket);
     }
     this.local.push(g);
+    const exposed = this.mdns.expose(g.candidate);
+    if (exposed !== g.candidate) this.exposed.set(g.candidate, exposed);
     this.engine.addLocalCandidate({ candidate: g.candidate, socket: id, base: g.base }, this.clock.now());
     this.driver.poll();
-    this.dispatch('icecandidate', { candidate: this.toInit(g.candidate) });
+    this.dispatch('icecandidate', { candidate: this.toInit(exposed) });
   }
 
   private onEngineEvent(e: IceAgentEvent): void {

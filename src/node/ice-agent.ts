@@ -9,8 +9,16 @@ import type { TransportAddress } from '../net/transport-address.js';
 import { StreamSocket } from './stream-socket.js';
 import { resolveHost } from './stun-binding.js';
 import { UdpSocket } from './udp-socket.js';
+import type { MdnsHostNames } from '../mdns/mdns-service.js';
+import { lazyNodeMdns } from './mdns-sockets.js';
 
-export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve'> {
+export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
+  /**
+   * mDNS for `.local` candidates. Default: multicast sockets on 5353 (224.0.0.251, ff02::fb) on the interfaces
+   * gathered on, opened only when a `.local` candidate arrives or `mdnsHostCandidates` is 'on', unref'd.
+   * `false`: none — `.local` candidates are dropped with an 'icecandidateerror'. Or a service of your own.
+   */
+  mdns?: MdnsHostNames | false;
   /**
    * Which interface addresses to gather host candidates on. Without it, loopback addresses are left out
    * (RFC 8445 §5.1.1.1); a filter that accepts a loopback address is taken as asking for it (tests,
@@ -179,8 +187,10 @@ function streamOpener(options: NodeIceAgentOptions): NonNullable<IceAgentOptions
 export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
   // Validated now, not at gather(): a bad `addresses` entry is the caller's mistake.
   const hosts = options.addresses ? selectHostAddresses(options) : undefined;
+  const mdns = options.mdns === false ? undefined : (options.mdns ?? lazyNodeMdns(() => hosts ?? selectHostAddresses(options)));
   const agent: IceAgent = new IceAgent({
     ...options,
+    mdns,
     openStreamSocket: options.openStreamSocket ?? streamOpener(options),
     resolve: options.resolve ?? resolveHost,
     sockets: async () => {

@@ -96,5 +96,11 @@ function literalLookup(
 ): void {
   const family = isIP(hostname);
   if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, options, callback);
+  else if (/\.local\.?$/i.test(hostname)) {
+    // mDNS names (RFC 6762) are resolved by the ICE agent's mDNS querier, never by the system resolver, whose
+    // lookups of them can hang for many seconds and hold the process open.
+    const error: NodeJS.ErrnoException = new Error(`${hostname}: .local names are not sent to the system resolver`);
+    error.code = 'ENOTFOUND';
+    callback(error, '', 0);
+  } else dnsLookup(hostname, options, callback);
 }

@@ -101,6 +101,7 @@ export class SimHost implements SocketOwner {
       router,
       link: new SimLink(this.fabric, `${router.name}/${canonical}`, options.link),
       receive: (datagram: Datagram) => this.receive(datagram),
+      receiveMulticast: (datagram: Datagram) => this.receiveMulticast(canonical, datagram),
     };
     router.attach(iface);
     this.ifaces.push(iface);
@@ -182,6 +183,19 @@ export class SimHost implements SocketOwner {
     }
     this.fabric.delivered(datagram, this.name);
     socket.deliver(datagram.bytes, datagram.src);
+  }
+
+  /** A multicast datagram on the interface `address`: to every socket there on its port that joined the group. */
+  private receiveMulticast(address: string, datagram: Datagram): void {
+    let delivered = false;
+    for (const socket of this.bound.values()) {
+      const local = socket.localAddress;
+      if (local.address !== address || local.port !== datagram.dst.port || !socket.memberships.has(datagram.dst.address)) continue;
+      if (!delivered) this.fabric.delivered(datagram, this.name);
+      delivered = true;
+      socket.deliver(datagram.bytes, datagram.src);
+    }
+    if (!delivered) this.fabric.drop(datagram, 'no-socket', this.name);
   }
 
   private ephemeralPort(address: string): number {

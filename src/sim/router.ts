@@ -11,6 +11,8 @@ export interface Attachment {
   readonly link: SimLink;
   /** A datagram for `address` that has crossed the link. */
   receive(datagram: Datagram): void;
+  /** A multicast datagram that has crossed the link; attachments without it (NATs) hear no multicast. */
+  receiveMulticast?(datagram: Datagram): void;
 }
 
 /**
@@ -62,6 +64,10 @@ export class SimRouter {
       return;
     }
     const hop: Datagram = { ...datagram, ttl: datagram.ttl - 1 };
+    if (isMulticast(hop.dst.address)) {
+      this.multicast(hop);
+      return;
+    }
     const target = this.attachments.get(hop.dst.address);
     if (target !== undefined) {
       target.link.carry(hop, (arrived) => target.receive(arrived));
@@ -71,4 +77,27 @@ export class SimRouter {
       this.fabric.drop(hop, 'no-route', this.name);
     }
   }
+
+  /**
+   * Multicast stays on its segment (224.0.0.251 and ff02::fb are link-local scope, RFC 5771 / RFC 4291
+   * §2.7): every attachment of this router that listens gets a copy, the sender's own host included (as
+   * IP_MULTICAST_LOOP does by default); it never goes to the gateway.
+   */
+  private multicast(datagram: Datagram): void {
+    let listeners = 0;
+    for (const target of this.attachments.values()) {
+      const receive = target.receiveMulticast?.bind(target);
+      if (!receive) continue;
+      listeners++;
+      target.link.carry(datagram, (arrived) => receive(arrived));
+    }
+    if (listeners === 0) this.fabric.drop(datagram, 'no-route', this.name);
+  }
+}
+
+/** 224.0.0.0/4 or ff00::/8 (canonical address text). */
+export function isMulticast(address: string): boolean {
+  if (address.includes(':')) return address.startsWith('ff');
+  const first = Number(address.slice(0, address.indexOf('.')));
+  return first >= 224 && first <= 239;
 }

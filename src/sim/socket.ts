@@ -1,5 +1,6 @@
 import type { DatagramHandler, DatagramSocket, DestinationUnreachableError, UnreachableHandler } from '../net/datagram-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
+import { canonicalAddress } from './ip-address.js';
 
 /** The host a socket is bound on, as the socket sees it. */
 export interface SocketOwner {
@@ -18,6 +19,8 @@ export class SimSocket implements DatagramSocket {
   onclose: ((reason?: Error) => void) | null = null;
   onunreachable: UnreachableHandler | null = null;
   readonly localAddress: TransportAddress;
+  /** Multicast groups joined (`addMembership`): datagrams to them on this socket's port arrive here. */
+  readonly memberships = new Set<string>();
   private open = true;
 
   constructor(
@@ -34,6 +37,18 @@ export class SimSocket implements DatagramSocket {
   /** Sends one datagram; on a closed socket this does nothing (and counts nothing). */
   send(bytes: Uint8Array, to: TransportAddress): void {
     if (this.open) this.owner.transmit(this, bytes, to);
+  }
+
+  /**
+   * Joins a multicast group, as `dgram`'s addMembership on the interface of the socket's address: datagrams
+   * sent to `group` and this socket's port on its segment are delivered to it.
+   */
+  addMembership(group: string): void {
+    this.memberships.add(canonicalAddress(group) ?? group);
+  }
+
+  dropMembership(group: string): void {
+    this.memberships.delete(canonicalAddress(group) ?? group);
   }
 
   /** Frees the port at once and calls `onclose` (once, synchronously). Datagrams already sent still travel. */
