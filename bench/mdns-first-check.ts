@@ -4,7 +4,7 @@
 // (opened on demand, as a Node agent does), so a run includes opening them and one mDNS round trip.
 //   node --import tsx bench/mdns-first-check.ts
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IceAgent } from '../src/ice/ice-agent.js';
 import type { DatagramSocket } from '../src/net/datagram-socket.js';
 import { lazyNodeMdns } from '../src/node/mdns-sockets.js';
@@ -70,5 +70,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3], process.argv[4]);
-else await main();
+// Run directly (as root: `node --import tsx bench/mdns-first-check.ts`), not when bench/run.ts imports every file here.
+const direct = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (direct && process.argv[2] === 'child') await child(process.argv[3], process.argv[4]);
+else if (direct) await main();

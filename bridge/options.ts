@@ -5,6 +5,7 @@ import { DATA_HEADER_MAX, MAX_UDP_PAYLOAD } from '../src/net/bridge-frame.js';
 import { isIp } from '../src/net/ip.js';
 import { DestinationPolicy } from './policy.js';
 import type { BridgeResolveFunction } from './resolver.js';
+import type { BridgeMdnsResolver } from './mdns-resolver.js';
 import type { ResolvedWebTransportOptions } from './webtransport-supervisor.js';
 
 /** The WebTransport carrier (HTTP/3 datagrams, run by Deno: bridge/webtransport/PROTOCOL.md). */
@@ -128,6 +129,16 @@ export interface BridgeOptions {
   resolveTimeoutMs?: number;
   /** v2: names kept in the bridge's answer cache (by TTL, at most 300 s). Default 1000. */
   resolveCacheSize?: number;
+  /**
+   * v2: resolve the `<uuid>.local` names of mDNS ICE candidates (draft-ietf-mmusic-mdns-ice-candidates) by
+   * multicast DNS on the bridge's LAN, for pages whose peers hide their host addresses (browsers do by
+   * default). `true`: multicast sockets on 224.0.0.251/ff02::fb:5353 on the interfaces the UDP sockets use,
+   * opened at the first such lookup; an object: the operator's own resolver (tests). Announced in the hello
+   * (BridgeFeature.mdns); without it such lookups are refused at once with `not-supported`. Needs
+   * `allowResolve`; the destination policy judges the answers. Default false: the answers are about the
+   * bridge's network, so the operator must say so.
+   */
+  mdns?: boolean | BridgeMdnsResolver;
 
   /**
    * The WebTransport carrier beside the WebSocket one, or undefined/false for none. Default none. It runs
@@ -180,6 +191,7 @@ export interface ResolvedBridgeOptions {
   lookupsPerSecond: number;
   resolveTimeoutMs: number;
   resolveCacheSize: number;
+  mdns: boolean | BridgeMdnsResolver;
   webTransport: ResolvedWebTransportOptions | undefined;
   logger: (line: string) => void;
 }
@@ -290,11 +302,16 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     lookupsPerSecond: integer('lookupsPerSecond', options.lookupsPerSecond, BRIDGE_DEFAULTS.lookupsPerSecond, 1, 1_000_000),
     resolveTimeoutMs: integer('resolveTimeoutMs', options.resolveTimeoutMs, BRIDGE_DEFAULTS.resolveTimeoutMs, 1, 600_000),
     resolveCacheSize: integer('resolveCacheSize', options.resolveCacheSize, BRIDGE_DEFAULTS.resolveCacheSize, 0, 1_000_000),
+    mdns: options.mdns ?? false,
     webTransport: resolveWebTransport(options.webTransport, options.host ?? BRIDGE_DEFAULTS.host),
     logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
   };
   if (resolved.tlsCa?.some((ca) => typeof ca !== 'string' || !ca.includes('-----BEGIN'))) throw new TypeError('bridge option tlsCa must be PEM text');
   if (options.resolve !== undefined && typeof options.resolve !== 'function') throw new TypeError('bridge option resolve must be a function');
+  const mdns = resolved.mdns;
+  if (typeof mdns !== 'boolean' && (typeof mdns !== 'object' || mdns === null || typeof mdns.resolve !== 'function')) {
+    throw new TypeError('bridge option mdns must be true, false or an object with resolve(name)');
+  }
   if (resolved.maxMessageBytes < maxPayload + DATA_HEADER_MAX) {
     throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
   }

@@ -14,6 +14,7 @@ import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
 import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
+import { makeMdnsLookup, nodeBridgeMdns } from './mdns-resolver.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
 import { WebTransportSupervisor } from './webtransport-supervisor.js';
 import type { CertificateHash } from './webtransport-certificate.js';
@@ -80,6 +81,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   let nextSessionId = 1;
   let closing = false;
 
+  const dnsLookup = makeLookup(o.resolve, o.resolveTimeoutMs);
+  // The engine asks for mDNS only when the limits say so; the sockets open at the first such lookup.
+  const mdns = o.mdns === false || !o.allowResolve ? undefined : o.mdns === true ? nodeBridgeMdns(o.udpBindAddress, o.resolveTimeoutMs) : o.mdns;
+  const mdnsLookup = mdns ? makeMdnsLookup(mdns) : undefined;
   if (o.tlsInsecure) log(o, { event: 'tls-insecure', warning: 'tlsInsecure: TLS streams accept any certificate (tests only)' });
   const context: BridgeDriverContext = {
     options: o,
@@ -91,7 +96,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       resolveCache: new ResolveCache({ maxEntries: o.resolveCacheSize }),
       hostAddresses: (family, bound) => hostAddressesFor(o, family, bound),
     },
-    lookup: makeLookup(o.resolve, o.resolveTimeoutMs),
+    lookup: (name, families, viaMdns) => (viaMdns && mdnsLookup ? mdnsLookup(name, families) : dnsLookup(name, families)),
     onClosed: (session) => sessions.delete(session),
   };
 
@@ -224,6 +229,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       if (closing) return;
       closing = true;
       hostWatch?.stop();
+      mdns?.close?.();
       const stoppingWebTransport = webTransport?.stop();
       server.off('upgrade', onUpgrade);
       for (const session of [...sessions]) session.close(BridgeCloseCode.goingAway, 'bridge shutting down');
@@ -270,6 +276,7 @@ function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
     connectTimeoutMs: o.connectTimeoutMs,
     tls: true,
     resolve: o.allowResolve,
+    mdns: o.allowResolve && o.mdns !== false,
     maxConcurrentLookups: o.maxConcurrentLookups,
     lookupsPerSecond: o.lookupsPerSecond,
     resolveTimeoutMs: o.resolveTimeoutMs,

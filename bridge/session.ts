@@ -6,7 +6,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { BridgeMetrics } from '../src/bridge/metrics.js';
 import { SessionDriver, type DriverStreamEvents } from '../src/bridge/session-driver.js';
 import { BridgeSessionEngine } from '../src/bridge/session-engine.js';
-import type { LookupAnswer, SessionContext } from '../src/bridge/session-types.js';
+import type { LookupAnswer, LookupFunction, SessionContext } from '../src/bridge/session-types.js';
 import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { UdpSocket } from '../src/node/udp-socket.js';
 import type { ResolvedBridgeOptions } from './options.js';
@@ -24,7 +24,7 @@ export interface BridgeDriverContext {
   readonly metrics: BridgeMetrics;
   /** The engine's view: limits, policy, the shared answer cache, host addresses (carrierBacklog is per session). */
   readonly session: Omit<SessionContext, 'carrierBacklog'>;
-  readonly lookup: (name: string, families: AddressFamily[]) => Promise<LookupAnswer[]>;
+  readonly lookup: LookupFunction;
   /** Called once when the session has closed and released its sockets. */
   onClosed(session: BridgeSession): void;
 }
@@ -103,8 +103,8 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
     return openStream({ remote, tls, serverName, ca: o.tlsCa, insecure: o.tlsInsecure }, events);
   }
 
-  protected lookup(name: string, families: AddressFamily[]): Promise<LookupAnswer[]> {
-    return this.ctx.lookup(name, families);
+  protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {
+    return this.ctx.lookup(name, families, mdns);
   }
 
   protected writeLog(line: string): void {

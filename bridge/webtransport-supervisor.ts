@@ -11,8 +11,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BridgeMetricsSnapshot } from '../src/bridge/metrics.js';
-import type { LookupAnswer, SessionLimits } from '../src/bridge/session-types.js';
-import type { AddressFamily } from '../src/net/transport-address.js';
+import type { LookupFunction, SessionLimits } from '../src/bridge/session-types.js';
 import { watchHostAddresses, type HostAddressWatcher } from '../src/node/host-addresses.js';
 import type { ResolvedBridgeOptions } from './options.js';
 import { LookupError } from './resolver.js';
@@ -136,7 +135,7 @@ export class WebTransportSupervisor {
     private readonly o: ResolvedBridgeOptions,
     private readonly wt: ResolvedWebTransportOptions,
     private readonly limits: SessionLimits,
-    private readonly lookup: (name: string, families: AddressFamily[]) => Promise<LookupAnswer[]>,
+    private readonly lookup: LookupFunction,
   ) {
     this.port = wt.port;
     this.host = { own: [], announce: { IPv4: [], IPv6: [] } };
@@ -150,7 +149,7 @@ export class WebTransportSupervisor {
     o: ResolvedBridgeOptions,
     wt: ResolvedWebTransportOptions,
     limits: SessionLimits,
-    lookup: (name: string, families: AddressFamily[]) => Promise<LookupAnswer[]>,
+    lookup: LookupFunction,
   ): Promise<WebTransportSupervisor | undefined> {
     const log = (fields: Record<string, unknown>) => logLine(o, fields);
     if (o.allowOrigins !== undefined || !o.allowMissingOrigin) {
@@ -309,7 +308,7 @@ export class WebTransportSupervisor {
           for (const w of this.sessionWaiters.splice(0)) w();
           return;
         case 'lookup':
-          this.lookup(m.name, m.families).then(
+          this.lookup(m.name, m.families, m.mdns === true).then(
             (answers) => this.send({ type: 'lookup-answer', id: m.id, answers }),
             (err: unknown) =>
               this.send({

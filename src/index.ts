@@ -25,3 +25,8 @@ export {
 export { TurnServer, runTurnServer, PeerPolicy, type TurnServerOptions, type TurnServerEvent, type TurnServerCounters, type RunTurnServerOptions, type RunningTurnEngine } from './server/index.js';
 export * from './turn/index.js';
 export * from './nat/index.js';
+// mDNS ICE candidates (draft-ietf-mmusic-mdns-ice-candidates): the service an IceAgent's `mdns` option takes.
+export { MdnsService, MdnsResolveError, type MdnsHostNames, type MdnsSocket, type MdnsServiceOptions } from './mdns/mdns-service.js';
+export type { MdnsEngineOptions, MdnsUnresolvedReason } from './mdns/mdns-engine.js';
+export { isMdnsCandidateAddress, isUuidLocalName, generateMdnsName } from './mdns/mdns-names.js';
+export type { MdnsHostCandidates, MdnsCandidateError } from './ice/mdns-candidates.js';

@@ -9,6 +9,7 @@ export { startStunServer, type NodeStunServerOptions, type RunningStunServer } f
 export { connectBridge, type NodeBridgeConnectOptions } from './node/bridge-client.js';
 export { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './node/turn-server.js';
 export { allocateTurn, resolveTurnUri, type AllocateTurnOptions, type ResolvedTurnServer } from './node/turn-client.js';
+export { lazyNodeMdns, openMulticastSocket, type MdnsInterface, type NodeMdnsOptions } from './node/mdns-sockets.js';
 export { createIceAgent, listHostAddresses, selectHostAddresses, type NodeIceAgentOptions, type HostAddress } from './node/ice-agent.js';
 // `new IceAgent({ iceServers, iceTransportPolicy })`: the same name and surface as the page's Worker-backed agent.
 export { IceAgent, type NodeIceAgentConstructor } from './node/node-ice-agent.js';

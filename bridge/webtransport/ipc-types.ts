@@ -59,7 +59,8 @@ export type ChildMessage =
   | { type: 'log'; line: string }
   | { type: 'metrics'; snapshot: BridgeMetricsSnapshot; sessions: number }
   /** A name lookup for a session: the parent answers with the bridge's own resolver and cache. */
-  | { type: 'lookup'; id: number; name: string; families: AddressFamily[] }
+  /** `mdns`: a `<uuid>.local` name, resolved by the parent's mDNS (it refuses when the bridge has none). */
+  | { type: 'lookup'; id: number; name: string; families: AddressFamily[]; mdns?: boolean }
   /** The child cannot go on (bad certificate, port taken): it exits after this. */
   | { type: 'fatal'; error: string };
 

@@ -31,7 +31,7 @@ let nextLookup = 1;
 /** A lookup the parent never answers must not be held for ever (the engine gave up on it long before). */
 const LOOKUP_GIVE_UP_MS = config.limits.resolveTimeoutMs * 2 + 1000;
 
-function lookup(name: string, families: AddressFamily[]): Promise<LookupAnswer[]> {
+function lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {
   const id = nextLookup++;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -39,7 +39,8 @@ function lookup(name: string, families: AddressFamily[]): Promise<LookupAnswer[]
       reject(new LookupFailed('resolve-timeout', `no answer for ${name}`));
     }, LOOKUP_GIVE_UP_MS);
     pending.set(id, { resolve, reject, timer });
-    void pipe.send({ type: 'lookup', id, name, families });
+    // mDNS too is asked of the parent: it holds the multicast sockets (the child has no --allow-net for 5353).
+    void pipe.send(mdns ? { type: 'lookup', id, name, families, mdns } : { type: 'lookup', id, name, families });
   });
 }
 

@@ -47,7 +47,7 @@ export interface DriverContext {
   readonly session: Omit<SessionContext, 'carrierBacklog'>;
   readonly udpBindAddress: { IPv4: string; IPv6: string };
   readonly tlsCa: string[] | undefined;
-  lookup(name: string, families: AddressFamily[]): Promise<LookupAnswer[]>;
+  lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]>;
   log(line: string): void;
   /** Once, when the session has closed and released its sockets. */
   onClosed(session: WebTransportSession): void;
@@ -194,8 +194,8 @@ export class WebTransportSession extends SessionDriver<Deno.DatagramConn, DenoSt
     return new DenoStream({ remote, tls, serverName, ca: this.ctx.tlsCa }, events);
   }
 
-  protected lookup(name: string, families: AddressFamily[]): Promise<LookupAnswer[]> {
-    return this.ctx.lookup(name, families);
+  protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {
+    return this.ctx.lookup(name, families, mdns);
   }
 
   protected writeLog(line: string): void {

@@ -19,6 +19,10 @@ export function helloLimits(l: SessionLimits, version: number): BridgeLimits {
     streamWindow: l.streamWindow,
     maxConcurrentLookups: l.resolve ? Math.min(l.maxConcurrentLookups, 0xffff) : 0,
     lookupsPerSecond: l.resolve ? l.lookupsPerSecond : 0,
-    features: (l.resolve ? BridgeFeature.resolve : 0) | (streams > 0 ? BridgeFeature.tcp : 0) | (streams > 0 && l.tls ? BridgeFeature.tls : 0),
+    features:
+      (l.resolve ? BridgeFeature.resolve : 0) |
+      (streams > 0 ? BridgeFeature.tcp : 0) |
+      (streams > 0 && l.tls ? BridgeFeature.tls : 0) |
+      (l.resolve && l.mdns ? BridgeFeature.mdns : 0),
   };
 }

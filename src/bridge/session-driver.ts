@@ -63,7 +63,8 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
   protected abstract releaseSocket(socket: Socket): void;
   /** Opens a TCP/TLS connection that reports to `events`. */
   protected abstract openStream(remote: TransportAddress, tls: boolean, serverName: string, events: DriverStreamEvents): Stream;
-  protected abstract lookup(name: string, families: AddressFamily[]): Promise<LookupAnswer[]>;
+  /** `mdns`: by multicast DNS on the bridge's LAN (only asked when the limits say `mdns`). */
+  protected abstract lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]>;
   protected abstract writeLog(line: string): void;
   /** Once, after everything was released. */
   protected abstract onFinished(): void;
@@ -119,7 +120,7 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
         return;
       }
       case 'resolve':
-        this.lookup(a.name, a.families).then(
+        this.lookup(a.name, a.families, a.mdns).then(
           (answers) => this.run(() => this.engine.handleLookupAnswered(a.lookupId, answers, performance.now())),
           (err: unknown) => {
             const named = (err as { failure?: unknown }).failure;

@@ -1,9 +1,12 @@
 // Name lookups of one bridge session (protocol v2 `resolve`): bounded in flight and per second, answered
 // from the bridge's shared cache when it can, every answer judged by the destination policy before the
 // client sees it — a name is a way to learn addresses, so it must not be a way around the policy.
+// `.local` names go to multicast DNS only, never to the DNS (RFC 6762 §3), and only where the operator
+// enabled mDNS: the answer is about the bridge's LAN.
 import { MAX_RESOLVED_ADDRESSES, type ErrorFrame, type ResolveFrame, type ResolvedAddress } from '../net/bridge-frame.js';
 import { encodeBridgeFrame } from '../net/bridge-frame.js';
 import type { AddressFamily } from '../net/transport-address.js';
+import { isUuidLocalName } from '../mdns/mdns-names.js';
 import type { LookupOutcome } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { LookupAnswer, LookupFailure, SessionAction, SessionContext } from './session-types.js';
@@ -21,6 +24,11 @@ interface Lookup {
   readonly name: string;
   readonly families: AddressFamily[];
   readonly deadline: number;
+}
+
+/** A name in the `.local` domain (RFC 6762 §3), a final dot or not, any case. */
+export function isLocalDomainName(name: string): boolean {
+  return /(^|\.)local\.?$/i.test(name);
 }
 
 export class SessionLookups {
@@ -44,6 +52,15 @@ export class SessionLookups {
     const { limits, resolveCache } = this.host.ctx;
     const refuse = (code: LookupOutcome, reason: string) => this.fail(frame.requestId, code, reason);
     if (!limits.resolve || limits.lookupsPerSecond === 0) return refuse('not-supported', 'this bridge does not resolve names');
+    const mdns = frame.mdns === true;
+    // Refused at once, before any limit is spent: none of these could ever be answered.
+    if (mdns !== isLocalDomainName(frame.name)) {
+      return refuse('not-supported', mdns ? `mDNS resolves .local names only, not ${frame.name} (RFC 6762 §3)` : `${frame.name} is a .local name: ask with the mDNS flag (RFC 6762 §3: never the DNS)`);
+    }
+    if (mdns && !limits.mdns) return refuse('not-supported', "this bridge does not resolve mDNS names (its operator has not enabled mdns)");
+    // draft-ietf-mmusic-mdns-ice-candidates §3.2.2: only the names ICE agents make, or a page could look for
+    // the printers and NAS boxes on the bridge's LAN by their well-known names.
+    if (mdns && !isUuidLocalName(frame.name)) return refuse('not-supported', `only <uuid>.local names are resolved by mDNS, not ${frame.name}`);
     if (this.pending.size >= limits.maxConcurrentLookups) return refuse('rate-limited', `at most ${limits.maxConcurrentLookups} lookups at once per session`);
     if (!this.bucket.take(1, now)) return refuse('rate-limited', `at most ${limits.lookupsPerSecond} lookups per second per session`);
     const cached = resolveCache.get(frame.name, frame.families, now);
@@ -56,7 +73,7 @@ export class SessionLookups {
     while (this.pending.has(lookupId)) lookupId = lookupId === 0xffffffff ? 1 : lookupId + 1;
     this.nextLookupId = lookupId === 0xffffffff ? 1 : lookupId + 1;
     this.pending.set(lookupId, { requestId: frame.requestId, name: frame.name, families: frame.families, deadline: now + limits.resolveTimeoutMs });
-    this.host.act({ type: 'resolve', lookupId, name: frame.name, families: frame.families });
+    this.host.act({ type: 'resolve', lookupId, name: frame.name, families: frame.families, mdns });
   }
 
   handleAnswered(lookupId: number, answers: LookupAnswer[], now: number): void {

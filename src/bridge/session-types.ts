@@ -36,6 +36,8 @@ export interface SessionLimits {
   tls: boolean;
   /** v2: name lookups are offered. */
   resolve: boolean;
+  /** v2: `<uuid>.local` names are resolved by mDNS on the bridge's LAN (the operator enabled it). */
+  mdns: boolean;
   maxConcurrentLookups: number;
   lookupsPerSecond: number;
   resolveTimeoutMs: number;
@@ -58,7 +60,8 @@ export type SessionAction =
   | { type: 'send'; socketId: number; to: TransportAddress; payload: Uint8Array }
   | { type: 'bind'; socketId: number; family: AddressFamily; port: number }
   | { type: 'close-socket'; socketId: number }
-  | { type: 'resolve'; lookupId: number; name: string; families: AddressFamily[] }
+  /** `mdns`: by multicast DNS on the bridge's LAN (a `<uuid>.local` name), else by the DNS. */
+  | { type: 'resolve'; lookupId: number; name: string; families: AddressFamily[]; mdns: boolean }
   | { type: 'connect'; streamId: number; remote: TransportAddress; tls: boolean; serverName: string }
   | { type: 'write'; streamId: number; bytes: Uint8Array }
   | { type: 'end-stream'; streamId: number }
@@ -79,6 +82,9 @@ export interface LookupAnswer {
   address: string;
   ttl: number;
 }
+
+/** How a driver looks names up: by the DNS, or with `mdns` by multicast DNS on the bridge's LAN. Rejects with a `failure`. */
+export type LookupFunction = (name: string, families: AddressFamily[], mdns: boolean) => Promise<LookupAnswer[]>;
 
 /** Why a lookup failed, as the driver saw it. */
 export type LookupFailure = 'name-not-found' | 'resolve-timeout' | 'resolve-failed';

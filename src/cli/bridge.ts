@@ -32,6 +32,8 @@ Options:
   --tls-ca FILE         trust this CA (PEM) for TLS streams, besides the system's, repeatable
   --tls-insecure        accept any certificate on TLS streams (test servers only; logged)
   --no-resolve          do not resolve names for sessions
+  --mdns                resolve the <uuid>.local names of mDNS ICE candidates (browsers hide their host
+                        addresses so) by multicast DNS on this host's LAN (default off: refused at once)
   --webtransport-port N also serve WebTransport (HTTP/3 datagrams) on UDP port N (0 picks a free one); runs
                         Deno (npm i deno); without it, or with --allow-origin, WebSocket only (one log line)
   --webtransport-path P URL path of the WebTransport endpoint (default ${BRIDGE_DEFAULTS.webTransportPath})
@@ -61,6 +63,7 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'tls-ca': { type: 'string', multiple: true },
       'tls-insecure': { type: 'boolean', default: false },
       'no-resolve': { type: 'boolean', default: false },
+      mdns: { type: 'boolean', default: false },
       'webtransport-port': { type: 'string' },
       'webtransport-path': { type: 'string' },
       'webtransport-cert': { type: 'string' },
@@ -99,6 +102,7 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       tlsCa,
       tlsInsecure: values['tls-insecure'],
       allowResolve: !values['no-resolve'],
+      mdns: values.mdns,
       webTransport:
         wtPort === undefined
           ? undefined

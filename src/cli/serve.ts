@@ -54,6 +54,8 @@ Options:
   --allow-host NAME     answer HTTP requests for this host name too, repeatable (IP literals and
                         localhost always; other names are refused against DNS rebinding)
   --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
+  --mdns                the bridge resolves the <uuid>.local names of mDNS ICE candidates by multicast
+                        DNS on this host's LAN (default off: such lookups are refused at once)
   --software TEXT       SOFTWARE attribute in STUN/TURN responses (default "icebridge"; "" for none)
   --realm R             TURN realm (default "icebridge")
   --user NAME:PASSWORD  a TURN long-term credential, repeatable
@@ -151,7 +153,13 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
     bridge:
       values['no-bridge'] === true
         ? false
-        : { allow: list('allow'), deny: list('deny'), maxSessions: maxSessions as number | undefined, allowHostAddresses: values['allow-host-addresses'] === true },
+        : {
+            allow: list('allow'),
+            deny: list('deny'),
+            maxSessions: maxSessions as number | undefined,
+            allowHostAddresses: values['allow-host-addresses'] === true,
+            mdns: values.mdns === true,
+          },
     turn:
       values['no-turn'] === true
         ? false
@@ -244,6 +252,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'credential-ttl': { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
+      mdns: { type: 'boolean' },
       software: { type: 'string' },
       realm: { type: 'string' },
       user: { type: 'string', multiple: true },

@@ -436,6 +436,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       hopeless: this.checklist.pairs.length === 0 || this.checklist.allFailed,
       sendsChecks: this.strategy.sendsChecks && this.remoteParameters !== undefined,
     });
+    // A usable pair is 'connected' before it is 'completed' (RTCIceTransportState), even when nomination and
+    // the end of candidates land in one step: listeners waiting for 'connected' must see it.
+    if (next === 'completed' && (this.state === 'new' || this.state === 'checking')) this.setState('connected', now);
     this.setState(next, now);
   }
 

@@ -45,37 +45,21 @@ export interface GathererOptions {
    */
   openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
   /**
-   * Resolves a server host name, in `family` when given (a resolver may ignore it: the answer's family is
-   * checked); without it, only IP literals work.
+   * Resolves a server host name, in `family` when given (the family of the host socket the relay is gathered
+   * on); without it, only IP literals work.
    */
   resolve?: (host: string, family?: AddressFamily) => Promise<string>;
+  /**
+   * With host sockets of both families, ask TURN servers for a dual allocation (ADDITIONAL-ADDRESS-FAMILY,
+   * RFC 8656 §7.1): both relayed candidates from one allocation. Default false: not every server supports it.
+   */
+  relayDualStack?: boolean;
   /** Give up on a STUN server after this long. Default 5 000 ms. */
   stunTimeoutMs?: number;
   /** Give up on a TURN server after this long. Default 10 000 ms. */
   turnTimeoutMs?: number;
-  /**
-   * With host sockets of both families, ask each TURN server for one dual allocation (ADDITIONAL-ADDRESS-FAMILY,
-   * RFC 8656 §7.1) instead of one allocation per family: one client port, both relayed candidates. Default
-   * false: not every server supports it, and one allocation per family needs no server support.
-   */
-  relayDualStack?: boolean;
   onCandidate: (gathered: GatheredCandidate) => void;
   onError?: (error: GatheringError) => void;
-}
-
-interface HostRoute {
-  demux: SocketDemux;
-  route: DatagramSocket;
-  address: TransportAddress;
-  preference: number;
-}
-
-/** One allocation to make: from `host` (UDP) or a new stream (TCP/TLS), for `family` or a dual allocation. */
-interface RelayPlan {
-  host?: HostRoute;
-  server: TransportAddress;
-  family?: AddressFamily;
-  dual?: boolean;
 }
 
 /** Host sockets come from the runtime (node:dgram, the bridge, the simulator); the gatherer shares them. */
@@ -114,7 +98,15 @@ export class IceGatherer {
           this.options.onError?.({ url, errorCode: 701, errorText: 'a TURN server needs username and credential' });
           continue;
         }
-        work.push(this.gatherRelays(hosts, uri, url, config, component));
+        // RFC 8445 §5.1.1.2: a relayed candidate per family gathered on. A server name is looked up in each
+        // host family; a literal is reached from a host of its family only; a dual allocation serves both.
+        const families = [...new Set(hosts.map((h) => familyOf(h.address.address)))];
+        const dual = this.options.relayDualStack === true && families.length === 2;
+        const bases =
+          dual || isIp(uri.host)
+            ? [hosts.find((h) => !isIp(uri.host) || familyOf(h.address.address) === familyOf(uri.host)) ?? hosts[0]]
+            : families.map((family) => hosts.find((h) => familyOf(h.address.address) === family));
+        for (const base of bases) if (base) work.push(this.gatherRelayed(base, uri, url, config, component, dual));
       }
     }
     await Promise.all(work);
@@ -141,10 +133,10 @@ export class IceGatherer {
     return out;
   }
 
-  private async address(uri: IceServerUri): Promise<TransportAddress> {
+  private async address(uri: IceServerUri, family?: AddressFamily): Promise<TransportAddress> {
     if (isIp(uri.host)) return { address: uri.host, port: uri.port };
     if (!this.options.resolve) throw new Error(`cannot resolve '${uri.host}': no resolver in this runtime`);
-    return { address: await this.options.resolve(uri.host), port: uri.port };
+    return { address: await this.options.resolve(uri.host, family), port: uri.port };
   }
 
   private async gatherReflexive(
@@ -169,71 +161,23 @@ export class IceGatherer {
     }
   }
 
-  /**
-   * A relayed candidate per address family gathered on (RFC 8445 §5.1.1.2: candidates for each family the
-   * agent has host addresses of): the relay's family follows the host socket's, asked for explicitly with
-   * REQUESTED-ADDRESS-FAMILY (RFC 8656 §7.1) — a 440 brings one try of the other family (TurnClient's
-   * familyFallback). Over UDP an allocation needs a host socket of the server's family: a family the server
-   * cannot be reached in is asked for from an unused host socket of the server's family, if there is one.
-   * With `relayDualStack`, one dual allocation serves both families.
-   */
-  private async gatherRelays(hosts: HostRoute[], uri: IceServerUri, url: string, config: IceServerConfig, component: number): Promise<void> {
-    const families = [...new Set(hosts.map((h) => familyOf(h.address.address)))];
-    let plans: RelayPlan[];
+  private async gatherRelayed(
+    host: { demux: SocketDemux; address: TransportAddress },
+    uri: IceServerUri,
+    url: string,
+    config: IceServerConfig,
+    component: number,
+    dual: boolean,
+  ): Promise<void> {
     try {
-      plans = await this.planRelays(hosts, families, uri);
-    } catch (err) {
-      this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err) });
-      return;
-    }
-    if (plans.length === 0) {
-      this.options.onError?.({ url, errorCode: 701, errorText: `no host socket can reach ${uri.host} over UDP (host families: ${families.join(', ')})` });
-      return;
-    }
-    const granted = new Set<AddressFamily>();
-    await Promise.all(plans.map((plan) => this.gatherRelayed(plan, uri, url, config, component, granted)));
-  }
-
-  /** Which allocations to make: a host route (UDP), the server address and the family or families to ask for. */
-  private async planRelays(hosts: HostRoute[], families: AddressFamily[], uri: IceServerUri): Promise<RelayPlan[]> {
-    const stream = uri.transport !== 'udp';
-    if (this.options.relayDualStack && families.length === 2) {
-      const server = await this.address(uri);
-      const host = stream ? undefined : hosts.find((h) => familyOf(h.address.address) === familyOf(server.address));
-      return stream || host ? [{ host, server, dual: true }] : [];
-    }
-    const plans: RelayPlan[] = [];
-    const used = new Set<HostRoute>();
-    const wanted: { family: AddressFamily; server?: TransportAddress }[] = [];
-    for (const family of families) {
-      // A name is looked up in the family wanted, so the relay's and the connection's families agree.
-      const server = await this.addressIn(uri, family).catch(() => undefined);
-      wanted.push({ family, server });
-    }
-    // Families the server is reachable in from a same-family host socket go first; the others take what is left.
-    for (const direct of [true, false]) {
-      for (const w of wanted) {
-        if ((w.server !== undefined && familyOf(w.server.address) === w.family) !== direct) continue;
-        const server = w.server ?? (await this.address(uri));
-        if (stream) {
-          plans.push({ server, family: w.family });
-          continue;
-        }
-        const host = hosts.find((h) => !used.has(h) && familyOf(h.address.address) === familyOf(server.address));
-        if (!host) continue;
-        used.add(host);
-        plans.push({ host, server, family: w.family });
-      }
-    }
-    return plans;
-  }
-
-  private async gatherRelayed(plan: RelayPlan, uri: IceServerUri, url: string, config: IceServerConfig, component: number, granted: Set<AddressFamily>): Promise<void> {
-    try {
-      const { server } = plan;
+      // The relay's family follows its base's (RFC 8656 §7.1): IPv6 asked for with REQUESTED-ADDRESS-FAMILY,
+      // IPv4 left to the server's default (servers that predate the attribute); on a 440 the TurnClient tries
+      // the other family once (familyFallback).
+      const family = familyOf(host.address.address);
+      const server = await this.address(uri, family);
       let base: DatagramSocket;
-      if (plan.host) {
-        base = plan.host.demux.routeFrom(server);
+      if (uri.transport === 'udp') {
+        base = host.demux.routeFrom(server);
       } else {
         if (!this.options.openStreamSocket) throw new Error(`${uri.transport.toUpperCase()} to TURN servers is not available in this runtime`);
         base = await this.options.openStreamSocket(server, uri.transport, uri.host);
@@ -246,35 +190,22 @@ export class IceGatherer {
         clock: this.options.clock,
         closeBase: true,
         timeoutMs: this.options.turnTimeoutMs ?? 10_000,
-        // IPv4 is what a server relays without REQUESTED-ADDRESS-FAMILY (§7.2): left out, for servers that predate it.
-        ...(plan.dual ? { dualStack: true } : plan.family === 'IPv6' ? { family: 'IPv6' as const } : {}),
+        ...(dual ? { dualStack: true } : family === 'IPv6' ? { family: 'IPv6' as const } : {}),
       });
-      // A fallback may have brought a family another allocation to this server already has: one is enough.
-      const fresh = relay.relayedAddresses.filter((a) => !granted.has(familyOf(a.address)));
-      if (this.closed || fresh.length === 0) {
+      if (this.closed) {
         relay.close();
         return;
       }
-      for (const a of fresh) granted.add(familyOf(a.address));
       this.relays.push(relay);
       // RFC 8445 §5.1.2.1: among relays, UDP to the server is preferred over TCP over TLS.
       const preference = uri.transport === 'udp' ? 65535 : uri.transport === 'tcp' ? 65534 : 65533;
       // A dual allocation: one socket per relayed address, so each candidate has its own (the agent keys on sockets).
-      const sockets: DatagramSocket[] = relay.relayedAddresses.length > 1 ? [...relay.familySockets()] : [relay];
-      for (const socket of sockets) {
-        if (!fresh.some((a) => sameTransportAddress(a, socket.localAddress))) continue;
-        this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, server, relay.mappedAddress);
-      }
+      const sockets: readonly DatagramSocket[] = relay.relayedAddresses.length > 1 ? relay.familySockets() : [relay];
+      for (const socket of sockets) this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, server, relay.mappedAddress);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.onError?.({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err) });
     }
-  }
-
-  /** The server's address in `family`: a literal as it is (whatever its family), a name looked up in it. */
-  private async addressIn(uri: IceServerUri, family: AddressFamily): Promise<TransportAddress> {
-    if (isIp(uri.host) || !this.options.resolve) return this.address(uri);
-    return { address: await this.options.resolve(uri.host, family), port: uri.port };
   }
 
   private emit(

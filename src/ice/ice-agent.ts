@@ -94,6 +94,8 @@ export class IceAgent extends EventTarget {
   private readonly exposed = new WeakMap<IceCandidate, IceCandidate>();
   private readonly mdns: MdnsCandidates;
   private nextSocketId = 0;
+  /** The state a statechange being dispatched announces (see onEngineEvent). */
+  private announcedState: IceTransportState | undefined;
 
   constructor(private readonly options: IceAgentOptions) {
     super();
@@ -117,7 +119,7 @@ export class IceAgent extends EventTarget {
 
   /** RTCIceTransport.state. */
   get state(): IceTransportState {
-    return this.engine.state;
+    return this.announcedState ?? this.engine.state;
   }
 
   get role(): 'controlling' | 'controlled' {
@@ -214,9 +216,15 @@ export class IceAgent extends EventTarget {
     return parameters;
   }
 
+  /**
+   * RTCIceTransport.getSelectedCandidatePair(). Hidden candidates show their names, ours and the peer's
+   * (draft-ietf-mmusic-mdns-ice-candidates §3.3.1, as browsers do): a peer's resolved one keeps `mdnsName`.
+   */
   getSelectedCandidatePair(): SelectedCandidatePair | null {
     const pair = this.engine.selectedPair;
-    return pair ? { local: pair.local.candidate, remote: pair.remote } : null;
+    if (!pair) return null;
+    const remote = pair.remote.mdnsName ? { ...pair.remote, address: pair.remote.mdnsName } : pair.remote;
+    return { local: this.exposed.get(pair.local.candidate) ?? pair.local.candidate, remote };
   }
 
   /** RTCIceCandidatePairStats-like records for every pair, the selected one flagged. */
@@ -311,7 +319,14 @@ export class IceAgent extends EventTarget {
   private onEngineEvent(e: IceAgentEvent): void {
     switch (e.type) {
       case 'statechange':
-        this.dispatch('statechange', {});
+        // The engine may pass through several states in one poll (checking → connected → completed): each
+        // event shows its own state to its listeners, as RTCIceTransport's statechange does.
+        this.announcedState = e.state;
+        try {
+          this.dispatch('statechange', {});
+        } finally {
+          this.announcedState = undefined;
+        }
         break;
       case 'selectedcandidatepairchange':
         this.dispatch('selectedcandidatepairchange', {});

@@ -75,7 +75,10 @@ export class BridgeConnection {
     private readonly options: ConnectionOptions,
   ) {
     this.requests = new BridgeRequests(options.requestTimeoutMs);
-    this.lookups = new BridgeLookups((name, families) => this.ask('resolve', (requestId) => ({ type: 'resolve', requestId, name, families }), (f) => f.addresses));
+    this.lookups = new BridgeLookups(
+      (name, families, mdns) => this.ask('resolve', (requestId) => (mdns ? { type: 'resolve', requestId, name, families, mdns } : { type: 'resolve', requestId, name, families }), (f) => f.addresses),
+      (limits.features & BridgeFeature.mdns) !== 0,
+    );
     link.onframe = (frame) => this.onFrame(frame);
     link.onmalformed = () => this.malformedFrames++;
     link.onclose = (close) => this.onClosed(close.error ?? new BridgeError('closed', close.reason || 'the bridge connection closed', close.code));
@@ -155,6 +158,11 @@ export class BridgeConnection {
     });
   }
 
+  /** Whether the bridge resolves `<uuid>.local` names by mDNS on its LAN (its operator enabled `mdns`). */
+  get mdns(): boolean {
+    return (this.limits.features & BridgeFeature.mdns) !== 0;
+  }
+
   /** Which carrier this connection runs on. */
   get carrier(): BridgeCarrierKind {
     return this.link.kind;
@@ -171,6 +179,8 @@ export class BridgeConnection {
 
   /**
    * Resolves a host name on the bridge (A and/or AAAA). An IP literal resolves to itself without asking.
+   * A `<uuid>.local` name (an mDNS ICE candidate's) is resolved by multicast DNS on the bridge's LAN, when
+   * the bridge offers it (`mdns`; else `not-supported` at once, without asking).
    * Rejects with the bridge's BridgeError: `name-not-found`, `resolve-timeout`, `destination-denied` (every
    * answer was denied by the bridge's policy), `rate-limited`, `resolve-failed`, `not-supported`.
    */

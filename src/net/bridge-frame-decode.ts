@@ -181,13 +181,13 @@ export function decodeBridgeFrame(bytes: Uint8Array): BridgeFrame {
       const requestId = r.u32('request id');
       const at = r.offset;
       const bits = r.u8('families');
-      if (bits === 0 || bits & ~3) throw new BridgeFrameError('VALUE', at, `families 0x${bits.toString(16)}: need 1 (A), 2 (AAAA) or 3`);
+      if ((bits & 3) === 0 || bits & ~7) throw new BridgeFrameError('VALUE', at, `families 0x${bits.toString(16)}: need 1 (A), 2 (AAAA) or 3, and 4 (mDNS) at most`);
       const families: AddressFamily[] = [];
       if (bits & 1) families.push('IPv4');
       if (bits & 2) families.push('IPv6');
       const name = r.hostName('name', false);
       r.end('resolve');
-      return { type: 'resolve', requestId, name, families };
+      return bits & 4 ? { type: 'resolve', requestId, name, families, mdns: true } : { type: 'resolve', requestId, name, families };
     }
     case BridgeFrameType.resolved: {
       const requestId = r.u32('request id');

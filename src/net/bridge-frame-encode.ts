@@ -200,7 +200,7 @@ export function encodeBridgeFrame(frame: BridgeFrame): Uint8Array {
       const view = new DataView(out.buffer);
       out[0] = BridgeFrameType.resolve;
       view.setUint32(1, frame.requestId);
-      out[5] = families;
+      out[5] = families | (frame.mdns === true ? 4 : 0);
       out[6] = frame.name.length;
       writeAscii(out, 7, frame.name);
       return out;

@@ -79,6 +79,11 @@ export const BridgeFeature = {
   tcp: 2,
   /** The bridge opens TLS streams (`connect` with the TLS flag). */
   tls: 4,
+  /**
+   * The bridge resolves `<uuid>.local` names by multicast DNS on its own LAN (`resolve` with the mDNS flag):
+   * its operator enabled it (`mdns`), since the answer is about the bridge's network, not the page's.
+   */
+  mdns: 8,
 } as const;
 
 export interface DataFrame {
@@ -129,6 +134,11 @@ export interface ResolveFrame {
   requestId: number;
   name: string;
   families: AddressFamily[];
+  /**
+   * Resolve by multicast DNS (RFC 6762) on the bridge's LAN, not by the DNS: for a `.local` name, which the
+   * DNS must never be asked about (RFC 6762 §3). Only to a bridge whose hello has BridgeFeature.mdns. Absent: false.
+   */
+  mdns?: boolean;
 }
 export interface ResolvedAddress {
   address: string;

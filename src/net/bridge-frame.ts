@@ -10,7 +10,7 @@
 //   close     0x04 [socket u16]  closes a socket or (v2) a stream                         both ways
 //   error     0x05 [flags u8: 1 request, 2 socket, 4 destination (v2)][request u32]?[socket u16]?
 //                  [addr][port u16]?[code length u8][code ASCII][reason UTF-8…]          bridge → client
-//   resolve   0x06 [request u32][families u8: 1 A, 2 AAAA][length u8][name ASCII]        v2, client → bridge
+//   resolve   0x06 [request u32][flags u8: 1 A, 2 AAAA, 4 mDNS][length u8][name ASCII]   v2, client → bridge
 //   resolved  0x07 [request u32][count u8] count × ([address][ttl s u32])                v2, bridge → client
 //   connect   0x08 [request u32][flags u8: 1 TLS][addr][port u16][window u32]
 //                  [length u8][TLS server name ASCII, may be empty]                      v2, client → bridge

@@ -1,5 +1,6 @@
 // Name lookups through the bridge (protocol v2 `resolve`): names checked before they go, IP literals answered
-// here without a frame, and concurrent lookups of one name sharing one request.
+// here without a frame, and concurrent lookups of one name sharing one request. A `.local` name is asked with
+// the mDNS flag (RFC 6762 §3: never the DNS), and only of a bridge that announced mDNS.
 import { BridgeError } from './bridge-error.js';
 import { isHostName, type ResolvedAddress } from './bridge-frame.js';
 import { isIp } from './ip.js';
@@ -16,8 +17,11 @@ export interface ResolveOptions {
 export class BridgeLookups {
   private readonly inFlight = new Map<string, Promise<ResolvedAddress[]>>();
 
-  /** `ask` sends one resolve request and waits for its answer. */
-  constructor(private readonly ask: (name: string, families: AddressFamily[]) => Promise<ResolvedAddress[]>) {}
+  /** `ask` sends one resolve request and waits for its answer; `mdns`: the bridge resolves `.local` names. */
+  constructor(
+    private readonly ask: (name: string, families: AddressFamily[], mdns: boolean) => Promise<ResolvedAddress[]>,
+    private readonly mdns = false,
+  ) {}
 
   resolve(name: string, options: ResolveOptions = {}): Promise<ResolvedAddress[]> {
     const families = options.families ?? ['IPv4', 'IPv6'];
@@ -31,11 +35,13 @@ export class BridgeLookups {
       return Promise.resolve([{ address: name, ttl: LITERAL_TTL }]);
     }
     if (!isHostName(name)) return Promise.reject(new TypeError(`not a host name: ${JSON.stringify(name)}`));
+    const local = /(^|\.)local\.?$/i.test(name);
+    if (local && !this.mdns) return Promise.reject(new BridgeError('not-supported', `${name} is an mDNS name and this bridge does not resolve mDNS names (its operator has not enabled mdns)`));
     // DNS names are case-insensitive (RFC 4343) and a final dot changes nothing.
     const key = `${name.toLowerCase().replace(/\.$/, '')} ${[...new Set(families)].sort().join(',')}`;
     let lookup = this.inFlight.get(key);
     if (!lookup) {
-      const started = this.ask(name, [...new Set(families)]);
+      const started = this.ask(name, [...new Set(families)], local);
       const forget = () => {
         if (this.inFlight.get(key) === started) this.inFlight.delete(key);
       };

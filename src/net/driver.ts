@@ -2,7 +2,7 @@
 // real sockets and timers; with the simulated network and VirtualClock it runs on virtual time instead.
 import { realClock, type Clock, type TimerHandle } from './clock.js';
 import type { DatagramSocket } from './datagram-socket.js';
-import type { Engine, SocketId } from './engine.js';
+import type { DatagramSource, Engine, SocketId } from './engine.js';
 
 export interface EngineDriverOptions<Event> {
   clock?: Clock;
@@ -36,9 +36,13 @@ export class EngineDriver<Event> {
    */
   attach(id: SocketId, socket: DatagramSocket): void {
     this.sockets.set(id, socket);
+    // A stream socket hands every message over with the same `from` object: one DatagramSource (read-only)
+    // serves them all instead of a new one per message. A UDP socket's `from` is new each time.
+    let source: DatagramSource = { socket: id, from: socket.localAddress };
     socket.ondatagram = (bytes, from) => {
       if (this.closed) return;
-      this.engine.handleDatagram(bytes, { socket: id, from }, this.clock.now());
+      if (source.from !== from) source = { socket: id, from };
+      this.engine.handleDatagram(bytes, source, this.clock.now());
       this.poll();
     };
     socket.onunreachable = (error) => {

@@ -18,6 +18,14 @@ export interface StreamFramerOptions {
    * Default 'rfc8656'.
    */
   channelNumbers?: 'rfc8656' | 'rfc5766';
+  /**
+   * Hand frames out as views into the chunks given to `push` rather than as copies: one ArrayBuffer
+   * allocation and copy fewer per message (the TURN server's relaying path). Only for a stream that never
+   * reuses or changes a chunk once it has handed it over — Node's net/tls sockets give each read a fresh
+   * buffer — and a frame that is kept keeps its whole chunk's memory alive. Default false: every frame is a
+   * copy of its own.
+   */
+  views?: boolean;
 }
 
 /**
@@ -30,13 +38,19 @@ export class StreamFramer {
   private buffer: Uint8Array = EMPTY;
   private readonly maxFrame: number;
   private readonly lastChannelByte: number;
+  private readonly views: boolean;
 
   constructor(options: StreamFramerOptions = {}) {
     this.maxFrame = options.maxFrame ?? 0xffff + 20;
     this.lastChannelByte = options.channelNumbers === 'rfc5766' ? 0x7f : 0x4f;
+    this.views = options.views === true;
   }
 
-  /** Adds a chunk; returns the frames it completes (views that stay valid: each frame is copied out). */
+  /**
+   * Adds a chunk; returns the frames it completes: copies of their own, or with `views` views into the
+   * chunk (or into the framer's own buffer when a frame spans chunks), which stay valid as long as the
+   * chunk is not reused. The bytes held for an incomplete frame are always copied out.
+   */
   push(chunk: Uint8Array): Uint8Array[] {
     // The chunk is read in place (frames and the rest are copied out): one copy fewer on the relaying path.
     this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
@@ -60,10 +74,10 @@ export class StreamFramer {
       }
       if (frameLength > this.maxFrame) throw new StreamFramingError(`frame of ${frameLength} bytes exceeds ${this.maxFrame}`);
       if (available < consumed) break;
-      frames.push(this.buffer.slice(offset, offset + frameLength));
+      frames.push(this.views ? this.buffer.subarray(offset, offset + frameLength) : this.buffer.slice(offset, offset + frameLength));
       offset += consumed;
     }
-    // Never keep the caller's chunk itself: it may reuse it.
+    // Never keep the caller's chunk itself: it may reuse it (and with `views`, a few bytes would pin all of it).
     this.buffer = offset === this.buffer.length ? EMPTY : offset > 0 || this.buffer === chunk ? this.buffer.slice(offset) : this.buffer;
     return frames;
   }

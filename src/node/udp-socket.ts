@@ -46,7 +46,7 @@ export class UdpSocket implements DatagramSocket {
       ipv6Only: family === 'IPv6',
       recvBufferSize: options.receiveBufferSize,
       sendBufferSize: options.sendBufferSize,
-      lookup: literalLookup,
+      lookup: lastLiteralLookup(),
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => {
@@ -83,6 +83,30 @@ export class UdpSocket implements DatagramSocket {
   get raw(): Socket {
     return this.socket;
   }
+}
+
+/**
+ * literalLookup for one socket, remembering the last literal it saw: a relay socket sends to the same few
+ * peers, and comparing a string with the one stored is cheaper than isIP's regular expressions, once per
+ * datagram sent.
+ */
+function lastLiteralLookup(): typeof literalLookup {
+  let lastHost: string | undefined;
+  let lastFamily = 0;
+  return (hostname, options, callback) => {
+    if (hostname === lastHost) {
+      callback(null, hostname, lastFamily);
+      return;
+    }
+    const family = isIP(hostname);
+    if (family === 0) {
+      literalLookup(hostname, options, callback);
+      return;
+    }
+    lastHost = hostname;
+    lastFamily = family;
+    callback(null, hostname, family);
+  };
 }
 
 /**

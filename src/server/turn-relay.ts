@@ -8,7 +8,8 @@ import { familyOf } from '../net/transport-address.js';
 import { StunMethod } from '../stun/constants.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
-import { CHANNEL_MAX_RFC5766, decodeChannelData, encodeChannelData } from '../turn/channel-data.js';
+import { CHANNEL_DATA_HEADER, CHANNEL_MAX_RFC5766, decodeChannelData } from '../turn/channel-data.js';
+import { allocateOutput } from './output-slab.js';
 import type { StunServer } from './stun-server.js';
 import { canonicalIp, peerKey, type RelayHalf, type TurnAllocation } from './turn-allocation.js';
 import type { TurnServerCounters } from './turn-server-counters.js';
@@ -25,6 +26,21 @@ const MAX_CHANNEL_DATA_PAYLOAD = 0xffff;
  * server's own addresses but on the relayed ports of live allocations (see checkPeer in turn-requests.ts).
  */
 export type PeerReachable = (ip: string, port: number) => boolean;
+
+/**
+ * encodeChannelData's bytes (RFC 8656 §12.4), carved out of the output slab rather than a buffer of their
+ * own per datagram: they go straight to the client's socket. The caller has checked the length; the channel
+ * number was checked when it was bound.
+ */
+function channelDataMessage(channel: number, data: Uint8Array): Uint8Array {
+  const out = allocateOutput(CHANNEL_DATA_HEADER + data.length);
+  out[0] = channel >> 8;
+  out[1] = channel & 0xff;
+  out[2] = data.length >> 8;
+  out[3] = data.length & 0xff;
+  out.set(data, CHANNEL_DATA_HEADER);
+  return out;
+}
 
 export class TurnRelay {
   constructor(
@@ -124,7 +140,7 @@ export class TurnRelay {
     try {
       message =
         binding !== undefined
-          ? encodeChannelData(binding.channel, bytes, CHANNEL_MAX_RFC5766)
+          ? channelDataMessage(binding.channel, bytes)
           : encodeStunMessage(
               createStunMessage({
                 method: StunMethod.Data,

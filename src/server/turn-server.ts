@@ -199,7 +199,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
       }
       this.counters.received++;
       const kind = classifyDatagram(bytes, { classicStun: true, wideChannels: this.wideChannels });
-      if (kind === 'channel-data') this.relay.fromClientChannel(this.allocations.get(fiveTupleKey(source)), bytes, now);
+      if (kind === 'channel-data') this.relay.fromClientChannel(this.allocations.find(source), bytes, now);
       else if (kind === 'stun' && readCookie(bytes) === MAGIC_COOKIE) this.handleStun(bytes, source, now);
       else this.stun.handleDatagram(bytes, source, now); // RFC 3489 Binding, or not STUN: counted there
     } catch {
@@ -295,7 +295,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
   /** Every TURN method arrives here through the StunServer's method handlers. */
   private handleTurnMessage(message: StunMessage, source: DatagramSource, now: Millis): boolean {
     if (message.method === StunMethod.Send) {
-      if (message.class === 'indication') this.relay.fromClientSend(this.allocations.get(fiveTupleKey(source)), message, now);
+      if (message.class === 'indication') this.relay.fromClientSend(this.allocations.find(source), message, now);
       else this.counters.dropped['not-a-request']++;
       return true;
     }
@@ -322,7 +322,7 @@ export class TurnServer implements Engine<TurnServerEvent> {
       if (bindAuth !== undefined) this.tcp.handleConnectionBind(message, source, bindAuth, now);
       return true;
     }
-    const allocation = this.allocations.get(fiveTupleKey(source));
+    const allocation = this.allocations.find(source);
     const auth = this.authenticate(message, source, now, allocation?.auth.username);
     if (auth === undefined) return true;
     if (allocation === undefined) {

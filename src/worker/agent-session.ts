@@ -5,6 +5,7 @@ import type { IceCandidateInit } from '../ice/candidate.js';
 import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
 import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
 import { hostSocketOf } from './host-socket.js';
+import { bridgeMdnsHostNames } from './bridge-mdns.js';
 
 export class AgentSession {
   readonly agent: IceAgent;
@@ -19,8 +20,12 @@ export class AgentSession {
     const { bridge: _bridge, families = ['IPv4'], ...options } = config;
     if (families.length === 0) throw new RangeError('families must name at least one address family');
     const only = new Set(families).size === 1 ? families[0] : undefined;
+    // 'off' is the page's only choice (bridge-mdns.ts says why); asked for 'on', a clear error here.
+    if (options.mdnsHostCandidates === 'on') throw new TypeError("mdnsHostCandidates 'on' is not available through a bridge (its host candidates are the bridge host's addresses, which a page cannot announce by mDNS); use 'off'");
     this.agent = new IceAgent({
       ...options,
+      // A peer's <uuid>.local candidates resolve on the bridge's LAN, when the bridge offers mDNS (its hello).
+      mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))),
       // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host

@@ -24,6 +24,7 @@ const LIMITS: SessionLimits = {
   connectTimeoutMs: 2000,
   tls: true,
   resolve: true,
+  mdns: false,
   maxConcurrentLookups: 2,
   lookupsPerSecond: 10,
   resolveTimeoutMs: 500,

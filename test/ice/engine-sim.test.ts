@@ -22,8 +22,8 @@ describe('IceAgentEngine on the simulated network', () => {
     b.addCandidate(b.attach(sb), sb.localAddress);
     exchange(a, b);
     assert.ok(runUntil(clock, () => a.engine.state === 'completed' && b.engine.state === 'completed', 10_000), `a ${a.engine.state}, b ${b.engine.state}`);
-    assert.deepEqual(a.states, ['checking', 'completed']);
-    assert.deepEqual(b.states, ['checking', 'completed']);
+    assert.deepEqual(a.states, ['checking', 'connected', 'completed']);
+    assert.deepEqual(b.states, ['checking', 'connected', 'completed']);
     assert.ok(a.engine.selectedPair && b.engine.selectedPair);
     assert.equal(a.engine.selectedPair.remote.port, 6000);
     assert.equal(b.engine.selectedPair.remote.port, 5000);

@@ -46,7 +46,9 @@ describe('mDNS ICE candidates on the simulated network', () => {
     const pair = b.getSelectedCandidatePair()!;
     assert.equal(pair.local.type, 'host');
     assert.equal(pair.remote.type, 'host');
-    assert.equal(pair.remote.address, ha.addresses[0]);
+    // draft §3.3.1: the selected pair shows the name, as browsers do; the address it stands for is the host's.
+    assert.equal(pair.remote.address, signalled.address);
+    assert.equal(b.remoteCandidates.find((c) => c.mdnsName === signalled.address)?.address, ha.addresses[0]);
     assert.equal(pair.remote.mdnsName, signalled.address);
     // Stats show the name, not the address it stands for (draft §3.3.1).
     assert.ok(b.getStats().every((s) => s.remote.address === signalled.address));
@@ -120,7 +122,8 @@ describe('mDNS ICE candidates on the simulated network', () => {
     for (const [agent, peer] of [[a, hb], [b, ha]] as const) {
       const pair = agent.getSelectedCandidatePair()!;
       assert.equal(pair.remote.type, 'host');
-      assert.equal(pair.remote.address, peer.addresses[0]);
+      assert.ok(isMdnsCandidateAddress(pair.remote.address) && isMdnsCandidateAddress(pair.local.address), JSON.stringify(pair));
+      assert.equal(agent.remoteCandidates.find((c) => c.mdnsName === pair.remote.address)?.address, peer.addresses[0]);
     }
     assert.ok(a.send('hello'));
     a.close();

@@ -229,14 +229,14 @@ describe('consent freshness (RFC 7675)', () => {
     assert.equal(a.send('too late'), false, 'RFC 7675 §5.1: no data once consent is lost');
     assert.deepEqual(
       log.a.states.map((s) => s.state),
-      ['checking', 'completed', 'disconnected', 'failed'],
+      ['checking', 'connected', 'completed', 'disconnected', 'failed'],
     );
     // b lost a too (its link is the one cut): the same schedule on its side.
     await wait(world, 10_000);
     assert.equal(b.state, 'failed');
     assert.deepEqual(
       log.b.states.map((s) => s.state),
-      ['checking', 'completed', 'disconnected', 'failed'],
+      ['checking', 'connected', 'completed', 'disconnected', 'failed'],
     );
     a.close();
     b.close();
@@ -259,7 +259,7 @@ describe('consent freshness (RFC 7675)', () => {
     hb.link.configure({ lossRate: 0 });
     await wait(world, 30_000);
     for (const [name, l] of [['a', log.a], ['b', log.b]] as const) {
-      assert.deepEqual(l.states.map((s) => s.state), ['checking', 'completed'], `${name}: states after an outage at ${outageAt} ms`);
+      assert.deepEqual(l.states.map((s) => s.state), ['checking', 'connected', 'completed'], `${name}: states after an outage at ${outageAt} ms`);
     }
     a.send('after the outage');
     await wait(world, 200);
@@ -276,7 +276,7 @@ describe('consent freshness (RFC 7675)', () => {
     assert.equal(a.state, 'disconnected');
     hb.link.configure({ lossRate: 0 });
     assert.ok(await world.run(() => a.state === 'completed' && b.state === 'completed', 15_000), `a ${a.state}, b ${b.state}`);
-    assert.deepEqual(log.a.states.map((s) => s.state), ['checking', 'completed', 'disconnected', 'completed']);
+    assert.deepEqual(log.a.states.map((s) => s.state), ['checking', 'connected', 'completed', 'disconnected', 'completed']);
     assert.equal(a.send('back'), true);
     await wait(world, 200);
     assert.equal(log.b.data.at(-1)?.text, 'back');

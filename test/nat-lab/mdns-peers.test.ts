@@ -67,7 +67,9 @@ describe('mDNS ICE candidates between icebridge peers in network namespaces', ()
     const selected = [...ra.events].reverse().find((e) => e.event === 'selected') as { local: { type: string }; remote: { type: string; address: string } };
     assert.equal(selected.local.type, 'host');
     assert.equal(selected.remote.type, 'host');
-    assert.equal(selected.remote.address, pb.address);
+    // Shown by its name (draft §3.3.1), the one B signalled: the pair was formed from B's resolved candidate.
+    const bHost = rb.stdout.find((l) => l.includes(' typ host'))!.split(' ')[4];
+    assert.equal(selected.remote.address, bHost);
   });
 
   it('a .local name nobody answers is dropped with a candidate-error, and the process exits promptly', async () => {
