@@ -8,7 +8,7 @@ import { familyOf } from '../net/transport-address.js';
 import { StunMethod } from '../stun/constants.js';
 import { encodeStunMessage } from '../stun/encode.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
-import { CHANNEL_DATA_HEADER, CHANNEL_MAX_RFC5766, decodeChannelData } from '../turn/channel-data.js';
+import { CHANNEL_DATA_HEADER, CHANNEL_MAX_RFC5766, decodeChannelData, writeChannelData } from '../turn/channel-data.js';
 import { allocateOutput } from './output-slab.js';
 import type { StunServer } from './stun-server.js';
 import { canonicalIp, peerKey, type RelayHalf, type TurnAllocation } from './turn-allocation.js';
@@ -33,13 +33,7 @@ export type PeerReachable = (ip: string, port: number) => boolean;
  * number was checked when it was bound.
  */
 function channelDataMessage(channel: number, data: Uint8Array): Uint8Array {
-  const out = allocateOutput(CHANNEL_DATA_HEADER + data.length);
-  out[0] = channel >> 8;
-  out[1] = channel & 0xff;
-  out[2] = data.length >> 8;
-  out[3] = data.length & 0xff;
-  out.set(data, CHANNEL_DATA_HEADER);
-  return out;
+  return writeChannelData(allocateOutput(CHANNEL_DATA_HEADER + data.length), channel, data);
 }
 
 export class TurnRelay {

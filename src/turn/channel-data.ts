@@ -52,7 +52,14 @@ export function decodeChannelData(bytes: Uint8Array, max: number = CHANNEL_MAX):
 export function encodeChannelData(channel: number, data: Uint8Array, max: number = CHANNEL_MAX): Uint8Array {
   if (!isValidChannelNumber(channel, max)) throw new ChannelDataError('BAD_CHANNEL', `channel 0x${channel.toString(16)} is outside ${rangeText(max)}`);
   if (data.length > 0xffff) throw new ChannelDataError('LENGTH_MISMATCH', `${data.length} bytes do not fit a 16-bit length`);
-  const out = new Uint8Array(CHANNEL_DATA_HEADER + data.length);
+  return writeChannelData(new Uint8Array(CHANNEL_DATA_HEADER + data.length), channel, data);
+}
+
+/**
+ * Writes ChannelData's header and `data` into `out` (exactly CHANNEL_DATA_HEADER + data.length bytes, e.g.
+ * carved from an output slab) and returns it; the caller has checked the channel number and the length.
+ */
+export function writeChannelData(out: Uint8Array, channel: number, data: Uint8Array): Uint8Array {
   out[0] = channel >> 8;
   out[1] = channel & 0xff;
   out[2] = data.length >> 8;
