@@ -43,7 +43,7 @@ export type MdnsEvent =
 export interface MdnsCounters {
   /** Datagrams that are not DNS messages (DnsParseError). */
   malformed: number;
-  /** Queries answered. */
+  /** Questions answered (one held back by RFC 6762 §6's one-second rule is not counted). */
   answered: number;
   /** Answers for names nobody asked about (cached only when in the `<uuid>.local` form). */
   unsolicited: number;
@@ -184,11 +184,18 @@ export class MdnsEngine implements Engine<MdnsEvent> {
     if (this.closed) return;
     for (const q of this.queries.expired(now)) this.events.push({ type: 'unresolved', name: q.name, reason: 'timeout' });
     for (const q of this.queries.due(now)) {
-      // §5.4: the first query asks for a unicast answer (the draft's §3.2.1 step 3); retransmissions are
-      // plain multicast queries.
+      // One question per message: Chromium's responder (net::DnsQuery::Parse) drops a query with more than
+      // one question or with the QU bit in qclass, so it answers only single-question QM queries. The first
+      // query also goes out as QU (§5.4, the draft's §3.2.1 step 3), first, for responders that announced
+      // the name less than a second ago (§6's one-second rule holds back a multicast answer, not a unicast
+      // one); retransmissions are QM only.
       const first = q.sent === 1;
-      const questions = [DnsType.A, DnsType.AAAA].map((type) => ({ name: q.name, type, class: DNS_CLASS_IN, unicastResponse: first }));
-      for (const [id, family] of this.sockets) this.send(id, mdnsGroup(family), { questions });
+      for (const unicastResponse of first ? [true, false] : [false]) {
+        for (const type of [DnsType.A, DnsType.AAAA]) {
+          const questions = [{ name: q.name, type, class: DNS_CLASS_IN, unicastResponse }];
+          for (const [id, family] of this.sockets) this.send(id, mdnsGroup(family), { questions });
+        }
+      }
     }
     for (const [key, at] of this.announcements) {
       if (at > now) continue;
@@ -258,8 +265,8 @@ export class MdnsEngine implements Engine<MdnsEvent> {
       const type = familyOf(r.address) === 'IPv4' ? DnsType.A : DnsType.AAAA;
       if (q.type !== type && q.type !== DnsType.ANY) continue;
       if (q.class !== DNS_CLASS_IN && q.class !== DnsType.ANY) continue;
-      this.counters.answered++;
       if (legacy) {
+        this.counters.answered++;
         // §6.7: a one-shot querier on another port gets a unicast answer echoing its ID and question,
         // TTL at most 10 s, no cache-flush bit.
         const ttl = Math.min(this.ttlS, MDNS_LEGACY_UNICAST_TTL_S);
@@ -270,8 +277,10 @@ export class MdnsEngine implements Engine<MdnsEvent> {
       // §5.4: a question asking for a unicast answer gets one when the record was multicast recently (within
       // a quarter of its TTL); otherwise the answer is multicast — unless §6's one-second rule forbids it.
       if (q.unicastResponse && last !== undefined && now - last < (this.ttlS * 1000) / 4) {
+        this.counters.answered++;
         this.send(source.socket, source.from, { response: true, authoritative: true, answers: [this.record(r, this.ttlS, true)] });
       } else if (last === undefined || now - last >= MDNS_RECORD_MULTICAST_INTERVAL_MS) {
+        this.counters.answered++;
         this.multicastRecord(source.socket, r, this.ttlS, now);
       }
     }

@@ -63,6 +63,31 @@ describe('mDNS on the simulated network', () => {
     querier.close();
   });
 
+  it("resolves in one round trip from a responder that, like Chromium's, answers only one-question QM queries", async () => {
+    const { clock, nat, service } = lan();
+    const address = '10.0.0.77';
+    const name = generateMdnsName();
+    // net::DnsQuery::Parse in Chromium's network service refuses a query whose qdcount is not 1 or whose
+    // qclass is not exactly IN (the QU bit set): such a query is never answered.
+    const chromium = multicastSocket(nat.addHost());
+    const refused: string[] = [];
+    chromium.ondatagram = (bytes) => {
+      const m = decodeDnsMessage(bytes);
+      if (m.response) return;
+      if (m.questions.length !== 1 || m.questions[0].unicastResponse) return void refused.push(`qd=${m.questions.length} qu=${m.questions[0]?.unicastResponse}`);
+      const [q] = m.questions;
+      if (q.name.toLowerCase() !== name || q.type !== DnsType.A) return;
+      chromium.send(encodeDnsMessage({ response: true, authoritative: true, answers: [{ name, type: DnsType.A, class: DNS_CLASS_IN, cacheFlush: true, ttl: 120, address }], additionals: [] }), GROUP);
+    };
+    const querier = service(nat.addHost());
+    const r = await settledAt(clock, querier.resolve(name.toUpperCase()));
+    assert.deepEqual(r.value, [address]);
+    assert.ok(r.at < 100, `resolved after ${r.at} ms`);
+    // Only the first query's QU copies were refused; nothing had more than one question.
+    assert.deepEqual(refused, ['qd=1 qu=true', 'qd=1 qu=true']);
+    querier.close();
+  });
+
   it('a querier that heard the announcement resolves from its cache, without a query', async () => {
     const { clock, nat, service } = lan();
     const a = nat.addHost();
@@ -93,16 +118,24 @@ describe('mDNS on the simulated network', () => {
     const b = nat.addHost();
     const listener = multicastSocket(nat.addHost());
     const queries: number[] = [];
+    const sent: string[] = [];
     listener.ondatagram = (bytes) => {
       const m = decodeDnsMessage(bytes);
-      if (!m.response) queries.push(clock.now());
-      assert.deepEqual(m.questions.map((q) => q.type), [DnsType.A, DnsType.AAAA]);
+      if (m.response) return;
+      // One question per message: Chromium's responder ignores a query with more.
+      assert.equal(m.questions.length, 1);
+      const [q] = m.questions;
+      assert.equal(q.class, DNS_CLASS_IN);
+      sent.push(`${Math.round(clock.now() / 1000)} ${q.type === DnsType.A ? 'A' : q.type === DnsType.AAAA ? 'AAAA' : q.type} ${q.unicastResponse ? 'QU' : 'QM'}`);
+      if (q.type === DnsType.A && !q.unicastResponse) queries.push(clock.now());
     };
     const querier = service(b);
     const r = await settledAt(clock, querier.resolve(generateMdnsName()));
     assert.ok(r.error instanceof MdnsResolveError && r.error.reason === 'timeout');
     assert.equal(r.at, MDNS_QUERY_TIMEOUT_MS);
     assert.deepEqual(queries.map((t) => Math.round(t / 1000)), [0, 1, 3]);
+    // The first query also as QU (RFC 6762 §5.4), then every one as QM: the only form Chromium answers.
+    assert.deepEqual(sent, ['0 A QU', '0 AAAA QU', '0 A QM', '0 AAAA QM', '1 A QM', '1 AAAA QM', '3 A QM', '3 AAAA QM']);
     // Nothing left scheduled: nothing keeps a process alive.
     assert.equal(querier.engine.pollTimeout(), undefined);
     assert.equal(clock.pending, 0);
