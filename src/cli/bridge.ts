@@ -1,8 +1,8 @@
 // `icebridge bridge`: the bridge (UDP, names, TCP/TLS streams for pages) until Ctrl-C (SIGINT) or SIGTERM.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { startBridge } from '../../bridge/server.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
+import { cidrOption, EXIT_RUNTIME, EXIT_USAGE, hostLookupError, nonNegativeInteger, originOption, parseCommandArgs, portNumber, positiveInteger, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
 
@@ -42,10 +42,9 @@ Options:
                         certificate whose SHA-256 is printed (the page passes it as serverCertificateHashes)`;
 
 export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values } = parseCommandArgs(
     args,
-    allowPositionals: true,
-    options: {
+    {
       port: { type: 'string', default: String(BRIDGE_DEFAULTS.port) },
       host: { type: 'string', default: BRIDGE_DEFAULTS.host },
       secret: { type: 'string', multiple: true },
@@ -69,36 +68,48 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'webtransport-cert': { type: 'string' },
       'webtransport-key': { type: 'string' },
     },
-  });
-  if (positionals.length > 0) {
-    io.stderr(`Usage: ${bridgeUsage}`);
-    return 2;
-  }
-  const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+    false,
+  );
   const secrets = values.secret ?? (process.env.ICEBRIDGE_SECRET ? [process.env.ICEBRIDGE_SECRET] : undefined);
-  const wtPort = number(values['webtransport-port']);
+  if ((secrets === undefined || secrets.length === 0) && !values['allow-anonymous']) {
+    throw new UsageError('missing --secret (or set ICEBRIDGE_SECRET); --allow-anonymous accepts clients without a token');
+  }
+  const allowOrigins = values['allow-origin']?.map(originOption);
+  const wtPort = portNumber('webtransport-port', values['webtransport-port']);
   if (wtPort === undefined && (values['webtransport-cert'] || values['webtransport-key'] || values['webtransport-path'])) {
-    io.stderr('icebridge bridge: --webtransport-cert/--webtransport-key/--webtransport-path need --webtransport-port');
-    return 2;
+    throw new UsageError('--webtransport-cert/--webtransport-key/--webtransport-path need --webtransport-port');
+  }
+  const listenPort = portNumber('port', values.port);
+  const allowHostPorts = values['allow-host-port']?.map((p) => portNumber('allow-host-port', p, false)!);
+  const maxSessions = positiveInteger('max-sessions', values['max-sessions']);
+  const maxSockets = positiveInteger('max-sockets', values['max-sockets']);
+  const idleTimeoutMs = positiveInteger('idle-timeout-ms', values['idle-timeout-ms']);
+  const maxStreams = nonNegativeInteger('max-streams', values['max-streams']);
+  for (const name of ['allow', 'deny'] as const) for (const text of values[name] ?? []) cidrOption(name, text);
+  let tlsCa: string[] | undefined;
+  try {
+    tlsCa = values['tls-ca']?.map((file) => readFileSync(file, 'utf8'));
+  } catch (err) {
+    io.stderr(`icebridge bridge: cannot read --tls-ca: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT_RUNTIME;
   }
   let bridge;
   try {
-    const tlsCa = values['tls-ca']?.map((file) => readFileSync(file, 'utf8'));
     bridge = await startBridge({
-      port: number(values.port),
+      port: listenPort,
       host: values.host,
       secret: secrets,
       allowAnonymous: values['allow-anonymous'],
-      allowOrigins: values['allow-origin'],
+      allowOrigins,
       allowLoopback: values['allow-loopback'],
       allowHostAddresses: values['allow-host-addresses'],
-      allowHostPorts: values['allow-host-port']?.map(Number),
+      allowHostPorts,
       allow: values.allow,
       deny: values.deny,
-      maxSessions: number(values['max-sessions']),
-      maxSockets: number(values['max-sockets']),
-      idleTimeoutMs: number(values['idle-timeout-ms']),
-      maxStreams: number(values['max-streams']),
+      maxSessions,
+      maxSockets,
+      idleTimeoutMs,
+      maxStreams,
       tlsCa,
       tlsInsecure: values['tls-insecure'],
       allowResolve: !values['no-resolve'],
@@ -109,10 +120,12 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
           : { port: wtPort, path: values['webtransport-path'], cert: values['webtransport-cert'], key: values['webtransport-key'] },
     });
   } catch (err) {
+    const host = hostLookupError(err, [values.host]);
+    if (host) throw host;
     const message = err instanceof Error ? err.message : String(err);
     io.stderr(`icebridge bridge: ${message}`);
     // Bad options are a usage error; a port in use, an unreadable CA file or similar is a runtime failure.
-    return err instanceof TypeError || err instanceof RangeError ? 2 : 1;
+    return err instanceof TypeError || err instanceof RangeError ? EXIT_USAGE : EXIT_RUNTIME;
   }
   io.stdout(`bridge listening on ${bridge.url} (metrics at http://${new URL(bridge.url).host}/metrics)`);
   if (bridge.webTransportUrl !== undefined) {

@@ -1,14 +1,13 @@
 // `icebridge decode <hex | ->`: a STUN message as JSON; malformed input as {"error":{code,offset,reason}}, exit 2.
 import { fromHex } from '../crypto/index.js';
 import { decodeStunMessage, describeStunMessage, StunParseError } from '../stun/index.js';
+import { missing, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 
 export async function runDecode(args: string[], io: CliIO): Promise<number> {
   const [source] = args;
-  if (source === undefined) {
-    io.stderr('Usage: icebridge decode <hex | ->');
-    return 2;
-  }
+  if (source === undefined) throw missing('the message as hex (or - to read it from stdin)');
+  if (args.length > 1) throw new UsageError(`one message only, got also ${JSON.stringify(args[1])}`);
   const text = source === '-' ? await io.stdin() : source;
   let bytes: Uint8Array;
   try {

@@ -7,6 +7,8 @@ import { runServe, serveUsage } from './serve.js';
 import { runStun, stunUsage } from './stun.js';
 import { runToken, tokenUsage } from './token.js';
 import { runTurn, turnUsage } from './turn.js';
+import { EXIT_USAGE, UsageError } from './args.js';
+import { packageVersion } from './version.js';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -74,7 +76,10 @@ function help(): string {
     'Commands:',
     ...lines,
     '',
-    'Run `icebridge <command> --help` for the options of one command.',
+    'Run `icebridge help <command>` (or `icebridge <command> --help`) for the options of one command,',
+    '`icebridge --version` for the version.',
+    '',
+    'Exit codes: 0 success, 1 runtime failure (no answer, refused, timed out), 2 usage error.',
   ].join('\n');
 }
 
@@ -86,14 +91,32 @@ export async function readStdin(): Promise<string> {
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout(packageVersion());
+    return 0;
+  }
+  if (name === 'help' && rest.length > 0) {
+    // `icebridge help <command>`: that command's help, not the global one.
+    const command = commands[rest[0]];
+    if (!command || rest.length > 1) {
+      io.stderr(`icebridge help: ${command ? 'give one command' : `unknown command '${rest[0]}'`}\nRun \`icebridge help\` for the commands.`);
+      return EXIT_USAGE;
+    }
+    io.stdout(`Usage: ${command.usage}`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
+      io.stderr(help());
+      return EXIT_USAGE;
+    }
     io.stdout(help());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const command = commands[name];
   if (!command) {
-    io.stderr(`icebridge: unknown command '${name}'\n\n${help()}`);
-    return 2;
+    io.stderr(`icebridge: unknown command '${name}'\nRun \`icebridge help\` for the commands.`);
+    return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(`Usage: ${command.usage}`);
@@ -102,11 +125,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (err) {
-    // node:util parseArgs throws for unknown options and missing values: a usage error, exit 2.
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`icebridge ${name}: ${(err as Error).message}\n\nUsage: ${command.usage}`);
-      return 2;
+    // One line naming the option, then where to read the rest (not the whole usage text).
+    if (err instanceof UsageError) {
+      io.stderr(`icebridge ${name}: ${err.message}\nRun \`icebridge help ${name}\` for its options.`);
+      return EXIT_USAGE;
     }
     throw err;
   }

@@ -1,6 +1,5 @@
 // `icebridge nat-type --server stun:host:port [--json] [--bridge URL]`: RFC 5780 NAT behaviour discovery from
 // this machine, or from the sockets of a bridge (the bridge host's NAT, as the inspector page sees it).
-import { parseArgs } from 'node:util';
 import { NatDiscoveryError } from '../nat/errors.js';
 import { discoverNatBehavior as discoverOver, type NatBehaviorResult, type NatTestRecord } from '../nat/nat-discovery.js';
 import { parseIceServerUri } from '../net/ice-server-uri.js';
@@ -8,6 +7,7 @@ import { isIp } from '../net/ip.js';
 import { familyOf, formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import { connectBridge } from '../node/bridge-client.js';
 import { discoverNatBehavior } from '../node/nat-discovery.js';
+import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 
 export const natTypeUsage = `icebridge nat-type --server <stun:host:port | host:port> [options]
@@ -36,55 +36,38 @@ Options:
 
 Exits 0 with a result, 1 when the server cannot answer (no response, no RFC 5780 support), 2 on usage errors.`;
 
-function positive(name: string, text: string | undefined): number | undefined | string {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  return Number.isFinite(n) && n > 0 ? n : `--${name} must be a positive number`;
-}
-
 export async function runNatType(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      server: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string' },
-      'rto-ms': { type: 'string' },
-      'local-address': { type: 'string' },
-      'no-hairpin': { type: 'boolean', default: false },
-      lifetime: { type: 'boolean', default: false },
-      'lifetime-max-ms': { type: 'string' },
-      bridge: { type: 'string' },
-    },
+  const { values, positionals } = parseCommandArgs(args, {
+    server: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string' },
+    'rto-ms': { type: 'string' },
+    'local-address': { type: 'string' },
+    'no-hairpin': { type: 'boolean', default: false },
+    lifetime: { type: 'boolean', default: false },
+    'lifetime-max-ms': { type: 'string' },
+    bridge: { type: 'string' },
   });
   const server = values.server ?? positionals[0];
-  if (server === undefined || positionals.length > (values.server === undefined ? 1 : 0)) {
-    io.stderr(`Usage: ${natTypeUsage}`);
-    return 2;
-  }
-  const timeoutMs = positive('timeout-ms', values['timeout-ms']);
-  const rtoMs = positive('rto-ms', values['rto-ms']);
-  const lifetimeMaxMs = positive('lifetime-max-ms', values['lifetime-max-ms']);
-  for (const v of [timeoutMs, rtoMs, lifetimeMaxMs]) {
-    if (typeof v === 'string') {
-      io.stderr(`icebridge nat-type: ${v}`);
-      return 2;
-    }
-  }
+  if (server === undefined) throw missing('--server (stun:host[:port] or host:port)');
+  if (positionals.length > (values.server === undefined ? 1 : 0)) throw new UsageError(`one server only, got also ${JSON.stringify(positionals.at(-1))}`);
+  const uri = stunServerArgument(server, 'nat-type');
+  if (uri.transport !== 'udp') throw new UsageError(`NAT behaviour discovery runs over UDP: give a stun: server, not ${JSON.stringify(server)}`);
+  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']);
+  const rtoMs = positiveInteger('rto-ms', values['rto-ms']);
+  const lifetimeMaxMs = positiveInteger('lifetime-max-ms', values['lifetime-max-ms']);
   if (values.bridge !== undefined && (values['local-address'] !== undefined || values.lifetime)) {
-    io.stderr(`icebridge nat-type: --bridge does not go with ${values.lifetime ? '--lifetime' : '--local-address'}`);
-    return 2;
+    throw new UsageError(`--bridge does not go with ${values.lifetime ? '--lifetime' : '--local-address'}`);
   }
   try {
-    const common = { timeoutMs: timeoutMs as number | undefined, rtoMs: rtoMs as number | undefined, hairpinning: !values['no-hairpin'] };
+    const common = { timeoutMs, rtoMs, hairpinning: !values['no-hairpin'] };
     const result =
       values.bridge !== undefined
         ? await discoverThroughBridge(server, values.bridge, common)
         : await discoverNatBehavior(server, {
             ...common,
             localAddress: values['local-address'],
-            bindingLifetime: values.lifetime ? { maxMs: lifetimeMaxMs as number | undefined } : false,
+            bindingLifetime: values.lifetime ? { maxMs: lifetimeMaxMs } : false,
           });
     io.stdout(values.json ? JSON.stringify(result) : describe(result));
     return 0;

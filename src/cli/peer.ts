@@ -3,7 +3,6 @@
 // written to stderr as JSON lines. Two peers joined by pipes connect; so does any agent that speaks the lines.
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { candidateToJSON } from '../ice/candidate.js';
 import type { IceAgent, IceAgentEventObject } from '../ice/ice-agent.js';
 import type { IceServerConfig } from '../ice/gatherer.js';
@@ -12,6 +11,7 @@ import { parseIceServerUri } from '../net/ice-server-uri.js';
 import { formatIp, isIp, parseIp } from '../net/ip.js';
 import { createIceAgent, listHostAddresses, selectHostAddresses } from '../node/ice-agent.js';
 import { lazyNodeMdns } from '../node/mdns-sockets.js';
+import { parseCommandArgs, positiveInteger, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 
 export const peerUsage = `icebridge peer --role controlling|controlled [options]
@@ -61,56 +61,49 @@ interface PeerOptions {
   mdnsTimeoutMs: number | undefined;
 }
 
-class UsageError extends Error {}
-
 function parsePeerArgs(args: string[]): PeerOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        role: { type: 'string' },
-        'ice-server': { type: 'string', multiple: true },
-        username: { type: 'string' },
-        credential: { type: 'string' },
-        policy: { type: 'string', default: 'all' },
-        lite: { type: 'boolean', default: false },
-        send: { type: 'string' },
-        echo: { type: 'boolean', default: false },
-        'timeout-ms': { type: 'string' },
-        address: { type: 'string', multiple: true },
-        insecure: { type: 'boolean', default: false },
-        'mdns-host-candidates': { type: 'string', default: 'off' },
-        'mdns-timeout-ms': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values } = parseCommandArgs(
+    args,
+    {
+      role: { type: 'string' },
+      'ice-server': { type: 'string', multiple: true },
+      username: { type: 'string' },
+      credential: { type: 'string' },
+      policy: { type: 'string', default: 'all' },
+      lite: { type: 'boolean', default: false },
+      send: { type: 'string' },
+      echo: { type: 'boolean', default: false },
+      'timeout-ms': { type: 'string' },
+      address: { type: 'string', multiple: true },
+      insecure: { type: 'boolean', default: false },
+      'mdns-host-candidates': { type: 'string', default: 'off' },
+      'mdns-timeout-ms': { type: 'string' },
+    },
+    false,
+  );
   const role = values.role ?? (values.lite ? 'controlled' : undefined);
-  if (role !== 'controlling' && role !== 'controlled') throw new UsageError('--role must be controlling or controlled');
+  if (role === undefined) throw new UsageError('missing --role (controlling or controlled)');
+  if (role !== 'controlling' && role !== 'controlled') throw new UsageError(`--role must be controlling or controlled, got ${JSON.stringify(role)}`);
   if (values.lite && role !== 'controlled') throw new UsageError('an ICE-lite agent is always controlled');
   const policy = values.policy;
-  if (policy !== 'all' && policy !== 'relay') throw new UsageError('--policy must be all or relay');
-  const timeoutMs = values['timeout-ms'] === undefined ? 30_000 : Number(values['timeout-ms']);
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new UsageError('--timeout-ms must be a positive number');
+  if (policy !== 'all' && policy !== 'relay') throw new UsageError(`--policy must be all or relay, got ${JSON.stringify(policy)}`);
+  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']) ?? 30_000;
   const urls = values['ice-server'] ?? [];
   let turn = false;
   for (const url of urls) {
     try {
       turn ||= parseIceServerUri(url).scheme.startsWith('turn');
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+      const reason = (err as { reason?: unknown }).reason;
+      throw new UsageError(`--ice-server ${JSON.stringify(url)} is not a STUN/TURN URI: ${typeof reason === 'string' ? reason : String(err)}`);
     }
   }
   if (turn && (values.username === undefined || values.credential === undefined)) throw new UsageError('a turn: server needs --username and --credential');
   if (policy === 'relay' && !turn) throw new UsageError('--policy relay needs a turn: or turns: --ice-server');
   if (values.lite && policy === 'relay') throw new UsageError('an ICE-lite agent has host candidates only');
   const mdnsHostCandidates = values['mdns-host-candidates'];
-  if (mdnsHostCandidates !== 'on' && mdnsHostCandidates !== 'off') throw new UsageError('--mdns-host-candidates must be on or off');
-  const mdnsTimeoutMs = values['mdns-timeout-ms'] === undefined ? undefined : Number(values['mdns-timeout-ms']);
-  if (mdnsTimeoutMs !== undefined && !(Number.isInteger(mdnsTimeoutMs) && mdnsTimeoutMs > 0)) throw new UsageError('--mdns-timeout-ms must be a positive whole number');
+  if (mdnsHostCandidates !== 'on' && mdnsHostCandidates !== 'off') throw new UsageError(`--mdns-host-candidates must be on or off, got ${JSON.stringify(mdnsHostCandidates)}`);
+  const mdnsTimeoutMs = positiveInteger('mdns-timeout-ms', values['mdns-timeout-ms']);
   const iceServers: IceServerConfig[] = urls.map((u) => (u.toLowerCase().startsWith('turn') ? { urls: u, username: values.username, credential: values.credential } : { urls: u }));
   return {
     role,
@@ -147,14 +140,7 @@ function errorJSON(code: string, message: string, extra: Record<string, unknown>
  * errors only (EPIPE when the peer stops reading), so that they end the run instead of crashing it.
  */
 export async function runPeer(args: string[], io: CliIO, input: Readable = process.stdin, output: Writable = process.stdout): Promise<number> {
-  let options: PeerOptions;
-  try {
-    options = parsePeerArgs(args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr(`icebridge peer: ${err.message}\n\nUsage: ${peerUsage}`);
-    return 2;
-  }
+  const options = parsePeerArgs(args); // a UsageError: main says which option, exit 2
   const addresses = options.addresses;
   const agent = createIceAgent({
     role: options.role,

@@ -1,10 +1,10 @@
 // `icebridge serve` (and `npm start`): a thin flag parser over startIcebridgeServer (src/node/serve.ts), which
 // runs the STUN/TURN server, the bridge, the signalling relay and the example pages in one process.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { formatTransportAddress } from '../net/transport-address.js';
 import { isWildcardHost, startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
+import { cidrOption, hostLookupError, ipOption, originOption, parseCommandArgs, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
 
@@ -51,6 +51,11 @@ Options:
                         let bridge and TURN traffic reach this host's own addresses on any port (refused
                         by default but for the STUN/TURN ports, and TURN's own relayed addresses)
   --credential-ttl N    lifetime of the credentials /config.json mints, in seconds (default ${SERVE_DEFAULTS.credentialTtlSeconds})
+  --allow-origin O      a page origin (https://app.example:5173) that may use this server from elsewhere,
+                        repeatable: /config.json answers it with CORS headers (preflight too), and the
+                        bridge then accepts WebSocket sessions from the listed origins only — list this
+                        server's own origin too to keep using its pages (default: /config.json
+                        same-origin only, the bridge any Origin)
   --allow-host NAME     answer HTTP requests for this host name too, repeatable (IP literals and
                         localhost always; other names are refused against DNS rebinding)
   --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
@@ -74,12 +79,12 @@ Options:
 function count(text: string | undefined, name: string): number | undefined | Error {
   if (text === undefined) return undefined;
   const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? n : new Error(`--${name} must be a positive whole number`);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
 }
 
 function port(text: string, name: string): number | Error {
   const n = Number(text);
-  return /^\d{1,5}$/.test(text) && n <= 65535 ? n : new Error(`--${name} must be 0..65535`);
+  return /^\d{1,5}$/.test(text) && n <= 65535 ? n : new Error(`--${name} must be a port (0..65535), got ${JSON.stringify(text)}`);
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -140,6 +145,17 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
   for (const n of [stunPort, httpPort, maxAllocations, maxAllocationsPerUser, bytesPerSecond, ttl, maxSessions]) if (n instanceof Error) return n.message;
   if (values['no-loopback'] === true && values['allow-loopback'] === true) return '--no-loopback and --allow-loopback contradict each other';
   const secret = str('secret') ?? (env.ICEBRIDGE_SECRET || undefined);
+  let allowOrigins: string[] | undefined;
+  try {
+    allowOrigins = list('allow-origin')?.map(originOption);
+    for (const name of ['allow', 'deny']) for (const text of list(name) ?? []) cidrOption(name, text);
+    for (const name of ['relay-address', 'external-address']) for (const text of list(name) ?? []) ipOption(name, text);
+    const alt = str('alt-address');
+    if (alt !== undefined) ipOption('alt-address', alt);
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  if (allowOrigins !== undefined && values['no-bridge'] === true) return '--allow-origin is the bridge\'s Origin list (and /config.json\'s CORS); it does not go with --no-bridge';
   return {
     host: list('host'),
     port: httpPort as number | undefined,
@@ -159,6 +175,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             maxSessions: maxSessions as number | undefined,
             allowHostAddresses: values['allow-host-addresses'] === true,
             mdns: values.mdns === true,
+            ...(allowOrigins ? { allowOrigins } : {}),
           },
     turn:
       values['no-turn'] === true
@@ -226,9 +243,9 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
 }
 
 export async function runServe(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs(
     args,
-    options: {
+    {
       port: { type: 'string' },
       'stun-port': { type: 'string' },
       'turn-port': { type: 'string' },
@@ -264,17 +281,18 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'max-allocations': { type: 'string' },
       'user-quota': { type: 'string' },
       'max-bps': { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
     },
-  });
+    false,
+  );
   const options = serveOptions(values);
-  if (typeof options === 'string') {
-    io.stderr(`icebridge serve: ${options}`);
-    return 2;
-  }
+  if (typeof options === 'string') throw new UsageError(options);
   let server: RunningIcebridgeServer;
   try {
     server = await startIcebridgeServer(options);
   } catch (err) {
+    const host = hostLookupError(err, options.host === undefined ? [] : [options.host].flat());
+    if (host) throw host;
     // Bad CIDRs, realms and the like are configuration errors found at construction.
     const usage = err instanceof RangeError || err instanceof TypeError;
     io.stderr(`icebridge serve: cannot start: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,5 +1,4 @@
-// `icebridge stun <host:port | stun:URI> [--json] [--timeout-ms N] [--bridge URL]`: one Binding transaction.
-import { parseArgs } from 'node:util';
+// `icebridge stun <host:port | stun:URI | stuns:URI> [--tcp] [--json] [--timeout-ms N] [--bridge URL]`: one Binding transaction.
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { parseIceServerUri } from '../net/ice-server-uri.js';
 import { isIp } from '../net/ip.js';
@@ -7,9 +6,10 @@ import { familyOf, formatTransportAddress } from '../net/transport-address.js';
 import { connectBridge } from '../node/bridge-client.js';
 import { stunBinding } from '../node/stun-binding.js';
 import { stunBinding as stunBindingOver, type StunBindingResult } from '../stun/binding.js';
+import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 
-export const stunUsage = `icebridge stun <host:port | stun:URI | stuns:URI> [options]
+export const stunUsage = `icebridge stun <host[:port] | stun:host[:port] | stuns:host[:port]> [options]
 
 Sends one STUN Binding request and prints the mapped (server-reflexive) address and the round-trip time.
 
@@ -17,6 +17,7 @@ Options:
   --json            print {"mapped","local","server","rttMs"} as JSON
   --timeout-ms N    give up after N ms (default: the RFC 8489 schedule, 39.5 s)
   --rto-ms N        initial retransmission timeout (default 500)
+  --tcp             over TCP instead of UDP (RFC 8489 §6.2.2; stun: servers only)
   --insecure        with stuns:, accept any TLS certificate (for test servers; not with --bridge)
   --bridge URL      do it all through an icebridge bridge (ws://…?username=…&credential=…), as a page
                     would: the bridge resolves the name and sends from its UDP socket (or its TCP/TLS
@@ -25,34 +26,27 @@ Options:
                     refuses fails at once with the bridge's reason`;
 
 export async function runStun(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      'timeout-ms': { type: 'string' },
-      'rto-ms': { type: 'string' },
-      insecure: { type: 'boolean', default: false },
-      bridge: { type: 'string' },
-    },
+  const { values, positionals } = parseCommandArgs(args, {
+    json: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string' },
+    'rto-ms': { type: 'string' },
+    tcp: { type: 'boolean', default: false },
+    insecure: { type: 'boolean', default: false },
+    bridge: { type: 'string' },
   });
-  const [server] = positionals;
-  if (!server || positionals.length > 1) {
-    io.stderr(`Usage: ${stunUsage}`);
-    return 2;
-  }
+  const [text] = positionals;
+  if (text === undefined) throw missing('the STUN server (host:port, stun:host[:port] or stuns:host[:port])');
+  if (positionals.length > 1) throw new UsageError(`one server only, got also ${JSON.stringify(positionals[1])}`);
+  const uri = stunServerArgument(text, 'stun');
+  if (values.tcp && uri.scheme !== 'stun') throw new UsageError('--tcp is for stun: servers (stuns: already runs over TLS/TCP)');
   if (values.bridge !== undefined && values.insecure) {
-    io.stderr('icebridge stun: --insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
-    return 2;
+    throw new UsageError('--insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
   }
-  const timeoutMs = values['timeout-ms'] === undefined ? undefined : Number(values['timeout-ms']);
-  const rtoMs = values['rto-ms'] === undefined ? undefined : Number(values['rto-ms']);
-  for (const [name, v] of [['--timeout-ms', timeoutMs], ['--rto-ms', rtoMs]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v > 0)) {
-      io.stderr(`icebridge stun: ${name} must be a positive number`);
-      return 2;
-    }
-  }
+  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']);
+  const rtoMs = positiveInteger('rto-ms', values['rto-ms']);
+  // The URI grammar says TCP only for turn: (RFC 7065); STUN over TCP goes to the same kind of server.
+  const host = uri.host.includes(':') ? `[${uri.host}]` : uri.host;
+  const server = values.tcp ? `turn:${host}:${uri.port}?transport=tcp` : `${uri.scheme}:${host}:${uri.port}`;
   try {
     const r = values.bridge !== undefined
       ? await bindingThroughBridge(server, values.bridge, timeoutMs, rtoMs)

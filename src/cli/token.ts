@@ -1,7 +1,7 @@
 // `icebridge token --secret S --user U [--ttl N] [--bridge URL]`: mints a TURN REST API credential, the token
 // the bridge (and a TURN server with the same secret) accepts.
-import { parseArgs } from 'node:util';
-import { mintRestCredential } from '../net/rest-credentials.js';
+import { MAX_REST_USERNAME_LENGTH, mintRestCredential } from '../net/rest-credentials.js';
+import { missing, parseCommandArgs, positiveInteger, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 
 export const tokenUsage = `icebridge token --secret S --user U [options]
@@ -16,40 +16,32 @@ Options:
   --bridge URL    also print "url": the bridge URL with the token in its query, ready to connect`;
 
 export async function runToken(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values } = parseCommandArgs(
     args,
-    allowPositionals: true,
-    options: {
+    {
       secret: { type: 'string' },
       user: { type: 'string' },
       ttl: { type: 'string', default: '86400' },
       bridge: { type: 'string' },
     },
-  });
+    false,
+  );
   const secret = values.secret ?? process.env.ICEBRIDGE_SECRET;
-  const ttl = Number(values.ttl);
-  if (positionals.length > 0 || !secret || values.user === undefined) {
-    io.stderr(`Usage: ${tokenUsage}`);
-    return 2;
-  }
-  if (!Number.isInteger(ttl) || ttl <= 0) {
-    io.stderr('icebridge token: --ttl must be a positive whole number of seconds');
-    return 2;
-  }
+  if (!secret) throw missing('--secret (or set ICEBRIDGE_SECRET)');
+  if (values.user === undefined) throw missing('--user');
+  const ttl = positiveInteger('ttl', values.ttl)!;
+  // The username is "<expiry>:<user>"; the expiry takes up to 12 digits and the colon (rest-credentials.ts).
+  if (values.user.length > MAX_REST_USERNAME_LENGTH - 13) throw new UsageError(`--user must be at most ${MAX_REST_USERNAME_LENGTH - 13} characters, got ${values.user.length}`);
   let url: string | undefined;
-  const { username, credential } = mintRestCredential({ secret, user: values.user, ttlSeconds: ttl, nowSeconds: Date.now() / 1000 });
+  const { username, credential } = mintRestCredential({ secret, user: values.user, ttlSeconds: ttl });
   if (values.bridge !== undefined) {
     let parsed: URL;
     try {
       parsed = new URL(values.bridge);
     } catch {
-      io.stderr(`icebridge token: --bridge is not a URL: ${values.bridge}`);
-      return 2;
+      throw new UsageError(`--bridge must be a ws:// or wss:// URL, got ${JSON.stringify(values.bridge)}`);
     }
-    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-      io.stderr('icebridge token: --bridge must be a ws:// or wss:// URL');
-      return 2;
-    }
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new UsageError(`--bridge must be a ws:// or wss:// URL, got ${JSON.stringify(values.bridge)}`);
     parsed.searchParams.set('username', username);
     parsed.searchParams.set('credential', credential);
     url = parsed.toString();

@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import type { BridgeConnection } from '../net/bridge-client.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { parseIceServerUri } from '../net/ice-server-uri.js';
@@ -12,6 +11,7 @@ import { familyOf, formatTransportAddress, type AddressFamily, type TransportAdd
 import { connectBridge } from '../node/bridge-client.js';
 import { allocateTurn } from '../node/turn-client.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
+import { missing, parseCommandArgs, positiveInteger, turnServerArgument, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 
 export const turnUsage = `icebridge turn <turn:host[:port][?transport=udp|tcp] | turns:host[:port]> --username U --credential P --peer host:port [options]
@@ -38,51 +38,37 @@ Options:
 const PROBE_INTERVAL_MS = 500;
 
 export async function runTurn(args: string[], io: CliIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        username: { type: 'string' },
-        credential: { type: 'string' },
-        peer: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'timeout-ms': { type: 'string' },
-        insecure: { type: 'boolean', default: false },
-        bridge: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    io.stderr(`icebridge turn: ${(err as Error).message}\n\nUsage: ${turnUsage}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, {
+    username: { type: 'string' },
+    credential: { type: 'string' },
+    peer: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string' },
+    insecure: { type: 'boolean', default: false },
+    bridge: { type: 'string' },
+  });
   const [uri] = positionals;
-  if (!uri || positionals.length > 1 || values.username === undefined || values.credential === undefined || values.peer === undefined) {
-    io.stderr(`Usage: ${turnUsage}`);
-    return 2;
-  }
-  const timeoutMs = values['timeout-ms'] === undefined ? 10_000 : Number(values['timeout-ms']);
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    io.stderr('icebridge turn: --timeout-ms must be a positive number');
-    return 2;
-  }
+  if (uri === undefined) throw missing('the TURN server (turn:host[:port][?transport=udp|tcp] or turns:host[:port])');
+  if (positionals.length > 1) throw new UsageError(`one server only, got also ${JSON.stringify(positionals[1])}`);
+  turnServerArgument(uri);
+  const absent = (['username', 'credential', 'peer'] as const).filter((name) => values[name] === undefined).map((name) => `--${name}`);
+  if (absent.length > 0) throw missing(absent.length === 1 ? absent[0] : `${absent.slice(0, -1).join(', ')} and ${absent.at(-1)}`);
+  const peerText = values.peer!;
+  const peerPort = Number(/:(\d+)$/.exec(peerText)?.[1]);
+  if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText) || !(peerPort >= 1 && peerPort <= 65535)) throw new UsageError(`--peer must be host:port (IPv6 as [addr]:port), got ${JSON.stringify(peerText)}`);
+  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']) ?? 10_000;
   if (values.bridge !== undefined && values.insecure) {
-    io.stderr('icebridge turn: --insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
-    return 2;
+    throw new UsageError('--insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
   }
   const deadline = Date.now() + timeoutMs;
   let socket: TurnRelaySocket | undefined;
   let connection: BridgeConnection | undefined;
   try {
-    const peerText = values.peer;
-    if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText)) throw new Error(`--peer '${peerText}' is not host:port`);
     // RFC 8656 §10.1: the relay must be of the peer's family. An IPv6 literal asks for an IPv6 relay; otherwise
     // the server's default (IPv4), and a 440 brings one try of IPv6 (the TurnClient's familyFallback).
     const peerHost = /^\[([^\]]+)\]/.exec(peerText)?.[1] ?? peerText.slice(0, peerText.lastIndexOf(':'));
     const family: AddressFamily | undefined = isIP(peerHost) === 6 ? 'IPv6' : undefined;
-    const credentials = { username: values.username, credential: values.credential, timeoutMs, ...(family ? { family } : {}) };
+    const credentials = { username: values.username!, credential: values.credential!, timeoutMs, ...(family ? { family } : {}) };
     if (values.bridge !== undefined) {
       const opening = connectBridge(values.bridge, { connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
       connection = await withDeadline(opening, deadline, 'connecting to the bridge');

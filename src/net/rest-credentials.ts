@@ -22,8 +22,11 @@ export interface MintRestCredentialOptions {
   user: string;
   /** Lifetime in whole seconds; the draft recommends one day (86 400). */
   ttlSeconds: number;
-  /** The current time in Unix seconds; passed in so the function reads no clock. */
-  nowSeconds: number;
+  /**
+   * The current time in Unix seconds. Default `Date.now() / 1000`, the clock of the app server that mints
+   * (Date exists in every runtime, so the module stays isomorphic); pass it to mint for another time, or in tests.
+   */
+  nowSeconds?: number;
 }
 
 export type RestCredentialCheck =
@@ -34,8 +37,9 @@ function keyOf(secret: string | Uint8Array): Uint8Array {
   return typeof secret === 'string' ? utf8Encode(secret) : secret;
 }
 
+/** Mints the username/credential pair that expires `ttlSeconds` after `nowSeconds` (default: now). */
 export function mintRestCredential(options: MintRestCredentialOptions): RestCredential {
-  const { ttlSeconds, nowSeconds } = options;
+  const { ttlSeconds, nowSeconds = Date.now() / 1000 } = options;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
   if (!Number.isFinite(nowSeconds) || nowSeconds < 0) throw new RangeError(`nowSeconds must be a non-negative number, got ${nowSeconds}`);
   const username = `${Math.floor(nowSeconds) + ttlSeconds}:${options.user}`;

@@ -2,7 +2,8 @@
 //   GET /               → 302 /inspector/ (a plain list of routes when the pages are off)
 //   GET /<page>/…       → the example pages and their bundled scripts (page-files.ts)
 //   GET /icebridge/…    → the built page client: browser.js, worker-client.js, worker.js (+ .map)
-//   GET /config.json    → bridge URL, ICE servers and freshly minted credentials, never cached
+//   GET /config.json    → bridge URL, ICE servers and freshly minted credentials, never cached; CORS for the
+//                         listed origins (OPTIONS preflight too), so a page served elsewhere can fetch it
 //   GET /metrics        → Prometheus text of every part
 //   GET /healthz        → {"ok":true,…}
 // Requests whose Host is neither an IP literal, localhost nor an allowed name are refused (421), so a DNS
@@ -25,7 +26,15 @@ export interface ServeHttpRoutes {
   webSocketPaths: readonly string[];
   /** Host names accepted besides IP literals and localhost. */
   allowHosts: readonly string[];
+  /**
+   * Page origins (serialized, `https://app.example:5173`) that may read /config.json cross-origin: they get
+   * Access-Control-Allow-Origin; any other origin gets no CORS header, so the browser keeps it from the page.
+   */
+  corsOrigins: readonly string[];
 }
+
+/** How long a browser may cache a /config.json preflight (Fetch standard: Access-Control-Max-Age, seconds). */
+const CORS_MAX_AGE_SECONDS = 600;
 
 /** Content-Security-Policy of the HTML pages: scripts from this origin only; any bridge or relay may be dialled. */
 const PAGE_CSP = [
@@ -69,6 +78,16 @@ function text(res: ServerResponse, head: boolean, status: number, message: strin
   send(res, head, status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra }, `${message}\n`);
 }
 
+/**
+ * CORS for /config.json: the request's own origin echoed when listed (never `*`: the body holds credentials),
+ * and `Vary: Origin` either way, since the answer depends on it.
+ */
+function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = { vary: 'Origin' };
+  if (origin !== undefined && allowed.includes(origin.toLowerCase())) headers['access-control-allow-origin'] = origin;
+  return headers;
+}
+
 function pathnameOf(url: string): string {
   const q = url.search(/[?#]/);
   return q < 0 ? url : url.slice(0, q);
@@ -77,19 +96,27 @@ function pathnameOf(url: string): string {
 export function createRequestHandler(routes: ServeHttpRoutes): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const head = req.method === 'HEAD';
-    if (req.method !== 'GET' && !head) return text(res, false, 405, 'method not allowed', { allow: 'GET, HEAD' });
+    const url = req.url ?? '/';
+    const path = pathnameOf(url);
+    const configCors = path === '/config.json' && routes.config !== undefined && routes.corsOrigins.length > 0;
+    const preflight = req.method === 'OPTIONS' && configCors;
+    if (req.method !== 'GET' && !head && !preflight) return text(res, false, 405, 'method not allowed', { allow: configCors ? 'GET, HEAD, OPTIONS' : 'GET, HEAD' });
     const hostname = hostnameOf(req.headers.host);
     if (hostname === undefined || !hostAllowed(hostname, routes.allowHosts)) return text(res, head, 421, 'unknown Host: open the URL icebridge serve printed');
-    const url = req.url ?? '/';
     if (!url.startsWith('/')) return text(res, head, 400, 'bad request target');
-    const path = pathnameOf(url);
+    const cors = configCors ? corsHeaders(req.headers.origin, routes.corsOrigins) : {};
+    if (preflight) {
+      const allowed = 'access-control-allow-origin' in cors;
+      const extra: Record<string, string> = allowed ? { 'access-control-allow-methods': 'GET, HEAD', 'access-control-max-age': String(CORS_MAX_AGE_SECONDS) } : {};
+      return send(res, false, 204, { ...cors, ...extra, 'cache-control': 'no-store' });
+    }
     if (path === '/') {
       if (routes.home !== undefined) return send(res, head, 302, { location: `/${routes.home}/`, 'cache-control': 'no-store' });
       return text(res, head, 200, ['icebridge serve', '', 'GET /config.json', 'GET /metrics', 'GET /healthz', ...routes.webSocketPaths.map((p) => `WebSocket ${p}`)].join('\n'));
     }
     if (path === '/config.json' && routes.config) {
       const body = JSON.stringify(routes.config(req.headers.host ?? hostname), null, 2);
-      return send(res, head, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' }, `${body}\n`);
+      return send(res, head, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache', ...cors }, `${body}\n`);
     }
     if (path === '/metrics') return send(res, head, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }, routes.metrics());
     if (path === '/healthz') {

@@ -60,6 +60,21 @@ export interface IcebridgeServerOptions {
   allowHosts?: string[];
 }
 
+/**
+ * The origins that may read /config.json cross-origin: the bridge's own Origin allow-list (`bridge.allowOrigins`),
+ * reused so that one list says which pages may use this server. Default none: same-origin pages only.
+ */
+function corsOriginsOf(options: IcebridgeServerOptions): string[] {
+  const listed = typeof options.bridge === 'object' ? (options.bridge.allowOrigins ?? []) : [];
+  return listed.map((o) => {
+    try {
+      return new URL(o).origin.toLowerCase();
+    } catch {
+      throw new TypeError(`bridge.allowOrigins: ${JSON.stringify(o)} is not an origin (scheme://host[:port])`);
+    }
+  });
+}
+
 export interface RunningIcebridgeServer {
   /** `http://127.0.0.1:<port>/`: the URL to open. */
   readonly httpUrl: string;
@@ -157,6 +172,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
   const notices: string[] = [];
   // Validated before anything listens.
   const pages = wantPages ? new PageFiles(typeof options.pages === 'object' ? options.pages : {}) : undefined;
+  const corsOrigins = corsOriginsOf(options);
 
   let turn: RunningTurnServer | undefined;
   let bridge: RunningBridge | undefined;
@@ -238,7 +254,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
     const turnsUri = tlsAddress && `turns:${urlHost(tlsAddress.address)}:${tlsAddress.port}`;
     const mintCredential = () => {
       if (secret === undefined) throw new Error('no secret to mint credentials with');
-      return mintRestCredential({ secret, user: `page-${randomBytes(4).toString('hex')}`, ttlSeconds: ttl, nowSeconds: Date.now() / 1000 });
+      return mintRestCredential({ secret, user: `page-${randomBytes(4).toString('hex')}`, ttlSeconds: ttl });
     };
 
     http.on(
@@ -248,6 +264,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
         home: pages ? [...pages.pages][0] : undefined,
         webSocketPaths,
         allowHosts: (options.allowHosts ?? []).map((h) => h.toLowerCase()),
+        corsOrigins,
         config:
           secret === undefined
             ? undefined

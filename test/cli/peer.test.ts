@@ -231,7 +231,9 @@ describe('icebridge peer: bad input', () => {
       p.child.stdin.end();
       const r = await p.result;
       assert.equal(r.code, 2, `${args.join(' ')}: ${describeRun(r)}`);
-      assert.match(r.stderr, /Usage: icebridge peer/);
+      // One line naming the option (not the whole usage text), and where to read the rest.
+      assert.match(r.stderr, /^icebridge peer: .*(--role|--policy|--address|--nonsense)/m, describeRun(r));
+      assert.match(r.stderr, /Run `icebridge help peer`/);
     }
   });
 });

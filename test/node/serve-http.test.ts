@@ -331,3 +331,61 @@ describe('icebridge serve ports', () => {
     await assert.rejects(startIcebridgeServer({ port: 0, stunPort: 0, pages: { pages: ['../etc'] } }), TypeError);
   });
 });
+
+describe('/config.json CORS for the origins the bridge allows (bridge.allowOrigins, `--allow-origin`)', { timeout: 60_000 }, () => {
+  const APP = 'http://localhost:5173';
+  let s: RunningIcebridgeServer;
+  before(async () => {
+    s = await startIcebridgeServer({ host: '127.0.0.1', port: 0, stunPort: 0, webTransport: false, pages: { root: ROOT }, bridge: { logger: () => {}, allowOrigins: [APP, 'https://App.Example'] } });
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  it('answers a listed origin with Access-Control-Allow-Origin (that origin, not *) and Vary: Origin', async () => {
+    for (const origin of [APP, 'https://app.example']) {
+      const r = await get(s.httpUrl, '/config.json', { origin });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['access-control-allow-origin'], origin);
+      assert.match(String(r.headers.vary), /Origin/);
+      assert.ok((JSON.parse(r.body) as IceConfig).bridge.credential);
+    }
+  });
+
+  it('gives no CORS header to another origin, nor to a same-origin request (Vary: Origin all the same)', async () => {
+    const cases: Record<string, string>[] = [{ origin: 'http://evil.example' }, { origin: 'http://localhost:5174' }, {}];
+    for (const headers of cases) {
+      const r = await get(s.httpUrl, '/config.json', headers);
+      assert.equal(r.status, 200, JSON.stringify(headers));
+      assert.equal(r.headers['access-control-allow-origin'], undefined, JSON.stringify(headers));
+      assert.match(String(r.headers.vary), /Origin/);
+    }
+  });
+
+  it('answers an OPTIONS preflight: 204 with the methods for a listed origin, no CORS header for another', async () => {
+    const ok = await get(s.httpUrl, '/config.json', { origin: APP, 'access-control-request-method': 'GET' }, 'OPTIONS');
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers['access-control-allow-origin'], APP);
+    assert.match(String(ok.headers['access-control-allow-methods']), /GET/);
+    assert.ok(Number(ok.headers['access-control-max-age']) > 0);
+    const other = await get(s.httpUrl, '/config.json', { origin: 'http://evil.example', 'access-control-request-method': 'GET' }, 'OPTIONS');
+    assert.equal(other.status, 204);
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    assert.equal(other.headers['access-control-allow-methods'], undefined);
+    // CORS is for /config.json only: other routes keep refusing OPTIONS.
+    assert.equal((await get(s.httpUrl, '/metrics', { origin: APP }, 'OPTIONS')).status, 405);
+    assert.equal((await get(s.httpUrl, '/metrics', { origin: APP })).headers['access-control-allow-origin'], undefined);
+  });
+
+  it('without allowOrigins there is no CORS at all: no header, OPTIONS refused', async () => {
+    const plain = await startIcebridgeServer({ host: '127.0.0.1', port: 0, stunPort: 0, webTransport: false, pages: false, signal: false, bridge: { logger: () => {} } });
+    try {
+      const r = await get(plain.httpUrl, '/config.json', { origin: APP });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['access-control-allow-origin'], undefined);
+      assert.equal((await get(plain.httpUrl, '/config.json', { origin: APP }, 'OPTIONS')).status, 405);
+    } finally {
+      await plain.close();
+    }
+  });
+});
