@@ -17,6 +17,13 @@ import { LookupError } from './resolver.js';
  */
 export interface BridgeMdnsResolver {
   resolve(name: string): Promise<readonly string[]>;
+  /**
+   * Answers mDNS queries for `name` (a `<uuid>.local` name a page made) with `address` until unregistered;
+   * throws when it cannot. Absent: sessions cannot register names (`not-supported`).
+   */
+  register?(name: string, address: string): void;
+  /** Withdraws a registered name (goodbye, RFC 6762 §10.1). */
+  unregister?(name: string): void;
   /** Called once when the bridge closes. */
   close?(): void;
 }
@@ -38,8 +45,36 @@ export function nodeBridgeMdns(udpBindAddress: { IPv4: string; IPv6: string }, q
     }
     return out;
   };
-  const mdns = lazyNodeMdns(interfaces, { queryTimeoutMs });
-  return { resolve: (name) => mdns.resolve(name), close: () => mdns.release?.() };
+  // The responder makes its names from this randomness (generateMdnsName); fed a page's UUID's own bytes, it
+  // makes exactly the page's name, which is how a name chosen elsewhere is registered.
+  let next: Uint8Array | undefined;
+  const randomFill = (bytes: Uint8Array): Uint8Array => (next && bytes.length === next.length ? (bytes.set(next), bytes) : crypto.getRandomValues(bytes));
+  const mdns = lazyNodeMdns(interfaces, { queryTimeoutMs, randomFill });
+  return {
+    resolve: (name) => mdns.resolve(name),
+    register: (name, address) => {
+      next = uuidBytes(name);
+      let made: string;
+      try {
+        made = mdns.register(address);
+      } finally {
+        next = undefined;
+      }
+      if (made !== name.toLowerCase()) {
+        mdns.unregister(made);
+        throw new Error(`${name} is not a version 4 <uuid>.local name this responder can announce`);
+      }
+    },
+    unregister: (name) => mdns.unregister(name.toLowerCase()),
+    close: () => mdns.release?.(),
+  };
+}
+
+function uuidBytes(name: string): Uint8Array {
+  const hex = name.slice(0, 36).replace(/-/g, '');
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 /** A session lookup by mDNS: only addresses of the families asked for, TTL 0 (the mDNS cache is the mDNS engine's). */

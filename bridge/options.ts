@@ -139,6 +139,15 @@ export interface BridgeOptions {
    * bridge's network, so the operator must say so.
    */
   mdns?: boolean | BridgeMdnsResolver;
+  /**
+   * v2: 'on' asks pages to hide their host candidates (the bridge's UDP socket addresses) behind
+   * `<uuid>.local` names, which the bridge then answers for on its LAN (`mdns-register`): the hello's
+   * BridgeFeature.mdnsHostCandidates bit, the page agent's default for its `mdnsHostCandidates`. Needs `mdns`
+   * (with a resolver object, one that has register/unregister). WebSocket carrier only. Default 'off'.
+   */
+  mdnsHostCandidates?: 'on' | 'off';
+  /** v2: `<uuid>.local` names one session may have the bridge answer for (`mdns-register`; 0: none). Default 8. */
+  maxMdnsNames?: number;
 
   /**
    * The WebTransport carrier beside the WebSocket one, or undefined/false for none. Default none. It runs
@@ -192,6 +201,8 @@ export interface ResolvedBridgeOptions {
   resolveTimeoutMs: number;
   resolveCacheSize: number;
   mdns: boolean | BridgeMdnsResolver;
+  mdnsHostCandidates: 'on' | 'off';
+  maxMdnsNames: number;
   webTransport: ResolvedWebTransportOptions | undefined;
   logger: (line: string) => void;
 }
@@ -218,6 +229,7 @@ export const BRIDGE_DEFAULTS = {
   lookupsPerSecond: 10,
   resolveTimeoutMs: 5_000,
   resolveCacheSize: 1000,
+  maxMdnsNames: 8,
   webTransportPath: '/bridge',
   quicIdleTimeoutMs: 10_000,
   quicKeepAliveMs: 4_000,
@@ -303,6 +315,8 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     resolveTimeoutMs: integer('resolveTimeoutMs', options.resolveTimeoutMs, BRIDGE_DEFAULTS.resolveTimeoutMs, 1, 600_000),
     resolveCacheSize: integer('resolveCacheSize', options.resolveCacheSize, BRIDGE_DEFAULTS.resolveCacheSize, 0, 1_000_000),
     mdns: options.mdns ?? false,
+    mdnsHostCandidates: options.mdnsHostCandidates ?? 'off',
+    maxMdnsNames: integer('maxMdnsNames', options.maxMdnsNames, BRIDGE_DEFAULTS.maxMdnsNames, 0, 255),
     webTransport: resolveWebTransport(options.webTransport, options.host ?? BRIDGE_DEFAULTS.host),
     logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
   };
@@ -312,6 +326,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
   if (typeof mdns !== 'boolean' && (typeof mdns !== 'object' || mdns === null || typeof mdns.resolve !== 'function')) {
     throw new TypeError('bridge option mdns must be true, false or an object with resolve(name)');
   }
+  if (resolved.mdnsHostCandidates !== 'on' && resolved.mdnsHostCandidates !== 'off') throw new TypeError("bridge option mdnsHostCandidates must be 'on' or 'off'");
   if (resolved.maxMessageBytes < maxPayload + DATA_HEADER_MAX) {
     throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
   }

@@ -14,7 +14,7 @@ import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
 import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
-import { makeMdnsLookup, nodeBridgeMdns } from './mdns-resolver.js';
+import { makeMdnsLookup, nodeBridgeMdns, type BridgeMdnsResolver } from './mdns-resolver.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
 import { WebTransportSupervisor } from './webtransport-supervisor.js';
 import type { CertificateHash } from './webtransport-certificate.js';
@@ -96,6 +96,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       resolveCache: new ResolveCache({ maxEntries: o.resolveCacheSize }),
       hostAddresses: (family, bound) => hostAddressesFor(o, family, bound),
     },
+    ...mdnsResponder(mdns),
     lookup: (name, families, viaMdns) => (viaMdns && mdnsLookup ? mdnsLookup(name, families) : dnsLookup(name, families)),
     onClosed: (session) => sessions.delete(session),
   };
@@ -172,7 +173,8 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // The WebTransport carrier: a supervised Deno process sharing this bridge's options, lookups and logger.
   if (o.webTransport) {
     try {
-      webTransport = await WebTransportSupervisor.start(o, o.webTransport, context.session.limits, context.lookup);
+      // The Deno carrier has no mDNS responder: its sessions are refused registration (`not-supported`).
+      webTransport = await WebTransportSupervisor.start(o, o.webTransport, { ...context.session.limits, maxMdnsNames: 0, mdnsHostCandidates: false }, context.lookup);
     } catch (err) {
       hostWatch?.stop();
       server.off('upgrade', onUpgrade);
@@ -260,6 +262,27 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
 }
 
+/**
+ * Page names for the sessions (`mdns-register`), one registry for the whole bridge: a name another session
+ * holds is refused, so one session can never withdraw or take over another's.
+ */
+function mdnsResponder(mdns: BridgeMdnsResolver | undefined): Pick<BridgeDriverContext, 'mdnsRegister' | 'mdnsUnregister'> {
+  if (!mdns?.register) return {};
+  const held = new Set<string>();
+  return {
+    mdnsRegister: (name, address) => {
+      const key = name.toLowerCase();
+      if (held.has(key)) return `${name} is registered by another session`;
+      mdns.register!(name, address);
+      held.add(key);
+      return undefined;
+    },
+    mdnsUnregister: (name) => {
+      if (held.delete(name.toLowerCase())) mdns.unregister?.(name);
+    },
+  };
+}
+
 function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
   return {
     maxSockets: o.maxSockets,
@@ -277,6 +300,8 @@ function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
     tls: true,
     resolve: o.allowResolve,
     mdns: o.allowResolve && o.mdns !== false,
+    maxMdnsNames: o.allowResolve && (o.mdns === true || (typeof o.mdns === 'object' && typeof o.mdns.register === 'function')) ? o.maxMdnsNames : 0,
+    mdnsHostCandidates: o.mdnsHostCandidates === 'on',
     maxConcurrentLookups: o.maxConcurrentLookups,
     lookupsPerSecond: o.lookupsPerSecond,
     resolveTimeoutMs: o.resolveTimeoutMs,

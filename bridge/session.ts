@@ -25,6 +25,9 @@ export interface BridgeDriverContext {
   /** The engine's view: limits, policy, the shared answer cache, host addresses (carrierBacklog is per session). */
   readonly session: Omit<SessionContext, 'carrierBacklog'>;
   readonly lookup: LookupFunction;
+  /** The bridge's mDNS responder for page names (`mdns-register`), when the operator enabled mdns. */
+  readonly mdnsRegister?: (name: string, address: string) => string | undefined;
+  readonly mdnsUnregister?: (name: string) => void;
   /** Called once when the session has closed and released its sockets. */
   onClosed(session: BridgeSession): void;
 }
@@ -105,6 +108,14 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
 
   protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {
     return this.ctx.lookup(name, families, mdns);
+  }
+
+  protected override mdnsRegister(name: string, address: string): string | undefined {
+    return this.ctx.mdnsRegister ? this.ctx.mdnsRegister(name, address) : super.mdnsRegister(name, address);
+  }
+
+  protected override mdnsUnregister(name: string): void {
+    this.ctx.mdnsUnregister?.(name);
   }
 
   protected writeLog(line: string): void {

@@ -23,6 +23,7 @@ export function helloLimits(l: SessionLimits, version: number): BridgeLimits {
       (l.resolve ? BridgeFeature.resolve : 0) |
       (streams > 0 ? BridgeFeature.tcp : 0) |
       (streams > 0 && l.tls ? BridgeFeature.tls : 0) |
-      (l.resolve && l.mdns ? BridgeFeature.mdns : 0),
+      (l.resolve && l.mdns ? BridgeFeature.mdns : 0) |
+      (l.resolve && l.mdns && l.maxMdnsNames > 0 && l.mdnsHostCandidates ? BridgeFeature.mdnsHostCandidates : 0),
   };
 }

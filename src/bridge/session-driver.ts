@@ -66,6 +66,15 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
   /** `mdns`: by multicast DNS on the bridge's LAN (only asked when the limits say `mdns`). */
   protected abstract lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]>;
   protected abstract writeLog(line: string): void;
+  /**
+   * Has the bridge's mDNS responder answer for `name` with `address`; returns why not, or undefined when it
+   * does. A carrier without a responder keeps this default (its limits should say maxMdnsNames 0).
+   */
+  protected mdnsRegister(_name: string, _address: string): string | undefined {
+    return 'this carrier has no mDNS responder';
+  }
+  /** Withdraws a name mdnsRegister registered (goodbye). */
+  protected mdnsUnregister(_name: string): void {}
   /** Once, after everything was released. */
   protected abstract onFinished(): void;
 
@@ -129,6 +138,20 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
           },
         );
         return;
+      case 'mdns-register': {
+        let failure: string | undefined;
+        try {
+          failure = this.mdnsRegister(a.name, a.address);
+        } catch (err) {
+          failure = err instanceof Error ? err.message : String(err);
+        }
+        // Answered through the engine in this same pump: the request never waits.
+        if (failure === undefined) this.engine.handleMdnsRegistered(a.requestId);
+        else this.engine.handleMdnsRegisterFailed(a.requestId, a.name, failure);
+        return;
+      }
+      case 'mdns-unregister':
+        return this.mdnsUnregister(a.name);
       case 'connect':
         return this.connect(a.streamId, a.remote, a.tls, a.serverName);
       case 'write': {

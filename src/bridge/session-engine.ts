@@ -20,6 +20,7 @@ import type { DropReason, RefusalReason } from './metrics.js';
 import { helloLimits } from './hello-limits.js';
 import { TokenBucket } from './rate-limit.js';
 import { SessionLookups } from './session-lookups.js';
+import { SessionMdnsNames } from './session-mdns.js';
 import { SessionStreams } from './session-streams.js';
 import type { ConnectFailure, LookupAnswer, LookupFailure, SessionAction, SessionContext, SessionLogEvent } from './session-types.js';
 
@@ -27,6 +28,8 @@ interface OpenSocket {
   readonly family: AddressFamily;
   readonly requestId: number;
   bound: boolean;
+  /** What `bound` announced: the only addresses a `mdns-register` may name. */
+  announced?: readonly string[];
 }
 
 export class BridgeSessionEngine {
@@ -36,6 +39,7 @@ export class BridgeSessionEngine {
   private readonly sockets = new Map<number, OpenSocket>();
   private readonly lookups: SessionLookups;
   private readonly streams: SessionStreams;
+  private readonly mdnsNames: SessionMdnsNames;
   private readonly packets: TokenBucket;
   private readonly bytes: TokenBucket;
   private readonly errorFrames: TokenBucket;
@@ -76,6 +80,7 @@ export class BridgeSessionEngine {
     };
     this.lookups = new SessionLookups(host, now);
     this.streams = new SessionStreams(host);
+    this.mdnsNames = new SessionMdnsNames({ ...host, isOwnAddress: (a) => [...this.sockets.values()].some((s) => s.announced?.includes(a) === true) });
     ctx.metrics.sessionsOpen++;
     ctx.metrics.sessionsTotal++;
     this.log('session-open', { version, ...info });
@@ -131,6 +136,10 @@ export class BridgeSessionEngine {
         return this.streams.handleEndFrame(frame.streamId);
       case 'window':
         return this.streams.handleWindowFrame(frame);
+      case 'mdns-register':
+        return this.mdnsNames.handleRegister(frame);
+      case 'mdns-unregister':
+        return this.mdnsNames.handleUnregister(frame.name);
       default:
         return this.onMalformed(`a client does not send ${frame.type} frames`);
     }
@@ -153,6 +162,7 @@ export class BridgeSessionEngine {
     m.socketsTotal++;
     this.stats.sockets++;
     const hostAddresses = this.ctx.hostAddresses(open.family, local).slice(0, 255);
+    open.announced = [local.address, ...hostAddresses].filter((a) => a !== '0.0.0.0' && a !== '::');
     this.sendFrame(encodeBridgeFrame({ type: 'bound', requestId: open.requestId, socketId, local, hostAddresses }));
   }
 
@@ -223,6 +233,15 @@ export class BridgeSessionEngine {
 
   handleStreamClosed(streamId: number, error: string | undefined): void {
     if (!this.closing) this.streams.handleClosed(streamId, error);
+  }
+
+  /** The driver's responder now answers for the name of a `mdns-register` action. */
+  handleMdnsRegistered(requestId: number): void {
+    if (!this.closing) this.mdnsNames.handleRegistered(requestId);
+  }
+
+  handleMdnsRegisterFailed(requestId: number, name: string, reason: string): void {
+    if (!this.closing) this.mdnsNames.handleRegisterFailed(requestId, name, 'mdns-register-failed', reason);
   }
 
   /** The carrier's queue toward the client is back at or below maxBufferedBytes. */
@@ -341,6 +360,7 @@ export class BridgeSessionEngine {
     for (const id of [...this.sockets.keys()]) this.closeSocket(id);
     this.streams.closeAll();
     this.lookups.clear();
+    this.mdnsNames.releaseAll();
   }
 
   /** Sockets and streams share one id space, so a `close` or an error names exactly one of them. */

@@ -38,6 +38,10 @@ export interface SessionLimits {
   resolve: boolean;
   /** v2: `<uuid>.local` names are resolved by mDNS on the bridge's LAN (the operator enabled it). */
   mdns: boolean;
+  /** v2: `<uuid>.local` names a session may have the bridge answer for (`mdns-register`); 0: none (refused, `not-supported`). */
+  maxMdnsNames: number;
+  /** v2: the operator wants page host candidates hidden (hello bit BridgeFeature.mdnsHostCandidates). */
+  mdnsHostCandidates: boolean;
   maxConcurrentLookups: number;
   lookupsPerSecond: number;
   resolveTimeoutMs: number;
@@ -62,6 +66,10 @@ export type SessionAction =
   | { type: 'close-socket'; socketId: number }
   /** `mdns`: by multicast DNS on the bridge's LAN (a `<uuid>.local` name), else by the DNS. */
   | { type: 'resolve'; lookupId: number; name: string; families: AddressFamily[]; mdns: boolean }
+  /** Answer mDNS queries for `name` with `address`; then the driver calls handleMdnsRegistered or …Failed. */
+  | { type: 'mdns-register'; requestId: number; name: string; address: string }
+  /** Withdraw `name` (goodbye). */
+  | { type: 'mdns-unregister'; name: string }
   | { type: 'connect'; streamId: number; remote: TransportAddress; tls: boolean; serverName: string }
   | { type: 'write'; streamId: number; bytes: Uint8Array }
   | { type: 'end-stream'; streamId: number }

@@ -34,6 +34,8 @@ Options:
   --no-resolve          do not resolve names for sessions
   --mdns                resolve the <uuid>.local names of mDNS ICE candidates (browsers hide their host
                         addresses so) by multicast DNS on this host's LAN (default off: refused at once)
+  --mdns-host-candidates  with --mdns: pages hide their host candidates behind <uuid>.local names this
+                        bridge answers for on its LAN (the hello's default for pages; default off)
   --webtransport-port N also serve WebTransport (HTTP/3 datagrams) on UDP port N (0 picks a free one); runs
                         Deno (npm i deno); without it, or with --allow-origin, WebSocket only (one log line)
   --webtransport-path P URL path of the WebTransport endpoint (default ${BRIDGE_DEFAULTS.webTransportPath})
@@ -63,6 +65,7 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'tls-insecure': { type: 'boolean', default: false },
       'no-resolve': { type: 'boolean', default: false },
       mdns: { type: 'boolean', default: false },
+      'mdns-host-candidates': { type: 'boolean', default: false },
       'webtransport-port': { type: 'string' },
       'webtransport-path': { type: 'string' },
       'webtransport-cert': { type: 'string' },
@@ -114,6 +117,7 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       tlsInsecure: values['tls-insecure'],
       allowResolve: !values['no-resolve'],
       mdns: values.mdns,
+      mdnsHostCandidates: values['mdns-host-candidates'] ? 'on' : 'off',
       webTransport:
         wtPort === undefined
           ? undefined

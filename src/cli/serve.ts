@@ -61,6 +61,8 @@ Options:
   --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
   --mdns                the bridge resolves the <uuid>.local names of mDNS ICE candidates by multicast
                         DNS on this host's LAN (default off: such lookups are refused at once)
+  --mdns-host-candidates  with --mdns: pages hide their host candidates behind <uuid>.local names the
+                        bridge answers for (the pages' default; default off)
   --software TEXT       SOFTWARE attribute in STUN/TURN responses (default "icebridge"; "" for none)
   --realm R             TURN realm (default "icebridge")
   --user NAME:PASSWORD  a TURN long-term credential, repeatable
@@ -175,6 +177,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             maxSessions: maxSessions as number | undefined,
             allowHostAddresses: values['allow-host-addresses'] === true,
             mdns: values.mdns === true,
+            mdnsHostCandidates: values['mdns-host-candidates'] === true ? 'on' : 'off',
             ...(allowOrigins ? { allowOrigins } : {}),
           },
     turn:
@@ -270,6 +273,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'allow-host': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
       mdns: { type: 'boolean' },
+      'mdns-host-candidates': { type: 'boolean' },
       software: { type: 'string' },
       realm: { type: 'string' },
       user: { type: 'string', multiple: true },

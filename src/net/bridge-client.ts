@@ -24,6 +24,7 @@ import { BridgeStream } from './bridge-stream.js';
 import { FramedStreamSocket } from './framed-stream-socket.js';
 import type { IceServerTransport } from './ice-server-uri.js';
 import { isIp } from './ip.js';
+import { generateMdnsName, isUuidLocalName } from '../mdns/mdns-names.js';
 import type { AddressFamily, TransportAddress } from './transport-address.js';
 import { WebTransportCarrier } from './webtransport-carrier.js';
 
@@ -163,6 +164,31 @@ export class BridgeConnection {
     return (this.limits.features & BridgeFeature.mdns) !== 0;
   }
 
+  /** Whether the bridge's operator wants page host candidates hidden behind `<uuid>.local` names (hello bit). */
+  get mdnsHostCandidates(): boolean {
+    return (this.limits.features & BridgeFeature.mdnsHostCandidates) !== 0;
+  }
+
+  /**
+   * Has the bridge answer mDNS queries on its LAN for `name` (default a fresh `<uuid>.local` one) with
+   * `address`, an address the bridge announced for one of this connection's sockets; resolves to the name.
+   * Rejects with the bridge's BridgeError: `not-supported` (no mDNS; also at once, without asking, when the
+   * hello lacks the mdns bit), `address-not-owned`, `invalid-name`, `name-in-use`, `mdns-name-limit`,
+   * `mdns-register-failed`.
+   */
+  registerMdnsName(address: string, name: string = generateMdnsName()): Promise<string> {
+    if (!this.mdns) return Promise.reject(new BridgeError('not-supported', 'this bridge does not answer mDNS names (its operator has not enabled mdns)'));
+    if (!isIp(address)) return Promise.reject(new TypeError(`not an IP address: ${JSON.stringify(address)}`));
+    if (!isUuidLocalName(name)) return Promise.reject(new TypeError(`not a <uuid>.local name: ${JSON.stringify(name)}`));
+    return this.ask('mdns-register', (requestId) => ({ type: 'mdns-register', requestId, address, name }), () => name);
+  }
+
+  /** Withdraws a name registerMdnsName registered (the bridge sends the goodbye). Nothing when closed. */
+  unregisterMdnsName(name: string): void {
+    if (this.closedWith || !this.link.open || !isUuidLocalName(name)) return;
+    this.sendFrame(encodeBridgeFrame({ type: 'mdns-unregister', name }));
+  }
+
   /** Which carrier this connection runs on. */
   get carrier(): BridgeCarrierKind {
     return this.link.kind;
@@ -293,6 +319,10 @@ export class BridgeConnection {
         return;
       case 'end':
         this.streams.get(frame.streamId)?.remoteEnd();
+        return;
+      case 'mdns-registered':
+        // Late (timed out here): the bridge holds the name until unregistered or the session ends.
+        this.requests.answer(frame);
         return;
       case 'bound':
       case 'resolved':

@@ -222,6 +222,23 @@ export function decodeBridgeFrame(bytes: Uint8Array): BridgeFrame {
       r.end('connected');
       return { type: 'connected', requestId, streamId, local, remote, window };
     }
+    case BridgeFrameType.mdnsRegister: {
+      const requestId = r.u32('request id');
+      const address = r.address('address');
+      const name = r.hostName('name', false);
+      r.end('mdns-register');
+      return { type: 'mdns-register', requestId, address, name };
+    }
+    case BridgeFrameType.mdnsRegistered: {
+      const requestId = r.u32('request id');
+      r.end('mdns-registered');
+      return { type: 'mdns-registered', requestId };
+    }
+    case BridgeFrameType.mdnsUnregister: {
+      const name = r.hostName('name', false);
+      r.end('mdns-unregister');
+      return { type: 'mdns-unregister', name };
+    }
     default:
       throw new BridgeFrameError('UNKNOWN_TYPE', 0, `frame type 0x${type.toString(16).padStart(2, '0')}`);
   }

@@ -238,6 +238,33 @@ export function encodeBridgeFrame(frame: BridgeFrame): Uint8Array {
       at = writeAscii(out, at, frame.serverName);
       return out.slice(0, at);
     }
+    case 'mdns-register': {
+      checkUint('request id', frame.requestId, 0xffffffff);
+      checkName(frame.name, 'mDNS name', false);
+      const out = new Uint8Array(5 + 17 + 1 + frame.name.length);
+      const view = new DataView(out.buffer);
+      out[0] = BridgeFrameType.mdnsRegister;
+      view.setUint32(1, frame.requestId);
+      let at = writeAddress(out, 5, frame.address);
+      out[at++] = frame.name.length;
+      at = writeAscii(out, at, frame.name);
+      return out.slice(0, at);
+    }
+    case 'mdns-registered': {
+      checkUint('request id', frame.requestId, 0xffffffff);
+      const out = new Uint8Array(5);
+      out[0] = BridgeFrameType.mdnsRegistered;
+      new DataView(out.buffer).setUint32(1, frame.requestId);
+      return out;
+    }
+    case 'mdns-unregister': {
+      checkName(frame.name, 'mDNS name', false);
+      const out = new Uint8Array(2 + frame.name.length);
+      out[0] = BridgeFrameType.mdnsUnregister;
+      out[1] = frame.name.length;
+      writeAscii(out, 2, frame.name);
+      return out;
+    }
     case 'connected': {
       checkUint('request id', frame.requestId, 0xffffffff);
       checkUint('stream id', frame.streamId, 0xffff);

@@ -27,6 +27,9 @@ export const BridgeFrameType = {
   stream: 0x0a,
   end: 0x0b,
   window: 0x0c,
+  mdnsRegister: 0x0d,
+  mdnsRegistered: 0x0e,
+  mdnsUnregister: 0x0f,
 } as const;
 
 /** Largest data frame header: type, socket, family, IPv6 address, port. */
@@ -84,6 +87,12 @@ export const BridgeFeature = {
    * its operator enabled it (`mdns`), since the answer is about the bridge's network, not the page's.
    */
   mdns: 8,
+  /**
+   * The operator wants a page's host candidates hidden behind `<uuid>.local` names (bridge option
+   * `mdnsHostCandidates: 'on'`): the page agent's default for its `mdnsHostCandidates`. Only with `mdns`,
+   * and only where the bridge answers for such names (`mdns-register`).
+   */
+  mdnsHostCandidates: 16,
 } as const;
 
 export interface DataFrame {
@@ -188,6 +197,27 @@ export interface WindowFrame {
   increment: number;
 }
 
+/**
+ * v2: the bridge answers mDNS queries for `name` (a `<uuid>.local` name the client made, draft-ietf-mmusic-
+ * mdns-ice-candidates §3.1.1) with `address`, one of the addresses announced for this session's own UDP
+ * sockets, until `mdns-unregister` or the session ends. Answered with `mdns-registered` or an error.
+ */
+export interface MdnsRegisterFrame {
+  type: 'mdns-register';
+  requestId: number;
+  address: string;
+  name: string;
+}
+export interface MdnsRegisteredFrame {
+  type: 'mdns-registered';
+  requestId: number;
+}
+/** v2: withdraw a registered name (the bridge sends the goodbye, RFC 6762 §10.1). No answer. */
+export interface MdnsUnregisterFrame {
+  type: 'mdns-unregister';
+  name: string;
+}
+
 export type BridgeFrame =
   | DataFrame
   | HelloFrame
@@ -201,10 +231,13 @@ export type BridgeFrame =
   | ConnectedFrame
   | StreamFrame
   | EndFrame
-  | WindowFrame;
+  | WindowFrame
+  | MdnsRegisterFrame
+  | MdnsRegisteredFrame
+  | MdnsUnregisterFrame;
 
 /** Frames that only a version 2 session carries. */
-export const V2_FRAME_TYPES: ReadonlySet<BridgeFrame['type']> = new Set(['resolve', 'resolved', 'connect', 'connected', 'stream', 'end', 'window']);
+export const V2_FRAME_TYPES: ReadonlySet<BridgeFrame['type']> = new Set(['resolve', 'resolved', 'connect', 'connected', 'stream', 'end', 'window', 'mdns-register', 'mdns-registered', 'mdns-unregister']);
 
 /**
  * Why bytes are not a bridge frame:

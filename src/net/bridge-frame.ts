@@ -19,6 +19,9 @@
 //   stream    0x0a [stream u16][bytes…]                                                  v2, both ways
 //   end       0x0b [stream u16]  no more bytes this way (TCP FIN)                         v2, both ways
 //   window    0x0c [stream u16][increment u32]  the other side may send that much more   v2, both ways
+//   mdns-register   0x0d [request u32][address][length u8][name ASCII]                   v2, client → bridge
+//   mdns-registered 0x0e [request u32]                                                   v2, bridge → client
+//   mdns-unregister 0x0f [length u8][name ASCII]                                         v2, client → bridge
 //
 // Versions: the bridge's hello names the session's version. A v2 client asks for v2 by offering the
 // WebSocket subprotocol BRIDGE_SUBPROTOCOL_V2; without it the session is v1 and carries v1 frames only.

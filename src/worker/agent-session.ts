@@ -20,10 +20,11 @@ export class AgentSession {
     const { bridge: _bridge, families = ['IPv4'], ...options } = config;
     if (families.length === 0) throw new RangeError('families must name at least one address family');
     const only = new Set(families).size === 1 ? families[0] : undefined;
-    // 'off' is the page's only choice (bridge-mdns.ts says why); asked for 'on', a clear error here.
-    if (options.mdnsHostCandidates === 'on') throw new TypeError("mdnsHostCandidates 'on' is not available through a bridge (its host candidates are the bridge host's addresses, which a page cannot announce by mDNS); use 'off'");
+    // Unless the page says, its host candidates are hidden as the bridge's operator wants (the hello's bit).
+    const mdnsHostCandidates = options.mdnsHostCandidates ?? (connection.mdnsHostCandidates ? 'on' : 'off');
     this.agent = new IceAgent({
       ...options,
+      mdnsHostCandidates,
       // A peer's <uuid>.local candidates resolve on the bridge's LAN, when the bridge offers mDNS (its hello).
       mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.

@@ -211,10 +211,6 @@ describe('bridge mDNS lookups, enabled with the operator resolver', () => {
     }
   });
 
-  it("refuses mdnsHostCandidates 'on' for a page's agent with a clear error", () => {
-    assert.throws(() => new AgentSession(connection, false, { mdnsHostCandidates: 'on' }, () => {}), /not available through a bridge/);
-  });
-
   it('lets the resolver go when the bridge closes', async () => {
     const r = fakeMdns(new Map(), []);
     const b = await startTestBridge({ mdns: r });

@@ -25,6 +25,8 @@ const LIMITS: SessionLimits = {
   tls: true,
   resolve: true,
   mdns: false,
+  maxMdnsNames: 0,
+  mdnsHostCandidates: false,
   maxConcurrentLookups: 2,
   lookupsPerSecond: 10,
   resolveTimeoutMs: 500,

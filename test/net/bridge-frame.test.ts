@@ -147,7 +147,7 @@ describe('bridge frame layout, version 2', () => {
 describe('bridge frame decoding errors', () => {
   it('names the code and offset of each malformation', () => {
     throwsFrameError(new Uint8Array(0), 'EMPTY', 0);
-    throwsFrameError(Uint8Array.of(0x0d), 'UNKNOWN_TYPE', 0);
+    throwsFrameError(Uint8Array.of(0x10), 'UNKNOWN_TYPE', 0);
     throwsFrameError(Uint8Array.of(0xff, 1, 2), 'UNKNOWN_TYPE', 0);
     throwsFrameError(fromHex('00 0001 05 01020304 0001'), 'FAMILY', 3);
     throwsFrameError(fromHex('00 0001 04 010203'), 'TRUNCATED', 4);
