@@ -45,36 +45,16 @@ export function nodeBridgeMdns(udpBindAddress: { IPv4: string; IPv6: string }, q
     }
     return out;
   };
-  // The responder makes its names from this randomness (generateMdnsName); fed a page's UUID's own bytes, it
-  // makes exactly the page's name, which is how a name chosen elsewhere is registered.
-  let next: Uint8Array | undefined;
-  const randomFill = (bytes: Uint8Array): Uint8Array => (next && bytes.length === next.length ? (bytes.set(next), bytes) : crypto.getRandomValues(bytes));
-  const mdns = lazyNodeMdns(interfaces, { queryTimeoutMs, randomFill });
+  const mdns = lazyNodeMdns(interfaces, { queryTimeoutMs });
   return {
     resolve: (name) => mdns.resolve(name),
+    // The page chose the name (MdnsHostNames.register is synchronous there); the responder announces it as is.
     register: (name, address) => {
-      next = uuidBytes(name);
-      let made: string;
-      try {
-        made = mdns.register(address);
-      } finally {
-        next = undefined;
-      }
-      if (made !== name.toLowerCase()) {
-        mdns.unregister(made);
-        throw new Error(`${name} is not a version 4 <uuid>.local name this responder can announce`);
-      }
+      mdns.register(address, name);
     },
     unregister: (name) => mdns.unregister(name.toLowerCase()),
     close: () => mdns.release?.(),
   };
-}
-
-function uuidBytes(name: string): Uint8Array {
-  const hex = name.slice(0, 36).replace(/-/g, '');
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /** A session lookup by mDNS: only addresses of the families asked for, TTL 0 (the mDNS cache is the mDNS engine's). */

@@ -16,7 +16,7 @@ import {
 import { DNS_CLASS_IN, DnsType, decodeDnsMessageOrUndefined, encodeDnsMessage, type DnsMessage, type DnsRecord } from './dns-message.js';
 import { canonicalName } from './dns-name.js';
 import { MdnsQueries } from './mdns-queries.js';
-import { MDNS_PORT, generateMdnsName, isUuidLocalName, mdnsGroup } from './mdns-names.js';
+import { MDNS_PORT, generateMdnsName, isUuid4LocalName, isUuidLocalName, mdnsGroup } from './mdns-names.js';
 import type { RandomFill } from '../ice/credentials.js';
 
 export interface MdnsEngineOptions {
@@ -133,11 +133,13 @@ export class MdnsEngine implements Engine<MdnsEvent> {
 
   /**
    * Registers a fresh `<uuid>.local` name for `address` (draft §3.1.1 steps 3–4: announced, not probed —
-   * the name is unique) and returns it. Throws RangeError past maxRegisteredNames: the caller's limit.
+   * the name is unique), or `name` when one was chosen elsewhere (a page's, through the bridge), and returns
+   * it. Throws RangeError past maxRegisteredNames (the caller's limit) or for a `name` that is not one.
    */
-  register(address: string, now: number): string {
+  register(address: string, now: number, chosen?: string): string {
     if (this.registered.size >= this.maxRegistered) throw new RangeError(`MdnsEngine: more than ${this.maxRegistered} registered names`);
-    const name = generateMdnsName(this.randomFill);
+    if (chosen !== undefined && !isUuid4LocalName(chosen)) throw new RangeError(`${chosen} is not a version 4 <uuid>.local name this responder can announce`);
+    const name = chosen?.toLowerCase() ?? generateMdnsName(this.randomFill);
     const r = { name, address };
     this.registered.set(canonicalName(name), r);
     for (const id of this.sockets.keys()) this.multicastRecord(id, r, this.ttlS, now);

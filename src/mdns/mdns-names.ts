@@ -31,6 +31,11 @@ export function isUuidLocalName(name: string): boolean {
   return UUID.test(name);
 }
 
+/** A name generateMdnsName could have made: a version 4 UUID (RFC 4122 §4.4) + `.local`. */
+export function isUuid4LocalName(name: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.local$/i.test(name);
+}
+
 const webCryptoFill: RandomFill = (bytes) => crypto.getRandomValues(bytes);
 
 /** §3.1.1 step 3: a fresh "<version 4 UUID>.local" (RFC 4122 §4.4), lower case. */

@@ -13,8 +13,8 @@ import { MdnsEngine, type MdnsEngineOptions, type MdnsEvent, type MdnsUnresolved
 export interface MdnsHostNames {
   /** The addresses `name` resolves to; rejects with MdnsResolveError when it does not resolve. */
   resolve(name: string): Promise<string[]>;
-  /** A fresh `<uuid>.local` name answered with `address` until unregistered. */
-  register(address: string): string;
+  /** A fresh `<uuid>.local` name (or `name`, chosen elsewhere) answered with `address` until unregistered. */
+  register(address: string, name?: string): string;
   /** Withdraws a registered name (goodbye packet). */
   unregister(name: string): void;
   /** Called by an agent that is done with this service (closed); a service shared by agents leaves it out. */
@@ -88,8 +88,8 @@ export class MdnsService implements MdnsHostNames {
     });
   }
 
-  register(address: string): string {
-    const name = this.engine.register(address, this.clock.now());
+  register(address: string, chosen?: string): string {
+    const name = this.engine.register(address, this.clock.now(), chosen);
     this.driver.poll();
     return name;
   }

@@ -137,7 +137,7 @@ export function lazyNodeMdns(interfaces: () => MdnsInterface[], options: NodeMdn
   };
   return {
     resolve: (name) => open().resolve(name),
-    register: (address) => open().register(address),
+    register: (address, name) => open().register(address, name),
     unregister: (name) => service?.unregister(name),
     release: () => {
       released = true;
