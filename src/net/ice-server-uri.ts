@@ -1,6 +1,8 @@
 // STUN and TURN URIs: RFC 7064 (`stun:host[:port]`, `stuns:host[:port]`) and RFC 7065
 // (`turn:host[:port][?transport=udp|tcp]`, `turns:host[:port][?transport=tcp]`).
 
+import { isIp } from './ip.js';
+
 export type IceServerScheme = 'stun' | 'stuns' | 'turn' | 'turns';
 export type IceServerTransport = 'udp' | 'tcp' | 'tls';
 
@@ -53,6 +55,9 @@ export function parseIceServerUri(uri: string): IceServerUri {
     if (after && !after.startsWith(':')) throw new IceServerUriError(uri, `unexpected '${after}' after the address`);
     portText = after ? after.slice(1) : undefined;
     if (!host.includes(':')) throw new IceServerUriError(uri, 'brackets are for IPv6 addresses only');
+    // RFC 3986 §3.2.2: an IP-literal is an IPv6 address; anything else in brackets would only be handed to a
+    // resolver and time out (39.8 s) instead of failing here.
+    if (!isIp(host)) throw new IceServerUriError(uri, `'${host}' is not an IPv6 address`);
   } else {
     const colon = rest.indexOf(':');
     host = colon >= 0 ? rest.slice(0, colon) : rest;
@@ -60,6 +65,8 @@ export function parseIceServerUri(uri: string): IceServerUri {
   }
   if (!host) throw new IceServerUriError(uri, 'no host');
   if (!/^[A-Za-z0-9.\-_:%]+$/.test(host)) throw new IceServerUriError(uri, `'${host}' is not a host name or IP address`);
+  // All digits and dots reads as IPv4 (RFC 3986 §3.2.2 IPv4address); `300.1.1.1` or `1.2.3` is neither that nor a name.
+  if (/^[\d.]+$/.test(host) && !isIp(host)) throw new IceServerUriError(uri, `'${host}' is not an IPv4 address`);
 
   let port = DEFAULT_PORT[scheme];
   if (portText !== undefined) {

@@ -31,6 +31,14 @@ describe('STUN/TURN URIs (RFC 7064, RFC 7065)', () => {
     'turn:host?transport=sctp',
     'turns:host?transport=udp',
     'stun:ho st',
+    // Bracketed text that is not an IPv6 address, and dotted digits that are not IPv4: found by fuzzing
+    // (issue 17); before, they went to the resolver and timed out after 39.8 s.
+    'stun:[::65536]',
+    'turn:[2001Xdb8::1]',
+    'turn:[1:2:3:4:5:6:7:8:9]',
+    'stun:[fe80::1%]',
+    'stun:300.1.1.1',
+    'stun:1.2.3',
   ];
   for (const uri of bad) {
     it(`rejects ${JSON.stringify(uri)} with a typed error`, () => assert.throws(() => parseIceServerUri(uri), IceServerUriError));
