@@ -38,6 +38,15 @@ export interface SessionInfo {
   origin: string | undefined;
 }
 
+/** The close code ws sends for one of its protocol errors (ws keeps it on the error; RFC 6455 §7.4.1). */
+function wsErrorCloseCode(err: Error): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined; // a socket error: nothing was sent
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') return 1009;
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  return 1002;
+}
+
 /** Closes a WebSocket with `code` and cuts the connection if the peer does not answer within the grace time. */
 export function closeWebSocket(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === ws.CLOSED) return;
@@ -56,9 +65,16 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
     const session: SessionContext = { ...ctx.session, carrierBacklog: () => ws.bufferedAmount };
     super(id, new BridgeSessionEngine(id, version, session, { user: info.user, remote: info.remote, origin: info.origin }, performance.now()));
     ws.on('message', (data, isBinary) => this.run(() => this.engine.handleFrame(toBytes(data), performance.now(), isBinary)));
-    ws.on('close', (code, reason) => this.finish(code, reason.toString('utf8')));
-    // ws reports protocol errors (e.g. a message over maxMessageBytes) here and closes by itself.
-    ws.on('error', () => {});
+    // ws reports protocol errors (e.g. a message over maxMessageBytes) on 'error' and closes by itself with a
+    // code of its own (1009, 1002, 1007); its 'close' event then gives the code the peer sent back, or 1006
+    // when none came. The log records what the client was told.
+    let sentCode: number | undefined;
+    let sentReason = '';
+    ws.on('error', (err) => {
+      sentCode = wsErrorCloseCode(err);
+      sentReason = err.message;
+    });
+    ws.on('close', (code, reason) => this.finish(sentCode ?? code, sentCode === undefined ? reason.toString('utf8') : sentReason));
     this.pump();
   }
 

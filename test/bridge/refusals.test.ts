@@ -2,6 +2,7 @@
 // opened beforehand must still be served — nothing a client sends takes the bridge down.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import type { RunningBridge } from '../../bridge/server.js';
 import { BridgeCloseCode } from '../../bridge/close-codes.js';
@@ -28,6 +29,7 @@ describe('bridge refusals', () => {
   let healthy: BridgeConnection;
   let healthySocket: BridgeSocket;
   let rounds = 0;
+  const logLines: { event?: string; code?: number }[] = [];
 
   /** The session opened first still echoes. */
   async function assertStillServing(): Promise<void> {
@@ -47,6 +49,7 @@ describe('bridge refusals', () => {
       maxMalformedFrames: 3,
       packetsPerSecond: 20,
       errorFramesPerSecond: 1000,
+      logger: (line) => logLines.push(JSON.parse(line) as { event?: string; code?: number }),
     });
     echo = await startEchoServer();
     healthy = await connectBridge(tokenUrl(bridge), { origin: ORIGIN });
@@ -173,6 +176,12 @@ describe('bridge refusals', () => {
     await b.frame((f) => f.type === 'hello');
     b.send(new Uint8Array(300_000));
     assert.equal((await within(b.closed, 3000, 'close 1009')).code, BridgeCloseCode.messageTooBig);
+    // The session log says what the client was told (it used to say 1006: ws's 'close' gives the peer's code).
+    const deadline = Date.now() + 3000;
+    while (!logLines.some((l) => l.event === 'session-close' && l.code === BridgeCloseCode.messageTooBig) && Date.now() < deadline) await sleep(20);
+    const closes = logLines.filter((l) => l.event === 'session-close').map((l) => l.code);
+    assert.ok(closes.includes(BridgeCloseCode.messageTooBig), `session-close codes logged: ${closes.join(', ')}`);
+    assert.ok(!closes.includes(1006), `no 1006 logged: ${closes.join(', ')}`);
     await assertStillServing();
   });
 
