@@ -103,6 +103,33 @@ export interface BridgeOptions {
   maxMalformedFrames?: number;
   /** Error frames per second sent to a session (burst of as many); the rest are counted, not sent. Default 10. */
   errorFramesPerSecond?: number;
+  /**
+   * A datagram that waited in the bridge longer than this (a client's data frame before it is sent, a UDP
+   * datagram before it is handed to the client's WebSocket) is dropped and counted (`queue-delay`), not
+   * delivered late. Default 200 ms.
+   */
+  maxQueueDelayMs?: number;
+  /**
+   * SO_RCVBUF of each session's UDP socket: what the kernel holds while the bridge is busy; beyond it the
+   * kernel drops (counted as `receive-buffer` on Linux). The kernel caps it at net.core.rmem_max and doubles
+   * it for its bookkeeping. Default 262 144.
+   */
+  receiveBufferBytes?: number;
+  /** SO_SNDBUF of each session's UDP socket (capped at net.core.wmem_max). Default 262 144. */
+  sendBufferBytes?: number;
+
+  /**
+   * Before authentication (the token is checked at the upgrade), on the bridge's own server only (an app's
+   * server keeps its own settings): TCP connections not yet upgraded to a session, at once. Beyond it a new
+   * connection is destroyed as it is accepted (refusals `too-many-pending`). Default 256.
+   */
+  maxPendingConnections?: number;
+  /** The same from one IP address (`too-many-pending-per-ip`). Default 32. */
+  maxPendingConnectionsPerIp?: number;
+  /** A connection must have sent its request headers within this long (Node's server.headersTimeout; 408). Default 5 000 ms. */
+  headersTimeoutMs?: number;
+  /** … and its whole request (server.requestTimeout). Default 10 000 ms. */
+  requestTimeoutMs?: number;
 
   /** v2: TCP/TLS streams a session may have open at once; 0 turns streams off. Default 4. */
   maxStreams?: number;
@@ -189,6 +216,13 @@ export interface ResolvedBridgeOptions {
   maxBufferedBytes: number;
   maxMalformedFrames: number;
   errorFramesPerSecond: number;
+  maxQueueDelayMs: number;
+  receiveBufferBytes: number;
+  sendBufferBytes: number;
+  maxPendingConnections: number;
+  maxPendingConnectionsPerIp: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   maxStreams: number;
   streamWindow: number;
   connectTimeoutMs: number;
@@ -222,6 +256,13 @@ export const BRIDGE_DEFAULTS = {
   maxBufferedBytes: 1_048_576,
   maxMalformedFrames: 10,
   errorFramesPerSecond: 10,
+  maxQueueDelayMs: 200,
+  receiveBufferBytes: 262_144,
+  sendBufferBytes: 262_144,
+  maxPendingConnections: 256,
+  maxPendingConnectionsPerIp: 32,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
   maxStreams: 4,
   streamWindow: 262_144,
   connectTimeoutMs: 10_000,
@@ -303,6 +344,13 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     maxBufferedBytes: integer('maxBufferedBytes', options.maxBufferedBytes, BRIDGE_DEFAULTS.maxBufferedBytes, 0, 2 ** 40),
     maxMalformedFrames: integer('maxMalformedFrames', options.maxMalformedFrames, BRIDGE_DEFAULTS.maxMalformedFrames, 0, 1_000_000),
     errorFramesPerSecond: integer('errorFramesPerSecond', options.errorFramesPerSecond, BRIDGE_DEFAULTS.errorFramesPerSecond, 1, 1_000_000),
+    maxQueueDelayMs: integer('maxQueueDelayMs', options.maxQueueDelayMs, BRIDGE_DEFAULTS.maxQueueDelayMs, 1, 600_000),
+    receiveBufferBytes: integer('receiveBufferBytes', options.receiveBufferBytes, BRIDGE_DEFAULTS.receiveBufferBytes, 1024, 2 ** 30),
+    sendBufferBytes: integer('sendBufferBytes', options.sendBufferBytes, BRIDGE_DEFAULTS.sendBufferBytes, 1024, 2 ** 30),
+    maxPendingConnections: integer('maxPendingConnections', options.maxPendingConnections, BRIDGE_DEFAULTS.maxPendingConnections, 1, 1_000_000),
+    maxPendingConnectionsPerIp: integer('maxPendingConnectionsPerIp', options.maxPendingConnectionsPerIp, BRIDGE_DEFAULTS.maxPendingConnectionsPerIp, 1, 1_000_000),
+    headersTimeoutMs: integer('headersTimeoutMs', options.headersTimeoutMs, BRIDGE_DEFAULTS.headersTimeoutMs, 100, 600_000),
+    requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs, BRIDGE_DEFAULTS.requestTimeoutMs, 100, 600_000),
     maxStreams: integer('maxStreams', options.maxStreams, BRIDGE_DEFAULTS.maxStreams, 0, 0xffff),
     streamWindow: integer('streamWindow', options.streamWindow, BRIDGE_DEFAULTS.streamWindow, 1024, 0xffffffff),
     connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, BRIDGE_DEFAULTS.connectTimeoutMs, 1, 0xffffffff),
@@ -320,6 +368,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     webTransport: resolveWebTransport(options.webTransport, options.host ?? BRIDGE_DEFAULTS.host),
     logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
   };
+  if (resolved.requestTimeoutMs < resolved.headersTimeoutMs) throw new RangeError('bridge option requestTimeoutMs must be at least headersTimeoutMs');
   if (resolved.tlsCa?.some((ca) => typeof ca !== 'string' || !ca.includes('-----BEGIN'))) throw new TypeError('bridge option tlsCa must be PEM text');
   if (options.resolve !== undefined && typeof options.resolve !== 'function') throw new TypeError('bridge option resolve must be a function');
   const mdns = resolved.mdns;

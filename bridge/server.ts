@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { verifyRestCredential } from '../src/net/rest-credentials.js';
 import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { BridgeCloseCode } from './close-codes.js';
-import { BridgeMetrics, bridgeMetricsText, type RefusalReason } from './metrics.js';
+import { BridgeMetrics, bridgeMetricsText, type BridgeMetricsSnapshot, type RefusalReason } from './metrics.js';
 import { normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { BridgeSession, closeWebSocket, type BridgeDriverContext } from './session.js';
 import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
@@ -17,6 +17,9 @@ import { makeLookup } from './resolver.js';
 import { makeMdnsLookup, nodeBridgeMdns, type BridgeMdnsResolver } from './mdns-resolver.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
 import { WebTransportSupervisor } from './webtransport-supervisor.js';
+import { UdpDropCounter } from './udp-drops.js';
+import { DataFrameScheduler } from './frame-scheduler.js';
+import { PendingConnections } from './pending-connections.js';
 import type { CertificateHash } from './webtransport-certificate.js';
 
 /** What each carrier of a running bridge is doing. */
@@ -51,6 +54,8 @@ export interface RunningBridge {
   readonly carriers: BridgeCarriers;
   /** Prometheus text of every carrier (`carrier` label when WebTransport runs), as `GET /metrics` serves it. */
   metricsText(): string;
+  /** The WebSocket carrier's counters, with the kernel's receive-buffer drops read just now (`metrics` has them as of the last read). */
+  snapshot(): BridgeMetricsSnapshot;
   /** Closes every session (1001) and, if the bridge owns it, its HTTP server. */
   close(): Promise<void>;
 }
@@ -65,8 +70,20 @@ type Admission =
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const o = resolveBridgeOptions(options);
   const metrics = new BridgeMetrics();
+  const udpDrops = new UdpDropCounter((count) => metrics.drop('receive-buffer', count));
   const owned = o.server === undefined;
-  const server = o.server ?? createServer();
+  // Node checks headersTimeout/requestTimeout every connectionsCheckingInterval (30 s by default): check
+  // often enough that the timeouts mean what they say.
+  const server =
+    o.server ??
+    createServer({
+      headersTimeout: o.headersTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(o.headersTimeoutMs / 4))),
+    });
+  const pending = owned
+    ? new PendingConnections(o, (cap) => metrics.refuse(cap === 'total' ? 'too-many-pending' : 'too-many-pending-per-ip'))
+    : undefined;
   // clientTracking off: the bridge tracks its own sockets, refused ones included.
   const wss = new WebSocketServer({
     noServer: true,
@@ -97,11 +114,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       hostAddresses: (family, bound) => hostAddressesFor(o, family, bound),
     },
     ...mdnsResponder(mdns),
+    udpDrops,
+    scheduler: new DataFrameScheduler(),
     lookup: (name, families, viaMdns) => (viaMdns && mdnsLookup ? mdnsLookup(name, families) : dnsLookup(name, families)),
     onClosed: (session) => sessions.delete(session),
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    pending?.release(req.socket);
     if (pathOf(req) !== o.path) {
       // On an app's server, other paths may be someone else's WebSocket endpoint.
       if (owned) refuseHttp(socket, 404, 'Not Found');
@@ -135,13 +155,15 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   };
 
   let webTransport: WebTransportSupervisor | undefined;
-  const metricsText = () =>
-    webTransport
+  const metricsText = () => {
+    udpDrops.refresh();
+    return webTransport
       ? bridgeMetricsText([
           { carrier: 'websocket', snapshot: metrics.snapshot() },
           { carrier: 'webtransport', snapshot: webTransport.snapshot() },
         ])
       : metrics.text();
+  };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (o.metricsPath !== false && req.method === 'GET' && pathOf(req) === o.metricsPath) {
@@ -155,6 +177,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
   server.on('upgrade', onUpgrade);
   if (owned) {
+    server.on('connection', pending!.admit);
     server.on('request', onRequest);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -227,6 +250,10 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       };
     },
     metricsText,
+    snapshot() {
+      udpDrops.refresh();
+      return metrics.snapshot();
+    },
     async close() {
       if (closing) return;
       closing = true;
@@ -235,6 +262,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       const stoppingWebTransport = webTransport?.stop();
       server.off('upgrade', onUpgrade);
       for (const session of [...sessions]) session.close(BridgeCloseCode.goingAway, 'bridge shutting down');
+      udpDrops.flush();
       await Promise.all(
         [...sockets].map(
           (ws) =>
@@ -293,6 +321,7 @@ function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
     maxBufferedBytes: o.maxBufferedBytes,
     maxMalformedFrames: o.maxMalformedFrames,
     errorFramesPerSecond: o.errorFramesPerSecond,
+    maxQueueDelayMs: o.maxQueueDelayMs,
     bindPortRange: o.bindPortRange,
     maxStreams: o.maxStreams,
     streamWindow: o.streamWindow,

@@ -11,9 +11,10 @@ import type { AddressFamily, TransportAddress } from '../src/net/transport-addre
 import { UdpSocket } from '../src/node/udp-socket.js';
 import type { ResolvedBridgeOptions } from './options.js';
 import { openStream } from './stream-connector.js';
-
-/** ws send options of every frame: one object, not one per datagram. */
-const BINARY = { binary: true } as const;
+import { BridgeFrameType } from '../src/net/bridge-frame-types.js';
+import { ClientWriteQueue } from './client-write-queue.js';
+import type { DataFrameScheduler, QueuedFrameSink } from './frame-scheduler.js';
+import type { UdpDropCounter } from './udp-drops.js';
 
 /** How long a closed WebSocket may take to finish the close handshake before its TCP connection is cut. */
 export const CLOSE_HANDSHAKE_GRACE_MS = 2000;
@@ -25,6 +26,10 @@ export interface BridgeDriverContext {
   /** The engine's view: limits, policy, the shared answer cache, host addresses (carrierBacklog is per session). */
   readonly session: Omit<SessionContext, 'carrierBacklog'>;
   readonly lookup: LookupFunction;
+  /** The kernel's receive-buffer drops on the sessions' UDP sockets. */
+  readonly udpDrops: UdpDropCounter;
+  /** Where data frames from clients wait behind control frames. */
+  readonly scheduler: DataFrameScheduler;
   /** The bridge's mDNS responder for page names (`mdns-register`), when the operator enabled mdns. */
   readonly mdnsRegister?: (name: string, address: string) => string | undefined;
   readonly mdnsUnregister?: (name: string) => void;
@@ -54,7 +59,13 @@ export function closeWebSocket(ws: WebSocket, code: number, reason: string): voi
   setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
 }
 
-export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
+export class BridgeSession extends SessionDriver<UdpSocket, Socket> implements QueuedFrameSink {
+  /** Each bound socket's key in the kernel's UDP table (UdpDropCounter). */
+  private readonly dropKeys = new Map<UdpSocket, { family: AddressFamily; key: string }>();
+  private readonly out: ClientWriteQueue;
+  /** When the datagram being handled arrived: the data frames the engine writes now are its. */
+  private datagramAt = 0;
+
   constructor(
     id: number,
     private readonly ws: WebSocket,
@@ -62,9 +73,18 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
     readonly info: SessionInfo,
     version: number,
   ) {
-    const session: SessionContext = { ...ctx.session, carrierBacklog: () => ws.bufferedAmount };
-    super(id, new BridgeSessionEngine(id, version, session, { user: info.user, remote: info.remote, origin: info.origin }, performance.now()));
-    ws.on('message', (data, isBinary) => this.run(() => this.engine.handleFrame(toBytes(data), performance.now(), isBinary)));
+    const holder: { out?: ClientWriteQueue } = {};
+    const session: SessionContext = { ...ctx.session, carrierBacklog: () => holder.out?.backlog ?? ws.bufferedAmount };
+    const engine = new BridgeSessionEngine(id, version, session, { user: info.user, remote: info.remote, origin: info.origin }, performance.now());
+    super(id, engine);
+    this.out = holder.out = new ClientWriteQueue(ws, ctx.options.maxQueueDelayMs, (reason) => engine.handleDropped(reason), this.sent);
+    ws.on('message', (data, isBinary) => {
+      // Stamped as ws hands it over; data waits behind control frames (the scheduler), control is served now.
+      const arrived = performance.now();
+      const bytes = toBytes(data);
+      if (isBinary && bytes[0] === BridgeFrameType.data) ctx.scheduler.push(this, bytes, arrived);
+      else this.run(() => this.engine.handleFrame(bytes, arrived, isBinary));
+    });
     // ws reports protocol errors (e.g. a message over maxMessageBytes) on 'error' and closes by itself with a
     // code of its own (1009, 1002, 1007); its 'close' event then gives the code the peer sent back, or 1006
     // when none came. The log records what the client was told.
@@ -83,8 +103,14 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
     if (this.engine.waitingForCarrier && this.ws.bufferedAmount <= this.ctx.options.maxBufferedBytes) this.run(() => this.engine.handleCarrierDrained());
   };
 
+  handleQueuedFrame(bytes: Uint8Array, arrived: number, now: number): void {
+    if (this.finished) this.engine.handleDropped('session-closed');
+    else this.run(() => this.engine.handleFrame(bytes, now, true, arrived));
+  }
+
   protected writeFrame(frame: Uint8Array): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, BINARY, this.sent);
+    if (frame[0] === BridgeFrameType.data) this.out.sendData(frame, this.datagramAt);
+    else this.out.sendControl(frame);
   }
 
   protected closeCarrier(code: number, reason: string): void {
@@ -96,11 +122,18 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
   }
 
   protected bindSocket(socketId: number, family: AddressFamily, port: number): void {
-    UdpSocket.bind({ family, address: this.ctx.options.udpBindAddress[family], port }).then(
+    const o = this.ctx.options;
+    UdpSocket.bind({ family, address: o.udpBindAddress[family], port, receiveBufferSize: o.receiveBufferBytes, sendBufferSize: o.sendBufferBytes }).then(
       (socket) => {
         if (this.finished) return socket.close();
         this.ctx.options.policy.addSessionPort(socket.localAddress.port);
-        socket.ondatagram = (bytes, from) => this.run(() => this.engine.handleDatagram(socketId, bytes, from, performance.now()));
+        this.dropKeys.set(socket, { family, key: this.ctx.udpDrops.watch(family, socket.localAddress.address, socket.localAddress.port) });
+        // After bind, an 'error' is a send the OS refused (UdpSocket keeps no datagram it cannot send).
+        socket.raw.on('error', () => this.ctx.metrics.drop('send-failed'));
+        socket.ondatagram = (bytes, from) => {
+          const at = (this.datagramAt = performance.now());
+          this.run(() => this.engine.handleDatagram(socketId, bytes, from, at));
+        };
         socket.onclose = () => this.socketDied(socketId, socket);
         this.adoptSocket(socketId, socket, socket.localAddress);
       },
@@ -114,7 +147,12 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
   protected releaseSocket(socket: UdpSocket): void {
     this.ctx.options.policy.releaseSessionPort(socket.localAddress.port);
     socket.onclose = null;
-    socket.close();
+    socket.ondatagram = null;
+    const drops = this.dropKeys.get(socket);
+    this.dropKeys.delete(socket);
+    // The kernel's drop counter dies with the socket: it is read once more first.
+    if (drops) this.ctx.udpDrops.release(drops.family, drops.key, () => socket.close());
+    else socket.close();
   }
 
   protected openStream(remote: TransportAddress, tls: boolean, serverName: string, events: DriverStreamEvents): Socket {
@@ -139,6 +177,7 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> {
   }
 
   protected onFinished(): void {
+    this.out.discard();
     this.ctx.onClosed(this);
   }
 }

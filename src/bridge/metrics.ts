@@ -8,13 +8,25 @@ export type DropReason =
   | 'payload-too-large'
   | 'unknown-socket'
   | 'family-mismatch'
-  | 'backpressure';
+  | 'backpressure'
+  /** The kernel's: the UDP socket's receive buffer was full (read from the OS by the driver; Linux only). */
+  | 'receive-buffer'
+  /** The OS refused to send it. */
+  | 'send-failed'
+  /** Waited in the bridge longer than maxQueueDelayMs (either way): dropped rather than delivered late. */
+  | 'queue-delay'
+  /** Still queued toward the client when its session ended. */
+  | 'session-closed';
 
 export type RefusalReason =
   | 'unauthorized'
   | 'credential-expired'
   | 'origin-not-allowed'
   | 'too-many-sessions'
+  /** A TCP connection over maxPendingConnections (not yet upgraded), destroyed when accepted. */
+  | 'too-many-pending'
+  /** A TCP connection over maxPendingConnectionsPerIp from its address. */
+  | 'too-many-pending-per-ip'
   | 'socket-limit'
   | 'bind-port-not-allowed'
   | 'bind-failed';
@@ -81,8 +93,8 @@ export class BridgeMetrics {
   private readonly drops = new Map<DropReason, number>();
   private readonly refusals = new Map<RefusalReason, number>();
 
-  drop(reason: DropReason): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  drop(reason: DropReason, count = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + count);
   }
 
   refuse(reason: RefusalReason): void {

@@ -15,6 +15,7 @@ import {
 } from '../net/bridge-frame.js';
 import { Queue } from '../net/engine.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import { BridgeFrameType } from '../net/bridge-frame-types.js';
 import { BridgeCloseCode } from './close-codes.js';
 import type { DropReason, RefusalReason } from './metrics.js';
 import { helloLimits } from './hello-limits.js';
@@ -102,11 +103,20 @@ export class BridgeSessionEngine {
 
   // ---- inputs ----------------------------------------------------------------------------------------------
 
-  /** One carrier message from the client. `binary` false: a text message, which is no frame. */
-  handleFrame(bytes: Uint8Array, now: number, binary = true): void {
-    if (this.closing) return;
+  /**
+   * One carrier message from the client. `binary` false: a text message, which is no frame. `arrived`: when
+   * the carrier handed it over, if the driver queued it since (data frames wait behind control ones). A data
+   * frame is judged by it: it is dropped if it waited over maxQueueDelayMs, and the rate limits are charged
+   * at its arrival, so the bridge's own backlog never looks like the client's burst.
+   */
+  handleFrame(bytes: Uint8Array, now: number, binary = true, arrived = now): void {
+    if (this.closing) {
+      if (binary && bytes[0] === BridgeFrameType.data) this.handleDropped('session-closed');
+      return;
+    }
     this.lastActivity = this.now = now;
     if (!binary) return this.onMalformed('text messages are not bridge frames');
+    if (bytes[0] === BridgeFrameType.data && now - arrived > this.ctx.limits.maxQueueDelayMs) return this.handleDropped('queue-delay');
     if (bytes.length > this.maxFrame) {
       return this.close(BridgeCloseCode.frameTooLarge, `frame of ${bytes.length} bytes, limit ${this.maxFrame}`);
     }
@@ -120,7 +130,7 @@ export class BridgeSessionEngine {
     if (this.version < 2 && V2_FRAME_TYPES.has(frame.type)) return this.onMalformed(`a version ${this.version} session carries no ${frame.type} frames`);
     switch (frame.type) {
       case 'data':
-        return this.forward(frame, now);
+        return this.forward(frame, Math.min(arrived, now));
       case 'bind':
         return this.bind(frame);
       case 'close':
@@ -189,6 +199,12 @@ export class BridgeSessionEngine {
     m.bytesIn += payload.length;
     this.stats.datagramsIn++;
     this.stats.bytesIn += payload.length;
+  }
+
+  /** A datagram the driver dropped (one it held too long, or still held when the session ended): counted for the session. */
+  handleDropped(reason: DropReason): void {
+    this.ctx.metrics.drop(reason);
+    this.stats.dropped++;
   }
 
   /** A socket closed under us (by the OS): tell the client it is gone. */

@@ -25,6 +25,8 @@ export interface SessionLimits {
   maxBufferedBytes: number;
   maxMalformedFrames: number;
   errorFramesPerSecond: number;
+  /** A data frame from the client that waited in the driver's queue longer than this is dropped (`queue-delay`). */
+  maxQueueDelayMs: number;
   bindPortRange: readonly [number, number];
   /** v2: TCP/TLS streams open at once; 0 turns streams off. */
   maxStreams: number;

@@ -29,6 +29,15 @@ Options:
   --max-sockets N       UDP sockets per session (default ${BRIDGE_DEFAULTS.maxSockets})
   --idle-timeout-ms N   close sessions idle this long (default ${BRIDGE_DEFAULTS.idleTimeoutMs})
   --max-streams N       TCP/TLS streams per session, 0 for none (default ${BRIDGE_DEFAULTS.maxStreams})
+  --max-queue-delay-ms N
+                        drop (and count) a datagram that waited in the bridge longer (default ${BRIDGE_DEFAULTS.maxQueueDelayMs})
+  --receive-buffer-bytes N, --send-buffer-bytes N
+                        SO_RCVBUF/SO_SNDBUF of the sessions' UDP sockets (default ${BRIDGE_DEFAULTS.receiveBufferBytes} each)
+  --max-pending-connections N, --max-pending-connections-per-ip N
+                        TCP connections not yet upgraded to a session, in all and per IP (default
+                        ${BRIDGE_DEFAULTS.maxPendingConnections}, ${BRIDGE_DEFAULTS.maxPendingConnectionsPerIp}; raise the second behind a proxy)
+  --headers-timeout-ms N
+                        close a connection whose request headers took longer (default ${BRIDGE_DEFAULTS.headersTimeoutMs})
   --tls-ca FILE         trust this CA (PEM) for TLS streams, besides the system's, repeatable
   --tls-insecure        accept any certificate on TLS streams (test servers only; logged)
   --no-resolve          do not resolve names for sessions
@@ -61,6 +70,12 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'max-sockets': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'max-streams': { type: 'string' },
+      'max-queue-delay-ms': { type: 'string' },
+      'receive-buffer-bytes': { type: 'string' },
+      'send-buffer-bytes': { type: 'string' },
+      'max-pending-connections': { type: 'string' },
+      'max-pending-connections-per-ip': { type: 'string' },
+      'headers-timeout-ms': { type: 'string' },
       'tls-ca': { type: 'string', multiple: true },
       'tls-insecure': { type: 'boolean', default: false },
       'no-resolve': { type: 'boolean', default: false },
@@ -113,6 +128,16 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       maxSockets,
       idleTimeoutMs,
       maxStreams,
+      maxQueueDelayMs: positiveInteger('max-queue-delay-ms', values['max-queue-delay-ms']),
+      receiveBufferBytes: positiveInteger('receive-buffer-bytes', values['receive-buffer-bytes']),
+      sendBufferBytes: positiveInteger('send-buffer-bytes', values['send-buffer-bytes']),
+      maxPendingConnections: positiveInteger('max-pending-connections', values['max-pending-connections']),
+      maxPendingConnectionsPerIp: positiveInteger('max-pending-connections-per-ip', values['max-pending-connections-per-ip']),
+      headersTimeoutMs: positiveInteger('headers-timeout-ms', values['headers-timeout-ms']),
+      requestTimeoutMs: (() => {
+        const h = positiveInteger('headers-timeout-ms', values['headers-timeout-ms']);
+        return h === undefined ? undefined : Math.max(h, BRIDGE_DEFAULTS.requestTimeoutMs);
+      })(),
       tlsCa,
       tlsInsecure: values['tls-insecure'],
       allowResolve: !values['no-resolve'],

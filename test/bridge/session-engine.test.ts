@@ -10,6 +10,7 @@ import { BridgeCloseCode } from '../../src/bridge/close-codes.js';
 import { decodeBridgeFrame, encodeBridgeFrame, encodeDataFrame, encodeStreamFrame, type BridgeFrame } from '../../src/net/bridge-frame.js';
 
 const LIMITS: SessionLimits = {
+  maxQueueDelayMs: 200,
   maxSockets: 2,
   maxPayload: 1200,
   packetsPerSecond: 100,
