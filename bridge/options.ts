@@ -48,6 +48,11 @@ export interface BridgeOptions {
   path?: string;
   /** URL path of the Prometheus metrics on the bridge's own server, or false for none. Default '/metrics'. */
   metricsPath?: string | false;
+  /**
+   * What `GET metricsPath` serves instead of this bridge's own counters: the multi-process runner
+   * (bridge/cluster.ts) answers with every worker's, merged by the primary. Default: this bridge's.
+   */
+  metricsSource?: () => Promise<string>;
 
   /** The TURN REST API secret(s) tokens are checked against; several allow key rotation. Required unless `allowAnonymous`. */
   secret?: string | string[];
@@ -193,6 +198,7 @@ export interface ResolvedBridgeOptions {
   server: Server | undefined;
   path: string;
   metricsPath: string | false;
+  metricsSource: (() => Promise<string>) | undefined;
   secrets: string[];
   allowAnonymous: boolean;
   allowOrigins: Set<string> | undefined;
@@ -321,6 +327,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     server: options.server,
     path,
     metricsPath,
+    metricsSource: options.metricsSource,
     secrets,
     allowAnonymous,
     allowOrigins: options.allowOrigins ? new Set(options.allowOrigins.map(normalizeOrigin)) : undefined,

@@ -56,8 +56,11 @@ export interface RunningBridge {
   metricsText(): string;
   /** The WebSocket carrier's counters, with the kernel's receive-buffer drops read just now (`metrics` has them as of the last read). */
   snapshot(): BridgeMetricsSnapshot;
-  /** Closes every session (1001) and, if the bridge owns it, its HTTP server. */
-  close(): Promise<void>;
+  /**
+   * Closes every session (with `code`, default 1001 going away; a failing worker of bridge/cluster.ts says
+   * 1011) and, if the bridge owns it, its HTTP server.
+   */
+  close(code?: number, reason?: string): Promise<void>;
 }
 
 /** How long close() waits for clients to answer the close handshake before cutting them off. */
@@ -167,7 +170,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (o.metricsPath !== false && req.method === 'GET' && pathOf(req) === o.metricsPath) {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metricsText());
+      const serve = (text: string) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
+      if (o.metricsSource === undefined) serve(metricsText());
+      else o.metricsSource().then(serve, () => res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable\n'));
     } else if (pathOf(req) === o.path) {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end('icebridge bridge: connect with a WebSocket\n');
     } else {
@@ -254,14 +259,14 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       udpDrops.refresh();
       return metrics.snapshot();
     },
-    async close() {
+    async close(code: number = BridgeCloseCode.goingAway, reason = 'bridge shutting down') {
       if (closing) return;
       closing = true;
       hostWatch?.stop();
       mdns?.close?.();
       const stoppingWebTransport = webTransport?.stop();
       server.off('upgrade', onUpgrade);
-      for (const session of [...sessions]) session.close(BridgeCloseCode.goingAway, 'bridge shutting down');
+      for (const session of [...sessions]) session.close(code, reason);
       udpDrops.flush();
       await Promise.all(
         [...sockets].map(
@@ -273,7 +278,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
                 clearTimeout(timer);
                 resolve();
               });
-              closeWebSocket(ws, BridgeCloseCode.goingAway, 'bridge shutting down');
+              closeWebSocket(ws, code, reason);
             }),
         ),
       );

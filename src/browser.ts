@@ -6,12 +6,16 @@
 // datagrams are.
 // No Node imports, and no top-level work: a bundler keeps only what the page uses ("sideEffects": false).
 import type { IceParameters, IceTransportState } from './ice/agent.js';
-import type { IceCandidateInit } from './ice/candidate.js';
+import type { IceCandidateInitLike } from './ice/candidate.js';
+import { datagramBytes, resolveMaxDatagramSize } from './ice/datagram-size.js';
 import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from './ice/ice-agent.js';
+import { IceAgentEventTarget, type IceEventHandler } from './ice/ice-agent-event-target.js';
+import { createIceAgentEvent, IceAgentEventObject } from './ice/ice-agent-events.js';
+import { validateIceConfiguration } from './ice/ice-server-validation.js';
 import type { BridgeCarrierKind } from './net/bridge-carrier.js';
 import type { BridgeError } from './net/bridge-error.js';
 import { IcebridgeWorker } from './worker/client.js';
-import { WorkerIceAgentEvent, type WorkerIceAgent } from './worker/client-agent.js';
+import type { WorkerIceAgent } from './worker/client-agent.js';
 import { AGENT_EVENT_TYPES, type IceAgentConfig } from './worker/protocol.js';
 
 // The Worker-backed API by its own names, for pages that want the Worker or the bridge directly.
@@ -22,8 +26,22 @@ export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSd
 export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';
 export { formatTransportAddress, type AddressFamily } from './net/transport-address.js';
 
-/** An IceAgent event: `candidate` (icecandidate; null = end of candidates), `data` (data), `error` (icecandidateerror). */
-export { WorkerIceAgentEvent as IceAgentEvent };
+// Typed events: IceAgentEventMap names each event's class (`agent.addEventListener('icecandidate', (e) =>
+// e.candidate)` needs no cast). IceAgentEvent is their base class, with every payload field optional.
+export {
+  IceAgentEventObject as IceAgentEvent,
+  IceCandidateEvent,
+  IceCandidateErrorEvent,
+  IceDataEvent,
+  IceRemoteCandidateEvent,
+  type IceAgentEventMap,
+  type IceAgentEventType,
+  type IceCandidateErrorInit,
+} from './ice/ice-agent-events.js';
+export type { IceAddEventListenerOptions, IceEventHandler, IceEventListener } from './ice/ice-agent-event-target.js';
+export type { IceCandidateInitLike } from './ice/candidate.js';
+export { IceSendError, DEFAULT_MAX_DATAGRAM_SIZE, type IceSendErrorCode } from './ice/datagram-size.js';
+export { validateIceConfiguration, validateIceServer } from './ice/ice-server-validation.js';
 
 /** `new IceAgent(config)` options: RTCConfiguration's `iceServers` and `iceTransportPolicy`, plus the bridge. */
 export interface IceAgentInit extends IceAgentConfig {
@@ -39,33 +57,55 @@ export interface IceAgentInit extends IceAgentConfig {
  *   await agent.gather();
  *
  * It runs in a Web Worker; the methods that must ask it return promises (gather, setRemoteParameters,
- * addRemoteCandidate, getStats, restart, close), as RTCPeerConnection's do, while send() and the state
- * getters are synchronous. A bridge that refuses the token or cannot be reached makes `ready`, and every
- * method that waits for it, reject with the BridgeError. Once ready, `carrier` says how the bridge is reached
- * ('webtransport' or 'websocket'), announced by a `carrierchange` event.
+ * addRemoteCandidate, getStats, restart, close), as RTCPeerConnection's do — and as the Node agent's do —
+ * while send() and the state getters are synchronous. The configuration is checked here, at once, as
+ * RTCPeerConnection checks it (SyntaxError, InvalidAccessError, TypeError: validateIceConfiguration). Events
+ * are typed by IceAgentEventMap, for addEventListener and the on<type> properties alike. A bridge that
+ * refuses the token or cannot be reached makes `ready`, and every method that waits for it, reject with the
+ * BridgeError. Once ready, `carrier` says how the bridge is reached ('webtransport' or 'websocket'),
+ * announced by a `carrierchange` event.
  */
-export class IceAgent extends EventTarget {
+export class IceAgent extends IceAgentEventTarget {
   /** Resolves once the agent exists in the Worker (its bridge session is open). */
   readonly ready: Promise<void>;
   private inner: WorkerIceAgent | undefined;
   private readonly created: Promise<WorkerIceAgent>;
   private closeAsked = false;
   private readonly initialRole: 'controlling' | 'controlled';
+  private readonly configuredMaxDatagramSize: number;
 
   constructor(config: IceAgentInit) {
     super();
+    validateIceConfiguration(config);
+    this.configuredMaxDatagramSize = resolveMaxDatagramSize(config.maxDatagramSize);
     const { worker, ...rest } = config;
     this.initialRole = config.lite ? 'controlled' : (config.role ?? 'controlling');
     this.created = (worker ?? IcebridgeWorker.shared()).createIceAgent(rest);
     this.ready = this.created.then((agent) => {
       this.inner = agent;
-      this.dispatchEvent(new WorkerIceAgentEvent('carrierchange'));
-      for (const type of AGENT_EVENT_TYPES) agent.addEventListener(type, (e) => this.redispatch(e as WorkerIceAgentEvent));
+      this.dispatchEvent(new IceAgentEventObject('carrierchange'));
+      // An event being dispatched cannot be dispatched again: a copy of the same class carries its payload.
+      for (const type of AGENT_EVENT_TYPES) agent.addEventListener(type, (e: IceAgentEventObject) => this.dispatchEvent(createIceAgentEvent(e.type, e)));
       // close() before the Worker answered: close the agent it made.
       if (this.closeAsked) return agent.close();
     });
     // Whoever calls a method sees the failure; an agent nobody uses must not raise an unhandled rejection.
     this.ready.catch(() => {});
+  }
+
+  get oncarrierchange(): IceEventHandler<this, Event> {
+    return this.getHandler('carrierchange');
+  }
+  set oncarrierchange(handler: IceEventHandler<this, Event>) {
+    this.setHandler('carrierchange', handler);
+  }
+
+  /**
+   * The most bytes send() takes in one datagram: the `maxDatagramSize` option (default
+   * DEFAULT_MAX_DATAGRAM_SIZE, 65 443), or less once `ready` if the Worker's agent has a lower limit.
+   */
+  get maxDatagramSize(): number {
+    return this.inner?.maxDatagramSize ?? this.configuredMaxDatagramSize;
   }
 
   /** How the bridge is reached: 'webtransport' or 'websocket'; null until `ready` (then a `carrierchange` event). */
@@ -105,14 +145,21 @@ export class IceAgent extends EventTarget {
     return (await this.created).setRemoteParameters(parameters);
   }
 
-  /** RTCIceCandidateInit, an `a=candidate` line, or null (end of candidates). Malformed: IceCandidateError. */
-  async addRemoteCandidate(candidate: IceCandidateInit | string | null): Promise<boolean> {
+  /**
+   * RTCIceCandidateInit (a DOM one, or an RTCIceCandidate from a page's RTCPeerConnection), an `a=candidate`
+   * line, or null/undefined (end of candidates). Malformed: rejects with IceCandidateError.
+   */
+  async addRemoteCandidate(candidate: IceCandidateInitLike | string | null | undefined): Promise<boolean> {
     return (await this.created).addRemoteCandidate(candidate);
   }
 
-  /** Sends on the selected pair; false when there is none yet (or the agent is not ready, or closed). */
+  /**
+   * Sends one datagram on the selected pair; false when there is none yet (or the agent is not ready, or
+   * closed). More than `maxDatagramSize` bytes throws an IceSendError (a RangeError, code DATAGRAM_TOO_LARGE).
+   */
   send(data: Uint8Array | string): boolean {
-    return this.inner?.send(data) ?? false;
+    const bytes = datagramBytes(data, this.maxDatagramSize);
+    return this.inner?.send(bytes) ?? false;
   }
 
   /** ICE restart (RFC 8445 §9): new local parameters to signal, then the candidates again. */
@@ -134,14 +181,5 @@ export class IceAgent extends EventTarget {
     this.closeAsked = true;
     if (this.inner) return this.inner.close();
     await this.ready.catch(() => {});
-  }
-
-  private redispatch(source: WorkerIceAgentEvent): void {
-    // An event being dispatched cannot be dispatched again: a copy carries its payload.
-    const event = new WorkerIceAgentEvent(source.type);
-    if (source.candidate !== undefined) event.candidate = source.candidate;
-    if (source.data !== undefined) event.data = source.data;
-    if (source.error !== undefined) event.error = source.error;
-    this.dispatchEvent(event);
   }
 }

@@ -30,3 +30,12 @@ export { MdnsService, MdnsResolveError, type MdnsHostNames, type MdnsSocket, typ
 export type { MdnsEngineOptions, MdnsUnresolvedReason } from './mdns/mdns-engine.js';
 export { isMdnsCandidateAddress, isUuidLocalName, generateMdnsName } from './mdns/mdns-names.js';
 export type { MdnsHostCandidates, MdnsCandidateError } from './ice/mdns-candidates.js';
+// ICE (RFC 8445): the sans-I/O engine, and IceAgent — the engine driven over whatever DatagramSockets
+// `sockets` opens (node:dgram, bridge sockets, simulated ones). icebridge/node and the page entry give the
+// same agent with the sockets chosen for their runtime.
+export { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent as IceAgentEngineEvent, type IceAgentCounters, type IceParameters, type IceTransportState } from './ice/agent.js';
+export { IceAgent, type IceAgentOptions, type IceGatheringState, type IceCandidatePairStats, type SelectedCandidatePair } from './ice/ice-agent.js';
+export type { IceAgentEventMap } from './ice/ice-agent-events.js';
+export type { IceServerConfig, IceTransportPolicy, GatheringError } from './ice/gatherer.js';
+export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, computePriority, IceCandidateError, type IceCandidate, type IceCandidateInit, type IceCandidateType } from './ice/candidate.js';
+export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';

@@ -71,20 +71,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Hands each agent the other's parameters and candidates (the "signalling"), synchronously. */
-function exchange(a: IceAgent, b: IceAgent): void {
+/** Hands each agent the other's parameters and candidates (the "signalling"); the agent does it at once. */
+async function exchange(a: IceAgent, b: IceAgent): Promise<void> {
   for (const [to, from] of [
     [a, b],
     [b, a],
   ] as const) {
-    to.setRemoteParameters(from.localParameters);
-    for (const c of from.localCandidates) to.addRemoteCandidate(from.toInit(c));
-    to.addRemoteCandidate(null);
+    await to.setRemoteParameters(from.localParameters);
+    for (const c of from.localCandidates) await to.addRemoteCandidate(from.toInit(c));
+    await to.addRemoteCandidate(null);
   }
 }
 
-function checksSent(agent: IceAgent): number {
-  return agent.getStats().reduce((n, p) => n + p.requestsSent - p.consentRequestsSent, 0);
+async function checksSent(agent: IceAgent): Promise<number> {
+  return (await agent.getStats()).reduce((n, p) => n + p.requestsSent - p.consentRequestsSent, 0);
 }
 
 interface ConnectSample {
@@ -124,19 +124,19 @@ async function connectOnce(config: Omit<AgentConfig, 'role'>, timeoutMs: number)
     const upB = whenUp(b);
     const cpu0 = cpuNow();
     const t0 = performance.now();
-    exchange(a, b);
+    await exchange(a, b);
     const [ta, tb] = await withTimeout(Promise.all([upA, upB]), timeoutMs, 'connecting');
     const cpuMs = cpuNow() - cpu0;
     const selected = a.getSelectedCandidatePair();
-    const rtt = a.getStats().find((p) => p.selected)?.currentRoundTripTime;
+    const rtt = (await a.getStats()).find((p) => p.selected)?.currentRoundTripTime;
     return {
       totalMs: Math.max(ta, tb) - t0,
       controllingMs: ta - t0,
       controlledMs: tb - t0,
       gatherMs,
       cpuMs,
-      checksControlling: checksSent(a),
-      checksControlled: checksSent(b),
+      checksControlling: await checksSent(a),
+      checksControlled: await checksSent(b),
       rttMs: rtt === undefined ? null : rtt * 1000,
       selected: selected ? `${selected.local.type}->${selected.remote.type}` : '?',
     };

@@ -1,7 +1,10 @@
 // `icebridge bridge`: the bridge (UDP, names, TCP/TLS streams for pages) until Ctrl-C (SIGINT) or SIGTERM.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { startBridge } from '../../bridge/server.js';
-import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
+import { BRIDGE_DEFAULTS, type BridgeOptions } from '../../bridge/options.js';
+import { startBridgeCluster, type ClusterBridgeOptions } from '../../bridge/cluster.js';
+import { isBridgeWorker, serveAsClusterWorker } from '../../bridge/cluster-worker.js';
 import { cidrOption, EXIT_RUNTIME, EXIT_USAGE, hostLookupError, nonNegativeInteger, originOption, parseCommandArgs, portNumber, positiveInteger, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
@@ -13,6 +16,11 @@ through them, resolve names and open TCP/TLS streams (TURN over TCP and TLS). Cl
 One JSON line per session goes to stderr; Prometheus counters are at http://HOST:PORT/metrics.
 
 Options:
+  --workers N           processes sharing the port, each with its own sessions (default: the number of CPUs,
+                        here ${availableParallelism()}; 1 with --mdns or --webtransport-port, which need 1); 1 runs
+                        the bridge in this process. /metrics merges them all; a worker that dies is replaced
+                        (its clients see their connection close). --max-sessions and --max-pending-connections
+                        are divided among the workers, other limits apply to each
   --port N              TCP port (default ${BRIDGE_DEFAULTS.port}; 0 picks a free one)
   --host ADDR           address to listen on (default ${BRIDGE_DEFAULTS.host}; 0.0.0.0 to serve other machines)
   --secret S            the token secret, repeatable for key rotation (or set ICEBRIDGE_SECRET)
@@ -53,9 +61,12 @@ Options:
                         certificate whose SHA-256 is printed (the page passes it as serverCertificateHashes)`;
 
 export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
+  // A worker forked by --workers: its options come from the primary, which parsed these arguments.
+  if (isBridgeWorker()) return serveAsClusterWorker();
   const { values } = parseCommandArgs(
     args,
     {
+      workers: { type: 'string' },
       port: { type: 'string', default: String(BRIDGE_DEFAULTS.port) },
       host: { type: 'string', default: BRIDGE_DEFAULTS.host },
       secret: { type: 'string', multiple: true },
@@ -111,9 +122,10 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
     io.stderr(`icebridge bridge: cannot read --tls-ca: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_RUNTIME;
   }
-  let bridge;
-  try {
-    bridge = await startBridge({
+  const singleOnly = values.mdns || wtPort !== undefined;
+  const workers = positiveInteger('workers', values.workers) ?? (singleOnly ? 1 : availableParallelism());
+  if (workers > 1 && singleOnly) throw new UsageError('--mdns and --webtransport-port run in one process: use --workers 1');
+  const options: BridgeOptions = {
       port: listenPort,
       host: values.host,
       secret: secrets,
@@ -147,7 +159,14 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
         wtPort === undefined
           ? undefined
           : { port: wtPort, path: values['webtransport-path'], cert: values['webtransport-cert'], key: values['webtransport-key'] },
-    });
+    };
+  if (workers > 1) {
+    const { mdns: _mdns, webTransport: _webTransport, ...crossing } = options;
+    return runCluster(workers, crossing, values.host, io, signal);
+  }
+  let bridge;
+  try {
+    bridge = await startBridge(options);
   } catch (err) {
     const host = hostLookupError(err, [values.host]);
     if (host) throw host;
@@ -164,6 +183,25 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
   await untilStopped(signal);
   await bridge.close();
   const m = bridge.metrics;
+  io.stdout(`stopped; ${m.sessionsTotal} sessions, ${m.datagramsOut} datagrams out, ${m.datagramsIn} in`);
+  return 0;
+}
+
+/** --workers N > 1: the primary forks the workers, prints where they listen, and stops them on a signal. */
+async function runCluster(workers: number, options: ClusterBridgeOptions, host: string, io: CliIO, signal: AbortSignal | undefined): Promise<number> {
+  let cluster;
+  try {
+    cluster = await startBridgeCluster({ workers, bridge: options });
+  } catch (err) {
+    const found = hostLookupError(err, [host]);
+    if (found) throw found;
+    io.stderr(`icebridge bridge: ${err instanceof Error ? err.message : String(err)}`);
+    return err instanceof TypeError || err instanceof RangeError ? EXIT_USAGE : EXIT_RUNTIME;
+  }
+  io.stdout(`bridge listening on ${cluster.url} (metrics at http://${new URL(cluster.url).host}/metrics; ${workers} workers, pids ${cluster.workers.map((w) => w.pid).join(' ')})`);
+  await untilStopped(signal);
+  await cluster.close();
+  const m = await cluster.snapshot();
   io.stdout(`stopped; ${m.sessionsTotal} sessions, ${m.datagramsOut} datagrams out, ${m.datagramsIn} in`);
   return 0;
 }

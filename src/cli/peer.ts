@@ -270,13 +270,15 @@ class PeerSession {
   private onSelected(): void {
     const selected = this.agent.getSelectedCandidatePair();
     if (!selected) return;
-    const stats = this.agent.getStats().find((s) => s.selected);
-    const rtt = stats?.currentRoundTripTime;
-    this.event({
-      event: 'selected',
-      local: candidateToJSON(selected.local),
-      remote: candidateToJSON(selected.remote),
-      rttMs: rtt === undefined ? null : Math.round(rtt * 1e6) / 1e3,
+    // getStats() settles at once (the Node agent does its work synchronously): the event keeps its place.
+    void this.agent.getStats().then((all) => {
+      const rtt = all.find((s) => s.selected)?.currentRoundTripTime;
+      this.event({
+        event: 'selected',
+        local: candidateToJSON(selected.local),
+        remote: candidateToJSON(selected.remote),
+        rttMs: rtt === undefined ? null : Math.round(rtt * 1e6) / 1e3,
+      });
     });
   }
 
@@ -302,7 +304,7 @@ class PeerSession {
 
   private onLine(raw: string): void {
     if (this.finished) return;
-    this.lineNumber++;
+    const lineNumber = ++this.lineNumber;
     const line = raw.trim();
     if (line === '') return;
     if (!line.startsWith('a=')) {
@@ -324,21 +326,26 @@ class PeerSession {
         case 'candidate':
           if (!this.applyParameters()) return;
           if (this.remoteEnded) throw new Error('a candidate after a=end-of-candidates');
-          this.agent.addRemoteCandidate(parsed.candidate);
+          this.agent.addRemoteCandidate(parsed.candidate).catch((err: unknown) => this.signallingFailed(err, raw, lineNumber));
           break;
         case 'end-of-candidates':
           if (!this.applyParameters()) return;
           this.remoteEnded = true;
-          this.agent.addRemoteCandidate(null);
+          this.agent.addRemoteCandidate(null).catch((err: unknown) => this.signallingFailed(err, raw, lineNumber));
           break;
         case 'options':
         case 'other':
           break; // other attributes (a=mid, …) say nothing to ICE
       }
     } catch (err) {
-      const code = err instanceof IceSdpError ? `SDP_${err.code}` : 'SIGNALLING';
-      this.fail(code, `remote line ${this.lineNumber}: ${err instanceof Error ? err.message : String(err)}`, { line: raw.slice(0, 200) });
+      this.signallingFailed(err, raw);
     }
+  }
+
+  private signallingFailed(err: unknown, raw: string, lineNumber = this.lineNumber): void {
+    if (this.finished) return;
+    const code = err instanceof IceSdpError ? `SDP_${err.code}` : 'SIGNALLING';
+    this.fail(code, `remote line ${lineNumber}: ${err instanceof Error ? err.message : String(err)}`, { line: raw.slice(0, 200) });
   }
 
   /** Gives the agent the peer's ufrag/pwd before its first candidate, and again if they change (a restart). */
@@ -351,7 +358,8 @@ class PeerSession {
     if (this.applied?.ufrag !== ufrag || this.applied.pwd !== pwd) {
       this.applied = { ufrag, pwd };
       this.remoteEnded = false;
-      this.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd, iceLite: lite });
+      const line = this.lineNumber;
+      this.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd, iceLite: lite }).catch((err: unknown) => this.signallingFailed(err, `a=ice-ufrag:${ufrag}`, line));
     }
     return true;
   }
@@ -366,7 +374,7 @@ class PeerSession {
     }
     if (!this.remoteEnded && this.applyParameters()) {
       this.remoteEnded = true;
-      this.agent.addRemoteCandidate(null);
+      void this.agent.addRemoteCandidate(null).catch((err: unknown) => this.signallingFailed(err, ''));
     }
     this.checkDone();
   }

@@ -3,6 +3,8 @@ import type { IceCandidate } from './candidate.js';
 import type { CandidatePair } from './candidate-pair.js';
 import type { IceRole } from './checks.js';
 import type { ConsentOptions } from './consent.js';
+import type { DestinationUnreachableError } from '../net/datagram-socket.js';
+import type { SocketId } from '../net/engine.js';
 
 /** W3C RTCIceTransportState. */
 export type IceTransportState = 'new' | 'checking' | 'connected' | 'completed' | 'disconnected' | 'failed' | 'closed';
@@ -54,7 +56,9 @@ export type IceAgentEvent =
   | { type: 'rolechange'; role: IceRole }
   /** A peer-reflexive remote candidate learned from a check (§7.3.1.3). */
   | { type: 'remotecandidate'; candidate: IceCandidate }
-  | { type: 'data'; data: Uint8Array; pair: CandidatePair };
+  | { type: 'data'; data: Uint8Array; pair: CandidatePair }
+  /** Datagrams from `socket` to a remote address are refused (a TURN 403, the bridge's policy): `pairs` failed. */
+  | { type: 'unreachable'; error: DestinationUnreachableError; socket: SocketId; pairs: CandidatePair[] };
 
 export interface IceAgentCounters {
   /** STUN that failed to parse, or STUN methods other than Binding. */

@@ -229,11 +229,18 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
    * there end, and every pair from that socket to that address fails now rather than after 39.5 s of
    * retransmissions; the state follows (all failed → 'failed'; the selected pair refused → consent lost).
    */
-  handleUnreachable(_error: DestinationUnreachableError, source: DatagramSource, now: number): void {
+  handleUnreachable(error: DestinationUnreachableError, source: DatagramSource, now: number): void {
     if (this.state === 'closed') return;
     this.counters.unreachable++;
+    // A TURN permission is per IP (RFC 8656 §9): the server refuses every port of a forbidden peer.
+    const anyPort = error.code === 'peer-forbidden';
     this.transactions.abandonTo(source.socket, source.from);
-    const failed = this.checklist.failTowards(source.socket, source.from);
+    if (anyPort) {
+      const refused = [...this.transactions].filter((t) => t.socket === source.socket && t.to.address === source.from.address);
+      for (const t of refused) this.transactions.cancel(t.transactionId);
+    }
+    const failed = this.checklist.failTowards(source.socket, source.from, anyPort, error.message);
+    this.events.push({ type: 'unreachable', error, socket: source.socket, pairs: failed });
     if (this.selectedPair && failed.includes(this.selectedPair)) this.consent.expire(now);
     this.pacer.wake();
     this.strategy.update(this, now);
@@ -250,6 +257,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       if (t.context.kind === 'check' && t.context.pair.inFlight === t.transactionId) {
         t.context.pair.inFlight = undefined;
         t.context.pair.state = 'failed';
+        t.context.pair.failureReason = `no answer to the check within ${Math.round((now - t.startedAt) / 100) / 10} s (RFC 8489 §6.2.1 retransmissions)`;
       }
     }
     if (this.canCheck()) {

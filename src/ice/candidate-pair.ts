@@ -53,6 +53,8 @@ export class CandidatePair {
   nominating = false;
   /** Transaction id of the check in flight, if any. */
   inFlight: Uint8Array | undefined;
+  /** Why the pair failed, once it has: a refusal (a TURN 403, the bridge's policy), an error response, a timeout. */
+  failureReason: string | undefined;
   readonly stats: CandidatePairStats = {
     requestsSent: 0,
     requestsReceived: 0,

@@ -270,9 +270,21 @@ export function candidateKey(c: Pick<IceCandidate, 'protocol' | 'address' | 'por
   return `${c.component} ${c.protocol} ${formatTransportAddress({ address: addressIdentity(c.address), port: c.port })}`;
 }
 
-/** W3C RTCIceCandidateInit. */
+/** W3C RTCIceCandidateInit, as icebridge hands it out (the candidate line always set). */
 export interface IceCandidateInit {
   candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/**
+ * What addRemoteCandidate takes as a candidate record: lib.dom's RTCIceCandidateInit (where `candidate` is
+ * optional: absent or '' is end-of-candidates) or an RTCIceCandidate, written structurally so the core
+ * needs no DOM types.
+ */
+export interface IceCandidateInitLike {
+  candidate?: string;
   sdpMid?: string | null;
   sdpMLineIndex?: number | null;
   usernameFragment?: string | null;
@@ -304,8 +316,11 @@ export function candidateToInit(
  * RFC 8838 §4 / W3C). A usernameFragment the line lacks is added as its "ufrag" extension, so the
  * candidate keeps its ICE generation; one that contradicts the line's ufrag is an error.
  */
-export function candidateFromInit(init: IceCandidateInit): IceCandidate | null {
-  if (init === null || typeof init !== 'object' || typeof init.candidate !== 'string') fail('SYNTAX', 'not an RTCIceCandidateInit');
+export function candidateFromInit(init: IceCandidateInitLike): IceCandidate | null {
+  if (init === null || typeof init !== 'object') fail('SYNTAX', 'not an RTCIceCandidateInit');
+  // W3C RTCIceCandidateInit: `candidate` defaults to '', the end-of-candidates indication.
+  if (init.candidate === undefined) return null;
+  if (typeof init.candidate !== 'string') fail('SYNTAX', 'not an RTCIceCandidateInit: candidate is not a string');
   if (init.candidate.trim() === '') return null;
   const c = parseCandidate(init.candidate);
   const ufrag = init.usernameFragment;

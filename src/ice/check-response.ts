@@ -38,7 +38,10 @@ export function handleCheckResponse(ctx: ResponseContext, message: StunMessage, 
   if (!ctx.remoteKey || message.integrityOffset < 0 || !verifyMessageIntegrity(message, ctx.remoteKey)) return;
   // §7.2.5.2.1: the response must come from where the check went, to the base it left from.
   if (pending.socket !== source.socket || ctx.transactions.match(message.transactionId, source.from).kind !== 'matched') {
-    if (t.kind === 'check') t.pair.state = 'failed';
+    if (t.kind === 'check') {
+      t.pair.state = 'failed';
+      t.pair.failureReason = 'the response came from another address than the check went to (RFC 8445 §7.2.5.2.1)';
+    }
     ctx.transactions.cancel(message.transactionId);
     return;
   }
@@ -67,7 +70,9 @@ export function handleCheckResponse(ctx: ResponseContext, message: StunMessage, 
       pair.state = 'waiting';
       ctx.checklist.trigger(pair);
     } else {
+      const error = message.get('ERROR-CODE');
       pair.state = 'failed';
+      pair.failureReason = `the peer answered the check with ${error ? `${error.code} ${error.reason}` : 'an error'}`;
     }
     return;
   }

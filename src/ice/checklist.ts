@@ -5,6 +5,11 @@ import type { SocketId } from '../net/engine.js';
 import { sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import type { IceCandidate } from './candidate.js';
 import { CandidatePair, comparePairs, type LocalCandidate } from './candidate-pair.js';
+import { canonicalIp } from '../turn/permissions.js';
+
+function sameIp(a: string, b: string): boolean {
+  return a === b || (canonicalIp(a) ?? a) === (canonicalIp(b) ?? b);
+}
 
 export interface ChecklistOptions {
   /** RFC 8445 §6.1.2.5: the agent SHOULD limit the pairs; default 100. */
@@ -65,13 +70,16 @@ export class Checklist {
 
   /**
    * §7.2.5.2.2: a hard ICMP-like error (the way to `remote` is refused) fails every pair from `socket` to
-   * it at once — they leave the valid list and the triggered queue too. Returns the pairs failed.
+   * it at once — they leave the valid list and the triggered queue too; `anyPort`: to every port of its IP
+   * (a TURN permission refused). `reason` is kept as the pairs' failureReason. Returns the pairs failed.
    */
-  failTowards(socket: SocketId, remote: TransportAddress): CandidatePair[] {
+  failTowards(socket: SocketId, remote: TransportAddress, anyPort = false, reason?: string): CandidatePair[] {
     const failed: CandidatePair[] = [];
     for (const p of this.pairs) {
-      if (p.local.socket !== socket || !sameTransportAddress(p.remoteAddress, remote)) continue;
+      if (p.local.socket !== socket) continue;
+      if (anyPort ? !sameIp(p.remote.address, remote.address) : !sameTransportAddress(p.remoteAddress, remote)) continue;
       p.state = 'failed';
+      p.failureReason = reason;
       p.valid = false;
       p.nominating = false;
       p.inFlight = undefined;

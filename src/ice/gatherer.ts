@@ -26,13 +26,20 @@ export interface GatheredCandidate {
   candidate: IceCandidate;
   socket: DatagramSocket;
   base: TransportAddress;
+  /** The STUN/TURN server URL a server-reflexive or relayed candidate came from. */
+  url?: string;
 }
 
 /** Like RTCPeerConnectionIceErrorEvent: a server that could not be used. */
 export interface GatheringError {
+  /** The STUN/TURN server's URL as configured; '' when no server is involved. */
   url: string;
+  /** The STUN error code the server answered (e.g. 401, 403, 486), or 701 when no answer came (W3C). */
   errorCode: number;
   errorText: string;
+  /** The local address that was used (a host or relayed candidate's), when known. */
+  address?: string | null;
+  port?: number | null;
 }
 
 export interface GathererOptions {
@@ -153,9 +160,9 @@ export class IceGatherer {
       const r = await stunBinding(server, { socket: route, clock: this.options.clock, timeoutMs: this.options.stunTimeoutMs ?? 5_000 });
       // §5.1.3: a server-reflexive candidate equal to its base is redundant.
       if (this.closed || sameTransportAddress(r.mapped, host.address)) return;
-      this.emit('srflx', r.mapped, host.address, host.route, host.preference, component, server);
+      this.emit('srflx', r.mapped, host.address, host.route, host.preference, component, server, undefined, url);
     } catch (err) {
-      this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err) });
+      this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err), address: host.address.address, port: host.address.port });
     } finally {
       route?.close();
     }
@@ -201,10 +208,10 @@ export class IceGatherer {
       const preference = uri.transport === 'udp' ? 65535 : uri.transport === 'tcp' ? 65534 : 65533;
       // A dual allocation: one socket per relayed address, so each candidate has its own (the agent keys on sockets).
       const sockets: readonly DatagramSocket[] = relay.relayedAddresses.length > 1 ? relay.familySockets() : [relay];
-      for (const socket of sockets) this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, server, relay.mappedAddress);
+      for (const socket of sockets) this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, server, relay.mappedAddress, url);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      this.options.onError?.({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err) });
+      this.options.onError?.({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err), address: host.address.address, port: host.address.port });
     }
   }
 
@@ -217,12 +224,14 @@ export class IceGatherer {
     component: number,
     server?: TransportAddress,
     related?: TransportAddress,
+    url?: string,
   ): void {
     if (this.closed) return;
     const rel = type === 'host' ? undefined : (related ?? base);
     this.options.onCandidate({
       socket,
       base,
+      ...(url === undefined ? {} : { url }),
       candidate: {
         foundation: computeFoundation(type, base.address, 'udp', server?.address),
         component,

@@ -8,8 +8,13 @@ import type { SocketId } from '../net/engine.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
-import { candidateFromInit, candidateToInit, candidateToJSON, parseCandidate, type IceCandidate, type IceCandidateInit } from './candidate.js';
-import type { CandidatePair } from './candidate-pair.js';
+import { candidateFromInit, candidateToInit, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
+import { isValidPassword, isValidUfrag } from './credentials.js';
+import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
+import { IceAgentEventTarget } from './ice-agent-event-target.js';
+import { IceCandidateErrorEvent, IceCandidateEvent, IceDataEvent, IceAgentEventObject, IceRemoteCandidateEvent, type IceCandidateErrorInit } from './ice-agent-events.js';
+import { candidatePairStats, type IceCandidatePairStats } from './ice-agent-stats.js';
+import { validateIceConfiguration } from './ice-server-validation.js';
 import { TurnRelayFamilySocket } from '../turn/relay-family-socket.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
@@ -42,47 +47,33 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
   mdns?: MdnsHostNames;
   /** 'on': each host candidate's address is replaced by a fresh `<uuid>.local` name (needs `mdns`). Default 'off'. */
   mdnsHostCandidates?: MdnsHostCandidates;
+  /**
+   * The most bytes send() takes in one datagram; more throws an IceSendError (RangeError, code
+   * DATAGRAM_TOO_LARGE). 1..65 507; default DEFAULT_MAX_DATAGRAM_SIZE (65 443: the largest UDP payload over
+   * IPv4 less the TURN framing of a relayed pair).
+   */
+  maxDatagramSize?: number;
 }
 
-/** Events carry their payload as properties, like RTCPeerConnectionIceEvent and MessageEvent. */
-export class IceAgentEventObject extends Event {
-  /** icecandidate: the candidate, or null at the end of candidates. */
-  candidate?: IceCandidateInit | null;
-  /** data: the bytes received. */
-  data?: Uint8Array;
-  /** icecandidateerror */
-  error?: GatheringError;
-}
+export { IceAgentEventObject };
+export type { IceCandidatePairStats };
 
 export interface SelectedCandidatePair {
   local: IceCandidate;
   remote: IceCandidate;
 }
 
-/** One pair as RTCIceCandidatePairStats sees it. */
-export interface IceCandidatePairStats {
-  id: string;
-  state: CandidatePair['state'];
-  nominated: boolean;
-  selected: boolean;
-  priority: string;
-  local: Record<string, unknown>;
-  remote: Record<string, unknown>;
-  requestsSent: number;
-  requestsReceived: number;
-  responsesSent: number;
-  responsesReceived: number;
-  consentRequestsSent: number;
-  packetsSent: number;
-  packetsReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  currentRoundTripTime?: number;
-  totalRoundTripTime: number;
-}
-
-export class IceAgent extends EventTarget {
+/**
+ * The ICE agent, in the W3C vocabulary: RTCConfiguration-like options (checked at construction as
+ * RTCPeerConnection checks them), events typed by IceAgentEventMap (`addEventListener('icecandidate', e =>
+ * e.candidate)`, or `onicecandidate`), and the page agent's methods: gather, setRemoteParameters,
+ * addRemoteCandidate, restart, getStats and close return promises. Here they do their work at once and
+ * return a settled promise (a mistake rejects it), so the order of events stays that of the calls.
+ */
+export class IceAgent extends IceAgentEventTarget {
   readonly engine: IceAgentEngine;
+  /** The most bytes send() takes (the `maxDatagramSize` option). */
+  readonly maxDatagramSize: number;
   gatheringState: IceGatheringState = 'new';
   private readonly driver: EngineDriver<IceAgentEvent>;
   private readonly clock: Clock;
@@ -94,11 +85,15 @@ export class IceAgent extends EventTarget {
   private readonly exposed = new WeakMap<IceCandidate, IceCandidate>();
   private readonly mdns: MdnsCandidates;
   private nextSocketId = 0;
+  /** Relay refusals already reported as icecandidateerror, by relay socket and peer address. */
+  private readonly refusalsReported = new Set<string>();
   /** The state a statechange being dispatched announces (see onEngineEvent). */
   private announcedState: IceTransportState | undefined;
 
   constructor(private readonly options: IceAgentOptions) {
     super();
+    validateIceConfiguration(options);
+    this.maxDatagramSize = resolveMaxDatagramSize(options.maxDatagramSize);
     this.clock = options.clock ?? realClock;
     this.mdns = new MdnsCandidates(options.mdns, options.mdnsHostCandidates ?? 'off');
     this.engine = new IceAgentEngine(options);
@@ -113,7 +108,7 @@ export class IceAgent extends EventTarget {
       turnTimeoutMs: options.turnTimeoutMs,
       relayDualStack: options.relayDualStack,
       onCandidate: (g) => this.onGathered(g),
-      onError: (error) => this.dispatch('icecandidateerror', { error }),
+      onError: (error) => this.dispatchEvent(new IceCandidateErrorEvent('icecandidateerror', { error: this.withoutHiddenAddress(error) })),
     });
   }
 
@@ -160,7 +155,7 @@ export class IceAgent extends EventTarget {
     this.engine.setLocalGatheringComplete(this.clock.now());
     this.driver.poll();
     this.setGatheringState('complete');
-    this.dispatch('icecandidate', { candidate: null });
+    this.dispatchEvent(new IceCandidateEvent('icecandidate', { candidate: null }));
   }
 
   /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */
@@ -168,7 +163,13 @@ export class IceAgent extends EventTarget {
     return this.engine.state === 'closed';
   }
 
-  setRemoteParameters(parameters: IceParameters): void {
+  /**
+   * The peer's ufrag and pwd (RTCIceParameters). Rejects with a TypeError for ones RFC 8445 §5.3 forbids
+   * (a ufrag of 4 to 256 ice-chars, a password of 22 to 256): every check would fail its integrity.
+   */
+  async setRemoteParameters(parameters: IceParameters): Promise<void> {
+    if (!isValidUfrag(parameters?.usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(parameters?.usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
+    if (!isValidPassword(parameters.password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
     const old = this.engine.remoteParameters;
     // The peer restarted: names still resolving belong to its old candidates.
     if (old && (old.usernameFragment !== parameters.usernameFragment || old.password !== parameters.password)) this.mdns.restart();
@@ -177,19 +178,24 @@ export class IceAgent extends EventTarget {
   }
 
   /**
-   * A remote candidate as RTCIceCandidateInit, an `a=candidate` line, or parsed; null (or an empty
-   * candidate string) is end-of-candidates. Malformed candidates throw IceCandidateError. A `<uuid>.local`
-   * candidate is taken (true) and paired once mDNS resolves it; if it does not, 'icecandidateerror' says so.
+   * A remote candidate as RTCIceCandidateInit (lib.dom's, or an RTCIceCandidate), an `a=candidate` line, or
+   * parsed; null, an empty candidate string or an init without one is end-of-candidates. Resolves true when
+   * the candidate was taken; a malformed one rejects with IceCandidateError. A `<uuid>.local` candidate is
+   * taken (true) and paired once mDNS resolves it; if it does not, 'icecandidateerror' says so.
    */
-  addRemoteCandidate(candidate: IceCandidateInit | IceCandidate | string | null): boolean {
+  async addRemoteCandidate(candidate: IceCandidateInitLike | IceCandidate | string | null | undefined): Promise<boolean> {
+    return this.addRemoteCandidateNow(candidate);
+  }
+
+  private addRemoteCandidateNow(candidate: IceCandidateInitLike | IceCandidate | string | null | undefined): boolean {
     let parsed: IceCandidate | null;
-    if (candidate === null) parsed = null;
+    if (candidate === null || candidate === undefined) parsed = null;
     else if (typeof candidate === 'string') parsed = candidate.trim() === '' ? null : parseCandidate(candidate);
-    else if ('candidate' in candidate) parsed = candidateFromInit(candidate);
-    else parsed = candidate;
+    else if (isParsedCandidate(candidate)) parsed = candidate;
+    else parsed = candidateFromInit(candidate);
     if (parsed === null && this.mdns.resolving > 0) {
       // End-of-candidates waits for the names still resolving: a candidate after it would be refused.
-      this.mdns.whenSettled(() => this.addRemoteCandidate(null));
+      this.mdns.whenSettled(() => this.addRemoteCandidateNow(null));
       return true;
     }
     if (parsed && MdnsCandidates.isMdns(parsed)) return this.addMdnsCandidate(parsed);
@@ -199,17 +205,21 @@ export class IceAgent extends EventTarget {
     return added;
   }
 
-  /** Sends on the selected pair; false when there is none (yet) or consent is lost. */
+  /**
+   * Sends one datagram on the selected pair; false when there is none (yet) or consent is lost. Throws an
+   * IceSendError (a RangeError, code DATAGRAM_TOO_LARGE) for more than `maxDatagramSize` bytes.
+   */
   send(data: Uint8Array | string): boolean {
-    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    const bytes = datagramBytes(data, this.maxDatagramSize);
     const sent = this.engine.send(bytes, this.clock.now());
     this.driver.poll();
     return sent;
   }
 
   /** ICE restart (RFC 8445 §9): new credentials; signal them and the candidates again to the peer. */
-  restart(): IceParameters {
+  async restart(): Promise<IceParameters> {
     this.mdns.restart();
+    this.refusalsReported.clear();
     const parameters = this.engine.restart(this.clock.now());
     this.engine.setLocalGatheringComplete(this.clock.now());
     this.driver.poll();
@@ -227,25 +237,9 @@ export class IceAgent extends EventTarget {
     return { local: this.exposed.get(pair.local.candidate) ?? pair.local.candidate, remote };
   }
 
-  /** RTCIceCandidatePairStats-like records for every pair, the selected one flagged. */
-  getStats(): IceCandidatePairStats[] {
-    const selected = this.engine.selectedPair;
-    return this.engine.checklist.pairs.map((p) => ({
-      id: p.id,
-      state: p.state,
-      nominated: p.nominated,
-      selected: p === selected,
-      priority: p.priority.toString(),
-      // draft §3.3.1: stats show mDNS names, not the addresses they hide.
-      local: candidateToJSON(this.exposed.get(p.local.candidate) ?? p.local.candidate),
-      remote: candidateToJSON(p.remote.mdnsName ? { ...p.remote, address: p.remote.mdnsName } : p.remote),
-      ...p.stats,
-      currentRoundTripTime: p.stats.currentRoundTripTime,
-      lastPacketSentTimestamp: undefined,
-      lastPacketReceivedTimestamp: undefined,
-      lastRequestTimestamp: undefined,
-      lastResponseTimestamp: undefined,
-    }));
+  /** RTCIceCandidatePairStats-like records for every pair, the selected one flagged, a failed one's `failureReason`. */
+  async getStats(): Promise<IceCandidatePairStats[]> {
+    return candidatePairStats(this.engine.checklist.pairs, this.engine.selectedPair, (c) => this.exposed.get(c) ?? c);
   }
 
   /** The candidate as RTCIceCandidateInit, for signalling. */
@@ -253,7 +247,8 @@ export class IceAgent extends EventTarget {
     return candidateToInit(candidate, { sdpMid: '0', sdpMLineIndex: 0, usernameFragment: this.localParameters.usernameFragment });
   }
 
-  close(): void {
+  /** Closes the agent, its sockets and its TURN allocations. */
+  async close(): Promise<void> {
     if (this.engine.state === 'closed') return;
     this.engine.close(this.clock.now());
     this.driver.poll();
@@ -278,7 +273,7 @@ export class IceAgent extends EventTarget {
         this.driver.poll();
       },
       (error) => {
-        if (!this.closed) this.dispatch('icecandidateerror', { error });
+        if (!this.closed) this.dispatchEvent(new IceCandidateErrorEvent('icecandidateerror', { error }));
       },
     );
     return true;
@@ -294,7 +289,8 @@ export class IceAgent extends EventTarget {
       if (g.candidate.type !== 'relay' || !(g.socket instanceof TurnRelaySocket || g.socket instanceof TurnRelayFamilySocket)) continue;
       if (g.candidate.address.includes(':') !== remote.address.includes(':')) continue;
       g.socket.createPermission({ address: remote.address, port: remote.port }).catch(() => {
-        // A refused permission shows up as failed checks on those pairs; nothing else to do here.
+        // A 403 reaches the engine as a refusal (onunreachable): the pairs fail with its reason and an
+        // 'icecandidateerror' names the server (onEngineEvent). Other failures leave the checks to time out.
       });
     }
   }
@@ -313,7 +309,7 @@ export class IceAgent extends EventTarget {
     if (exposed !== g.candidate) this.exposed.set(g.candidate, exposed);
     this.engine.addLocalCandidate({ candidate: g.candidate, socket: id, base: g.base }, this.clock.now());
     this.driver.poll();
-    this.dispatch('icecandidate', { candidate: this.toInit(exposed) });
+    this.dispatchEvent(new IceCandidateEvent('icecandidate', { candidate: this.toInit(exposed) }));
   }
 
   private onEngineEvent(e: IceAgentEvent): void {
@@ -323,34 +319,65 @@ export class IceAgent extends EventTarget {
         // event shows its own state to its listeners, as RTCIceTransport's statechange does.
         this.announcedState = e.state;
         try {
-          this.dispatch('statechange', {});
+          this.dispatchEvent(new IceAgentEventObject('statechange'));
         } finally {
           this.announcedState = undefined;
         }
         break;
       case 'selectedcandidatepairchange':
-        this.dispatch('selectedcandidatepairchange', {});
+        this.dispatchEvent(new IceAgentEventObject('selectedcandidatepairchange'));
         break;
       case 'data':
-        this.dispatch('data', { data: e.data });
+        this.dispatchEvent(new IceDataEvent('data', { data: e.data }));
         break;
       case 'rolechange':
-        this.dispatch('rolechange', {});
+        this.dispatchEvent(new IceAgentEventObject('rolechange'));
         break;
-      case 'remotecandidate':
-        this.dispatch('remotecandidate', {});
+      case 'remotecandidate': {
+        const candidate = candidateToInit(e.candidate, { sdpMid: '0', sdpMLineIndex: 0, usernameFragment: this.engine.remoteParameters?.usernameFragment });
+        this.dispatchEvent(new IceRemoteCandidateEvent('remotecandidate', { candidate }));
         break;
+      }
+      case 'unreachable': {
+        const error = this.relayRefusal(e);
+        if (error) this.dispatchEvent(new IceCandidateErrorEvent('icecandidateerror', error));
+        break;
+      }
     }
+  }
+
+  /**
+   * A TURN server's refusal to relay to a peer (403 to CreatePermission/ChannelBind, RFC 8656 §9) or a way
+   * to the server that is refused, as the W3C icecandidateerror a browser gives for a TURN error response:
+   * the server's URL, 403 (701 when no answer comes), the relayed candidate's address. Refusals of the
+   * bridge's own policy are not server errors: they show as the pairs' failureReason only.
+   */
+  private relayRefusal(e: Extract<IceAgentEvent, { type: 'unreachable' }>): IceCandidateErrorInit | undefined {
+    if (e.error.code !== 'peer-forbidden' && e.error.code !== 'relay-unreachable') return undefined;
+    const relay = this.local.find((g) => g.candidate.type === 'relay' && this.socketIds.get(g.socket) === e.socket);
+    // One report per relay and peer address: a permission and a channel refused are one refusal.
+    const key = `${e.socket} ${e.error.destination.address}`;
+    if (!relay || this.refusalsReported.has(key)) return undefined;
+    this.refusalsReported.add(key);
+    const shown = this.exposed.get(relay.candidate) ?? relay.candidate;
+    return {
+      error: { url: relay.url ?? '', errorCode: e.error.code === 'peer-forbidden' ? 403 : 701, errorText: e.error.message, address: shown.address, port: shown.port },
+    };
+  }
+
+  /** W3C: the error's local address is null when it was never exposed in a candidate (hidden by an mDNS name). */
+  private withoutHiddenAddress(error: GatheringError): GatheringError {
+    if (this.options.mdnsHostCandidates !== 'on' || error.address === undefined || error.address === null) return error;
+    return { ...error, address: null, port: null };
   }
 
   private setGatheringState(state: IceGatheringState): void {
     this.gatheringState = state;
-    this.dispatch('gatheringstatechange', {});
+    this.dispatchEvent(new IceAgentEventObject('gatheringstatechange'));
   }
+}
 
-  private dispatch(type: string, fields: Partial<Pick<IceAgentEventObject, 'candidate' | 'data' | 'error'>>): void {
-    const event = new IceAgentEventObject(type);
-    Object.assign(event, fields);
-    this.dispatchEvent(event);
-  }
+/** A parsed IceCandidate, not an init record (an RTCIceCandidate has `address` too, but no `extensions`). */
+function isParsedCandidate(candidate: IceCandidateInitLike | IceCandidate): candidate is IceCandidate {
+  return Array.isArray((candidate as { extensions?: unknown }).extensions) && typeof (candidate as { candidate?: unknown }).candidate !== 'string';
 }

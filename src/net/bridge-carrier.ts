@@ -58,9 +58,20 @@ export class WebSocketCarrier implements BridgeCarrier {
   onmalformed: (() => void) | null = null;
   onclose: ((close: CarrierClose) => void) | null = null;
   private readonly ws: WebSocketLike;
+  /** The WebSocket opened (the HTTP upgrade succeeded): a close after this is the bridge's, not unreachability. */
+  private opened = false;
+  /** What the error event said, where the WebSocket class says anything (`ws` in Node does; browsers do not). */
+  private errorDetail: string | undefined;
 
-  /** Throws a BridgeError('connect-failed') when the WebSocket class refuses the URL. */
-  constructor(url: string, Ctor: WebSocketConstructor, binaryType = 'arraybuffer') {
+  /**
+   * Throws a BridgeError('connect-failed') when the WebSocket class refuses the URL. A WebSocket that closes
+   * without ever opening ends with a BridgeError('unreachable') naming the URL (without its token).
+   */
+  constructor(
+    private readonly url: string,
+    Ctor: WebSocketConstructor,
+    binaryType = 'arraybuffer',
+  ) {
     try {
       // Offering the v2 subprotocol is how a client asks for v2; a bridge that does not speak it says hello v1.
       this.ws = new Ctor(url, [BRIDGE_SUBPROTOCOL_V2]) as unknown as WebSocketLike;
@@ -69,8 +80,18 @@ export class WebSocketCarrier implements BridgeCarrier {
     }
     this.ws.binaryType = binaryType;
     this.ws.onmessage = (event) => this.onframe?.(bytesOf(event.data));
-    this.ws.onerror = () => {};
-    this.ws.onclose = (event) => this.onclose?.({ code: event.code, reason: event.reason });
+    this.ws.onopen = () => {
+      this.opened = true;
+    };
+    this.ws.onerror = (event) => {
+      const message = (event as { message?: unknown } | null)?.message;
+      if (typeof message === 'string' && message !== '') this.errorDetail = message;
+    };
+    this.ws.onclose = (event) => {
+      const close: CarrierClose = { code: event.code, reason: event.reason };
+      if (!this.opened) close.error = unreachable(this.url, this.errorDetail, event.code);
+      this.onclose?.(close);
+    };
   }
 
   get open(): boolean {
@@ -86,8 +107,35 @@ export class WebSocketCarrier implements BridgeCarrier {
   }
 
   close(code = 1000, reason?: string): void {
-    this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+    this.ws.onmessage = this.ws.onclose = this.ws.onerror = this.ws.onopen = null;
     if (this.ws.readyState <= OPEN) this.ws.close(code, reason);
+  }
+}
+
+/**
+ * The WebSocket never opened: nothing listening, a TLS handshake that failed (`wss://` to a plain port, a
+ * certificate the platform rejects), or no bridge at that path (the upgrade refused). `ws` in Node says
+ * which; a browser says nothing, so the message lists them. `closeCode` stays the WebSocket's (1006).
+ */
+function unreachable(url: string, detail: string | undefined, closeCode: number): BridgeError {
+  const where = `could not reach the bridge at ${withoutToken(url)}`;
+  if (detail === undefined) {
+    return new BridgeError('unreachable', `${where}: the WebSocket never opened (connection refused, TLS failed, or no bridge at that URL; the browser does not say which)`, closeCode);
+  }
+  // OpenSSL's text for a server that answered TLS with something else is a long internal record.
+  const cause = /wrong version number/i.test(detail) ? 'TLS handshake failed (the server did not answer in TLS: wrong version number)' : detail.trim();
+  const tls = /\b(TLS|SSL|EPROTO|certificate)\b/i.test(cause);
+  const hint = tls && url.startsWith('wss:') ? ' — is that port plain ws://, or is the certificate not trusted?' : '';
+  return new BridgeError('unreachable', `${where}: ${cause}${hint}`, closeCode);
+}
+
+/** The URL as it may be logged: no query (it holds the credential) and no user info. */
+export function withoutToken(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return url.replace(/[?#].*$/, '');
   }
 }
 

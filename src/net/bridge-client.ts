@@ -135,7 +135,7 @@ export class BridgeConnection {
       };
       const timer = setTimeout(() => fail(new BridgeError('timeout', `no hello from the bridge over ${link.kind} within ${timeoutMs} ms`)), timeoutMs);
       // A refusal arrives as a close after the upgrade (a code in 4000..4999), so wait for hello, not for open.
-      link.onclose = (close) => fail(close.error ?? new BridgeError('closed', close.reason || 'the bridge closed the connection', close.code));
+      link.onclose = (close) => fail(close.error ?? new BridgeError('closed', close.reason || 'the bridge closed the connection before its hello', close.code));
       link.onframe = (bytes) => {
         let frame: BridgeFrame;
         try {

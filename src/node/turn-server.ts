@@ -16,8 +16,18 @@ import { UdpSocket } from './udp-socket.js';
 import { createNodeTcpRelay } from './turn-tcp-relay.js';
 
 export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'> {
-  /** Addresses to listen on. Default ['0.0.0.0']. */
+  /**
+   * Addresses to listen on. Default ['127.0.0.1'], as `icebridge serve` (this machine only); ['0.0.0.0']
+   * serves other machines too.
+   */
   hosts?: string[];
+  /**
+   * Relay to 127.0.0.0/8 and ::1. Default: true when every `hosts` address is a loopback one (the default
+   * setup: clients, peers and server all on this machine, as `icebridge serve` allows by default), false
+   * otherwise — a server other machines reach must not relay into this one's loopback services. A refused
+   * peer is answered 403, which clients report at once (an icecandidateerror, the pair's failureReason).
+   */
+  allowLoopback?: boolean;
   /** UDP port; 0 picks a free one (then reused for every host where possible). Default 3478. */
   port?: number;
   /**
@@ -112,8 +122,16 @@ async function closeUdp(socket: UdpSocket): Promise<void> {
   });
 }
 
+/** Where startTurnServer listens without `hosts`: this machine only, as `icebridge serve` does. */
+export const TURN_SERVER_DEFAULT_HOSTS: readonly string[] = Object.freeze(['127.0.0.1']);
+
+function isLoopbackAddress(address: string): boolean {
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
 export async function startTurnServer(options: NodeTurnServerOptions = {}): Promise<RunningTurnServer> {
-  const hosts = options.hosts ?? ['0.0.0.0'];
+  const hosts = options.hosts ?? [...TURN_SERVER_DEFAULT_HOSTS];
+  const allowLoopback = options.allowLoopback ?? hosts.every(isLoopbackAddress);
   const relayAddresses = chooseRelayAddresses(options, hosts);
   const range = options.relayPortRange ?? { min: 49152, max: 65535 };
   if (!(Number.isInteger(range.min) && Number.isInteger(range.max) && range.min >= 1 && range.min <= range.max && range.max <= 65535)) {
@@ -141,7 +159,7 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
     });
     if (options.tlsPort !== undefined) streams.setTlsCredentials({ cert: options.cert!, key: options.key! });
   }
-  const engineOptions: TurnServerOptions = { ...options, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()], rfc5780: undefined };
+  const engineOptions: TurnServerOptions = { ...options, allowLoopback, relayFamilies: options.relayFamilies ?? [...relayAddresses.keys()], rfc5780: undefined };
   // Checked before any socket is bound; with RFC 5780 the engine needs the sockets' addresses, so it comes after.
   const early = options.altAddress === undefined ? new TurnServer(engineOptions) : undefined;
   const external = new Map<AddressFamily, string>();

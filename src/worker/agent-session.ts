@@ -48,12 +48,13 @@ export class AgentSession {
     };
   }
 
-  addRemoteCandidate(candidate: IceCandidateInit | string | null): boolean {
-    return this.agent.addRemoteCandidate(candidate);
+  async addRemoteCandidate(candidate: IceCandidateInit | string | null): Promise<boolean> {
+    return await this.agent.addRemoteCandidate(candidate);
   }
 
   close(): void {
-    this.agent.close();
+    // The agent closes before close() returns (its promise only reports that); the connection may go next.
+    void this.agent.close();
     if (this.ownsConnection) this.connection.close();
   }
 

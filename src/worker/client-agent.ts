@@ -5,9 +5,12 @@
 // ask the Worker return promises (as RTCPeerConnection's do); send() stays synchronous like the agent's.
 import { proxy, transfer } from 'comlink';
 import type { IceParameters, IceTransportState } from '../ice/agent.js';
-import type { IceCandidateInit } from '../ice/candidate.js';
-import type { GatheringError } from '../ice/gatherer.js';
+import type { IceCandidateInit, IceCandidateInitLike } from '../ice/candidate.js';
+import { datagramBytes, resolveMaxDatagramSize } from '../ice/datagram-size.js';
 import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from '../ice/ice-agent.js';
+import { IceAgentEventTarget } from '../ice/ice-agent-event-target.js';
+import { createIceAgentEvent, IceAgentEventObject } from '../ice/ice-agent-events.js';
+import { validateIceConfiguration } from '../ice/ice-server-validation.js';
 import type { IcebridgeWorker } from './client.js';
 import type { AgentEventMessage, AgentListener, AgentSnapshot, IceAgentConfig } from './protocol.js';
 import { forTransfer } from './transfer.js';
@@ -15,17 +18,15 @@ import { deserializeError } from './errors.js';
 import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
 import type { BridgeError } from '../net/bridge-error.js';
 
-/** Like IceAgentEventObject: the payload as properties (RTCPeerConnectionIceEvent, MessageEvent style). */
-export class WorkerIceAgentEvent extends Event {
-  /** icecandidate: the candidate, or null at the end of candidates. */
-  candidate?: IceCandidateInit | null;
-  /** data: the bytes received; the page's own (transferred from the Worker). */
-  data?: Uint8Array;
-  /** icecandidateerror */
-  error?: GatheringError;
-}
+/**
+ * The events' base class, under its earlier name: the page dispatches the Node agent's event classes
+ * (IceCandidateEvent, IceDataEvent, … typed by IceAgentEventMap); `data` is the page's own (transferred).
+ */
+export { IceAgentEventObject as WorkerIceAgentEvent };
 
-export class WorkerIceAgent extends EventTarget {
+export class WorkerIceAgent extends IceAgentEventTarget {
+  /** The most bytes send() takes: the Worker agent's `maxDatagramSize` (the option, or the bridge's limit). */
+  maxDatagramSize: number;
   private id = 0;
   private mirror: AgentSnapshot;
   /** Events can arrive before the reply to createAgent: they wait for it, then go in order. */
@@ -33,8 +34,12 @@ export class WorkerIceAgent extends EventTarget {
   private carrierKind: BridgeCarrierKind = 'websocket';
   private fallback: BridgeError | undefined;
 
-  private constructor(private readonly owner: IcebridgeWorker) {
+  private constructor(
+    private readonly owner: IcebridgeWorker,
+    maxDatagramSize: number | undefined,
+  ) {
     super();
+    this.maxDatagramSize = resolveMaxDatagramSize(maxDatagramSize);
     this.mirror = {
       state: 'new',
       gatheringState: 'new',
@@ -46,11 +51,14 @@ export class WorkerIceAgent extends EventTarget {
 
   /** @internal use IcebridgeWorker.createIceAgent() or WorkerBridgeConnection.createIceAgent(). */
   static async create(owner: IcebridgeWorker, config: IceAgentConfig, connection?: number): Promise<WorkerIceAgent> {
-    const agent = new WorkerIceAgent(owner);
+    // RTCPeerConnection's checks, here before the Worker is asked (it checks again).
+    validateIceConfiguration(config);
+    const agent = new WorkerIceAgent(owner, config.maxDatagramSize);
     const listener = proxy<AgentListener>((event) => agent.receive(event));
     const info = await owner.call((api) => api.createAgent(config, listener, connection));
-    const { id, carrier, fallbackReason, ...snapshot } = info;
+    const { id, carrier, fallbackReason, maxDatagramSize, ...snapshot } = info;
     agent.id = id;
+    if (maxDatagramSize !== undefined) agent.maxDatagramSize = maxDatagramSize;
     agent.mirror = snapshot;
     agent.carrierKind = carrier;
     agent.fallback = fallbackReason && (deserializeError(fallbackReason) as BridgeError);
@@ -97,19 +105,24 @@ export class WorkerIceAgent extends EventTarget {
     return this.owner.call((api) => api.agentSetRemoteParameters(this.id, parameters));
   }
 
-  /** RTCIceCandidateInit, an `a=candidate` line, or null (end of candidates). Malformed: IceCandidateError. */
-  addRemoteCandidate(candidate: IceCandidateInit | string | null): Promise<boolean> {
-    return this.owner.call((api) => api.agentAddRemoteCandidate(this.id, candidate));
+  /**
+   * RTCIceCandidateInit (lib.dom's, or an RTCIceCandidate), an `a=candidate` line, or null/undefined (end of
+   * candidates). Malformed: rejects with IceCandidateError.
+   */
+  addRemoteCandidate(candidate: IceCandidateInitLike | string | null | undefined): Promise<boolean> {
+    const plain = plainCandidate(candidate);
+    return this.owner.call((api) => api.agentAddRemoteCandidate(this.id, plain));
   }
 
   /**
-   * Sends on the selected pair; false when there is none (yet), consent is lost or the agent closed. The bytes are
-   * transferred to the Worker: a Uint8Array that is a whole ArrayBuffer is detached afterwards (see forTransfer).
+   * Sends on the selected pair; false when there is none (yet), consent is lost or the agent closed. More than
+   * `maxDatagramSize` bytes throws an IceSendError. The bytes are transferred to the Worker: a Uint8Array that
+   * is a whole ArrayBuffer is detached afterwards (see forTransfer).
    */
   send(data: Uint8Array | string): boolean {
+    const bytes = forTransfer(datagramBytes(data, this.maxDatagramSize));
     const state = this.mirror.state;
     if (this.mirror.selectedPair === null || !(state === 'connected' || state === 'completed' || state === 'disconnected')) return false;
-    const bytes = forTransfer(data);
     this.owner.post((api) => api.agentSend(this.id, transfer(bytes, [bytes.buffer])));
     return true;
   }
@@ -149,10 +162,20 @@ export class WorkerIceAgent extends EventTarget {
     }
     const { type, candidate, data, error, ...snapshot } = message;
     this.mirror = snapshot;
-    const event = new WorkerIceAgentEvent(type);
-    if (candidate !== undefined) event.candidate = candidate;
-    if (data !== undefined) event.data = data;
-    if (error !== undefined) event.error = error;
-    this.dispatchEvent(event);
+    this.dispatchEvent(createIceAgentEvent(type, { candidate, data, error }));
   }
+}
+
+/**
+ * A candidate as plain data for postMessage: an RTCIceCandidate (a platform object) does not clone, so its
+ * four RTCIceCandidateInit fields are copied; no `candidate` is end-of-candidates, as in addIceCandidate().
+ */
+function plainCandidate(candidate: IceCandidateInitLike | string | null | undefined): IceCandidateInit | string | null {
+  if (candidate === null || candidate === undefined || typeof candidate === 'string') return candidate ?? null;
+  if (candidate.candidate === undefined) return null;
+  const init: IceCandidateInit = { candidate: candidate.candidate };
+  if (candidate.sdpMid !== undefined) init.sdpMid = candidate.sdpMid;
+  if (candidate.sdpMLineIndex !== undefined) init.sdpMLineIndex = candidate.sdpMLineIndex;
+  if (candidate.usernameFragment !== undefined) init.usernameFragment = candidate.usernameFragment;
+  return init;
 }

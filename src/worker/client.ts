@@ -9,7 +9,8 @@ import type { TransportAddress } from '../net/transport-address.js';
 import type { StunBindingResult } from '../stun/binding.js';
 import { WorkerIceAgent } from './client-agent.js';
 import { WorkerBridgeSocket, WorkerRelaySocket } from './client-sockets.js';
-import { deserializeError, isSerializedError } from './errors.js';
+import { deserializeError, IcebridgeWorkerError, isSerializedError } from './errors.js';
+import { firstAttempt, inlineAttempt, startFailure, type WorkerAttempt } from './worker-start.js';
 import type { BridgeConfig, CloseListener, ConnectionInfo, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
 import type { AddressFamily } from '../net/transport-address.js';
 import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
@@ -17,56 +18,111 @@ import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 export interface IcebridgeWorkerOptions {
   /** A Worker already running icebridge's `worker.js`, for apps that construct it themselves (CSP, bundlers). */
   worker?: Worker;
+  /**
+   * Where icebridge's Worker script (`icebridge/worker.js`) is served, when the app serves it itself. Another
+   * origin is fine (it is imported by a same-origin blob: module; its server must send CORS headers).
+   * Default: found by itself (next to this module, as the app's bundler emitted it, or the inline copy).
+   */
+  workerUrl?: string | URL;
   /** Fail every call when the Worker has not answered within this long of starting. Default 10 000 ms. */
   startTimeoutMs?: number;
 }
 
-/** The Worker could not be started (its script did not load), did not answer, or was terminated. */
-export class IcebridgeWorkerError extends Error {
-  override readonly name = 'IcebridgeWorkerError';
-  constructor(
-    readonly code: 'start-failed' | 'start-timeout' | 'terminated',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { IcebridgeWorkerError, type IcebridgeWorkerErrorCode } from './errors.js';
 
 let shared: IcebridgeWorker | undefined;
 
 export class IcebridgeWorker {
-  readonly worker: Worker;
-  private readonly api: Remote<WorkerApi>;
+  private current: Worker | undefined;
+  private api: Remote<WorkerApi> | undefined;
   private readonly ready: Promise<void>;
   /** Once up, calls go out synchronously: bytes are transferred before send() returns, and order is kept. */
   private up = false;
+  private ended = false;
   /** Rejects when the Worker is unusable; raced against every call so none waits forever. */
   private readonly dead: Promise<never>;
   private kill!: (error: IcebridgeWorkerError) => void;
 
+  /**
+   * Starts the Worker (see worker-start.ts for where its script is found). Throws IcebridgeWorkerError
+   * `unsupported-runtime` where there is no Web Worker (Node: use `icebridge/node`) and `invalid-worker-url`;
+   * every other failure to start rejects the calls with an IcebridgeWorkerError saying what was tried.
+   */
   constructor(options: IcebridgeWorkerOptions = {}) {
-    // Written out literally so bundlers (and esbuild's dist layout) find the Worker script next to this file.
-    this.worker = options.worker ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'icebridge' });
-    this.api = wrap<WorkerApi>(this.worker);
+    const first = firstAttempt(options);
+    this.current = first?.worker;
     this.dead = new Promise<never>((_, reject) => (this.kill = reject));
     this.dead.catch(() => {});
-    let started = false;
-    // A script that fails to load fires 'error' on the Worker and nothing else: comlink calls would hang.
-    this.worker.addEventListener('error', (e) => {
-      if (!started) this.kill(new IcebridgeWorkerError('start-failed', `the icebridge Worker did not start: ${(e as ErrorEvent).message || 'its script did not load'}`));
-    });
     const ms = options.startTimeoutMs ?? 10_000;
     const timer = setTimeout(() => this.kill(new IcebridgeWorkerError('start-timeout', `the icebridge Worker did not answer within ${ms} ms`)), ms);
-    this.ready = Promise.race([this.api.ping(), this.dead]).then(() => {
-      started = this.up = true;
+    this.ready = Promise.race([this.start(first), this.dead]).then(() => {
+      this.up = true;
       clearTimeout(timer);
     });
-    this.ready.catch(() => clearTimeout(timer));
+    this.ready.catch((err: unknown) => {
+      clearTimeout(timer);
+      this.ended = true;
+      if (err instanceof IcebridgeWorkerError) this.kill(err);
+      this.current?.terminate();
+    });
   }
 
-  /** One Worker per page, started on first use, shared by the module-level functions of `icebridge/worker`. */
-  static shared(): IcebridgeWorker {
-    return (shared ??= new IcebridgeWorker());
+  /** The Worker icebridge runs in; undefined while its inline copy is being loaded. */
+  get worker(): Worker | undefined {
+    return this.current;
+  }
+
+  /** The first script, then (if it failed before answering and the app did not choose it) the inline copy. */
+  private async start(first: WorkerAttempt | undefined): Promise<void> {
+    let failure: IcebridgeWorkerError | undefined;
+    if (first) {
+      try {
+        return await this.attempt(first);
+      } catch (err) {
+        if (!first.fallback || !(err instanceof IcebridgeWorkerError) || this.ended) throw err;
+        failure = err;
+      }
+    }
+    const inline = await inlineAttempt(failure);
+    if (this.ended) {
+      inline.worker.terminate();
+      throw new IcebridgeWorkerError('terminated', 'the icebridge Worker was terminated');
+    }
+    this.current = inline.worker;
+    try {
+      await this.attempt(inline);
+    } catch (err) {
+      throw err instanceof IcebridgeWorkerError && failure ? startFailure(inline, err.message, failure) : err;
+    }
+  }
+
+  /** Resolves when the Worker answers a ping; rejects if it fires 'error' first (its script did not load). */
+  private attempt(attempt: WorkerAttempt): Promise<void> {
+    const { worker } = attempt;
+    const api = wrap<WorkerApi>(worker);
+    return new Promise<void>((resolve, reject) => {
+      // A script that fails to load fires 'error' on the Worker and nothing else: comlink calls would hang.
+      const failed = (e: Event) => {
+        worker.terminate();
+        reject(startFailure(attempt, (e as ErrorEvent).message || 'its script did not load (404, a MIME type that is not JavaScript, CORS) or threw'));
+      };
+      worker.addEventListener('error', failed, { once: true });
+      api.ping().then(() => {
+        worker.removeEventListener('error', failed);
+        this.api = api;
+        resolve();
+      }, reject);
+    }).finally(() => {
+      if (attempt.blobUrl) URL.revokeObjectURL(attempt.blobUrl);
+    });
+  }
+
+  /**
+   * One Worker per page, started on first use, shared by the module-level functions of `icebridge/worker`
+   * and the page `IceAgent`; `options` apply to the call that starts it.
+   */
+  static shared(options: Pick<IcebridgeWorkerOptions, 'workerUrl'> = {}): IcebridgeWorker {
+    return (shared ??= new IcebridgeWorker(options));
   }
 
   /** Opens a bridge session in the Worker; rejects with a BridgeError when the bridge refuses (bad token: 4001). */
@@ -127,13 +183,16 @@ export class IcebridgeWorker {
   /** An IceAgent in the Worker on a bridge connection of its own (`config.bridge`), closed with the agent. */
   createIceAgent(config: IceAgentConfig): Promise<WorkerIceAgent> {
     if (config.bridge === undefined) return Promise.reject(new TypeError('createIceAgent needs config.bridge'));
-    return WorkerIceAgent.create(this, config);
+    // Page-side options that reach here with the rest (IceAgentInit) are not the Worker's: a URL does not even clone.
+    const { worker: _worker, workerUrl: _url, ...rest } = config as IceAgentConfig & { worker?: unknown; workerUrl?: unknown };
+    return WorkerIceAgent.create(this, rest);
   }
 
   /** Stops the Worker and everything in it; calls still waiting reject with IcebridgeWorkerError 'terminated'. */
   terminate(): void {
+    this.ended = true;
     this.kill(new IcebridgeWorkerError('terminated', 'the icebridge Worker was terminated'));
-    this.worker.terminate();
+    this.current?.terminate();
     if (shared === this) shared = undefined;
   }
 
@@ -143,8 +202,8 @@ export class IcebridgeWorker {
       Promise.race([reply, this.dead]).catch((err: unknown) => {
         throw isSerializedError(err) ? deserializeError(err) : err;
       });
-    if (this.up) return settle(body(this.api));
-    return this.ready.then(() => settle(body(this.api)));
+    if (this.up) return settle(body(this.api!));
+    return this.ready.then(() => settle(body(this.api!)));
   }
 
   /** @internal A call whose answer nobody waits for (send, close); its failure is dropped. */

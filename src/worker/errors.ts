@@ -70,3 +70,31 @@ function rebuild(d: SerializedError): Error {
     }
   }
 }
+
+/** Why the page could not get an icebridge Worker (IcebridgeWorkerError.code). */
+export type IcebridgeWorkerErrorCode =
+  /** No `Worker` in this runtime (Node, Deno without a DOM): use `icebridge/node`. */
+  | 'unsupported-runtime'
+  /** `workerUrl` is not a URL. */
+  | 'invalid-worker-url'
+  /** No script URL to start from (an IIFE or CommonJS bundle has no import.meta.url) and no inline copy. */
+  | 'no-script-url'
+  /** The script did not load or threw before answering (404, wrong MIME type, CORS, CSP). */
+  | 'start-failed'
+  /** The Worker did not answer within `startTimeoutMs`. */
+  | 'start-timeout'
+  /** terminate() was called. */
+  | 'terminated';
+
+/** The Worker could not be started (its script did not load), did not answer, or was terminated. */
+export class IcebridgeWorkerError extends Error {
+  override readonly name = 'IcebridgeWorkerError';
+  constructor(
+    readonly code: IcebridgeWorkerErrorCode,
+    message: string,
+    /** The script URL (or `inline`) the Worker was started from, when there was one. */
+    readonly source?: string,
+  ) {
+    super(message);
+  }
+}

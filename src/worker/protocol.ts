@@ -151,6 +151,11 @@ export interface AgentSnapshot {
 
 export interface AgentInfo extends AgentSnapshot {
   id: number;
+  /**
+   * The most bytes the Worker's agent sends in one datagram (its `maxDatagramSize`, which the Worker may
+   * lower to what the bridge's hello allows); the page's send() checks against it. Absent: the config's.
+   */
+  maxDatagramSize?: number;
   /** The carrier of the agent's bridge connection (the agent itself never knows it). */
   carrier: BridgeCarrierKind;
   /** In `auto`, why WebTransport was not used. */

@@ -1,6 +1,9 @@
 // IcebridgeService: creates and drives icebridge objects — bridge connections, bridge sockets, STUN
 // bindings, TURN allocations, ICE agents — and names each by a number handle. A plain class with no
 // comlink: worker.ts exposes it to the page, tests drive it in Node with `ws`'s WebSocket.
+// What a page's first connection (an IceAgent) does not run is imported when first asked for — RFC 5780
+// NAT discovery, the one-off STUN Binding, TURN allocations made by hand — so the Worker's first script is
+// smaller (the Worker build splits these into dist/chunks/; bench/size.ts measures each part).
 import {
   BridgeConnection,
   type BridgeConnectOptions,
@@ -19,9 +22,8 @@ import { familyOf, type AddressFamily, type TransportAddress } from '../net/tran
 import type { IceCandidateInit } from '../ice/candidate.js';
 import type { IceParameters } from '../ice/agent.js';
 import type { IceCandidatePairStats, SelectedCandidatePair } from '../ice/ice-agent.js';
-import { discoverNatBehavior } from '../nat/nat-discovery.js';
-import { stunBinding, type StunBindingResult } from '../stun/binding.js';
-import { TurnRelaySocket } from '../turn/relay-socket.js';
+import type { StunBindingResult } from '../stun/binding.js';
+import type { TurnRelaySocket } from '../turn/relay-socket.js';
 import { AgentSession } from './agent-session.js';
 import {
   bridgeUrl,
@@ -127,6 +129,7 @@ export class IcebridgeService {
   async stunBinding(connection: number, server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
     const bridge = this.connection(connection);
     const target = await serverThrough(bridge, server, 'stun');
+    const { stunBinding } = await import('../stun/binding.js');
     const socket = await openBase(bridge, target);
     try {
       return await stunBinding(target.address, {
@@ -153,6 +156,7 @@ export class IcebridgeService {
     const target = await serverThrough(bridge, server, 'stun');
     if (target.transport !== 'udp') throw new TypeError(`NAT behaviour discovery runs over UDP, not ${target.transport} ('${String(server)}')`);
     const family = familyOf(target.address.address);
+    const { discoverNatBehavior } = await import('../nat/nat-discovery.js');
     const socket = await bridge.bind({ family });
     try {
       return await discoverNatBehavior(target.address, {
@@ -182,6 +186,7 @@ export class IcebridgeService {
   ): Promise<RelayInfo> {
     const bridge = this.connection(connection);
     const target = await serverThrough(bridge, server, 'turn');
+    const { TurnRelaySocket } = await import('../turn/relay-socket.js');
     const base = await openBase(bridge, target);
     let relay: TurnRelaySocket;
     try {
@@ -256,24 +261,24 @@ export class IcebridgeService {
     return this.agent(agent).agent.gather();
   }
 
-  agentSetRemoteParameters(agent: number, parameters: IceParameters): void {
-    this.agent(agent).agent.setRemoteParameters(parameters);
+  async agentSetRemoteParameters(agent: number, parameters: IceParameters): Promise<void> {
+    await this.agent(agent).agent.setRemoteParameters(parameters);
   }
 
-  agentAddRemoteCandidate(agent: number, candidate: IceCandidateInit | string | null): boolean {
-    return this.agent(agent).addRemoteCandidate(candidate);
+  async agentAddRemoteCandidate(agent: number, candidate: IceCandidateInit | string | null): Promise<boolean> {
+    return await this.agent(agent).addRemoteCandidate(candidate);
   }
 
   agentSend(agent: number, data: Uint8Array | string): boolean {
     return this.agent(agent).agent.send(data);
   }
 
-  agentRestart(agent: number): IceParameters {
-    return this.agent(agent).agent.restart();
+  async agentRestart(agent: number): Promise<IceParameters> {
+    return await this.agent(agent).agent.restart();
   }
 
-  agentGetStats(agent: number): IceCandidatePairStats[] {
-    return this.agent(agent).agent.getStats();
+  async agentGetStats(agent: number): Promise<IceCandidatePairStats[]> {
+    return await this.agent(agent).agent.getStats();
   }
 
   agentGetSelectedCandidatePair(agent: number): SelectedCandidatePair | null {

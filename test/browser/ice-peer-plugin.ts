@@ -146,12 +146,12 @@ async function start(body: Record<string, unknown>): Promise<unknown> {
   };
 }
 
-function remote(body: Record<string, unknown>): unknown {
+async function remote(body: Record<string, unknown>): Promise<unknown> {
   const s = session(body.id);
   const { ufrag, pwd } = body;
   if (typeof ufrag !== 'string' || typeof pwd !== 'string') throw new Error('ufrag and pwd must be strings');
   if (!s.remoteParameters) {
-    s.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd });
+    await s.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd });
     s.remoteParameters = { ufrag, pwd };
   } else if (s.remoteParameters.ufrag !== ufrag || s.remoteParameters.pwd !== pwd) {
     throw new Error('the remote ufrag/pwd changed: an ICE restart is not what this endpoint is for');
@@ -167,16 +167,16 @@ function remote(body: Record<string, unknown>): unknown {
       ignored.push(line);
       continue;
     }
-    s.agent.addRemoteCandidate(candidate);
+    await s.agent.addRemoteCandidate(candidate);
     added.push(formatCandidate(candidate));
   }
-  if (body.endOfCandidates === true) s.agent.addRemoteCandidate(null);
+  if (body.endOfCandidates === true) await s.agent.addRemoteCandidate(null);
   s.remote.added.push(...added);
   s.remote.ignored.push(...ignored);
   return { added, ignored };
 }
 
-function state(id: string | null): unknown {
+async function state(id: string | null): Promise<unknown> {
   const s = session(id);
   const selected = s.agent.getSelectedCandidatePair();
   return {
@@ -189,7 +189,7 @@ function state(id: string | null): unknown {
     dropped: s.dropped,
     remote: s.remote,
     counters: { ...s.agent.engine.counters },
-    pairs: s.agent.getStats().map((p) => ({
+    pairs: (await s.agent.getStats()).map((p) => ({
       state: p.state,
       nominated: p.nominated,
       selected: p.selected,
@@ -270,11 +270,11 @@ export function icePeerPlugin(): TestRunnerPlugin {
       let result: unknown;
       try {
         if (context.method === 'GET' && name === 'stun') result = await stunUrls();
-        else if (context.method === 'GET' && name === 'state') result = state(new URL(context.url, 'http://x').searchParams.get('id'));
+        else if (context.method === 'GET' && name === 'state') result = await state(new URL(context.url, 'http://x').searchParams.get('id'));
         else if (context.method === 'POST') {
           const body = await readBody(context.req);
           if (name === 'start') result = await start(body);
-          else if (name === 'remote') result = remote(body);
+          else if (name === 'remote') result = await remote(body);
           else if (name === 'send') result = send(body);
           else if (name === 'close') result = close(body);
           else result = { error: `no such endpoint POST ${context.path}` };

@@ -1,7 +1,9 @@
 // Interop with Chromium's own RTCPeerConnection (libwebrtc ICE): the page's peer connection and an icebridge
 // IceAgent in Node (test/browser/ice-peer-plugin.ts, reached at /__ice/…) connect over loopback. The SDP the
-// browser gets from "the other side" is made by hand from icebridge's ufrag, pwd and candidates with a fake
-// DTLS fingerprint: DTLS never completes, only ICE connectivity is asserted — on both sides, in both roles.
+// browser gets from "the other side" is made by toSessionDescription from icebridge's ufrag, pwd and
+// candidates, with its dummy DTLS fingerprint, and the browser's is read by fromSessionDescription: DTLS never
+// completes, only ICE connectivity is asserted — on both sides, in both roles.
+import { fromSessionDescription, toSessionDescription } from '../../src/ice/session-description.js';
 import { assert, assertEqual } from './assert.js';
 
 interface NodeAgent {
@@ -73,82 +75,23 @@ async function gathered(pc: RTCPeerConnection, ms: number): Promise<string> {
 interface IceFromSdp {
   ufrag: string;
   pwd: string;
+  /** `candidate:…` lines. */
   candidates: string[];
 }
 
-/** The ICE attributes of a one-m-section description. */
+/** The browser's ICE side, read by fromSessionDescription. */
 function iceOf(sdp: string): IceFromSdp {
-  const lines = sdp.split(/\r?\n/);
-  const value = (name: string): string => {
-    const line = lines.find((l) => l.startsWith(`a=${name}:`));
-    assert(line, `no a=${name} in:\n${sdp}`);
-    return line.slice(name.length + 3);
-  };
-  return { ufrag: value('ice-ufrag'), pwd: value('ice-pwd'), candidates: lines.filter((l) => l.startsWith('a=candidate:')) };
+  const d = fromSessionDescription(sdp);
+  return { ufrag: d.parameters.usernameFragment, pwd: d.parameters.password, candidates: d.candidates.map((c) => c.candidate) };
 }
 
-/** Syntactically valid, matching no certificate: DTLS will not complete, and is not under test. */
-function fakeFingerprint(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `sha-256 ${Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
-}
-
-/** The default candidate (RFC 8839 §4.2.1.2) for m= and c=: icebridge's first one. */
-function defaultAddress(node: NodeAgent): { address: string; port: number } {
-  const f = node.candidates[0].split(' ');
-  return { address: f[4], port: Number(f[5]) };
-}
-
-/** The m=application section's ICE and DTLS lines for icebridge's side. */
-function iceLines(node: NodeAgent, setup: 'active' | 'passive' | 'actpass'): string[] {
-  return [
-    `a=ice-ufrag:${node.ufrag}`,
-    `a=ice-pwd:${node.pwd}`,
-    'a=ice-options:trickle',
-    `a=fingerprint:${fakeFingerprint()}`,
-    `a=setup:${setup}`,
-    ...node.candidates,
-    'a=end-of-candidates',
-  ];
-}
-
-const DROPPED_FROM_OFFER = /^a=(candidate|end-of-candidates|ice-ufrag|ice-pwd|ice-options|fingerprint|setup)(:|$)/;
-
-/**
- * The answer to the browser's offer, by hand: the offer's session part (new o=) and its m=application
- * section with icebridge's ufrag, pwd and candidates in place of the browser's, a fake fingerprint and
- * a=setup:passive (the browser, actpass in its offer, is then the DTLS client).
- */
-function answerFor(offer: string, node: NodeAgent): string {
-  const lines = offer.split(/\r?\n/).filter((l) => l !== '');
-  const m = lines.findIndex((l) => l.startsWith('m='));
-  assert(m > 0 && lines.filter((l) => l.startsWith('m=')).length === 1, `expected one m= section in the offer:\n${offer}`);
-  assert(lines[m].startsWith('m=application '), `not a data channel offer: ${lines[m]}`);
-  const { address, port } = defaultAddress(node);
-  const session = lines.slice(0, m).map((l) => (l.startsWith('o=') ? `o=- ${Date.now()} 2 IN IP4 127.0.0.1` : l));
-  const media = lines.slice(m + 1).filter((l) => !DROPPED_FROM_OFFER.test(l) && !l.startsWith('c='));
-  const mLine = lines[m].split(' ');
-  mLine[1] = String(port);
-  return [...session, mLine.join(' '), `c=IN ${address.includes(':') ? 'IP6' : 'IP4'} ${address}`, ...media, ...iceLines(node, 'passive'), ''].join('\r\n');
-}
-
-/** An offer made by hand from icebridge's parameters, for a browser that answers. */
-function offerFrom(node: NodeAgent): string {
-  const { address, port } = defaultAddress(node);
-  return [
-    'v=0',
-    `o=- ${Date.now()} 2 IN IP4 127.0.0.1`,
-    's=-',
-    't=0 0',
-    'a=group:BUNDLE 0',
-    `m=application ${port} UDP/DTLS/SCTP webrtc-datachannel`,
-    `c=IN ${address.includes(':') ? 'IP6' : 'IP4'} ${address}`,
-    'a=mid:0',
-    ...iceLines(node, 'actpass'),
-    'a=sctp-port:5000',
-    'a=max-message-size:262144',
-    '',
-  ].join('\r\n');
+/** icebridge's side as an SDP offer or answer (a dummy fingerprint: DTLS is not under test). */
+function descriptionFor(node: NodeAgent, role: 'offer' | 'answer', mid?: string): string {
+  return toSessionDescription(
+    { parameters: { usernameFragment: node.ufrag, password: node.pwd }, candidates: node.candidates, endOfCandidates: node.done },
+    // passive: the browser, actpass in its offer, is then the DTLS client and sends its ClientHello.
+    role === 'answer' ? { role, setup: 'passive', mid: mid ?? '0' } : { role },
+  );
 }
 
 function loopback(candidateLine: string): boolean {
@@ -249,7 +192,7 @@ describe("Chromium's RTCPeerConnection and icebridge's IceAgent", () => {
       const remote = await ice<{ added: string[]; ignored: string[] }>('remote', { id: node.id, ...browser, endOfCandidates: true });
       assert(remote.added.length > 0, `no browser candidate was loopback: ${remote.ignored.join(' | ')}`);
 
-      await pc.setRemoteDescription({ type: 'answer', sdp: answerFor(offer, node) });
+      await pc.setRemoteDescription({ type: 'answer', sdp: descriptionFor(node, 'answer', fromSessionDescription(offer).mid ?? undefined) });
       await assertConnected(pc, node, 'controlled');
     } finally {
       await closeAll(pc, node);
@@ -264,7 +207,7 @@ describe("Chromium's RTCPeerConnection and icebridge's IceAgent", () => {
       assert(node.done && node.candidates.length > 0 && node.candidates.every(loopback), `icebridge candidates: ${node.candidates.join(' | ')}`);
 
       pc = new RTCPeerConnection({ iceServers });
-      await pc.setRemoteDescription({ type: 'offer', sdp: offerFrom(node) });
+      await pc.setRemoteDescription({ type: 'offer', sdp: descriptionFor(node, 'offer') });
       await pc.setLocalDescription(await pc.createAnswer());
       const answer = await gathered(pc, 5_000);
       assert(/^a=setup:active$/m.test(answer), `the browser should answer a=setup:active:\n${answer}`);

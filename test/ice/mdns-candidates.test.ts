@@ -51,7 +51,7 @@ describe('mDNS ICE candidates on the simulated network', () => {
     assert.equal(b.remoteCandidates.find((c) => c.mdnsName === signalled.address)?.address, ha.addresses[0]);
     assert.equal(pair.remote.mdnsName, signalled.address);
     // Stats show the name, not the address it stands for (draft §3.3.1).
-    assert.ok(b.getStats().every((s) => s.remote.address === signalled.address));
+    assert.ok((await b.getStats()).every((s) => s.remote.address === signalled.address));
     a.close();
     b.close();
   });
@@ -65,7 +65,7 @@ describe('mDNS ICE candidates on the simulated network', () => {
     await b.gather();
     const name = generateMdnsName();
     const start = world.clock.now();
-    assert.equal(b.addRemoteCandidate(`candidate:1 1 udp 2122262783 ${name} 54596 typ host`), true);
+    assert.equal(await b.addRemoteCandidate(`candidate:1 1 udp 2122262783 ${name} 54596 typ host`), true);
     // Names not in the draft's <uuid>.local form are not resolved at all (§3.2.2).
     b.addRemoteCandidate('candidate:2 1 udp 2122262783 printer.local 54597 typ host');
     b.addRemoteCandidate(null);
@@ -73,7 +73,7 @@ describe('mDNS ICE candidates on the simulated network', () => {
     assert.equal(seen[0].address, 'printer.local');
     assert.equal(seen[1].address, name);
     assert.equal(world.clock.now() - start, MDNS_QUERY_TIMEOUT_MS);
-    assert.equal(b.getStats().length, 0);
+    assert.equal((await b.getStats()).length, 0);
     assert.equal(b.remoteCandidates.length, 0);
     // End-of-candidates went through once the name was given up: with no pair left, the agent fails.
     assert.ok(await world.run(() => b.state === 'failed', 1_000));
@@ -106,7 +106,7 @@ describe('mDNS ICE candidates on the simulated network', () => {
     assert.ok(await world.run(() => seen.length === 1 && world.clock.now() > 12_000, 20_000));
     assert.equal(seen[0].address, late);
     assert.deepEqual(b.remoteCandidates.map((c) => [c.address, c.port, c.mdnsName]), [['10.0.0.200', 5000, dup]]);
-    assert.equal(b.getStats().length, 1);
+    assert.equal((await b.getStats()).length, 1);
     b.close();
   });
 

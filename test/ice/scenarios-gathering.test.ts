@@ -40,8 +40,8 @@ function record(world: SimWorld, agent: IceAgent) {
 
 /** Signalling by hand: parameters now; candidates queued for the test to deliver as it likes. */
 function manualSignalling(a: IceAgent, b: IceAgent) {
-  b.setRemoteParameters(a.localParameters);
-  a.setRemoteParameters(b.localParameters);
+  void b.setRemoteParameters(a.localParameters);
+  void a.setRemoteParameters(b.localParameters);
   const fromA: Candidate[] = [];
   const fromB: Candidate[] = [];
   a.addEventListener('icecandidate', (e) => fromA.push((e as unknown as { candidate: Candidate }).candidate));
@@ -221,14 +221,14 @@ describe('trickle (RFC 8838)', () => {
       const toA = arrange(fromB);
       // Interleave deliveries 50 ms apart, so checks run while later candidates still arrive.
       for (let i = 0; i < toB.length; i++) {
-        assert.equal(b.addRemoteCandidate(toB[i]), true);
-        assert.equal(a.addRemoteCandidate(toA[i]), true);
+        assert.equal(await b.addRemoteCandidate(toB[i]), true);
+        assert.equal(await a.addRemoteCandidate(toA[i]), true);
         await wait(world, 50);
       }
       assert.ok(await world.run(() => a.state === 'completed' && b.state === 'completed', 10_000), `a ${a.state}, b ${b.state}`);
       const selected = a.getSelectedCandidatePair()!;
       assert.ok(selected.local.type !== 'relay' && selected.remote.type !== 'relay', `a direct path exists: selected ${selected.local.type}/${selected.remote.type}`);
-      assert.equal(a.addRemoteCandidate(fromB[0]), false, 'after end-of-candidates a candidate is refused');
+      assert.equal(await a.addRemoteCandidate(fromB[0]), false, 'after end-of-candidates a candidate is refused');
       a.close();
       b.close();
     });
@@ -246,7 +246,7 @@ describe('trickle (RFC 8838)', () => {
     void a.gather();
     void b.gather();
     // a's candidates go to b at once; b's host goes to a at once, its srflx waits.
-    let lateAccepted: boolean | undefined;
+    let lateAccepted: Promise<boolean> | undefined;
     let lateAt = 0;
     let learnedBeforeLate = 0;
     a.addEventListener('remotecandidate', () => {
@@ -254,11 +254,11 @@ describe('trickle (RFC 8838)', () => {
     });
     const lateAddress = { address: '', port: 0 };
     const pump = () => {
-      while (fromA.length > 0) b.addRemoteCandidate(fromA.shift()!);
+      while (fromA.length > 0) void b.addRemoteCandidate(fromA.shift()!);
       for (let i = 0; i < fromB.length; i++) {
         const c = fromB[i];
         if (c && / typ host/.test(c.candidate)) {
-          a.addRemoteCandidate(c);
+          void a.addRemoteCandidate(c);
           fromB.splice(i--, 1);
         }
       }
@@ -274,20 +274,20 @@ describe('trickle (RFC 8838)', () => {
         }
       }
       if (lateAccepted !== undefined && fromB.includes(null)) {
-        a.addRemoteCandidate(null);
+        void a.addRemoteCandidate(null);
         fromB.splice(fromB.indexOf(null), 1);
       }
       return false;
     };
     await world.run(pump, 1_500);
     assert.ok(firstA.at !== undefined, 'a started checking');
-    assert.equal(lateAccepted, true, 'the late candidate is accepted');
+    assert.equal(await lateAccepted, true, 'the late candidate is accepted');
     assert.ok(lateAt >= firstA.at + 1_000, `late candidate at ${lateAt} ms, first check at ${firstA.at} ms`);
     assert.ok(await world.run(() => pump() || (a.state === 'completed' && b.state === 'completed'), 10_000), `a ${a.state}, b ${b.state}`);
     const selected = a.getSelectedCandidatePair()!;
     assert.equal(`${selected.remote.address}:${selected.remote.port}`, `${lateAddress.address}:${lateAddress.port}`, 'the selected pair goes to b’s public (NAT) address');
     // No duplicate pair towards the same remote address from the same base.
-    const keys = a.getStats().map((s) => `${String(s.local.address)}:${String(s.local.port)}>${String(s.remote.address)}:${String(s.remote.port)}`);
+    const keys = (await a.getStats()).map((s) => `${String(s.local.address)}:${String(s.local.port)}>${String(s.remote.address)}:${String(s.remote.port)}`);
     assert.equal(new Set(keys).size, keys.length, `pairs: ${keys.join(', ')}`);
     return { a, b, selected, lateAddress, learnedBeforeLate };
   }

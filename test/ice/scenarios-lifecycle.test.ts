@@ -58,26 +58,26 @@ function track(world: SimWorld, agent: IceAgent) {
   };
   agent.addEventListener('statechange', () => log.states.push({ at: world.clock.now(), state: agent.state }));
   agent.addEventListener('selectedcandidatepairchange', () => log.selected.push(world.clock.now()));
-  agent.addEventListener('data', (e) => log.data.push({ at: world.clock.now(), text: new TextDecoder().decode((e as unknown as { data: Uint8Array }).data) }));
+  agent.addEventListener('data', (e) => log.data.push({ at: world.clock.now(), text: new TextDecoder().decode(e.data) }));
   return log;
 }
 
 /** Re-signals every candidate of `from` to `to`, then end-of-candidates. */
-function resignal(from: IceAgent, to: IceAgent): void {
-  for (const c of from.localCandidates) assert.equal(to.addRemoteCandidate(from.toInit(c)), true);
-  to.addRemoteCandidate(null);
+async function resignal(from: IceAgent, to: IceAgent): Promise<void> {
+  for (const c of from.localCandidates) assert.equal(await to.addRemoteCandidate(from.toInit(c)), true);
+  await to.addRemoteCandidate(null);
 }
 
 describe('ICE restart (RFC 8445 §9)', () => {
   /** Both restart (a first), then parameters and candidates are signalled both ways. */
-  function restartBoth(a: IceAgent, b: IceAgent) {
+  async function restartBoth(a: IceAgent, b: IceAgent) {
     const old = { a: a.localParameters, b: b.localParameters };
-    const pa1 = a.restart();
-    const pb1 = b.restart();
-    b.setRemoteParameters(pa1);
-    a.setRemoteParameters(pb1);
-    resignal(a, b);
-    resignal(b, a);
+    const pa1 = await a.restart();
+    const pb1 = await b.restart();
+    await b.setRemoteParameters(pa1);
+    await a.setRemoteParameters(pb1);
+    await resignal(a, b);
+    await resignal(b, a);
     return { old, pa1, pb1 };
   }
 
@@ -86,7 +86,7 @@ describe('ICE restart (RFC 8445 §9)', () => {
     await wait(world, 3_000);
     const restartAt = world.clock.now();
     const selectedBefore = { a: log.a.selected.length, b: log.b.selected.length };
-    const { old, pa1, pb1 } = restartBoth(a, b);
+    const { old, pa1, pb1 } = await restartBoth(a, b);
     for (const [p0, p1] of [[old.a, pa1], [old.b, pb1]]) {
       assert.notEqual(p1.usernameFragment, p0.usernameFragment, 'a new ufrag');
       assert.notEqual(p1.password, p0.password, 'a new password');
@@ -109,7 +109,7 @@ describe('ICE restart (RFC 8445 §9)', () => {
     assert.ok(fromA.length >= 4 && fromB.length >= 3, `${fromA.length} and ${fromB.length} requests after the restart: ${JSON.stringify([fromA, fromB].map((l) => l.map((r) => Math.round(r.at - restartAt))))}`);
     assert.equal(fromA.at(-1)!.username, `${pb1.usernameFragment}:${pa1.usernameFragment}`);
     assert.equal(fromB.at(-1)!.username, `${pa1.usernameFragment}:${pb1.usernameFragment}`);
-    assert.ok(a.getStats().some((s) => s.selected && s.consentRequestsSent > 0), 'consent runs on the new pair');
+    assert.ok((await a.getStats()).some((s) => s.selected && s.consentRequestsSent > 0), 'consent runs on the new pair');
     a.send('after');
     b.send('after');
     await wait(world, 200);
@@ -123,7 +123,7 @@ describe('ICE restart (RFC 8445 §9)', () => {
     const { world, a, b, log } = await connectedPair(8);
     await wait(world, 3_000);
     const selectedBefore = { a: log.a.selected.length, b: log.b.selected.length };
-    restartBoth(a, b);
+    await restartBoth(a, b);
     // RFC 8445 §9: "during the restart, data can continue to be sent using existing data sessions".
     assert.equal(a.send('during restart, a'), true);
     assert.equal(b.send('during restart, b'), true);
@@ -144,19 +144,19 @@ describe('ICE restart (RFC 8445 §9)', () => {
   it('every state change during a restart is announced: agent.state always equals the last statechange, no repeats', async () => {
     const { world, a, b, log } = await connectedPair(2);
     await wait(world, 1_000);
-    const pa1 = a.restart();
-    const pb1 = b.restart();
+    const pa1 = await a.restart();
+    const pb1 = await b.restart();
     const check = (when: string) => {
       for (const [name, x, l] of [['a', a, log.a], ['b', b, log.b]] as const) {
         assert.equal(x.state, l.states.at(-1)!.state, `${name} ${when}: state is ${x.state} but the last statechange said ${l.states.at(-1)!.state}`);
       }
     };
     check('after restart()');
-    b.setRemoteParameters(pa1);
-    a.setRemoteParameters(pb1);
+    await b.setRemoteParameters(pa1);
+    await a.setRemoteParameters(pb1);
     check('after setRemoteParameters()');
-    resignal(a, b);
-    resignal(b, a);
+    await resignal(a, b);
+    await resignal(b, a);
     await wait(world, 2_000);
     check('after the new pair');
     for (const [name, l] of [['a', log.a], ['b', log.b]] as const) {
@@ -172,12 +172,12 @@ describe('ICE restart (RFC 8445 §9)', () => {
     const { world, a, b, log } = await connectedPair(3);
     await wait(world, 1_000);
     const selectedBefore = { a: log.a.selected.length, b: log.b.selected.length };
-    const pa1 = a.restart();
-    b.setRemoteParameters(pa1);
-    const pb1 = b.restart();
-    a.setRemoteParameters(pb1);
-    resignal(a, b);
-    resignal(b, a);
+    const pa1 = await a.restart();
+    await b.setRemoteParameters(pa1);
+    const pb1 = await b.restart();
+    await a.setRemoteParameters(pb1);
+    await resignal(a, b);
+    await resignal(b, a);
     assert.ok(
       await world.run(() => log.a.selected.length > selectedBefore.a && log.b.selected.length > selectedBefore.b, 5_000),
       `new pair selected: a ${log.a.selected.length > selectedBefore.a}, b ${log.b.selected.length > selectedBefore.b} — b's remote parameters after its restart: ${JSON.stringify(b.engine.remoteParameters ?? null)}`,
@@ -192,7 +192,7 @@ describe('ICE restart (RFC 8445 §9)', () => {
     const start = requests.length;
     assert.ok(await world.run(() => requests.slice(start).some((r) => r.from === ha.addresses[0]), 10_000));
     await wait(world, 10);
-    const { old } = restartBoth(a, b);
+    const { old } = await restartBoth(a, b);
     const [pa0, pb0] = [old.a, old.b];
     const restartAt = world.clock.now();
     await wait(world, 45_000);

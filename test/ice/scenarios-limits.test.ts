@@ -84,19 +84,23 @@ describe('limits (RFC 8445 §6.1.2.5, RFC 8838 §11)', () => {
     b.setRemoteParameters(a.localParameters);
     a.setRemoteParameters(b.localParameters);
     let refused = 0;
+    const taken: Promise<boolean>[] = [];
     a.addEventListener('icecandidate', (e) => {
-      const c = (e as unknown as { candidate: Parameters<IceAgent['addRemoteCandidate']>[0] }).candidate;
-      assert.equal(b.addRemoteCandidate(c), true);
+      const c = e.candidate;
+      taken.push(b.addRemoteCandidate(c));
       if (c === null) return;
       // A misbehaving peer: a flood of relayed-type candidates on unroutable addresses.
       for (let i = 0; i < 300; i++) {
-        if (!b.addRemoteCandidate(candidate(`203.0.113.${1 + (i % 250)}`, 10_000 + i, 'relay', 100 + i, `junk${i}`))) refused++;
+        void b.addRemoteCandidate(candidate(`203.0.113.${1 + (i % 250)}`, 10_000 + i, 'relay', 100 + i, `junk${i}`)).then((ok) => {
+          if (!ok) refused++;
+        });
       }
     });
-    b.addEventListener('icecandidate', (e) => a.addRemoteCandidate((e as unknown as { candidate: Parameters<IceAgent['addRemoteCandidate']>[0] }).candidate));
+    b.addEventListener('icecandidate', (e) => void a.addRemoteCandidate(e.candidate));
     void a.gather();
     void b.gather();
     assert.ok(await world.run(() => connected(a) && connected(b), 30_000), `a ${a.state}, b ${b.state}`);
+    assert.deepEqual(await Promise.all(taken), taken.map(() => true), 'the signalled candidates are all taken');
     assert.equal(refused, 300 - 39);
     assert.equal(b.engine.refusedRemoteCandidates, refused);
     assert.equal(b.remoteCandidates.length, 40);
@@ -112,15 +116,17 @@ describe('limits (RFC 8445 §6.1.2.5, RFC 8838 §11)', () => {
     const b = world.agent(world.host('public', 1), { role: 'controlled', maxPairs: 10 });
     b.setRemoteParameters(a.localParameters);
     a.setRemoteParameters(b.localParameters);
+    const taken: Promise<boolean>[] = [];
     a.addEventListener('icecandidate', (e) => {
-      const c = (e as unknown as { candidate: Parameters<IceAgent['addRemoteCandidate']>[0] }).candidate;
-      if (c !== null) for (let i = 0; i < 50; i++) b.addRemoteCandidate(candidate(`203.0.113.${1 + i}`, 20_000 + i, 'relay', 100 + i, `junk${i}`));
-      assert.equal(b.addRemoteCandidate(c), true);
+      const c = e.candidate;
+      if (c !== null) for (let i = 0; i < 50; i++) void b.addRemoteCandidate(candidate(`203.0.113.${1 + i}`, 20_000 + i, 'relay', 100 + i, `junk${i}`));
+      taken.push(b.addRemoteCandidate(c));
     });
-    b.addEventListener('icecandidate', (e) => a.addRemoteCandidate((e as unknown as { candidate: Parameters<IceAgent['addRemoteCandidate']>[0] }).candidate));
+    b.addEventListener('icecandidate', (e) => void a.addRemoteCandidate(e.candidate));
     void a.gather();
     void b.gather();
     assert.ok(await world.run(() => connected(a) && connected(b), 10_000), `a ${a.state}, b ${b.state}`);
+    assert.deepEqual(await Promise.all(taken), taken.map(() => true), 'the signalled candidates are all taken');
     assert.ok(b.engine.checklist.pairs.length <= 10);
     assert.ok(b.engine.checklist.pairsDroppedByLimit >= 40);
     assert.equal(b.getSelectedCandidatePair()!.remote.type, 'host', 'the signalled host candidate was paired, evicting junk');

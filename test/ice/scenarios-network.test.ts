@@ -146,7 +146,7 @@ describe('round-trip time', () => {
     const { a, b, connectedAt, ok } = await pair(1, { delayMs });
     assert.ok(ok, `delay ${delayMs}: a ${a.state}, b ${b.state}`);
     const rtt = 4 * delayMs; // each way crosses the sender's link and the receiver's
-    const stats = a.getStats().find((s) => s.selected)!;
+    const stats = (await a.getStats()).find((s) => s.selected)!;
     a.close();
     b.close();
     return { rtt, a: connectedAt.a!, b: connectedAt.b!, measured: stats.currentRoundTripTime };
@@ -193,8 +193,8 @@ describe('getStats() of the selected pair', () => {
     await wait(world, 12_000);
     assert.equal(atB.length, 7);
     assert.equal(atA.length, 5);
-    const sa = a.getStats().filter((s) => s.selected);
-    const sb = b.getStats().filter((s) => s.selected);
+    const sa = (await a.getStats()).filter((s) => s.selected);
+    const sb = (await b.getStats()).filter((s) => s.selected);
     assert.equal(sa.length, 1, 'exactly one selected pair in a’s stats');
     assert.equal(sb.length, 1, 'exactly one selected pair in b’s stats');
     const [x, y] = [sa[0], sb[0]];
@@ -233,7 +233,7 @@ describe('getStats() of the selected pair', () => {
     void b.gather();
     assert.ok(await world.run(() => connected(a) && connected(b), 10_000));
     await wait(world, 500);
-    const before = a.getStats().find((s) => s.selected)!;
+    const before = (await a.getStats()).find((s) => s.selected)!;
     assert.ok(Math.abs(before.currentRoundTripTime! - 0.1) < 0.005, `RTT before: ${before.currentRoundTripTime}`);
     const aAddress = ha.addresses[0];
     let dropped = 0;
@@ -246,9 +246,9 @@ describe('getStats() of the selected pair', () => {
       world.clock.setTimer(() => ha.link.configure({ lossRate: 0 }), world.clock.now() + 1);
     };
     const responses = before.responsesReceived;
-    assert.ok(await world.run(() => a.getStats().find((s) => s.selected)!.responsesReceived > responses, 10_000));
+    assert.ok(await world.run(async () => (await a.getStats()).find((s) => s.selected)!.responsesReceived > responses, 10_000));
     assert.equal(dropped, 1, 'one consent check was lost');
-    const after = a.getStats().find((s) => s.selected)!;
+    const after = (await a.getStats()).find((s) => s.selected)!;
     assert.ok(Math.abs(after.currentRoundTripTime! - 0.1) < 0.005, `RTT after a retransmitted check: ${after.currentRoundTripTime} s, the path's is 0.1 s`);
     a.close();
     b.close();

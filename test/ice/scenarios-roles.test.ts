@@ -166,9 +166,9 @@ describe('ICE-lite (RFC 8445 §2.5, §6.1.1)', () => {
       assert.ok(connected(full) && connected(lite), `after 20 s: full ${full.state}, lite ${lite.state}`);
       assert.ok(liteAddress, 'lite trickled its host candidate');
       assert.equal(liteRequests.length, 0, 'an ICE-lite agent sends no Binding requests');
-      assert.equal(lite.getStats().reduce((n, s) => n + s.requestsSent, 0), 0);
-      assert.ok(lite.getStats().some((s) => s.selected && s.requestsReceived > 0 && s.responsesSent > 0));
-      assert.ok(full.getStats().some((s) => s.selected && s.nominated && s.consentRequestsSent > 0), 'the full agent keeps consent');
+      assert.equal((await lite.getStats()).reduce((n, s) => n + s.requestsSent, 0), 0);
+      assert.ok((await lite.getStats()).some((s) => s.selected && s.requestsReceived > 0 && s.responsesSent > 0));
+      assert.ok((await full.getStats()).some((s) => s.selected && s.nominated && s.consentRequestsSent > 0), 'the full agent keeps consent');
       full.close();
       lite.close();
     });

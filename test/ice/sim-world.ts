@@ -59,22 +59,21 @@ export class SimWorld {
   /** Joins two agents' signalling: parameters now, candidates as they trickle (each with its own delay). */
   connect(a: IceAgent, b: IceAgent, signallingDelayMs = 0): void {
     const wire = (from: IceAgent, to: IceAgent) => {
-      to.setRemoteParameters(from.localParameters);
+      void to.setRemoteParameters(from.localParameters);
       from.addEventListener('icecandidate', (e) => {
-        const candidate = (e as unknown as { candidate: Parameters<IceAgent['addRemoteCandidate']>[0] }).candidate;
-        this.clock.setTimer(() => to.addRemoteCandidate(candidate), this.clock.now() + signallingDelayMs);
+        this.clock.setTimer(() => void to.addRemoteCandidate(e.candidate), this.clock.now() + signallingDelayMs);
       });
     };
     wire(a, b);
     wire(b, a);
   }
 
-  /** Runs virtual time (with microtasks flushed between events) until `done` or the limit. */
-  async run(done: () => boolean, limitMs = 120_000): Promise<boolean> {
+  /** Runs virtual time (with microtasks flushed between events) until `done` or the limit. `done` may be async (getStats()). */
+  async run(done: () => boolean | Promise<boolean>, limitMs = 120_000): Promise<boolean> {
     const end = this.clock.now() + limitMs;
     for (let i = 0; i < 200_000; i++) {
       await flush();
-      if (done()) return true;
+      if (await done()) return true;
       const next = this.clock.nextDeadline;
       if (next === undefined) {
         await flush();

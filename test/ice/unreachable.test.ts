@@ -189,9 +189,10 @@ describe('IceAgent with refused destinations', () => {
     const b = world.agent(hb, { role: 'controlled' });
     world.connect(a, b);
     await Promise.all([a.gather(), b.gather()]);
-    a.addRemoteCandidate(unownedCandidate(METADATA, 80));
-    const refused = () => a.getStats().find((p) => (p.remote as { address?: string }).address === METADATA);
-    assert.ok(await world.run(() => refused()?.state === 'failed', 2_000), `state ${refused()?.state}`);
+    await a.addRemoteCandidate(unownedCandidate(METADATA, 80));
+    const refused = async () => (await a.getStats()).find((p) => (p.remote as { address?: string }).address === METADATA);
+    assert.ok(await world.run(async () => (await refused())?.state === 'failed', 2_000), `state ${(await refused())?.state}`);
+    assert.match((await refused())?.failureReason ?? '', /^destination-denied: /, 'the stats say why the pair failed');
     assert.ok(world.clock.now() < 200, `failed at ${world.clock.now()} ms`);
     assert.ok(await world.run(() => a.state === 'completed' && b.state === 'completed', 10_000), `a ${a.state}, b ${b.state}`);
     assert.equal(a.engine.counters.unreachable >= 1, true);
@@ -228,8 +229,13 @@ describe('IceAgent with refused destinations', () => {
     const checkingAt = log.states.find((s) => s.state === 'checking')?.at ?? 0;
     const failedAt = clock.now();
     assert.ok(failedAt - checkingAt < 1_000, `failed ${failedAt - checkingAt} ms after checking began (a check timeout is 39.5 s)`);
-    const stats = a.getStats();
+    const stats = await a.getStats();
     assert.ok(stats.length > 0 && stats.every((p) => p.state === 'failed'));
+    assert.ok(stats.every((p) => /does not relay to 198\.51\.100\.20: 403/.test(p.failureReason ?? '')), JSON.stringify(stats.map((p) => p.failureReason)));
+    const refusal = log.errors.find((e) => e.error.errorCode === 403);
+    assert.ok(refusal, `an icecandidateerror 403 for the refused peer: ${JSON.stringify(log.errors)}`);
+    assert.equal(refusal.error.url, 'turn:192.0.2.1:3478');
+    assert.ok(refusal.at - checkingAt < 1_000, `reported ${refusal.at - checkingAt} ms after checking began`);
     assert.ok(a.engine.counters.unreachable >= 1);
     a.close();
     b.close();
@@ -244,15 +250,15 @@ describe('IceAgent with refused destinations', () => {
     assert.ok(await runAsync(clock, () => a.gatheringState === 'complete', 1_000));
     await gathering;
     assert.equal(a.localCandidates[0].address, '192.0.2.5', 'announced at the host address, not the wildcard');
-    a.setRemoteParameters({ usernameFragment: 'peer', password: 'peerpasswordpeerpassword' });
-    a.addRemoteCandidate(unownedCandidate(METADATA, 80));
-    a.addRemoteCandidate(null);
+    await a.setRemoteParameters({ usernameFragment: 'peer', password: 'peerpasswordpeerpassword' });
+    await a.addRemoteCandidate(unownedCandidate(METADATA, 80));
+    await a.addRemoteCandidate(null);
     assert.ok(await runAsync(clock, () => sent.some((to) => to.address === METADATA), 1_000), 'a check went out through the bridge');
     const destination = { address: METADATA, port: 80 };
     const reason = 'destination 169.254.169.254 port 80 is not allowed';
     bridgeSocket.errorFrame({ type: 'error', code: 'destination-denied', reason, socketId: 1, destination }, new BridgeError('destination-denied', reason));
     assert.deepEqual(
-      a.getStats().map((p) => p.state),
+      (await a.getStats()).map((p) => p.state),
       ['failed'],
     );
     assert.equal(a.state, 'failed');

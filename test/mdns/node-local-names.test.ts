@@ -29,7 +29,7 @@ describe('.local names in Node', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(errors.length, 1);
     assert.equal((errors[0] as { address: string }).address, name);
-    assert.equal(agent.getStats().length, 0);
+    assert.equal((await agent.getStats()).length, 0);
     assert.throws(() => createIceAgent({ addresses: ['127.0.0.1'], mdns: false, mdnsHostCandidates: 'on' }), TypeError);
     agent.close();
   });

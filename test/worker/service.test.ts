@@ -231,9 +231,9 @@ describe('IcebridgeService (the Worker side) in Node', () => {
     assert.ok(s.agentSend(a.id, 'over ICE'));
     const data = await inboxB.next((e) => e.type === 'data', 5000, 'data at b');
     assert.equal(new TextDecoder().decode(data.data), 'over ICE');
-    assert.ok(s.agentGetStats(a.id).some((p) => p.selected && p.responsesReceived > 0));
+    assert.ok((await s.agentGetStats(a.id)).some((p) => p.selected && p.responsesReceived > 0));
     assert.deepEqual(s.agentGetSelectedCandidatePair(a.id), selected?.selectedPair);
-    const restarted = s.agentRestart(a.id);
+    const restarted = await s.agentRestart(a.id);
     assert.notEqual(restarted.usernameFragment, a.localParameters.usernameFragment);
     s.agentClose(a.id);
     assert.equal(eventsA.at(-1)?.state, 'closed', 'the last event says closed');
