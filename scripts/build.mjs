@@ -25,9 +25,10 @@ for (const name of existsSync('dist') ? readdirSync('dist') : []) {
 rmSync('dist/chunks', { recursive: true, force: true });
 
 const builds = [
-  // The module Worker script. `splitting` puts what the first connection does not need (dynamic imports)
-  // in dist/chunks/, loaded by the Worker from beside itself when first used.
-  { entryPoints: { worker: 'src/worker/worker.ts' }, ...browserFiles, splitting: true, chunkNames: 'chunks/[name]-[hash]' },
+  // The module Worker script, one file: Vite's build bundles a Worker as IIFE by default, which cannot hold
+  // dynamically imported chunks ("UMD and IIFE output formats are not supported for code-splitting builds"),
+  // so lazy chunks would break zero-config Vite builds. Size is traded for that (see bench/size.ts).
+  { entryPoints: { worker: 'src/worker/worker.ts' }, ...browserFiles },
   // The page entries start the Worker with `new URL('./worker.js', import.meta.url)` as written, so the Worker
   // must be dist/worker.js, next to them.
   { entryPoints: { 'worker-client': 'src/worker.ts' }, ...browserFiles, external: pageExternal },

@@ -8,6 +8,7 @@ missing=()
 [ -x "$chrome" ] || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 && command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
 /usr/bin/python3 -c 'import aioice' >/dev/null 2>&1 || missing+=(python3-aioice)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -42,6 +42,10 @@ export type { IceAddEventListenerOptions, IceEventHandler, IceEventListener } fr
 export type { IceCandidateInitLike } from './ice/candidate.js';
 export { IceSendError, DEFAULT_MAX_DATAGRAM_SIZE, type IceSendErrorCode } from './ice/datagram-size.js';
 export { validateIceConfiguration, validateIceServer } from './ice/ice-server-validation.js';
+export {
+  toSessionDescription, fromSessionDescription, DUMMY_FINGERPRINT,
+  type SessionIceDescription, type SessionDescriptionOptions, type ParsedSessionDescription, type DtlsSetupRole,
+} from './ice/session-description.js';
 
 /** `new IceAgent(config)` options: RTCConfiguration's `iceServers` and `iceTransportPolicy`, plus the bridge. */
 export interface IceAgentInit extends IceAgentConfig {

@@ -36,6 +36,10 @@ export type { MdnsHostCandidates, MdnsCandidateError } from './ice/mdns-candidat
 export { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent as IceAgentEngineEvent, type IceAgentCounters, type IceParameters, type IceTransportState } from './ice/agent.js';
 export { IceAgent, type IceAgentOptions, type IceGatheringState, type IceCandidatePairStats, type SelectedCandidatePair } from './ice/ice-agent.js';
 export type { IceAgentEventMap } from './ice/ice-agent-events.js';
+export {
+  toSessionDescription, fromSessionDescription, DUMMY_FINGERPRINT,
+  type SessionIceDescription, type SessionDescriptionOptions, type ParsedSessionDescription, type DtlsSetupRole,
+} from './ice/session-description.js';
 export type { IceServerConfig, IceTransportPolicy, GatheringError } from './ice/gatherer.js';
 export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, computePriority, IceCandidateError, type IceCandidate, type IceCandidateInit, type IceCandidateType } from './ice/candidate.js';
 export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';

@@ -98,7 +98,7 @@ describe('npm start', { timeout: 180_000 }, () => {
     }
     const client = await fetch(`${base}/icebridge/worker-client.js`);
     assert.equal(client.status, 200);
-    assert.match(await client.text(), /new URL\("\.\/worker\.js", import\.meta\.url\)/, 'the page client finds its Worker beside it');
+    assert.match(await client.text(), /new URL\("\.\/worker\.js",\s*import\.meta\.url\)/, 'the page client finds its Worker beside it');
 
     const config = (await (await fetch(`${base}/config.json`)).json()) as {
       bridge: { url: string; username: string; credential: string; webTransportUrl?: string; certificateHashes?: { algorithm: string; value: string }[] };

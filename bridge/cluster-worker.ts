@@ -1,0 +1,131 @@
+// One worker process of a multi-process bridge (bridge/cluster.ts): waits for its options from the primary,
+// runs startBridge on the shared port (node:cluster hands it connections), and answers the primary's
+// snapshot requests. GET /metrics on any worker serves the primary's merged text. It ends on the primary's
+// `stop` (sessions closed 1001), when the primary goes away, or on an uncaught error: then its sessions are
+// closed with 1011 (internal error) within a second, so clients see a close code, and the primary replaces it.
+// SIGINT and SIGTERM are left to the primary (a terminal's Ctrl-C or a service manager signals every process).
+import cluster from 'node:cluster';
+import { Socket as DgramSocket, type BindOptions } from 'node:dgram';
+import { BridgeCloseCode } from './close-codes.js';
+import { isToWorker, type FromWorker, type ToWorker } from './cluster-protocol.js';
+import { startBridge, type RunningBridge } from './server.js';
+
+/** How long a failing worker waits for its sessions' close frames to leave before it exits. */
+const FAIL_GRACE_MS = 1000;
+/** How long a worker waits for the primary's merged /metrics text. */
+const METRICS_TIMEOUT_MS = 2000;
+/** How often a worker pushes its counters to the primary (what the primary keeps if this worker dies). */
+export const SNAPSHOT_INTERVAL_MS = 1000;
+
+function send(m: FromWorker): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(m, undefined, undefined, () => resolve());
+  });
+}
+
+/**
+ * In a cluster worker, node:dgram hands a bind without `exclusive: true` to the primary, which shares one
+ * socket among every bind of the same address and port — port 0 included: every session of every worker
+ * would get the same UDP socket. The sessions' sockets must be their own, so binds here are exclusive
+ * unless they say otherwise. (Redundant once src/node/udp-socket.ts binds with exclusive: true itself.)
+ */
+function exclusiveDgramBinds(): void {
+  const bind = DgramSocket.prototype.bind as (this: DgramSocket, ...args: unknown[]) => DgramSocket;
+  DgramSocket.prototype.bind = function (this: DgramSocket, ...args: unknown[]): DgramSocket {
+    const first = args[0];
+    if (typeof first === 'object' && first !== null) args[0] = { exclusive: true, ...(first as BindOptions) };
+    else {
+      const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+      const [port, address] = args as [number | undefined, string | undefined];
+      args = [{ port, address, exclusive: true }, ...(callback ? [callback] : [])];
+    }
+    return bind.apply(this, args);
+  } as typeof DgramSocket.prototype.bind;
+}
+
+/** True when this process is a bridge worker forked by bridge/cluster.ts. */
+export function isBridgeWorker(): boolean {
+  return cluster.isWorker && process.env.ICEBRIDGE_BRIDGE_WORKER === '1';
+}
+
+/** Runs this process as a bridge worker until it is stopped; resolves with its exit code. */
+export async function serveAsClusterWorker(): Promise<number> {
+  const start = await new Promise<Extract<ToWorker, { icebridge: 'start' }> | undefined>((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (isToWorker(m) && m.icebridge === 'start') {
+        process.off('message', onMessage);
+        resolve(m);
+      }
+    };
+    process.on('message', onMessage);
+    process.once('disconnect', () => resolve(undefined));
+    void send({ icebridge: 'ready' });
+  });
+  if (!start) return 1;
+  exclusiveDgramBinds();
+  const slot = start.slot;
+  const waiting = new Map<number, (text: string) => void>();
+  let nextId = 1;
+  let bridge: RunningBridge;
+  try {
+    bridge = await startBridge({
+      ...start.options,
+      // Each line says which worker wrote it.
+      logger: (line) => process.stderr.write(`${line.startsWith('{') ? `{"worker":${slot},"pid":${process.pid},${line.slice(1)}` : line}\n`),
+      metricsSource: () =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          const timer = setTimeout(() => {
+            waiting.delete(id);
+            reject(new Error('the primary did not answer'));
+          }, METRICS_TIMEOUT_MS);
+          waiting.set(id, (text) => {
+            clearTimeout(timer);
+            resolve(text);
+          });
+          void send({ icebridge: 'metrics', id });
+        }),
+    });
+  } catch (err) {
+    await send({ icebridge: 'failed', message: err instanceof Error ? err.message : String(err), usage: err instanceof TypeError || err instanceof RangeError });
+    return 1;
+  }
+  const push = () => void send({ icebridge: 'snapshot', snapshot: bridge.snapshot() });
+  const pushing = setInterval(push, SNAPSHOT_INTERVAL_MS);
+  pushing.unref();
+
+  return new Promise<number>((resolve) => {
+    let ending = false;
+    const end = async (code: number, closeCode: number, reason: string) => {
+      if (ending) return;
+      ending = true;
+      clearInterval(pushing);
+      const cut = setTimeout(() => resolve(code), FAIL_GRACE_MS + 1000);
+      await bridge.close(closeCode, reason).catch(() => {});
+      clearTimeout(cut);
+      // The last counts, so the primary keeps them once this process is gone.
+      await send({ icebridge: 'snapshot', snapshot: bridge.snapshot() });
+      resolve(code);
+    };
+    process.on('message', (m: unknown) => {
+      if (!isToWorker(m)) return;
+      if (m.icebridge === 'snapshot') void send({ icebridge: 'snapshot', id: m.id, snapshot: bridge.snapshot() });
+      else if (m.icebridge === 'metrics-text') {
+        waiting.get(m.id)?.(m.text);
+        waiting.delete(m.id);
+      }
+      else if (m.icebridge === 'stop') void end(0, BridgeCloseCode.goingAway, 'bridge shutting down');
+    });
+    process.once('disconnect', () => void end(0, BridgeCloseCode.goingAway, 'bridge shutting down'));
+    // Ctrl-C reaches the whole process group: the primary stops the workers (or, gone, disconnects them).
+    process.on('SIGINT', () => {});
+    process.on('SIGTERM', () => {});
+    process.on('uncaughtException', (err) => {
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event: 'worker-failed', worker: slot, pid: process.pid, error: err.stack ?? String(err) })}\n`);
+      setTimeout(() => resolve(1), FAIL_GRACE_MS).unref();
+      void end(1, BridgeCloseCode.internalError, 'bridge worker failed');
+    });
+    void send({ icebridge: 'listening', port: bridge.port, url: bridge.url });
+  });
+}
