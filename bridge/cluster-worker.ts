@@ -5,7 +5,6 @@
 // closed with 1011 (internal error) within a second, so clients see a close code, and the primary replaces it.
 // SIGINT and SIGTERM are left to the primary (a terminal's Ctrl-C or a service manager signals every process).
 import cluster from 'node:cluster';
-import { Socket as DgramSocket, type BindOptions } from 'node:dgram';
 import { BridgeCloseCode } from './close-codes.js';
 import { isToWorker, type FromWorker, type ToWorker } from './cluster-protocol.js';
 import { startBridge, type RunningBridge } from './server.js';
@@ -22,26 +21,6 @@ function send(m: FromWorker): Promise<void> {
     if (!process.connected) return resolve();
     process.send!(m, undefined, undefined, () => resolve());
   });
-}
-
-/**
- * In a cluster worker, node:dgram hands a bind without `exclusive: true` to the primary, which shares one
- * socket among every bind of the same address and port — port 0 included: every session of every worker
- * would get the same UDP socket. The sessions' sockets must be their own, so binds here are exclusive
- * unless they say otherwise. (Redundant once src/node/udp-socket.ts binds with exclusive: true itself.)
- */
-function exclusiveDgramBinds(): void {
-  const bind = DgramSocket.prototype.bind as (this: DgramSocket, ...args: unknown[]) => DgramSocket;
-  DgramSocket.prototype.bind = function (this: DgramSocket, ...args: unknown[]): DgramSocket {
-    const first = args[0];
-    if (typeof first === 'object' && first !== null) args[0] = { exclusive: true, ...(first as BindOptions) };
-    else {
-      const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
-      const [port, address] = args as [number | undefined, string | undefined];
-      args = [{ port, address, exclusive: true }, ...(callback ? [callback] : [])];
-    }
-    return bind.apply(this, args);
-  } as typeof DgramSocket.prototype.bind;
 }
 
 /** True when this process is a bridge worker forked by bridge/cluster.ts. */
@@ -63,7 +42,6 @@ export async function serveAsClusterWorker(): Promise<number> {
     void send({ icebridge: 'ready' });
   });
   if (!start) return 1;
-  exclusiveDgramBinds();
   const slot = start.slot;
   const waiting = new Map<number, (text: string) => void>();
   let nextId = 1;

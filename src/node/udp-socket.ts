@@ -59,7 +59,8 @@ export class UdpSocket implements DatagramSocket {
         reject(err);
       };
       socket.once('error', onError);
-      socket.bind({ port: options.port ?? 0, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0') }, () => {
+      // exclusive: in a cluster worker a shared bind would hand every socket of every worker the primary's one.
+      socket.bind({ port: options.port ?? 0, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), exclusive: true }, () => {
         socket.off('error', onError);
         const a = socket.address();
         resolve(new UdpSocket(socket, { address: a.address, port: a.port }));
