@@ -26,10 +26,16 @@ if [ "$what" = all ] || [ "$what" = node ]; then
   step "node tests"
   # The file list is expanded here: on Node 20 a directory argument silently runs zero tests.
   # test/nat-lab/ needs root and namespaces: `npm run test:nat-lab` runs it (.ci/run does, as root).
-  mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/browser/*' -not -path 'test/nat-lab/*' | sort)
+  # The load tests measure what the bridge keeps up with on this machine's two cores: they run alone, after
+  # the rest, so a neighbouring test file (a bundler, Chromium) does not take their CPU.
+  alone=(test/bridge/load.test.ts test/bridge/overload.test.ts)
+  mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/browser/*' -not -path 'test/nat-lab/*' | sort | grep -vxF -f <(printf '%s\n' "${alone[@]}"))
   if [ ${#files[@]} -eq 0 ]; then echo "no node test files found" >&2; status=1
   else node --import tsx --test --test-concurrency=2 "${files[@]}" || status=1
   fi
+  step "load tests (alone)"
+  for f in "${alone[@]}"; do [ -f "$f" ] || { echo "missing load test $f" >&2; status=1; }; done
+  node --import tsx --test --test-concurrency=1 "${alone[@]}" || status=1
 fi
 
 if [ "$what" = browser ]; then

@@ -9,15 +9,18 @@ import { BridgeError } from './bridge-error.js';
 import type { BridgeCarrier, CarrierClose } from './bridge-carrier.js';
 import { DATA_HEADER_MAX, BridgeFrameType, decodeBridgeFrame, parseSessionCloseReason, SESSION_CLOSE_ERROR } from './bridge-frame.js';
 
+/** Bytes as W3C APIs take them (the DOM's BufferSource, named here so Node-only consumers need no DOM lib). */
+export type BytesSource = ArrayBuffer | ArrayBufferView;
+
 /** A certificate hash as W3C WebTransport takes it; `value` may be base64 text (as /config.json gives it). */
 export interface CertificateHash {
   algorithm: 'sha-256';
-  value: string | BufferSource;
+  value: string | BytesSource;
 }
 
 /** The W3C WebTransport options this carrier passes. */
 interface WebTransportInit {
-  serverCertificateHashes?: { algorithm: string; value: BufferSource }[];
+  serverCertificateHashes?: { algorithm: string; value: BytesSource }[];
 }
 
 /** The part of W3C WebTransport used here. */
@@ -282,7 +285,7 @@ export class WebTransportCarrier implements BridgeCarrier {
 }
 
 /** A hash's bytes: base64 text (standard or URL alphabet) decoded, a BufferSource as is. */
-export function hashBytes(value: string | BufferSource): Uint8Array<ArrayBuffer> {
+export function hashBytes(value: string | BytesSource): Uint8Array<ArrayBuffer> {
   if (typeof value !== 'string') return ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice() : new Uint8Array(value).slice();
   const text = atob(value.replace(/-/g, '+').replace(/_/g, '/'));
   const bytes = new Uint8Array(text.length);

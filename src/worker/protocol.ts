@@ -10,11 +10,12 @@ import type { IceAgentOptions, IceCandidatePairStats, IceGatheringState, Selecte
 import type { StunBindingResult } from '../stun/binding.js';
 import type { NatBehaviorResult } from '../nat/nat-discovery.js';
 import type { SerializedError } from './errors.js';
+import type { BytesSource } from '../net/webtransport-carrier.js';
 
 /** A certificate hash of the bridge's WebTransport endpoint (W3C `serverCertificateHashes`; `value` base64 or bytes). */
 export interface BridgeCertificateHash {
   algorithm: 'sha-256';
-  value: string | BufferSource;
+  value: string | BytesSource;
 }
 
 /** Which carrier reaches the bridge: WebTransport first then WebSocket (`auto`), or one of them only. */

@@ -177,16 +177,28 @@ describe('example pages, served by startIcebridgeServer', () => {
     assert(shot.bytes > 10_000, `a real screenshot (${shot.bytes} bytes)`);
   });
 
-  it('the inspector shows an ICE server it cannot use, and a bridge that refuses it, as errors', async () => {
+  it('the inspector shows a malformed ICE server URL, a server it cannot use, and a bridge that refuses it, as errors', async () => {
     const tab = await openTab('/inspector/');
     const view = await inTab(tab, async (_: null, wait) => {
       await wait(() => document.body.dataset.ready, 10_000, 'the inspector');
       const errors = () => [...document.querySelectorAll('#status .error')].map((e) => e.textContent ?? '');
-      const url = document.querySelector<HTMLInputElement>('#server-rows input[name=urls]')!;
-      url.value = 'stun:no such host';
-      (document.querySelector('#gather') as HTMLButtonElement).click();
       const button = document.querySelector('#gather') as HTMLButtonElement;
-      await wait(() => document.querySelector('#candidate-rows tr.end') && !button.disabled, 15_000, 'end of candidates');
+      const rows = [...document.querySelectorAll('#server-rows tr')];
+      const input = (row: Element, name: string) => row.querySelector<HTMLInputElement>(`input[name=${name}]`)!;
+      const turn = rows.find((r) => input(r, 'urls').value.startsWith('turn:'))!;
+      const stun = rows.find((r) => input(r, 'urls').value.startsWith('stun:'))!;
+      const stunUrl = input(stun, 'urls').value;
+      // Not a URL (W3C: SyntaxError from the constructor), shown before any session is opened.
+      input(stun, 'urls').value = 'stun:no such host';
+      button.click();
+      await wait(() => errors().length > 0 && !button.disabled, 5_000, 'the syntax error');
+      const syntaxErrors = errors();
+      // A TURN server that refuses the credential: its icecandidateerror, while the other candidates gather.
+      input(stun, 'urls').value = stunUrl;
+      const turnUrl = input(turn, 'urls').value;
+      input(turn, 'credential').value = 'not-the-credential';
+      button.click();
+      await wait(() => document.querySelector('#candidate-rows tr.end') && !button.disabled, 10_000, 'end of candidates');
       const serverErrors = errors();
       const types = [...document.querySelectorAll<HTMLElement>('#candidate-rows tr[data-type]')].map((r) => r.dataset.type);
       // The bridge refusing the page: /config.json as if its token were signed with another secret.
@@ -198,13 +210,15 @@ describe('example pages, served by startIcebridgeServer', () => {
         return new Response(JSON.stringify({ ...config, bridge: { ...config.bridge, credential: 'not-the-credential' } }));
       };
       button.click();
-      await wait(() => errors().length > 0 && !button.disabled, 15_000, 'the refusal');
+      await wait(() => errors().length > 0 && !button.disabled, 10_000, 'the refusal');
       window.fetch = realFetch;
-      return { serverErrors, types, bridgeErrors: errors(), gathering: document.querySelector('#candidate-summary')?.textContent };
+      return { syntaxErrors, turnUrl, serverErrors, types, bridgeErrors: errors(), gathering: document.querySelector('#candidate-summary')?.textContent };
     });
+    assertEqual(view.syntaxErrors.length, 1, `one error shown (${view.syntaxErrors.join('; ')})`);
+    assert(/SyntaxError|not a valid|no such host/i.test(view.syntaxErrors[0]), `the malformed URL, named: ${view.syntaxErrors[0]}`);
     assertEqual(view.serverErrors.length, 1, `one error shown (${view.serverErrors.join('; ')})`);
-    assert(view.serverErrors[0].startsWith('stun:no such host — error 701'), `the icecandidateerror, by URL and code: ${view.serverErrors[0]}`);
-    assert(view.types.includes('host') && view.types.includes('relay'), `the other candidates still gathered (${view.types.join(', ')})`);
+    assert(view.serverErrors[0].startsWith(`${view.turnUrl} — error 401`), `the icecandidateerror, by URL and code: ${view.serverErrors[0]}`);
+    assert(view.types.includes('host') && view.types.includes('srflx') && !view.types.includes('relay'), `the other candidates still gathered (${view.types.join(', ')})`);
     assertEqual(view.bridgeErrors.length, 1, `one error shown (${view.bridgeErrors.join('; ')})`);
     assert(/refused the token.*4001/.test(view.bridgeErrors[0]), `the bridge refusal, explained, with its code: ${view.bridgeErrors[0]}`);
     assert(view.gathering?.includes('failed'), `gathering shown as failed (${view.gathering})`);
