@@ -20,6 +20,9 @@ if [ "$what" = all ] || [ "$what" = node ]; then
   # bridge/webtransport/ runs on Deno (its globals): Node's tsc excludes it, Deno's checker checks it.
   node_modules/.bin/deno check --quiet --config bridge/webtransport/deno.json bridge/webtransport/main.ts || status=1
 
+  step "API reference (typedoc --emit none: an undocumented export or a broken link fails)"
+  npx typedoc --emit none || status=1
+
   step "build (esbuild)"
   node scripts/build.mjs || status=1
 

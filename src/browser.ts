@@ -5,6 +5,10 @@
 // lines and RFC 8839 attributes, ICE server URIs. The STUN message codec stays in the Worker, where the
 // datagrams are.
 // No Node imports, and no top-level work: a bundler keeps only what the page uses ("sideEffects": false).
+/**
+ * The page entry: `IceAgent`, a Worker-backed ICE agent configured like RTCPeerConnection, and the signalling codec a page needs.
+ * @module icebridge
+ */
 import type { IceParameters, IceTransportState } from './ice/agent.js';
 import type { IceCandidateInitLike } from './ice/candidate.js';
 import { datagramBytes, resolveMaxDatagramSize } from './ice/datagram-size.js';
@@ -38,7 +42,7 @@ export {
   type IceAgentEventType,
   type IceCandidateErrorInit,
 } from './ice/ice-agent-events.js';
-export type { IceAddEventListenerOptions, IceEventHandler, IceEventListener } from './ice/ice-agent-event-target.js';
+export { IceAgentEventTarget, type IceAddEventListenerOptions, type IceEventHandler, type IceEventListener } from './ice/ice-agent-event-target.js';
 export type { IceCandidateInitLike } from './ice/candidate.js';
 export { IceSendError, DEFAULT_MAX_DATAGRAM_SIZE, type IceSendErrorCode } from './ice/datagram-size.js';
 export { validateIceConfiguration, validateIceServer } from './ice/ice-server-validation.js';
@@ -51,6 +55,11 @@ export {
 export interface IceAgentInit extends IceAgentConfig {
   /** The Worker to run in. Default: the page's shared one (IcebridgeWorker.shared()). */
   worker?: IcebridgeWorker;
+  /**
+   * Where the shared Worker's script is, when the bundler or CDN puts `worker.js` elsewhere (docs/bundlers.md).
+   * Applies when this agent starts the shared Worker; ignored with `worker`. Default: found beside this module.
+   */
+  workerUrl?: string | URL;
 }
 
 /**
@@ -82,9 +91,9 @@ export class IceAgent extends IceAgentEventTarget {
     super();
     validateIceConfiguration(config);
     this.configuredMaxDatagramSize = resolveMaxDatagramSize(config.maxDatagramSize);
-    const { worker, ...rest } = config;
+    const { worker, workerUrl, ...rest } = config;
     this.initialRole = config.lite ? 'controlled' : (config.role ?? 'controlling');
-    this.created = (worker ?? IcebridgeWorker.shared()).createIceAgent(rest);
+    this.created = (worker ?? IcebridgeWorker.shared(workerUrl === undefined ? {} : { workerUrl })).createIceAgent(rest);
     this.ready = this.created.then((agent) => {
       this.inner = agent;
       this.dispatchEvent(new IceAgentEventObject('carrierchange'));
@@ -187,3 +196,14 @@ export class IceAgent extends IceAgentEventTarget {
     await this.ready.catch(() => {});
   }
 }
+
+// Types the page API's signatures name (fields, codes), exported so users can name them too.
+export type { BytesSource } from './net/webtransport-carrier.js';
+export type { IceServerScheme, IceServerTransport } from './net/ice-server-uri.js';
+export type { CandidatePairState } from './ice/candidate-pair.js';
+export type { IceRole } from './ice/checks.js';
+export type { IceProtocol, IceTcpType, IceCandidateErrorCode } from './ice/candidate.js';
+export type { IceSdpErrorCode } from './ice/sdp.js';
+export type { StunBindingErrorCode } from './stun/binding.js';
+export type { IcebridgeWorkerErrorCode } from './worker/errors.js';
+export type { IceConfigurationToValidate } from './ice/ice-server-validation.js';

@@ -1,4 +1,8 @@
 // Public isomorphic API: runs in pages, Workers and Node alike.
+/**
+ * The isomorphic core: STUN, TURN and ICE engines, codecs and servers, for pages, Workers, Deno and Node.
+ * @module icebridge/core
+ */
 export * from './stun/index.js';
 export { StunClient, type StunClientEvent, type StunTransactionResult, type StunRequestOptions } from './stun/client.js';
 export { TransactionTable, type TransactionOptions } from './stun/transactions.js';
@@ -35,7 +39,20 @@ export type { MdnsHostCandidates, MdnsCandidateError } from './ice/mdns-candidat
 // same agent with the sockets chosen for their runtime.
 export { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent as IceAgentEngineEvent, type IceAgentCounters, type IceParameters, type IceTransportState } from './ice/agent.js';
 export { IceAgent, type IceAgentOptions, type IceGatheringState, type IceCandidatePairStats, type SelectedCandidatePair } from './ice/ice-agent.js';
-export type { IceAgentEventMap } from './ice/ice-agent-events.js';
+export {
+  IceAgentEventObject as IceAgentEvent,
+  IceCandidateEvent,
+  IceCandidateErrorEvent,
+  IceDataEvent,
+  IceRemoteCandidateEvent,
+  type IceAgentEventMap,
+  type IceAgentEventType,
+  type IceCandidateErrorInit,
+} from './ice/ice-agent-events.js';
+export { IceAgentEventTarget, type IceAddEventListenerOptions, type IceEventHandler, type IceEventListener } from './ice/ice-agent-event-target.js';
+export type { IceCandidateInitLike } from './ice/candidate.js';
+export { IceSendError, DEFAULT_MAX_DATAGRAM_SIZE, type IceSendErrorCode } from './ice/datagram-size.js';
+export { validateIceConfiguration, validateIceServer, type IceConfigurationToValidate } from './ice/ice-server-validation.js';
 export {
   toSessionDescription, fromSessionDescription, DUMMY_FINGERPRINT,
   type SessionIceDescription, type SessionDescriptionOptions, type ParsedSessionDescription, type DtlsSetupRole,
@@ -43,3 +60,28 @@ export {
 export type { IceServerConfig, IceTransportPolicy, GatheringError } from './ice/gatherer.js';
 export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, computePriority, IceCandidateError, type IceCandidate, type IceCandidateInit, type IceCandidateType } from './ice/candidate.js';
 export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';
+
+// Types the signatures above name (fields, options, counters, codes), exported so users can name them too.
+export type {
+  BindFrame, BoundFrame, CloseFrame, ConnectFrame, ConnectedFrame, DataFrame, EndFrame, ErrorFrame, HelloFrame,
+  MdnsRegisterFrame, MdnsRegisteredFrame, MdnsUnregisterFrame, ResolveFrame, ResolvedFrame, StreamFrame, WindowFrame,
+} from './net/bridge-frame-types.js';
+export type { TimerHandle } from './net/clock.js';
+export type { StreamFramerOptions } from './net/stream-framer.js';
+export type { BytesSource, WebTransportInit } from './net/webtransport-carrier.js';
+export type { IceServerScheme, IceServerTransport } from './net/ice-server-uri.js';
+export type { RandomFill } from './ice/credentials.js';
+export type { CandidatePairState } from './ice/candidate-pair.js';
+export type { IceRole } from './ice/checks.js';
+export type { IceProtocol, IceTcpType, IceCandidateErrorCode } from './ice/candidate.js';
+export type { IceSdpErrorCode } from './ice/sdp.js';
+export type { StunBindingErrorCode } from './stun/binding.js';
+export type { StunClientCounters } from './stun/client.js';
+export type { TransactionCounters } from './stun/transactions.js';
+export type { PeerPolicyOptions, PeerVerdict } from './server/peer-policy.js';
+export type { Rfc5780Options, Rfc5780Socket } from './server/rfc5780.js';
+export type { StunServerDropReason } from './server/stun-server.js';
+export type { TurnRealmCredentials } from './server/turn-realms.js';
+export type { TurnDropReason } from './server/turn-server-counters.js';
+export type { TurnAllocationInfo, TurnDeallocationReason } from './server/turn-server-events.js';
+export type { TurnTcpEvent, TurnTcpCloseReason } from './server/turn-tcp-events.js';

@@ -19,7 +19,7 @@ export interface CertificateHash {
 }
 
 /** The W3C WebTransport options this carrier passes. */
-interface WebTransportInit {
+export interface WebTransportInit {
   serverCertificateHashes?: { algorithm: string; value: BytesSource }[];
 }
 

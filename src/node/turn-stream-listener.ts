@@ -48,7 +48,8 @@ export interface TurnStreamLimits {
   tlsHandshakeTimeoutMs?: number;
 }
 
-type ResolvedLimits = { readonly [K in keyof typeof TURN_STREAM_DEFAULTS]: number };
+/** streamLimits with every default filled in. */
+export type ResolvedTurnStreamLimits = { readonly [K in keyof typeof TURN_STREAM_DEFAULTS]: number };
 
 export interface TurnStreamCounters {
   /** Connections accepted (past the limits), per transport. */
@@ -80,9 +81,9 @@ export interface TurnTlsCredentials {
   key: string;
 }
 
-function resolveLimits(limits: TurnStreamLimits): ResolvedLimits {
-  const out = { ...TURN_STREAM_DEFAULTS } as { -readonly [K in keyof ResolvedLimits]: number };
-  for (const key of Object.keys(TURN_STREAM_DEFAULTS) as (keyof ResolvedLimits)[]) {
+function resolveLimits(limits: TurnStreamLimits): ResolvedTurnStreamLimits {
+  const out = { ...TURN_STREAM_DEFAULTS } as { -readonly [K in keyof ResolvedTurnStreamLimits]: number };
+  for (const key of Object.keys(TURN_STREAM_DEFAULTS) as (keyof ResolvedTurnStreamLimits)[]) {
     const v = limits[key];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new RangeError(`${key} must be a positive whole number, got ${String(v)}`);
@@ -107,7 +108,7 @@ interface Connection {
 
 /** The TCP and TLS listeners of one TURN server, sharing its connection limits and counters. */
 export class TurnStreamListeners {
-  readonly limits: ResolvedLimits;
+  readonly limits: ResolvedTurnStreamLimits;
   readonly counters: TurnStreamCounters = {
     accepted: { tcp: 0, tls: 0 },
     refused: { maxConnections: 0, maxConnectionsPerIp: 0 },
