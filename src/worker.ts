@@ -1,6 +1,10 @@
 // Page entry point (`icebridge/worker`): icebridge runs in a Web Worker this starts by itself, reaching the
 // network through a bridge; the page holds thin handles with the same API. The error classes are exported
 // here too: compare with these (or by `name` and `code`), not with the ones of another bundle.
+/**
+ * The page client of the icebridge Worker: bridge connections, STUN, NAT discovery, TURN and ICE agents that run in the Worker.
+ * @module icebridge/worker
+ */
 import { IcebridgeWorker } from './worker/client.js';
 import type { WorkerBridgeConnection } from './worker/client.js';
 import type { WorkerIceAgent } from './worker/client-agent.js';
