@@ -1,6 +1,6 @@
 // npm run bench -- size: what a user downloads. Minified + gzipped (level 9) sizes, as esbuild builds dist/,
-// of the page entry (dist/browser.js), the Worker's first script (dist/worker.js: what the first connection
-// loads) and each lazily loaded chunk (dist/chunks/), the Node entry and the core; what an app that uses only
+// of the page entry (dist/browser.js), the Worker (dist/worker.js, one file: what the first connection
+// loads), the Node entry and the core; what an app that uses only
 // `IceAgent` keeps of the page entry; and the npm tarball, packed and unpacked. Against the target: page
 // entry + Worker <= 30 KB min+gzip for the first connection. Then what each further part would save if it
 // were loaded lazily too (the bundle rebuilt with that module left out), to show where the bytes are.
@@ -93,7 +93,8 @@ function without(cut: RegExp): Plugin {
   };
 }
 
-const WORKER: BuildOptions = { entryPoints: { worker: 'src/worker/worker.ts' }, platform: 'browser', splitting: true, chunkNames: 'chunks/[name]-[hash]' };
+// One file, as scripts/build.mjs builds it: Vite's default (IIFE) worker build cannot take lazily imported chunks.
+const WORKER: BuildOptions = { entryPoints: { worker: 'src/worker/worker.ts' }, platform: 'browser' };
 const PAGE: BuildOptions = { entryPoints: { browser: 'src/browser.ts' }, platform: 'browser', external: ['./worker-inline.js'] };
 
 /** Parts a first connection does not need that are still in the Worker's first script, by the module to make lazy. */
