@@ -21,7 +21,9 @@ export { type IceCandidatePairStats, type IceGatheringState, type SelectedCandid
 export type { IceServerConfig, IceTransportPolicy, GatheringError } from './ice/gatherer.js';
 export type { IceParameters, IceTransportState } from './ice/agent.js';
 export type { IceCandidateInit } from './ice/candidate.js';
-export { startIcebridgeServer, type IcebridgeServerOptions, type RunningIcebridgeServer } from './node/serve.js';
+export {
+  startIcebridgeServer, type IcebridgeServerOptions, type RunningIcebridgeServer, type ServeBridgeOptions, type ServeTurnOptions,
+} from './node/serve.js';
 export { attachSignalingRelay, SignalingCloseCode, type SignalingRelayOptions, type RunningSignalingRelay } from './node/signaling-relay.js';
 export { startBridge, BRIDGE_DEFAULTS, BridgeCloseCode, type BridgeOptions, type RunningBridge } from '../bridge/index.js';
 

@@ -14,10 +14,16 @@ import { attachSignalingRelay, type RunningSignalingRelay, type SignalingRelayOp
 import { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './turn-server.js';
 import { turnServerMetricsText } from './turn-server-metrics.js';
 
-/** Bridge options `icebridge serve` sets itself: it attaches to the HTTP server at /bridge with the shared secret. */
-type ServeBridgeOptions = Omit<BridgeOptions, 'server' | 'host' | 'port' | 'path' | 'metricsPath' | 'secret' | 'allowLoopback'>;
-/** TURN options `icebridge serve` sets itself from `host`, `stunPort`, `secret` and `allowLoopback`. */
-type ServeTurnOptions = Omit<NodeTurnServerOptions, 'hosts' | 'port' | 'secret' | 'allowLoopback'>;
+/**
+ * Bridge options for `startIcebridgeServer`: every {@link BridgeOptions} but those it sets itself (it attaches
+ * to the HTTP server at /bridge with the shared secret).
+ */
+export type ServeBridgeOptions = Omit<BridgeOptions, 'server' | 'host' | 'port' | 'path' | 'metricsPath' | 'secret' | 'allowLoopback'>;
+/**
+ * TURN options for `startIcebridgeServer`: every {@link NodeTurnServerOptions} but those it sets itself from
+ * `host`, `stunPort`, `secret` and `allowLoopback`.
+ */
+export type ServeTurnOptions = Omit<NodeTurnServerOptions, 'hosts' | 'port' | 'secret' | 'allowLoopback'>;
 
 export interface IcebridgeServerOptions {
   /** Addresses to listen on: the HTTP server takes the first, the STUN/TURN server all. Default ['127.0.0.1']. */
