@@ -26,7 +26,10 @@ import { AGENT_EVENT_TYPES, type IceAgentConfig } from './worker/protocol.js';
 export * from './worker.js';
 // Signalling and tools.
 export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, computePriority, type IceCandidate, type IceCandidateType } from './ice/candidate.js';
-export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';
+export {
+  parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, ICE_SDP_LIMITS,
+  type IceDescription, type IceSdpLine, type IceSdpLimits, type IceDescriptionParseOptions,
+} from './ice/sdp.js';
 export { parseIceServerUri, formatIceServerUri, IceServerUriError, type IceServerUri } from './net/ice-server-uri.js';
 export { formatTransportAddress, type AddressFamily } from './net/transport-address.js';
 

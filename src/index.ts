@@ -59,7 +59,10 @@ export {
 } from './ice/session-description.js';
 export type { IceServerConfig, IceTransportPolicy, GatheringError } from './ice/gatherer.js';
 export { parseCandidate, formatCandidate, candidateToInit, candidateFromInit, computePriority, IceCandidateError, type IceCandidate, type IceCandidateInit, type IceCandidateType } from './ice/candidate.js';
-export { parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, type IceDescription, type IceSdpLine } from './ice/sdp.js';
+export {
+  parseIceAttributeLine, parseIceDescription, formatIceDescription, IceSdpError, ICE_SDP_LIMITS,
+  type IceDescription, type IceSdpLine, type IceSdpLimits, type IceDescriptionParseOptions,
+} from './ice/sdp.js';
 
 // Types the signatures above name (fields, options, counters, codes), exported so users can name them too.
 export type {

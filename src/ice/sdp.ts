@@ -27,9 +27,39 @@ export type IceSdpLine =
 /**
  * Stable codes: `SYNTAX` (not text), `CANDIDATE` (the IceCandidateError is the `cause`), `UFRAG`, `PWD`,
  * `OPTIONS`, `FLAG` (a value on ice-lite or end-of-candidates), `CONFLICT` (two different ice-ufrag or
- * ice-pwd values), `UNKNOWN` (a line that is no ICE attribute, in strict mode).
+ * ice-pwd values), `UNKNOWN` (a line that is no ICE attribute, in strict mode), `LIMIT` (over one of the
+ * {@link IceSdpLimits}).
  */
-export type IceSdpErrorCode = 'SYNTAX' | 'CANDIDATE' | 'UFRAG' | 'PWD' | 'OPTIONS' | 'FLAG' | 'CONFLICT' | 'UNKNOWN';
+export type IceSdpErrorCode = 'SYNTAX' | 'CANDIDATE' | 'UFRAG' | 'PWD' | 'OPTIONS' | 'FLAG' | 'CONFLICT' | 'UNKNOWN' | 'LIMIT';
+
+/**
+ * Bounds on what the SDP readers accept, so a description from the other side costs time and memory in
+ * proportion to what an agent can use; over one is an IceSdpError `LIMIT` before any more is read. Any
+ * positive number, `Infinity` to lift one. Parsing is linear in the length either way.
+ */
+export interface IceSdpLimits {
+  /** Characters in the whole text. Default 262 144 (256 KiB; a browser's offer with a data channel is ~1 KB, with 20 media sections ~100 KB). */
+  maxLength?: number;
+  /** a=candidate lines. Default 1 000 (an agent keeps 100 remote candidates by default, `maxRemoteCandidates`). */
+  maxCandidates?: number;
+  /** Distinct ice-options tags (RFC 8839 §5.6); repeats are not counted. Default 64 (a handful are registered). */
+  maxIceOptions?: number;
+}
+
+/** The defaults of {@link IceSdpLimits}. */
+export const ICE_SDP_LIMITS: Readonly<Required<IceSdpLimits>> = Object.freeze({ maxLength: 262_144, maxCandidates: 1_000, maxIceOptions: 64 });
+
+/** The limits with defaults filled in; a limit that is not a positive number is a RangeError (the caller's mistake, not the text's). */
+export function resolveIceSdpLimits(limits: IceSdpLimits = {}): Required<IceSdpLimits> {
+  const out = { ...ICE_SDP_LIMITS };
+  for (const key of Object.keys(ICE_SDP_LIMITS) as (keyof IceSdpLimits)[]) {
+    const v = limits[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v > 0)) throw new RangeError(`${key} must be a positive number or Infinity, not ${String(v)}`);
+    out[key] = v;
+  }
+  return out;
+}
 
 /** A malformed ICE line. `line` counts from 1; 0 when the line's place is not known. */
 export class IceSdpError extends TypeError {
@@ -99,14 +129,25 @@ export function parseIceAttributeLine(line: string, lineNumber = 0): IceSdpLine 
   }
 }
 
+/** Options of {@link parseIceDescription}. */
+export interface IceDescriptionParseOptions extends IceSdpLimits {
+  /** A line that is no ICE attribute is an UNKNOWN error instead of skipped. Default false. */
+  strict?: boolean;
+}
+
 /**
  * The ICE attributes of an SDP text or fragment (lines end in CRLF or LF; blank lines are skipped).
  * Other lines are skipped, or with `strict` are UNKNOWN errors. Repeated ice-ufrag/ice-pwd lines must
- * agree (a BUNDLE offer repeats them per m-section); ice-options accumulate without duplicates.
+ * agree (a BUNDLE offer repeats them per m-section); ice-options accumulate without duplicates. Linear in
+ * the text's length; bounded by the {@link IceSdpLimits} in `opts`.
  */
-export function parseIceDescription(text: string, opts: { strict?: boolean } = {}): IceDescription {
+export function parseIceDescription(text: string, opts: IceDescriptionParseOptions = {}): IceDescription {
   if (typeof text !== 'string') throw new IceSdpError('SYNTAX', 0, 'not a string');
+  const limits = resolveIceSdpLimits(opts);
+  if (text.length > limits.maxLength) throw new IceSdpError('LIMIT', 0, `${text.length} characters, over maxLength ${limits.maxLength}`);
   const d: IceDescription = { options: [], lite: false, candidates: [], endOfCandidates: false };
+  // A Set beside the list: `includes` per tag made 64 k distinct tags take 14 s.
+  const options = new Set<string>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const number = i + 1;
@@ -115,6 +156,7 @@ export function parseIceDescription(text: string, opts: { strict?: boolean } = {
     const parsed = parseIceAttributeLine(raw, number);
     switch (parsed.kind) {
       case 'candidate':
+        if (d.candidates.length >= limits.maxCandidates) throw new IceSdpError('LIMIT', number, `more than maxCandidates ${limits.maxCandidates} candidates`);
         d.candidates.push(parsed.candidate);
         break;
       case 'ufrag':
@@ -126,7 +168,12 @@ export function parseIceDescription(text: string, opts: { strict?: boolean } = {
         d.pwd = parsed.value;
         break;
       case 'options':
-        for (const v of parsed.values) if (!d.options.includes(v)) d.options.push(v);
+        for (const v of parsed.values) {
+          if (options.has(v)) continue;
+          if (options.size >= limits.maxIceOptions) throw new IceSdpError('LIMIT', number, `more than maxIceOptions ${limits.maxIceOptions} distinct ice-options`);
+          options.add(v);
+          d.options.push(v);
+        }
         break;
       case 'lite':
         d.lite = true;

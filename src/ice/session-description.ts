@@ -10,7 +10,7 @@
  */
 import { candidateFromInit, candidateToInit, type IceCandidate, type IceCandidateInit } from './candidate.js';
 import type { IceParameters } from './agent-options.js';
-import { formatIceDescription, IceSdpError, parseIceAttributeLine, parseIceDescription } from './sdp.js';
+import { formatIceDescription, IceSdpError, parseIceAttributeLine, parseIceDescription, resolveIceSdpLimits, type IceSdpLimits } from './sdp.js';
 
 /** RFC 8842 §5: who starts DTLS. An offer says actpass; an answer picks active (client) or passive (server). */
 export type DtlsSetupRole = 'actpass' | 'active' | 'passive' | 'holdconn';
@@ -212,11 +212,18 @@ function only(lines: readonly string[], { start, end }: Section): string {
  * (falling back to session-level lines, RFC 8839 §5.4), a=ice-lite, a=end-of-candidates, a=mid, a=fingerprint,
  * a=setup. Other sections and attributes are ignored. Throws IceSdpError with the line at fault: SYNTAX (not
  * SDP, no data-channel section, a malformed mid, fingerprint or setup), UFRAG/PWD (missing or malformed),
- * CANDIDATE, OPTIONS, FLAG, CONFLICT.
+ * CANDIDATE, OPTIONS, FLAG, CONFLICT, LIMIT (over one of `limits`, {@link IceSdpLimits}). Linear in the length.
  */
-export function fromSessionDescription(sdp: string | { readonly type?: string; readonly sdp?: string | null | undefined }): ParsedSessionDescription {
+export function fromSessionDescription(
+  sdp: string | { readonly type?: string; readonly sdp?: string | null | undefined },
+  limits: IceSdpLimits = {},
+): ParsedSessionDescription {
   const text = typeof sdp === 'string' ? sdp : sdp !== null && typeof sdp === 'object' ? sdp.sdp : undefined;
   if (typeof text !== 'string') throw new IceSdpError('SYNTAX', 0, 'not an SDP string or an RTCSessionDescription');
+  const bounds = resolveIceSdpLimits(limits);
+  if (text.length > bounds.maxLength) throw new IceSdpError('LIMIT', 0, `${text.length} characters, over maxLength ${bounds.maxLength}`);
+  // The length is checked once, here: each section below is read from a text as long as the whole.
+  const sectionLimits = { ...bounds, maxLength: Infinity };
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines[0] !== 'v=0') throw new IceSdpError('SYNTAX', 1, `an SDP description starts with v=0, not ${quote(lines[0] ?? '')}`);
   const mLines = lines.flatMap((l, i) => (l.startsWith('m=') ? [i] : []));
@@ -228,8 +235,8 @@ export function fromSessionDescription(sdp: string | { readonly type?: string; r
   if (mLineIndex < 0) throw new IceSdpError('SYNTAX', 0, `no m=application ${DATA_CHANNEL_PROTO} ${DATA_CHANNEL_FORMAT} section`);
   const media: Section = { start: mLines[mLineIndex], end: mLines[mLineIndex + 1] ?? lines.length };
 
-  const sessionIce = parseIceDescription(only(lines, session));
-  const mediaIce = parseIceDescription(only(lines, media));
+  const sessionIce = parseIceDescription(only(lines, session), sectionLimits);
+  const mediaIce = parseIceDescription(only(lines, media), sectionLimits);
   const ufrag = mediaIce.ufrag ?? sessionIce.ufrag;
   const pwd = mediaIce.pwd ?? sessionIce.pwd;
   if (ufrag === undefined) throw new IceSdpError('UFRAG', media.start + 1, 'no a=ice-ufrag for the data channel section');
