@@ -155,7 +155,15 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     if (result === 'refused' || result === 'duplicate') return false;
     // The learned peer-reflexive candidate took the signalled one's form in place (§7.3.1.3): its pairs'
     // priorities and foundations follow.
-    if (result === 'replaced-prflx') this.checklist.reprioritize(this.role === 'controlling');
+    if (result === 'replaced-prflx') {
+      this.checklist.reprioritize(this.role === 'controlling');
+      // The selected pair's remote now shows its signalled form (a check can beat signalling or mDNS
+      // resolution, draft-ietf-mmusic-mdns-ice-candidates §6.3): tell the application, as for a new pair.
+      const selected = this.selectedPair;
+      if (selected && selected.remote.address === candidate.address && selected.remote.port === candidate.port) {
+        this.events.push({ type: 'selectedcandidatepairchange', pair: selected });
+      }
+    }
     for (const local of this.localCandidates) if (local.candidate.type !== 'srflx') this.pair(local, candidate);
     this.touch(now);
     return true;

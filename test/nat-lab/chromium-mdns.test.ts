@@ -201,7 +201,12 @@ describe('headless Chromium (default mDNS) and an icebridge peer in network name
       local?: { candidateType: string; address?: string };
       remote?: { candidateType: string; address?: string };
     };
-    const selected = (await run.event((e) => e.event === 'selected', 10_000)) as { local: { type: string }; remote: { type: string; address: string; port: number } };
+    // Chromium's first check can beat the name's resolution, so the pair is first selected with a
+    // peer-reflexive remote; once resolved, the signalled candidate takes its place and is reported again.
+    const selected = (await run.event((e) => e.event === 'selected' && (e as { remote: { type: string } }).remote.type === 'host', 10_000)) as {
+      local: { type: string };
+      remote: { type: string; address: string; port: number };
+    };
     const dump = JSON.stringify({ state, events: run.events.filter((e) => e.event !== "data") }).slice(0, 4000);
     assert.ok(['connected', 'completed'].includes(state.ice), dump);
     assert.equal(state.local?.candidateType, 'host', dump);
