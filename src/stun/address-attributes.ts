@@ -28,6 +28,8 @@ export function addressCodec(xor: boolean) {
       for (let i = 0; i < need - 4; i++) scratch[i] = bytes[offset + 4 + i] ^ bytes[4 + i];
       return { address: formatIpAt(scratch, 0, need - 4), port };
     },
+    // The first byte is reserved (§14.1); the address bytes and port always give themselves back.
+    lossy: (bytes, offset) => bytes[offset] !== 0,
     size(value) {
       if (typeof value !== 'object' || value === null) throw encodeError('VALUE_TYPE', name, 'value must be { address, port }');
       checkUint(name, value.port, 0xffff, 'port');
@@ -43,4 +45,16 @@ export function addressCodec(xor: boolean) {
       if (xor) for (let i = 0; i < length - 4; i++) bytes[offset + 4 + i] ^= bytes[4 + i];
     },
   });
+}
+
+/**
+ * XORs an XOR-address value at value[at, at + length) with the header in `header` (bytes 4..19 of its
+ * message), in place: the port with the cookie's high 16 bits, the address with cookie ‖ transaction ID
+ * (RFC 8489 §14.2). Its own inverse, so it both removes and applies the XOR.
+ */
+export function xorAddressValue(value: Uint8Array, at: number, length: number, header: Uint8Array): void {
+  if (length < 4) return;
+  value[at + 2] ^= header[4];
+  value[at + 3] ^= header[5];
+  for (let i = 0; i < length - 4; i++) value[at + 4 + i] ^= header[4 + i];
 }

@@ -1,6 +1,6 @@
 import type { StunAttributeName, StunAttributeValues } from './attribute-values.js';
 import { StunEncodeError, StunParseError, type StunEncodeErrorCode } from './errors.js';
-import { readUtf8, utf8Length, writeUtf8 } from './text.js';
+import { isExactUtf8, readUtf8, utf8Length, writeUtf8 } from './text.js';
 
 /**
  * How one attribute's value goes to and from the wire. `bytes` and `view` span the whole message (offsets
@@ -14,6 +14,12 @@ export interface StunAttributeCodec<T> {
   size(value: T): number;
   /** Writes a value that `size` accepted; the header (cookie, transaction ID) is already in `bytes`. */
   write(value: T, bytes: Uint8Array, view: DataView, offset: number, length: number): void;
+  /**
+   * True where the decoded value, written back, would not give these bytes — nonzero reserved bits, text
+   * that is not UTF-8 or longer than a sender may write — so the decoder keeps them as the attribute's
+   * `raw` (decode then encode is the identity). Absent: the value always gives its bytes back.
+   */
+  lossy?(bytes: Uint8Array, offset: number, length: number): boolean;
   /** XOR-address attributes need the magic cookie to decode (RFC 8489 §14.2). */
   readonly xor?: boolean;
 }
@@ -32,7 +38,8 @@ export function row<N extends StunAttributeName>(
   make: (name: string) => StunAttributeCodec<StunAttributeValues[N]>,
 ): StunAttributeRow<N> {
   const codec = make(name);
-  return { type, name, decode: codec.decode, size: codec.size, write: codec.write, xor: codec.xor === true };
+  const r = { type, name, decode: codec.decode, size: codec.size, write: codec.write, xor: codec.xor === true };
+  return codec.lossy === undefined ? r : { ...r, lossy: codec.lossy };
 }
 
 /** ATTR_LENGTH, reported at the attribute's type field (4 bytes before its value). */
@@ -57,6 +64,12 @@ export function checkUint(name: string, value: unknown, max: number, what = 'val
   return value;
 }
 
+/** Whether any of bytes[from, to) is nonzero: a reserved field a sender set (RFC 8489 §14: ignored on receipt). */
+export function anyNonzero(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return true;
+  return false;
+}
+
 export function checkBytes(name: string, value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) throw encodeError('VALUE_TYPE', name, 'value must be a Uint8Array');
   return value;
@@ -66,6 +79,7 @@ export function checkBytes(name: string, value: unknown): Uint8Array {
 export function textCodec(maxBytes: number) {
   return (name: string): StunAttributeCodec<string> => ({
     decode: (bytes, _view, offset, length) => readUtf8(bytes, offset, offset + length),
+    lossy: (bytes, offset, length) => length > maxBytes || !isExactUtf8(bytes, offset, offset + length),
     size(value) {
       if (typeof value !== 'string') throw encodeError('VALUE_TYPE', name, `must be a string, got ${typeof value}`);
       const n = utf8Length(value);
@@ -133,6 +147,7 @@ export function uint16Codec(name: string): StunAttributeCodec<number> {
       if (length !== 4) throw lengthError(name, offset, length, '4');
       return view.getUint16(offset);
     },
+    lossy: (bytes, offset) => bytes[offset + 2] !== 0 || bytes[offset + 3] !== 0,
     size(value) {
       checkUint(name, value, 0xffff);
       return 4;
@@ -148,6 +163,7 @@ export function uint8Codec(name: string): StunAttributeCodec<number> {
       if (length !== 4) throw lengthError(name, offset, length, '4');
       return bytes[offset];
     },
+    lossy: (bytes, offset) => anyNonzero(bytes, offset + 1, offset + 4),
     size(value) {
       checkUint(name, value, 0xff);
       return 4;

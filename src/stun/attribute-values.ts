@@ -92,6 +92,16 @@ export interface StunKnownAttribute<N extends StunAttributeName = StunAttributeN
   readonly name: N;
   readonly value: StunAttributeValues[N];
   readonly padding?: number;
+  /**
+   * Set by the decoder only, and only where `value` cannot give back the bytes received: nonzero reserved
+   * bits (RFC 8489 §14.1, §14.8; RFC 8656 §18; RFC 5780 §7), text that is not UTF-8 or longer than a sender
+   * may write (RFC 8489 §14.3, §14.9, §14.10), NULs after a reason phrase, nonzero padding inside
+   * PASSWORD-ALGORITHMS. The encoder then writes these bytes instead of `value`, unchecked, so decode then
+   * encode is the identity. XOR-address bytes are kept with the XOR undone (§14.2), so they stay right
+   * under another transaction ID. Non-enumerable, so `{ ...attribute, value }` is a fresh attribute encoded
+   * from its value; such an attribute and its value are frozen, so `raw` cannot disagree with `value`.
+   */
+  readonly raw?: Uint8Array;
 }
 
 /**
@@ -103,6 +113,16 @@ export interface StunRawAttribute {
   readonly name: undefined;
   readonly value: Uint8Array;
   readonly padding?: number;
+}
+
+/**
+ * An attribute RFC 8489 §9 says to ignore — after MESSAGE-INTEGRITY anything but MESSAGE-INTEGRITY-SHA256
+ * and FINGERPRINT, after MESSAGE-INTEGRITY-SHA256 anything but FINGERPRINT — kept as bytes with its place,
+ * so the message re-encodes as received.
+ */
+export interface StunIgnoredAttribute extends StunRawAttribute {
+  /** Index in the message's `attributes` of the attribute it came before; `attributes.length` if none. */
+  readonly before: number;
 }
 
 export type StunAttribute = { [N in StunAttributeName]: StunKnownAttribute<N> }[StunAttributeName] | StunRawAttribute;

@@ -1,6 +1,8 @@
 import { crc32 } from '../crypto/index.js';
+import { xorAddressValue } from './address-attributes.js';
+import type { StunAttributeRow } from './attribute-codec.js';
 import { attributeByType, isComprehensionRequired } from './attributes.js';
-import type { StunAttribute, StunRawAttribute } from './attribute-values.js';
+import type { StunAttribute, StunIgnoredAttribute } from './attribute-values.js';
 import { FINGERPRINT_XOR, HEADER_LENGTH, MAGIC_COOKIE, StunAttributeType as T } from './constants.js';
 import { StunParseError } from './errors.js';
 import { classOfType, methodOfType } from './header.js';
@@ -36,7 +38,7 @@ export function decodeStunMessage(input: Uint8Array): StunMessage {
 
   const attributes: StunAttribute[] = [];
   let unknown: number[] | undefined;
-  let ignored: StunRawAttribute[] | undefined;
+  let ignored: StunIgnoredAttribute[] | undefined;
   let integrity = -1;
   let integritySha256 = -1;
   let fingerprint = -1;
@@ -58,13 +60,17 @@ export function decodeStunMessage(input: Uint8Array): StunMessage {
     // RFC 8489 §9: after MESSAGE-INTEGRITY only MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count; after
     // MESSAGE-INTEGRITY-SHA256 only FINGERPRINT.
     if (type !== T.FINGERPRINT && (integritySha256 >= 0 || (integrity >= 0 && type !== T.MESSAGE_INTEGRITY_SHA256))) {
-      (ignored ??= []).push({ type, name: undefined, value: bytes.slice(valueAt, valueAt + valueLength), padding });
+      (ignored ??= []).push({ type, name: undefined, value: bytes.slice(valueAt, valueAt + valueLength), padding, before: attributes.length });
     } else if (row === undefined || (row.xor === true && !hasCookie)) {
       if (row === undefined && isComprehensionRequired(type)) (unknown ??= []).push(type);
       attributes.push({ type, name: undefined, value: bytes.slice(valueAt, valueAt + valueLength), padding });
     } else {
       const value = row.decode(bytes, view, valueAt, valueLength);
-      attributes.push({ type, name: row.name, value, padding } as StunAttribute);
+      attributes.push(
+        row.lossy?.(bytes, valueAt, valueLength) === true
+          ? keepingRaw(row, value, padding, bytes, valueAt, valueLength)
+          : ({ type, name: row.name, value, padding } as StunAttribute),
+      );
       if (type === T.MESSAGE_INTEGRITY) integrity = offset;
       else if (type === T.MESSAGE_INTEGRITY_SHA256) integritySha256 = offset;
       else if (type === T.FINGERPRINT) fingerprint = offset;
@@ -98,6 +104,23 @@ export function decodeStunMessage(input: Uint8Array): StunMessage {
     integritySha256,
     fingerprint,
   );
+}
+
+/** A decoded attribute that also holds the bytes its value cannot give back (see StunKnownAttribute.raw), frozen. */
+function keepingRaw(row: StunAttributeRow, value: unknown, padding: number, bytes: Uint8Array, at: number, length: number): StunAttribute {
+  const raw = bytes.slice(at, at + length);
+  if (row.xor === true) xorAddressValue(raw, 0, length, bytes);
+  const attribute = { type: row.type, name: row.name, value: deepFreeze(value), padding };
+  Object.defineProperty(attribute, 'raw', { value: raw, enumerable: false });
+  return Object.freeze(attribute) as StunAttribute;
+}
+
+function deepFreeze<V>(value: V): V {
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /**

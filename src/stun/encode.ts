@@ -1,6 +1,7 @@
 import { HmacSha1, HmacSha256, crc32 } from '../crypto/index.js';
+import { xorAddressValue } from './address-attributes.js';
 import { attributeByType } from './attributes.js';
-import type { StunAttribute } from './attribute-values.js';
+import type { StunAttribute, StunIgnoredAttribute, StunRawAttribute } from './attribute-values.js';
 import { FINGERPRINT_XOR, HEADER_LENGTH, MAGIC_COOKIE, type StunClass, StunAttributeType as T } from './constants.js';
 import { StunEncodeError } from './errors.js';
 import { classBits, encodeMessageType } from './header.js';
@@ -13,6 +14,8 @@ export interface StunMessageFields {
   /** Default MAGIC_COOKIE; see StunMessage.cookie. */
   readonly cookie?: number;
   readonly attributes: readonly StunAttribute[];
+  /** Written back at their places (a decoded message's; `before` ascending); none by default. */
+  readonly ignoredAttributes?: readonly StunIgnoredAttribute[];
 }
 
 export interface StunEncodeOptions {
@@ -42,7 +45,8 @@ const sha256Scratch = new Uint8Array(32);
  * attribute list already has one, otherwise added after the other attributes in the order MESSAGE-INTEGRITY,
  * MESSAGE-INTEGRITY-SHA256, FINGERPRINT (before a FINGERPRINT already in the list). Without the option, an
  * entry in the list is written with its stored value. Padding is zero unless an attribute carries the
- * padding it was decoded with, so a decoded message re-encodes byte for byte.
+ * padding it was decoded with, a decoded attribute whose value cannot give its bytes back carries them
+ * (`raw`), and ignored attributes go back where they were: a decoded message re-encodes byte for byte.
  */
 export function encodeStunMessage(message: StunMessageFields, options?: StunEncodeOptions): Uint8Array {
   const { method, transactionId, attributes } = message;
@@ -92,6 +96,14 @@ export function encodeStunMessage(message: StunMessageFields, options?: StunEnco
     sizes[i] = n;
     total += 4 + pad4(n);
   }
+  const ignored = message.ignoredAttributes ?? [];
+  for (let j = 0; j < ignored.length; j++) {
+    const before = ignored[j].before;
+    if (!Number.isInteger(before) || before < (j > 0 ? ignored[j - 1].before : 0) || before > count) {
+      throw new StunEncodeError('VALUE_RANGE', `ignoredAttributes[${j}].before ${String(before)} is not an ascending index in 0..${count}`);
+    }
+    total += 4 + pad4(sizeOf(ignored[j], cookie));
+  }
   if (addIntegrityAt >= 0) total += 24;
   if (addSha256At >= 0) total += 4 + sha256Length;
   if (fingerprint && fingerprintIndex < 0) total += 8;
@@ -115,7 +127,12 @@ export function encodeStunMessage(message: StunMessageFields, options?: StunEnco
   view.setUint32(4, cookie);
   out.set(transactionId, 8);
   let offset = HEADER_LENGTH;
+  let nextIgnored = 0;
   for (let i = 0; i <= count; i++) {
+    for (; nextIgnored < ignored.length && ignored[nextIgnored].before === i; nextIgnored++) {
+      const attribute = ignored[nextIgnored];
+      offset = writeAttribute(attribute, attribute.value.length, out, view, offset);
+    }
     if (i === addIntegrityAt && hmacSha1 !== undefined) offset = writeIntegrity(out, view, offset, total, hmacSha1);
     if (i === addSha256At && hmacSha256 !== undefined) offset = writeIntegritySha256(out, view, offset, total, hmacSha256, sha256Length);
     if (i === count) break;
@@ -141,7 +158,7 @@ function keyed<H>(key: unknown, Hmac: new (key: Uint8Array) => H, name: string):
   return new Hmac(key);
 }
 
-function sizeOf(attribute: StunAttribute, cookie: number): number {
+function sizeOf(attribute: StunAttribute | StunRawAttribute, cookie: number): number {
   if (attribute.name === undefined) {
     if (!(attribute.value instanceof Uint8Array)) {
       throw new StunEncodeError('VALUE_TYPE', `raw attribute 0x${attribute.type.toString(16)} needs a Uint8Array`);
@@ -155,15 +172,27 @@ function sizeOf(attribute: StunAttribute, cookie: number): number {
   if (row.xor === true && cookie !== MAGIC_COOKIE) {
     throw new StunEncodeError('XOR_WITHOUT_COOKIE', `${row.name} cannot be encoded in a message without the magic cookie`);
   }
+  const raw = attribute.raw;
+  if (raw !== undefined) {
+    if (!(raw instanceof Uint8Array)) throw new StunEncodeError('VALUE_TYPE', `${row.name} raw must be a Uint8Array`);
+    return raw.length;
+  }
   return row.size(attribute.value as never);
 }
 
-function writeAttribute(attribute: StunAttribute, length: number, out: Uint8Array, view: DataView, offset: number): number {
+function writeAttribute(attribute: StunAttribute | StunRawAttribute, length: number, out: Uint8Array, view: DataView, offset: number): number {
   view.setUint16(offset, attribute.type);
   view.setUint16(offset + 2, length);
   const valueAt = offset + 4;
-  if (attribute.name === undefined) out.set(attribute.value, valueAt);
-  else attributeByType(attribute.type)!.write(attribute.value as never, out, view, valueAt, length);
+  if (attribute.name === undefined) {
+    out.set(attribute.value, valueAt);
+  } else if (attribute.raw !== undefined) {
+    out.set(attribute.raw, valueAt);
+    // Kept with the XOR undone: apply this message's (the header is already written).
+    if (attributeByType(attribute.type)!.xor === true) xorAddressValue(out, valueAt, length, out);
+  } else {
+    attributeByType(attribute.type)!.write(attribute.value as never, out, view, valueAt, length);
+  }
   const end = valueAt + length;
   const next = valueAt + pad4(length);
   const padding = attribute.padding;

@@ -19,6 +19,7 @@ export type {
   StunAttributeValues,
   StunKnownAttribute,
   StunRawAttribute,
+  StunIgnoredAttribute,
   StunErrorCode,
   StunAddressErrorCode,
   StunPasswordAlgorithm,

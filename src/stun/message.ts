@@ -4,7 +4,7 @@ import type {
   StunAttributeEntry,
   StunAttributeName,
   StunAttributeValues,
-  StunRawAttribute,
+  StunIgnoredAttribute,
 } from './attribute-values.js';
 import { MAGIC_COOKIE, type StunClass } from './constants.js';
 import { StunEncodeError } from './errors.js';
@@ -29,8 +29,11 @@ export class StunMessage {
   readonly attributes: readonly StunAttribute[];
   /** Comprehension-required types (0x0000-0x7FFF) not in the table, in wire order: a server answers 420. */
   readonly unknownComprehensionRequired: readonly number[];
-  /** Attributes after MESSAGE-INTEGRITY(-SHA256) that RFC 8489 §9 says to ignore, kept raw and not decoded. */
-  readonly ignoredAttributes: readonly StunRawAttribute[];
+  /**
+   * Attributes after MESSAGE-INTEGRITY(-SHA256) that RFC 8489 §9 says to ignore, kept raw and not decoded,
+   * each with its place among `attributes`; the encoder writes them back there.
+   */
+  readonly ignoredAttributes: readonly StunIgnoredAttribute[];
   /**
    * The bytes this message was decoded from — not copied, so do not reuse that buffer while the message is
    * needed for integrity checks — or undefined for a created message.
@@ -51,7 +54,7 @@ export class StunMessage {
     cookie: number,
     attributes: readonly StunAttribute[],
     unknownComprehensionRequired: readonly number[] = NONE,
-    ignoredAttributes: readonly StunRawAttribute[] = NONE,
+    ignoredAttributes: readonly StunIgnoredAttribute[] = NONE,
     raw: Uint8Array | undefined = undefined,
     integrityOffset = -1,
     integritySha256Offset = -1,

@@ -1,6 +1,7 @@
 import type { AddressFamily } from '../net/transport-address.js';
 import {
   type StunAttributeCodec,
+  anyNonzero,
   checkBytes,
   checkUint,
   encodeError,
@@ -15,7 +16,7 @@ import type {
   StunIcmp,
   StunPasswordAlgorithm,
 } from './attribute-values.js';
-import { readUtf8, utf8Length, writeUtf8 } from './text.js';
+import { isExactUtf8, readUtf8, utf8Length, writeUtf8 } from './text.js';
 
 /** RFC 8489 §14.8 allows 763 bytes of reason phrase on receipt; we hold senders to the same bound. */
 const MAX_REASON_BYTES = 763;
@@ -52,6 +53,22 @@ function readReason(bytes: Uint8Array, start: number, end: number): string {
   return readUtf8(bytes, start, end);
 }
 
+/**
+ * Whether a code and reason at bytes[offset, offset + length) would not be written back as received: bits
+ * set in the 21 reserved bits before the class (RFC 8489 §14.8; ADDRESS-ERROR-CODE has the family in the
+ * first byte, `from` 1), trailing NULs, text that is not UTF-8 or over 763 bytes.
+ */
+function codeAndReasonLossy(bytes: Uint8Array, offset: number, length: number, from: number): boolean {
+  const end = offset + length;
+  return (
+    anyNonzero(bytes, offset + from, offset + 2) ||
+    (bytes[offset + 2] & 0xf8) !== 0 ||
+    length - 4 > MAX_REASON_BYTES ||
+    (length > 4 && bytes[end - 1] === 0) ||
+    !isExactUtf8(bytes, offset + 4, end)
+  );
+}
+
 function writeCodeAndReason(code: number, reason: string, bytes: Uint8Array, offset: number, length: number): void {
   bytes[offset + 2] = Math.floor(code / 100);
   bytes[offset + 3] = code % 100;
@@ -65,6 +82,7 @@ export function errorCodeCodec(name: string): StunAttributeCodec<StunErrorCode> 
       if (length < 4) throw lengthError(name, offset, length, 'at least 4');
       return { code: readCode(name, bytes, offset), reason: readReason(bytes, offset + 4, offset + length) };
     },
+    lossy: (bytes, offset, length) => codeAndReasonLossy(bytes, offset, length, 0),
     size(value) {
       checkObject(name, value, '{ code, reason }');
       return checkCodeAndReason(name, value.code, value.reason);
@@ -95,6 +113,7 @@ export function addressErrorCodeCodec(name: string): StunAttributeCodec<StunAddr
       const family = readFamily(name, bytes, offset);
       return { family, code: readCode(name, bytes, offset), reason: readReason(bytes, offset + 4, offset + length) };
     },
+    lossy: (bytes, offset, length) => codeAndReasonLossy(bytes, offset, length, 1),
     size(value) {
       checkObject(name, value, '{ family, code, reason }');
       familyByte(name, value.family);
@@ -114,6 +133,7 @@ export function familyCodec(name: string): StunAttributeCodec<AddressFamily> {
       if (length !== 4) throw lengthError(name, offset, length, '4');
       return readFamily(name, bytes, offset);
     },
+    lossy: (bytes, offset) => anyNonzero(bytes, offset + 1, offset + 4),
     size(value) {
       familyByte(name, value);
       return 4;
@@ -132,6 +152,17 @@ function readAlgorithm(bytes: Uint8Array, view: DataView, at: number, end: numbe
   if (next > end) return -1;
   out.push({ algorithm: view.getUint16(at), parameters: bytes.slice(at + 4, at + 4 + n) });
   return next;
+}
+
+/** Whether the padding after any entry's parameters in bytes[offset, end) is nonzero (decoded, so well-framed). */
+function algorithmPaddingNonzero(bytes: Uint8Array, offset: number, end: number): boolean {
+  for (let at = offset; at + 4 <= end; ) {
+    const n = (bytes[at + 2] << 8) | bytes[at + 3];
+    const next = at + 4 + pad4(n);
+    if (anyNonzero(bytes, at + 4 + n, next)) return true;
+    at = next;
+  }
+  return false;
 }
 
 function checkAlgorithm(name: string, value: unknown): number {
@@ -162,6 +193,7 @@ export function passwordAlgorithmsCodec(name: string): StunAttributeCodec<readon
       }
       return list;
     },
+    lossy: (bytes, offset, length) => algorithmPaddingNonzero(bytes, offset, offset + length),
     size(value) {
       if (!Array.isArray(value)) throw encodeError('VALUE_TYPE', name, 'value must be an array');
       let n = 0;
@@ -185,6 +217,7 @@ export function passwordAlgorithmCodec(name: string): StunAttributeCodec<StunPas
       }
       return list[0];
     },
+    lossy: (bytes, offset, length) => algorithmPaddingNonzero(bytes, offset, offset + length),
     size: (value) => checkAlgorithm(name, value),
     write(value, bytes, view, offset) {
       writeAlgorithm(value, bytes, view, offset);
@@ -219,6 +252,7 @@ export function evenPortCodec(name: string): StunAttributeCodec<StunEvenPort> {
       if (length !== 1) throw lengthError(name, offset, length, '1');
       return { reservePort: (bytes[offset] & 0x80) !== 0 };
     },
+    lossy: (bytes, offset) => (bytes[offset] & 0x7f) !== 0,
     size(value) {
       checkObject(name, value, '{ reservePort }');
       return 1;
@@ -237,6 +271,7 @@ export function changeRequestCodec(name: string): StunAttributeCodec<StunChangeR
       const flags = bytes[offset + 3];
       return { changeIp: (flags & 0x04) !== 0, changePort: (flags & 0x02) !== 0 };
     },
+    lossy: (bytes, offset) => anyNonzero(bytes, offset, offset + 3) || (bytes[offset + 3] & ~0x06) !== 0,
     size(value) {
       checkObject(name, value, '{ changeIp, changePort }');
       return 4;
@@ -257,6 +292,7 @@ export function icmpCodec(name: string): StunAttributeCodec<StunIcmp> {
       if (length !== 8) throw lengthError(name, offset, length, '8');
       return { type: bytes[offset + 2], code: bytes[offset + 3], data: view.getUint32(offset + 4) };
     },
+    lossy: (bytes, offset) => bytes[offset] !== 0 || bytes[offset + 1] !== 0,
     size(value) {
       checkObject(name, value, '{ type, code, data }');
       checkUint(name, value.type, 0xff, 'type');

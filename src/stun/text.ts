@@ -1,4 +1,4 @@
-import { utf8Decode, utf8Encode } from '../crypto/index.js';
+import { utf8Decode, utf8DecodeStrict, utf8Encode } from '../crypto/index.js';
 
 /**
  * UTF-8 for attribute values with an ASCII fast path: ICE usernames, realms and nonces are ASCII, and
@@ -42,4 +42,17 @@ export function readUtf8(bytes: Uint8Array, start: number, end: number): string 
     s += String.fromCharCode(b);
   }
   return s;
+}
+
+/** Whether bytes[start, end) is well-formed UTF-8, so that readUtf8 then writeUtf8 gives the same bytes back. */
+export function isExactUtf8(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && bytes[i] < 0x80) i++;
+  if (i === end) return true;
+  try {
+    utf8DecodeStrict(bytes, start, end);
+    return true;
+  } catch {
+    return false;
+  }
 }
