@@ -10,7 +10,13 @@ import type { BridgeOptions } from './options.js';
 export type ClusterBridgeOptions = Omit<BridgeOptions, 'server' | 'logger' | 'resolve' | 'mdns' | 'webTransport' | 'metricsSource'>;
 
 export type ToWorker =
-  | { icebridge: 'start'; slot: number; options: ClusterBridgeOptions }
+  /** `handoff`: the worker does not listen; the primary hands it upgrade requests (see below). */
+  | { icebridge: 'start'; slot: number; options: ClusterBridgeOptions; handoff?: boolean }
+  /**
+   * An HTTP upgrade request the primary read (`icebridge serve`, whose one HTTP port also serves pages),
+   * sent with its TCP socket as the message's handle; `head` is base64 of the bytes read past the headers.
+   */
+  | { icebridge: 'upgrade'; method: string; url: string; rawHeaders: string[]; head: string }
   | { icebridge: 'snapshot'; id: number }
   | { icebridge: 'metrics-text'; id: number; text: string }
   | { icebridge: 'stop' };

@@ -5,6 +5,8 @@
 // closed with 1011 (internal error) within a second, so clients see a close code, and the primary replaces it.
 // SIGINT and SIGTERM are left to the primary (a terminal's Ctrl-C or a service manager signals every process).
 import cluster from 'node:cluster';
+import { createServer, IncomingMessage, type Server } from 'node:http';
+import { Socket } from 'node:net';
 import { BridgeCloseCode } from './close-codes.js';
 import { isToWorker, type FromWorker, type ToWorker } from './cluster-protocol.js';
 import { startBridge, type RunningBridge } from './server.js';
@@ -46,9 +48,12 @@ export async function serveAsClusterWorker(): Promise<number> {
   const waiting = new Map<number, (text: string) => void>();
   let nextId = 1;
   let bridge: RunningBridge;
+  // Handed-off upgrades arrive on a server that never listens: the bridge attaches to it as to an app's.
+  const handoff = start.handoff === true ? createServer() : undefined;
   try {
     bridge = await startBridge({
       ...start.options,
+      ...(handoff ? { server: handoff } : {}),
       // Each line says which worker wrote it.
       logger: (line) => process.stderr.write(`${line.startsWith('{') ? `{"worker":${slot},"pid":${process.pid},${line.slice(1)}` : line}\n`),
       metricsSource: () =>
@@ -86,9 +91,10 @@ export async function serveAsClusterWorker(): Promise<number> {
       await send({ icebridge: 'snapshot', snapshot: bridge.snapshot() });
       resolve(code);
     };
-    process.on('message', (m: unknown) => {
+    process.on('message', (m: unknown, handle: unknown) => {
       if (!isToWorker(m)) return;
-      if (m.icebridge === 'snapshot') void send({ icebridge: 'snapshot', id: m.id, snapshot: bridge.snapshot() });
+      if (m.icebridge === 'upgrade') handUpgrade(handoff, m, handle);
+      else if (m.icebridge === 'snapshot') void send({ icebridge: 'snapshot', id: m.id, snapshot: bridge.snapshot() });
       else if (m.icebridge === 'metrics-text') {
         waiting.get(m.id)?.(m.text);
         waiting.delete(m.id);
@@ -104,6 +110,29 @@ export async function serveAsClusterWorker(): Promise<number> {
       setTimeout(() => resolve(1), FAIL_GRACE_MS).unref();
       void end(1, BridgeCloseCode.internalError, 'bridge worker failed');
     });
-    void send({ icebridge: 'listening', port: bridge.port, url: bridge.url });
+    void send({ icebridge: 'listening', port: handoff ? 0 : bridge.port, url: handoff ? '' : bridge.url });
   });
+}
+
+/** Replays an upgrade request the primary read as this process's own, on the socket it sent along. */
+function handUpgrade(server: Server | undefined, m: Extract<ToWorker, { icebridge: 'upgrade' }>, handle: unknown): void {
+  if (!(handle instanceof Socket)) return;
+  if (server === undefined) {
+    handle.destroy();
+    return;
+  }
+  const req = new IncomingMessage(handle);
+  req.method = m.method;
+  req.url = m.url;
+  req.httpVersionMajor = 1;
+  req.httpVersionMinor = 1;
+  req.httpVersion = '1.1';
+  req.rawHeaders = m.rawHeaders;
+  for (let i = 0; i + 1 < m.rawHeaders.length; i += 2) {
+    const name = m.rawHeaders[i].toLowerCase();
+    const value = m.rawHeaders[i + 1];
+    const had = req.headers[name];
+    req.headers[name] = had === undefined ? value : `${String(had)}, ${value}`;
+  }
+  server.emit('upgrade', req, handle, Buffer.from(m.head, 'base64'));
 }

@@ -10,8 +10,15 @@
 // a multicast responder and a Deno carrier per worker would compete for one port and one set of names.
 // A session's UDP socket may send to another session's socket on the host (addSessionPort) only within its
 // own worker.
+//
+// With `handoff` (`icebridge serve --workers`, whose one HTTP port also serves pages, /config.json and the
+// signalling relay in the primary) the workers do not listen: the primary reads each upgrade request and
+// sends it with its TCP socket to the next worker (handUpgrade), which replays it to its bridge.
 import cluster, { type Worker } from 'node:cluster';
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { BridgeMetricsSnapshot } from '../src/bridge/metrics.js';
 import { addSnapshot, clusterMetricsText, emptySnapshot, type WorkerRow } from './cluster-metrics.js';
 import { isFromWorker, type ClusterBridgeOptions, type FromWorker, type ToWorker } from './cluster-protocol.js';
@@ -38,6 +45,8 @@ export interface BridgeClusterOptions {
   restartDelayMs?: number;
   /** One JSON line per worker start, exit and replacement. Default: stderr. */
   logger?: (line: string) => void;
+  /** The workers do not listen; the caller's HTTP server passes them upgrade requests with handUpgrade. Default false. */
+  handoff?: boolean;
 }
 
 export interface RunningBridgeCluster {
@@ -47,6 +56,13 @@ export interface RunningBridgeCluster {
   readonly workers: readonly { slot: number; pid: number }[];
   /** Workers that exited unasked and were replaced. */
   readonly restarts: number;
+  /** Sessions open in all workers, as of their last push (at most SNAPSHOT_INTERVAL_MS old). */
+  readonly sessionCount: number;
+  /**
+   * With `handoff`: gives an upgrade request this process's HTTP server read to the next worker (round
+   * robin), socket and all; 503 when no worker is up (one is being replaced).
+   */
+  handUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Resolves when the next replacement worker listens. */
   nextRestart(): Promise<{ slot: number; pid: number }>;
   /** Every worker's counters merged (fresh from each live worker, kept ones of the exited). */
@@ -171,7 +187,7 @@ export async function startBridgeCluster(options: BridgeClusterOptions): Promise
         onMessage(s, worker, m);
         if (m.icebridge === 'ready') {
           if (!slots.some((o) => o !== s && o.listening)) askPort = url === '' ? askPort : port;
-          toWorker(worker, { icebridge: 'start', slot: s.slot, options: { ...perWorker, port: askPort } });
+          toWorker(worker, { icebridge: 'start', slot: s.slot, options: { ...perWorker, port: askPort }, handoff: options.handoff === true });
         }
         else if (m.icebridge === 'listening' && !settled) {
           settled = true;
@@ -258,6 +274,22 @@ export async function startBridgeCluster(options: BridgeClusterOptions): Promise
     throw err;
   }
 
+  let nextHandoff = 0;
+  const handUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    const live = slots.filter((s) => s.worker !== undefined && s.listening && s.worker.isConnected());
+    // A TLS socket cannot change process (its state is in this one's OpenSSL): only plain TCP is handed on.
+    if (!options.handoff || live.length === 0 || !(socket instanceof Socket) || socket.constructor !== Socket) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const worker = live[nextHandoff++ % live.length].worker!;
+    const m: ToWorker = { icebridge: 'upgrade', method: req.method ?? 'GET', url: req.url ?? '/', rawHeaders: req.rawHeaders, head: head.toString('base64') };
+    worker.send(m, socket, (err) => {
+      if (err) socket.destroy();
+    });
+  };
+
   return {
     get url() {
       return url;
@@ -271,6 +303,10 @@ export async function startBridgeCluster(options: BridgeClusterOptions): Promise
     get restarts() {
       return restarts;
     },
+    get sessionCount() {
+      return slots.reduce((n, s) => n + (s.worker ? s.last.sessionsOpen : 0), 0);
+    },
+    handUpgrade,
     nextRestart: () => new Promise((resolve) => restartWaiters.push(resolve)),
     snapshot: async () => (await merged()).snapshot,
     metricsText,

@@ -30,6 +30,8 @@ export { startBridge, BRIDGE_DEFAULTS, BridgeCloseCode, type BridgeOptions, type
 // Types the Node API's signatures name (options, metrics, listeners), exported so users can name them too.
 export type { BridgeCarriers, WebTransportOptions, BridgeMdnsResolver, BridgeMetricsSnapshot, DropReason, RefusalReason, CarrierSnapshot } from '../bridge/index.js';
 export { BridgeMetrics } from '../bridge/index.js';
+export { isBridgeWorker, serveAsClusterWorker } from '../bridge/cluster-worker.js';
+export type { RunningBridgeCluster } from '../bridge/cluster.js';
 export type { CertificateHash as WebTransportCertificateHash } from '../bridge/index.js';
 export type { BridgeResolveFunction } from '../bridge/resolver.js';
 export type { LookupOutcome } from './bridge/metrics.js';

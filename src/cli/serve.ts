@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { formatTransportAddress } from '../net/transport-address.js';
 import { isWildcardHost, startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
+import { isBridgeWorker, serveAsClusterWorker } from '../../bridge/cluster-worker.js';
 import { cidrOption, hostLookupError, ipOption, originOption, parseCommandArgs, UsageError } from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
@@ -58,7 +59,11 @@ Options:
                         same-origin only, the bridge any Origin)
   --allow-host NAME     answer HTTP requests for this host name too, repeatable (IP literals and
                         localhost always; other names are refused against DNS rebinding)
-  --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions})
+  --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions}; divided among --workers)
+  --workers N           run the bridge's sessions in N worker processes (all cores: \`nproc\`); this process
+                        keeps the HTTP port, pages, relay and TURN and hands each /bridge connection to a
+                        worker; /metrics merges them; a worker that dies is replaced. WebTransport and
+                        --mdns stay in one process: WebTransport is then off (default 1: one process)
   --mdns                the bridge resolves the <uuid>.local names of mDNS ICE candidates by multicast
                         DNS on this host's LAN (default off: such lookups are refused at once)
   --mdns-host-candidates  with --mdns: pages hide their host candidates behind <uuid>.local names the
@@ -144,7 +149,12 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
   const bytesPerSecond = count(str('max-bps'), 'max-bps');
   const ttl = count(str('credential-ttl'), 'credential-ttl');
   const maxSessions = count(str('max-sessions'), 'max-sessions');
-  for (const n of [stunPort, httpPort, maxAllocations, maxAllocationsPerUser, bytesPerSecond, ttl, maxSessions]) if (n instanceof Error) return n.message;
+  const workers = count(str('workers'), 'workers');
+  for (const n of [stunPort, httpPort, maxAllocations, maxAllocationsPerUser, bytesPerSecond, ttl, maxSessions, workers]) if (n instanceof Error) return n.message;
+  if (typeof workers === 'number' && workers > 1) {
+    if (values.mdns === true) return '--mdns runs in one process: use --workers 1';
+    if (wtPort !== undefined) return '--webtransport-port runs in one process: use --workers 1';
+  }
   if (values['no-loopback'] === true && values['allow-loopback'] === true) return '--no-loopback and --allow-loopback contradict each other';
   const secret = str('secret') ?? (env.ICEBRIDGE_SECRET || undefined);
   let allowOrigins: string[] | undefined;
@@ -205,6 +215,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
           },
     signal: values['no-signal'] !== true,
     pages: values['no-pages'] !== true,
+    workers: workers as number | undefined,
     webTransport: values['no-webtransport'] === true ? false : wtPort === undefined ? true : { port: wtPort },
   };
 }
@@ -233,6 +244,8 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
   }
   const loopback = options.allowLoopback === false ? 'loopback destinations refused' : 'loopback destinations allowed';
   if (server.bridgeUrl) lines.push(`bridge at ${server.bridgeUrl} (${loopback}; tokens from /config.json or \`icebridge token\`)`);
+  const workers = server.bridgeWorkers?.workers;
+  if (workers) lines.push(`bridge sessions in ${workers.length} worker processes (pids ${workers.map((w) => w.pid).join(' ')})`);
   if (server.webTransportUrl) lines.push(`bridge over WebTransport at ${server.webTransportUrl} (certificate hash in /config.json)`);
   if (server.signalUrl) lines.push(`signalling relay at ${server.signalUrl}?room=NAME`);
   const hosts = options.host === undefined ? [] : typeof options.host === 'string' ? [options.host] : options.host;
@@ -246,6 +259,8 @@ function describe(server: RunningIcebridgeServer, options: IcebridgeServerOption
 }
 
 export async function runServe(args: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
+  // A bridge worker forked by --workers: its options come from the primary, which parsed these arguments.
+  if (isBridgeWorker()) return serveAsClusterWorker();
   const { values } = parseCommandArgs(
     args,
     {
@@ -272,6 +287,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'credential-ttl': { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
+      workers: { type: 'string' },
       mdns: { type: 'boolean' },
       'mdns-host-candidates': { type: 'boolean' },
       software: { type: 'string' },
@@ -311,6 +327,8 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
     parts.push(`answered ${stun.answered} Binding requests, created ${server.turn.engine.counters.allocations.created} TURN allocations`);
   }
   if (server.bridge) parts.push(`${server.bridge.metrics.sessionsTotal} bridge sessions`);
+  // The workers' last counts stay with this process once they have stopped.
+  else if (server.bridgeWorkers) parts.push(`${(await server.bridgeWorkers.snapshot()).sessionsTotal} bridge sessions`);
   if (server.signal) parts.push(`${server.signal.counters.messagesRelayed} signalling messages relayed`);
   io.stdout(`stopped; ${parts.join(', ')}`);
   return 0;

@@ -20,7 +20,7 @@ export interface ServeHttpRoutes {
   home: string | undefined;
   /** /config.json for a request that reached us as `host` (the Host header, validated). */
   config: ((host: string) => unknown) | undefined;
-  metrics: () => string;
+  metrics: () => string | Promise<string>;
   health: () => Record<string, unknown>;
   /** WebSocket endpoints: a plain GET of one gets 426 Upgrade Required. */
   webSocketPaths: readonly string[];
@@ -118,7 +118,7 @@ export function createRequestHandler(routes: ServeHttpRoutes): (req: IncomingMes
       const body = JSON.stringify(routes.config(req.headers.host ?? hostname), null, 2);
       return send(res, head, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache', ...cors }, `${body}\n`);
     }
-    if (path === '/metrics') return send(res, head, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }, routes.metrics());
+    if (path === '/metrics') return send(res, head, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' }, await routes.metrics());
     if (path === '/healthz') {
       return send(res, head, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, `${JSON.stringify({ ok: true, ...routes.health() })}\n`);
     }

@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { startBridge, type RunningBridge } from '../../bridge/server.js';
+import type { RunningBridgeCluster } from '../../bridge/cluster.js';
 import type { BridgeOptions, WebTransportOptions } from '../../bridge/options.js';
 import { mintRestCredential } from '../net/rest-credentials.js';
 import { PageFiles, type PageFilesOptions } from './page-files.js';
+import { startServeBridgeWorkers, workersOption } from './serve-bridge-workers.js';
 import { createRequestHandler, hostnameOf, refuseOtherUpgrades } from './serve-http.js';
 import { attachSignalingRelay, type RunningSignalingRelay, type SignalingRelayOptions } from './signaling-relay.js';
 import { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './turn-server.js';
@@ -56,6 +58,16 @@ export interface IcebridgeServerOptions {
    * its URL and its development certificate's hash. Without Deno: one log line, WebSocket only.
    */
   webTransport?: boolean | (Omit<WebTransportOptions, 'host' | 'path' | 'port'> & { port?: number });
+  /**
+   * Worker processes for the bridge's sessions (`icebridge serve --workers`): this process keeps the HTTP
+   * port, pages, /config.json, the relay and TURN, and hands each /bridge upgrade to a worker (round robin);
+   * /metrics merges the workers'; a worker that dies is replaced (its clients see their connection close).
+   * Workers re-run this process's script (process.argv[1]) with its arguments: `icebridge serve` turns into
+   * a worker there; a script of your own must start with `if (isBridgeWorker()) return serveAsClusterWorker()`.
+   * WebTransport and mDNS stay in one process: off (said in `notices`) or, asked for, a TypeError.
+   * `bridge.maxSessions` is divided among the workers. Default 1: the bridge runs in this process.
+   */
+  workers?: number;
   /** The STUN/TURN server, or false for none. Default on (TURN needs `secret` or `users`). */
   turn?: boolean | ServeTurnOptions;
   /** The signalling relay at /signal, or false for none. Default on. */
@@ -104,7 +116,10 @@ export interface RunningIcebridgeServer {
   /** Things said at start a user should read (a default port that was taken). */
   readonly notices: string[];
   readonly http: Server;
+  /** The bridge in this process; undefined when it is off or runs in `workers` (then see `bridgeWorkers`). */
   readonly bridge: RunningBridge | undefined;
+  /** The bridge's worker processes, with `workers` > 1. */
+  readonly bridgeWorkers: RunningBridgeCluster | undefined;
   readonly turn: RunningTurnServer | undefined;
   readonly signal: RunningSignalingRelay | undefined;
   readonly pages: PageFiles | undefined;
@@ -179,9 +194,12 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
   // Validated before anything listens.
   const pages = wantPages ? new PageFiles(typeof options.pages === 'object' ? options.pages : {}) : undefined;
   const corsOrigins = corsOriginsOf(options);
+  const workers = workersOption(options.workers);
+  if (workers > 1 && wantBridge && typeof options.webTransport === 'object') throw new TypeError('webTransport runs in one process: it does not go with workers > 1');
 
   let turn: RunningTurnServer | undefined;
   let bridge: RunningBridge | undefined;
+  let bridgeWorkers: RunningBridgeCluster | undefined;
   let signal: RunningSignalingRelay | undefined;
   const http = createServer();
   const port = (): number => {
@@ -191,6 +209,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
   };
   const stopAll = async () => {
     await bridge?.close();
+    await bridgeWorkers?.close();
     await signal?.close();
     await closeHttp(http);
     await turn?.close();
@@ -228,7 +247,10 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
           allowHostPorts,
           webTransport: wt && port !== undefined ? { ...wt, port, host: hosts[0], path: SERVE_DEFAULTS.bridgePath } : undefined,
         });
-      try {
+      if (workers > 1) {
+        bridgeWorkers = await startServeBridgeWorkers(http, workers, SERVE_DEFAULTS.bridgePath, { ...bridgeOptions, secret, allowLoopback, allowHostPorts });
+        if (wt !== undefined) notices.push(`WebTransport is off: it runs in one process, and the bridge runs in ${workers} workers`);
+      } else try {
         bridge = await start(wtPort);
       } catch (err) {
         // The WebSocket side cannot fail here (it listens with the HTTP server): this is WebTransport's. A port
@@ -290,15 +312,18 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
                 if (wtUrl && asked !== undefined) wtUrl.hostname = asked;
                 const webTransport = wtUrl && bridge ? { webTransportUrl: wtUrl.toString(), certificateHashes: bridge.certificateHashes } : {};
                 return {
-                  ...(bridge ? { bridge: { url: `${base}${SERVE_DEFAULTS.bridgePath}`, ...webTransport, ...mintCredential() } } : {}),
+                  ...(bridge || bridgeWorkers ? { bridge: { url: `${base}${SERVE_DEFAULTS.bridgePath}`, ...webTransport, ...mintCredential() } } : {}),
                   iceServers,
                   ...(signal ? { signal: { url: `${base}${SERVE_DEFAULTS.signalPath}` } } : {}),
                   credentialTtlSeconds: ttl,
                 };
               },
-        metrics: () => [bridge?.metricsText(), turn && turnServerMetricsText(turn.engine, turn.streams), signal?.metricsText()].filter((t) => t !== undefined).join(''),
+        metrics: async () =>
+          [bridge?.metricsText() ?? (await bridgeWorkers?.metricsText()), turn && turnServerMetricsText(turn.engine, turn.streams), signal?.metricsText()]
+            .filter((t) => t !== undefined)
+            .join(''),
         health: () => ({
-          bridge: bridge ? { sessions: bridge.sessionCount } : false,
+          bridge: bridge ? { sessions: bridge.sessionCount } : bridgeWorkers ? { sessions: bridgeWorkers.sessionCount, workers: bridgeWorkers.workers.length } : false,
           turn: turn ? { allocations: turn.engine.allocationCount, turnEnabled: turn.engine.turnEnabled, connections: turn.streams?.openConnections() ?? 0 } : false,
           signal: signal ? { rooms: signal.roomCount, peers: signal.peerCount } : false,
           pages: pages !== undefined,
@@ -318,7 +343,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
     let closing: Promise<void> | undefined;
     return {
       httpUrl: `http://${origin}/`,
-      bridgeUrl: bridge ? `ws://${origin}${SERVE_DEFAULTS.bridgePath}` : undefined,
+      bridgeUrl: bridge || bridgeWorkers ? `ws://${origin}${SERVE_DEFAULTS.bridgePath}` : undefined,
       webTransportUrl: bridge?.webTransportUrl,
       signalUrl: signal ? `ws://${origin}${SERVE_DEFAULTS.signalPath}` : undefined,
       stunUri,
@@ -330,6 +355,7 @@ export async function startIcebridgeServer(options: IcebridgeServerOptions = {})
       notices,
       http,
       bridge,
+      bridgeWorkers,
       turn,
       signal,
       pages,
