@@ -15,6 +15,11 @@ export interface IceParameters {
   password: string;
   /** The agent is an ICE-lite agent (a=ice-lite). */
   iceLite?: boolean;
+  /**
+   * Its a=ice-options tags (RFC 8839 §5.6) that change what the engine does: `renomination`
+   * (draft-thatcher-ice-renomination), which lets the controlling agent nominate again. Default none.
+   */
+  iceOptions?: readonly string[];
 }
 
 export interface IceAgentEngineOptions extends ConsentOptions {
@@ -48,6 +53,21 @@ export interface IceAgentEngineOptions extends ConsentOptions {
   directNominationDelayMs?: number;
   /** Random numbers in [0, 1) for timer jitter; default Math.random (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * Renomination (draft-thatcher-ice-renomination, as libwebrtc does it): `renomination` in our
+   * `localParameters.iceOptions`, and when the peer's have it too, the controlling agent nominates again —
+   * a better pair that becomes valid later, or the best remaining one when the selected pair fails — with
+   * a NOMINATION counter the controlled agent follows (the highest wins). Without it on both sides
+   * nomination is final (RFC 8445 §8.1.1), but a selected pair that fails is still replaced, on each side,
+   * by its best remaining valid pair. Default true.
+   */
+  renomination?: boolean;
+  /**
+   * The peer moved: when it sends data or checks on another valid pair while the selected pair has heard
+   * nothing for this long, that pair's consent is not waited out (RFC 7675's 30 s) — it is failed and the
+   * best remaining valid pair takes over. Default 1 000 ms.
+   */
+  failoverSilenceMs?: number;
 }
 
 export type IceAgentEvent =

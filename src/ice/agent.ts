@@ -25,11 +25,12 @@ import { nextTransportState } from './transport-state.js';
 import { generatePassword, generateTieBreaker, generateUfrag } from './credentials.js';
 import { answerCheck, type InboundContext } from './inbound-check.js';
 import { strategyFor, type RoleContext, type RoleStrategy } from './roles.js';
+import { failOver, followPeer, type FailoverContext } from './failover.js';
 
 export type { IceAgentCounters, IceAgentEngineOptions, IceAgentEvent, IceParameters, IceTransportState } from './agent-options.js';
 
 
-export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, InboundContext, ResponseContext {
+export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, InboundContext, ResponseContext, FailoverContext {
   readonly checklist: Checklist;
   readonly counters: IceAgentCounters = { malformed: 0, rejectedChecks: 0, unexpectedData: 0, unsendable: 0, unreachable: 0 };
   readonly lite: boolean;
@@ -64,6 +65,10 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   private readonly random: () => number;
   /** The peer's parameters changed (it restarted) since our last restart. */
   private remoteRestarted = false;
+  private readonly renomination: boolean;
+  private readonly failoverSilenceMs: number;
+  /** The last NOMINATION counter sent (draft-thatcher-ice-renomination §3). */
+  private nominationCounter = 0;
 
   constructor(options: IceAgentEngineOptions = {}) {
     this.lite = options.lite ?? false;
@@ -76,6 +81,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.nominationDelayMs = options.nominationDelayMs ?? ICE_NOMINATION_DELAY_MS;
     this.directNominationDelayMs = options.directNominationDelayMs ?? Math.min(ICE_DIRECT_NOMINATION_DELAY_MS, this.nominationDelayMs);
     this.random = options.random ?? Math.random;
+    this.renomination = options.renomination ?? true;
+    this.failoverSilenceMs = options.failoverSilenceMs ?? 1000;
+    if (!(this.failoverSilenceMs >= 0)) throw new RangeError('IceAgentEngine: failoverSilenceMs must be ≥ 0');
     if (!(this.taMs > 0) || !(this.nominationDelayMs >= 0) || !(this.directNominationDelayMs >= 0)) {
       throw new RangeError('IceAgentEngine: taMs must be > 0, nominationDelayMs and directNominationDelayMs ≥ 0');
     }
@@ -108,7 +116,26 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   }
 
   get localParameters(): IceParameters {
-    return { usernameFragment: this.usernameFragment, password: this.password, iceLite: this.lite };
+    return { usernameFragment: this.usernameFragment, password: this.password, iceLite: this.lite, ...(this.renomination ? { iceOptions: ['renomination'] } : {}) };
+  }
+
+  /** Both sides support renomination: the controlling agent may nominate again. */
+  get renominating(): boolean {
+    return this.renomination && this.remoteParameters?.iceOptions?.includes('renomination') === true;
+  }
+
+  /**
+   * One of our sockets is gone (its interface went away, or it closed): its candidates are dropped and their
+   * pairs fail now, not at consent expiry; the selected pair among them is replaced (failover.ts).
+   */
+  removeLocalCandidates(socket: SocketId, now: number, reason = 'the local address went away'): CandidatePair[] {
+    for (let i = this.localCandidates.length - 1; i >= 0; i--) if (this.localCandidates[i].socket === socket) this.localCandidates.splice(i, 1);
+    for (const t of [...this.transactions]) if (t.socket === socket) this.transactions.cancel(t.transactionId);
+    const failed = this.checklist.failLocal(socket, reason);
+    if (this.selectedPair && failed.includes(this.selectedPair) && !failOver(this, this.selectedPair, reason, now)) this.consent.expire(now);
+    this.strategy.update(this, now);
+    this.updateState(now);
+    return failed;
   }
 
   // ---- Candidates and parameters -------------------------------------------------------------------
@@ -249,7 +276,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     }
     const failed = this.checklist.failTowards(source.socket, source.from, anyPort, error.message);
     this.events.push({ type: 'unreachable', error, socket: source.socket, pairs: failed });
-    if (this.selectedPair && failed.includes(this.selectedPair)) this.consent.expire(now);
+    if (this.selectedPair && failed.includes(this.selectedPair) && !failOver(this, this.selectedPair, error.message, now)) this.consent.expire(now);
     this.pacer.wake();
     this.strategy.update(this, now);
     this.updateState(now);
@@ -306,12 +333,28 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   }
 
   selectNominated(now: number): void {
-    const best = this.checklist.bestValid(true);
+    const best = this.checklist.bestNominated();
     if (!best || best === this.selectedPair) return;
     this.selectedPair = best;
-    this.events.push({ type: 'selectedcandidatepairchange', pair: best });
+    this.selected(best);
     // Consent on the selected pair (RFC 7675); a lite agent sends no checks at all.
     if (this.strategy.sendsChecks) this.consent.start(now);
+    this.updateState(now);
+  }
+
+  /** @internal */
+  selected(pair: CandidatePair): void {
+    this.events.push({ type: 'selectedcandidatepairchange', pair });
+  }
+
+  /**
+   * @internal Data on another pair after `failoverSilenceMs` of silence on the selected one means the peer
+   * moved; a check alone only once the selected pair is 'disconnected' — without data a pair is quiet
+   * between consent checks, and the peer may still be checking other pairs.
+   */
+  heardFrom(pair: CandidatePair, now: number, data: boolean): void {
+    if (!followPeer(this, pair, data ? this.failoverSilenceMs : this.consent.disconnectedAfterMs, now)) return;
+    this.strategy.update(this, now);
     this.updateState(now);
   }
 
@@ -350,6 +393,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       role: this.role,
       tieBreaker: this.tieBreaker,
       useCandidate: useCandidate && this.role === 'controlling',
+      nomination: useCandidate && this.role === 'controlling' && this.renominating ? (pair.nomination = ++this.nominationCounter) : undefined,
     });
     pair.stats.requestsSent++;
     pair.stats.lastRequestTimestamp = now;
@@ -385,6 +429,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     pair.stats.bytesReceived += bytes.length;
     pair.stats.lastPacketReceivedTimestamp = now;
     this.events.push({ type: 'data', data: bytes, pair });
+    this.heardFrom(pair, now, true);
   }
 
   private runConsent(now: number): void {
@@ -440,9 +485,12 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   private updateState(now: number): void {
     if (this.state === 'closed') return;
     this.lastNow = now;
-    const consent = this.selectedPair && this.consent.running ? this.consent.status(now) : undefined;
-    // RFC 7675 §5.1: consent lost — stop sending on the pair.
-    if (consent === 'expired') this.consent.stop();
+    let consent = this.selectedPair && this.consent.running ? this.consent.status(now) : undefined;
+    // RFC 7675 §5.1: consent lost — stop sending on the pair, and carry on over another if one is valid.
+    if (consent === 'expired') {
+      if (failOver(this, this.selectedPair!, 'consent expired (RFC 7675 §5.1)', now)) consent = this.consent.status(now);
+      else this.consent.stop();
+    }
     const next = nextTransportState({
       current: this.state,
       selected: this.selectedPair !== undefined,

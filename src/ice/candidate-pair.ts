@@ -51,6 +51,8 @@ export class CandidatePair {
   useCandidateReceived = false;
   /** The next check for this pair carries USE-CANDIDATE (controlling agent, regular nomination). */
   nominating = false;
+  /** The renomination counter it was nominated with (draft-thatcher-ice-renomination); 0 for regular nomination. */
+  nomination = 0;
   /** Transaction id of the check in flight, if any. */
   inFlight: Uint8Array | undefined;
   /** Why the pair failed, once it has: a refusal (a TURN 403, the bridge's policy), an error response, a timeout. */

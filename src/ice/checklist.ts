@@ -78,16 +78,39 @@ export class Checklist {
     for (const p of this.pairs) {
       if (p.local.socket !== socket) continue;
       if (anyPort ? !sameIp(p.remote.address, remote.address) : !sameTransportAddress(p.remoteAddress, remote)) continue;
-      p.state = 'failed';
-      p.failureReason = reason;
-      p.valid = false;
-      p.nominating = false;
-      p.inFlight = undefined;
-      const t = this.triggered.indexOf(p);
-      if (t >= 0) this.triggered.splice(t, 1);
+      this.fail(p, reason);
       failed.push(p);
     }
     return failed;
+  }
+
+  /** Fails every pair from `socket`: its address went away, so nothing can be sent or received there. */
+  failLocal(socket: SocketId, reason: string): CandidatePair[] {
+    const failed = this.pairs.filter((p) => p.local.socket === socket && p.state !== 'failed');
+    for (const p of failed) this.fail(p, reason);
+    return failed;
+  }
+
+  /** Out of the valid list and the triggered queue for good (a later successful check makes it valid again). */
+  fail(p: CandidatePair, reason: string | undefined): void {
+    p.state = 'failed';
+    p.failureReason = reason;
+    p.valid = false;
+    p.nominated = false;
+    p.nominating = false;
+    p.inFlight = undefined;
+    const t = this.triggered.indexOf(p);
+    if (t >= 0) this.triggered.splice(t, 1);
+  }
+
+  /**
+   * The pair the nominations point at: valid and nominated, the highest renomination counter first
+   * (draft-thatcher-ice-renomination: the latest nomination wins), then the highest priority (RFC 8445 §8.1.1).
+   */
+  bestNominated(): CandidatePair | undefined {
+    let best: CandidatePair | undefined;
+    for (const p of this.pairs) if (p.valid && p.nominated && (best === undefined || p.nomination > best.nomination)) best = p;
+    return best;
   }
 
   /** §7.3.1.4: queue a triggered check (once). */

@@ -20,6 +20,8 @@ export interface CheckRequest {
   role: IceRole;
   tieBreaker: bigint;
   useCandidate: boolean;
+  /** With `useCandidate`, the renomination counter (draft-thatcher-ice-renomination §3), when the peer supports it. */
+  nomination?: number;
 }
 
 /** Builds and encodes a check; returns the transaction id and the bytes. */
@@ -32,12 +34,13 @@ export function encodeCheckRequest(r: CheckRequest): { transactionId: Uint8Array
     r.role === 'controlling' ? ['ICE-CONTROLLING', r.tieBreaker] : ['ICE-CONTROLLED', r.tieBreaker],
   ];
   if (r.useCandidate) attributes.push(['USE-CANDIDATE', true]);
+  if (r.useCandidate && r.nomination !== undefined) attributes.push(['NOMINATION', r.nomination]);
   const message = createStunMessage({ method: StunMethod.Binding, class: 'request', transactionId, attributes });
   return { transactionId, bytes: encodeStunMessage(message, { integrity: { key: r.remoteKey }, fingerprint: true }) };
 }
 
 export type InboundCheck =
-  | { ok: true; remoteUfrag: string; priority: number; useCandidate: boolean; controlling?: bigint; controlled?: bigint }
+  | { ok: true; remoteUfrag: string; priority: number; useCandidate: boolean; nomination?: number; controlling?: bigint; controlled?: bigint }
   | { ok: false; code: 400 | 401; reason: string };
 
 /**
@@ -57,6 +60,7 @@ export function validateCheckRequest(message: StunMessage, localUfrag: string, l
     remoteUfrag: username.slice(colon + 1),
     priority,
     useCandidate: message.has('USE-CANDIDATE'),
+    nomination: message.get('NOMINATION'),
     controlling: message.get('ICE-CONTROLLING'),
     controlled: message.get('ICE-CONTROLLED'),
   };

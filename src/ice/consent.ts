@@ -21,7 +21,7 @@ export type ConsentStatus = 'fresh' | 'disconnected' | 'expired';
 export class ConsentFreshness {
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
-  private readonly disconnectedAfterMs: number;
+  readonly disconnectedAfterMs: number;
   private lastResponseAt = 0;
   private nextCheckAt: number | undefined;
 
@@ -49,6 +49,11 @@ export class ConsentFreshness {
 
   stop(): void {
     this.nextCheckAt = undefined;
+  }
+
+  /** The next consent check goes out now (a pair just selected by failover). */
+  checkNow(now: number): void {
+    if (this.running) this.nextCheckAt = now;
   }
 
   onResponse(now: number): void {

@@ -26,6 +26,8 @@ export interface GatheredCandidate {
   candidate: IceCandidate;
   socket: DatagramSocket;
   base: TransportAddress;
+  /** The host socket it was gathered on (its own for a host candidate; the relay's base socket for a relayed one). */
+  host?: DatagramSocket;
   /** The STUN/TURN server URL a server-reflexive or relayed candidate came from. */
   url?: string;
 }
@@ -75,6 +77,8 @@ export class IceGatherer {
   readonly hostRoutes: DatagramSocket[] = [];
   private readonly demuxes: SocketDemux[] = [];
   private readonly relays: TurnRelaySocket[] = [];
+  /** The host socket of each relay, so that forget() can end the relays of an address that went away. */
+  private readonly relayHosts = new Map<TurnRelaySocket, DatagramSocket>();
   private closed = false;
 
   constructor(private readonly options: GathererOptions) {}
@@ -88,10 +92,10 @@ export class IceGatherer {
       this.demuxes.push(demux);
       const route = demux.rest();
       this.hostRoutes.push(route);
-      return { demux, route, address: socket.localAddress, preference: preferences[i] };
+      return { socket, demux, route, address: socket.localAddress, preference: preferences[i] };
     });
     if (!relayOnly) {
-      for (const h of hosts) this.emit('host', h.address, h.address, h.route, h.preference, component);
+      for (const h of hosts) this.emit('host', h.address, h.address, h.route, h.preference, component, h.socket);
     }
 
     const servers = this.servers();
@@ -117,6 +121,22 @@ export class IceGatherer {
       }
     }
     await Promise.all(work);
+  }
+
+  /** A host socket is going away (its address did): its relays end and its routes are dropped; the socket is the caller's. */
+  forget(socket: DatagramSocket): void {
+    for (const [relay, host] of this.relayHosts) {
+      if (host !== socket) continue;
+      relay.close();
+      this.relayHosts.delete(relay);
+      this.relays.splice(this.relays.indexOf(relay), 1);
+    }
+    const i = this.demuxes.findIndex((d) => d.socket === socket);
+    if (i < 0) return;
+    const [demux] = this.demuxes.splice(i, 1);
+    const rest = demux.rest();
+    const r = this.hostRoutes.indexOf(rest);
+    if (r >= 0) this.hostRoutes.splice(r, 1);
   }
 
   /** Ends the allocations and server routes; the host sockets belong to the caller. */
@@ -147,7 +167,7 @@ export class IceGatherer {
   }
 
   private async gatherReflexive(
-    host: { demux: SocketDemux; route: DatagramSocket; address: TransportAddress; preference: number },
+    host: { socket: DatagramSocket; demux: SocketDemux; route: DatagramSocket; address: TransportAddress; preference: number },
     uri: IceServerUri,
     url: string,
     component: number,
@@ -160,7 +180,7 @@ export class IceGatherer {
       const r = await stunBinding(server, { socket: route, clock: this.options.clock, timeoutMs: this.options.stunTimeoutMs ?? 5_000 });
       // §5.1.3: a server-reflexive candidate equal to its base is redundant.
       if (this.closed || sameTransportAddress(r.mapped, host.address)) return;
-      this.emit('srflx', r.mapped, host.address, host.route, host.preference, component, server, undefined, url);
+      this.emit('srflx', r.mapped, host.address, host.route, host.preference, component, host.socket, server, undefined, url);
     } catch (err) {
       this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err), address: host.address.address, port: host.address.port });
     } finally {
@@ -169,7 +189,7 @@ export class IceGatherer {
   }
 
   private async gatherRelayed(
-    host: { demux: SocketDemux; address: TransportAddress },
+    host: { socket: DatagramSocket; demux: SocketDemux; address: TransportAddress },
     uri: IceServerUri,
     url: string,
     config: IceServerConfig,
@@ -204,11 +224,12 @@ export class IceGatherer {
         return;
       }
       this.relays.push(relay);
+      this.relayHosts.set(relay, host.socket);
       // RFC 8445 §5.1.2.1: among relays, UDP to the server is preferred over TCP over TLS.
       const preference = uri.transport === 'udp' ? 65535 : uri.transport === 'tcp' ? 65534 : 65533;
       // A dual allocation: one socket per relayed address, so each candidate has its own (the agent keys on sockets).
       const sockets: readonly DatagramSocket[] = relay.relayedAddresses.length > 1 ? relay.familySockets() : [relay];
-      for (const socket of sockets) this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, server, relay.mappedAddress, url);
+      for (const socket of sockets) this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, host.socket, server, relay.mappedAddress, url);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.onError?.({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err), address: host.address.address, port: host.address.port });
@@ -222,6 +243,7 @@ export class IceGatherer {
     socket: DatagramSocket,
     localPreference: number,
     component: number,
+    host: DatagramSocket,
     server?: TransportAddress,
     related?: TransportAddress,
     url?: string,
@@ -231,6 +253,7 @@ export class IceGatherer {
     this.options.onCandidate({
       socket,
       base,
+      host,
       ...(url === undefined ? {} : { url }),
       candidate: {
         foundation: computeFoundation(type, base.address, 'udp', server?.address),

@@ -53,6 +53,13 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
    * IPv4 less the TURN framing of a relayed pair).
    */
   maxDatagramSize?: number;
+  /**
+   * 'once': gather on the sockets `gather()` opens, then end-of-candidates (RFC 8838 §13). 'continual': no
+   * end-of-candidates, so addSocket() can trickle candidates of an address that appears later and
+   * removeSocket() drops those of one that went away (the Node agent watches its interfaces itself).
+   * removeSocket() works in both. Default 'once'.
+   */
+  gatherPolicy?: 'once' | 'continual';
 }
 
 export { IceAgentEventObject };
@@ -151,11 +158,52 @@ export class IceAgent extends IceAgentEventTarget {
     } else {
       await this.gatherer.gather(sockets);
     }
-    if (this.closed) return;
+    // Continual gathering never ends: candidates of new addresses may follow (no end-of-candidates).
+    if (this.closed || this.options.gatherPolicy === 'continual') return;
     this.engine.setLocalGatheringComplete(this.clock.now());
     this.driver.poll();
     this.setGatheringState('complete');
     this.dispatchEvent(new IceCandidateEvent('icecandidate', { candidate: null }));
+  }
+
+  /**
+   * gatherPolicy 'continual': gathers on a socket of an address that appeared (host, server-reflexive and
+   * relayed candidates, trickled as 'icecandidate' events); the agent owns it from now on and may move the
+   * selected pair to a better pair it makes (renomination). An InvalidStateError once closed, before
+   * gather(), or with gatherPolicy 'once' (end-of-candidates has told the peer there are no more).
+   */
+  async addSocket(socket: DatagramSocket): Promise<void> {
+    if (this.closed || this.gatheringState === 'new' || this.options.gatherPolicy !== 'continual') {
+      throw new DOMException(`addSocket() needs gatherPolicy 'continual' and gather() called first (gathering state ${this.gatheringState}, state ${this.engine.state})`, 'InvalidStateError');
+    }
+    this.ownedSockets.push(socket);
+    await this.gatherer.gather([socket]);
+  }
+
+  /**
+   * The address of a host socket went away (an interface down, Wi-Fi to cellular): its candidates are
+   * dropped, their pairs fail now rather than at consent expiry, a selected one among them is replaced by
+   * the best remaining valid pair (no ICE restart), its relays end and the socket is closed if the agent owns it.
+   */
+  removeSocket(socket: DatagramSocket): void {
+    const gone = this.local.filter((g) => g.host === socket || g.socket === socket);
+    const now = this.clock.now();
+    for (const id of new Set(gone.map((g) => this.socketIds.get(g.socket)))) {
+      if (id === undefined) continue;
+      this.engine.removeLocalCandidates(id, now);
+      this.driver.detach(id);
+    }
+    for (const g of gone) {
+      this.local.splice(this.local.indexOf(g), 1);
+      this.socketIds.delete(g.socket);
+    }
+    this.gatherer.forget(socket);
+    const owned = this.ownedSockets.indexOf(socket);
+    if (owned >= 0) {
+      this.ownedSockets.splice(owned, 1);
+      socket.close();
+    }
+    this.driver.poll();
   }
 
   /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */
@@ -170,6 +218,8 @@ export class IceAgent extends IceAgentEventTarget {
   async setRemoteParameters(parameters: IceParameters): Promise<void> {
     if (!isValidUfrag(parameters?.usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(parameters?.usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
     if (!isValidPassword(parameters.password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
+    const { iceOptions } = parameters;
+    if (iceOptions !== undefined && !(Array.isArray(iceOptions) && iceOptions.every((o) => typeof o === 'string'))) throw new TypeError('iceOptions must be an array of ice-option tags');
     const old = this.engine.remoteParameters;
     // The peer restarted: names still resolving belong to its old candidates.
     if (old && (old.usernameFragment !== parameters.usernameFragment || old.password !== parameters.password)) this.mdns.restart();

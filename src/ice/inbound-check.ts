@@ -28,6 +28,8 @@ export interface InboundContext {
   countRejected(): void;
   /** §7.3.1.4: stop retransmitting the pair's check in flight (a late response still counts). */
   quiesce(pair: CandidatePair, now: number): void;
+  /** The peer proved itself on `pair`, by data or (here) a check (failover.ts: it may have moved there). */
+  heardFrom(pair: CandidatePair, now: number, data: boolean): void;
 }
 
 export function answerCheck(ctx: InboundContext, request: StunMessage, source: DatagramSource, now: number): void {
@@ -72,5 +74,6 @@ export function answerCheck(ctx: InboundContext, request: StunMessage, source: D
     pair.state = 'waiting';
     ctx.checklist.trigger(pair);
   }
-  strategy.onRequest(ctx.roleContext, pair, check.useCandidate, now);
+  strategy.onRequest(ctx.roleContext, pair, check.useCandidate, now, check.nomination);
+  ctx.heardFrom(pair, now, false);
 }

@@ -10,6 +10,8 @@ export interface RoleContext {
   readonly remoteLite: boolean;
   readonly nominationDelayMs: number;
   readonly directNominationDelayMs: number;
+  /** Both agents support renomination (draft-thatcher-ice-renomination): nominating again is allowed. */
+  readonly renominating: boolean;
   /** Sends the next check on `pair` with USE-CANDIDATE (regular nomination, RFC 8445 §8.1.1). */
   nominate(pair: CandidatePair, now: number): void;
   /** Makes the highest-priority nominated pair the selected one. */
@@ -22,8 +24,8 @@ export interface RoleStrategy {
   readonly sendsChecks: boolean;
   /** A check on `pair` succeeded; `withUseCandidate` if that check carried USE-CANDIDATE. */
   onValid(ctx: RoleContext, pair: CandidatePair, withUseCandidate: boolean, now: number): void;
-  /** An authenticated check request for `pair` arrived, with or without USE-CANDIDATE. */
-  onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number): void;
+  /** An authenticated check request for `pair` arrived, with or without USE-CANDIDATE (and NOMINATION's counter). */
+  onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number, nomination?: number): void;
   /** Something changed (a pair failed, a timer fired): reconsider nominating. */
   update(ctx: RoleContext, now: number): void;
   /** When `update` must run again at the latest, if anything is pending. */
@@ -33,7 +35,8 @@ export interface RoleStrategy {
 /**
  * Controlling, regular nomination (RFC 8445 §8.1.1): once a pair is valid, nominate the best valid pair
  * when no higher-priority pair can still succeed — so a relay is not picked while a direct pair is being
- * checked — or when the nomination delay since the first valid pair has passed.
+ * checked — or when the nomination delay since the first valid pair has passed. A nominated pair that fails
+ * is replaced by the next best; with renomination, so is one a better valid pair overtakes.
  */
 export class ControllingStrategy implements RoleStrategy {
   readonly role = 'controlling' as const;
@@ -56,9 +59,10 @@ export class ControllingStrategy implements RoleStrategy {
   }
 
   update(ctx: RoleContext, now: number): void {
-    if (this.nominated && ctx.checklist.pairs.includes(this.nominated) && this.nominated.state !== 'failed') return;
+    const current = this.nominated && ctx.checklist.pairs.includes(this.nominated) && this.nominated.state !== 'failed' ? this.nominated : undefined;
+    if (current && !ctx.renominating) return;
     const best = ctx.checklist.bestValid();
-    if (!best) return;
+    if (!best || best === current || (current && best.priority <= current.priority)) return;
     const waitedEnough = this.firstValidAt !== undefined && now >= this.firstValidAt + delayFor(ctx, best);
     if (ctx.checklist.hasPendingAbove(best) && !waitedEnough) return;
     this.nominated = best;
@@ -67,7 +71,7 @@ export class ControllingStrategy implements RoleStrategy {
 
   deadline(ctx: RoleContext): number | undefined {
     const best = ctx.checklist.bestValid();
-    if (this.nominated || this.firstValidAt === undefined || !best) return undefined;
+    if ((this.nominated && !ctx.renominating) || this.firstValidAt === undefined || !best || best === this.nominated) return undefined;
     return this.firstValidAt + delayFor(ctx, best);
   }
 
@@ -94,9 +98,11 @@ export class ControlledStrategy implements RoleStrategy {
     }
   }
 
-  onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number): void {
+  onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number, nomination?: number): void {
     if (!useCandidate) return;
     pair.useCandidateReceived = true;
+    // The latest nomination wins (draft-thatcher-ice-renomination §4): counters only rise.
+    if (ctx.renominating && nomination !== undefined && nomination > pair.nomination) pair.nomination = nomination;
     if (pair.valid) {
       pair.nominated = true;
       ctx.selectNominated(now);
@@ -117,10 +123,10 @@ export class ControlledStrategy implements RoleStrategy {
 export class LiteStrategy extends ControlledStrategy {
   override readonly sendsChecks = false;
 
-  override onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number): void {
+  override onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number, nomination?: number): void {
     pair.valid = true;
     pair.state = 'succeeded';
-    super.onRequest(ctx, pair, useCandidate, now);
+    super.onRequest(ctx, pair, useCandidate, now, nomination);
   }
 }
 

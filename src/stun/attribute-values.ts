@@ -77,6 +77,8 @@ export interface StunAttributeValues {
   /** RFC 6062 §6.2.1: identifies a peer data connection. */
   'CONNECTION-ID': number;
   'CHANGE-REQUEST': StunChangeRequest;
+  /** draft-thatcher-ice-renomination §3: the controlling agent's nomination counter; the highest wins. */
+  NOMINATION: number;
   'RESPONSE-PORT': number;
   PADDING: Uint8Array;
 }

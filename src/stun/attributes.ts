@@ -76,6 +76,8 @@ export const STUN_ATTRIBUTES = [
   row(T.OTHER_ADDRESS, 'OTHER-ADDRESS', addressCodec(false)),
   row(T.RESPONSE_PORT, 'RESPONSE-PORT', uint16Codec),
   row(T.PADDING, 'PADDING', bytesCodec(0, ANY)),
+  // draft-thatcher-ice-renomination §3 (ICE renomination, libwebrtc's 0xC001)
+  row(T.NOMINATION, 'NOMINATION', uint32Codec),
 ] as const;
 
 // Compile-time check that every name in StunAttributeValues has a row.

@@ -75,6 +75,8 @@ export const StunAttributeType = {
   ICE_CONTROLLING: 0x802a,
   RESPONSE_ORIGIN: 0x802b,
   OTHER_ADDRESS: 0x802c,
+  // draft-thatcher-ice-renomination §3: no IANA number; 0xC001 is what libwebrtc sends and reads.
+  NOMINATION: 0xc001,
 } as const;
 
 /** RFC 8489 §18.5: PASSWORD-ALGORITHM numbers. */

@@ -79,6 +79,7 @@ const arbitraries: { [N in StunAttributeName]: fc.Arbitrary<StunAttributeValues[
   'ADDRESS-ERROR-CODE': fc.record({ family, code: errorCode, reason: reasonText }, { noNullPrototype: true }),
   ICMP: fc.record({ type: fc.integer({ min: 0, max: 255 }), code: fc.integer({ min: 0, max: 255 }), data: uint32 }, { noNullPrototype: true }),
   'CONNECTION-ID': uint32,
+  NOMINATION: uint32,
   'CHANGE-REQUEST': fc.record({ changeIp: fc.boolean(), changePort: fc.boolean() }, { noNullPrototype: true }),
   'RESPONSE-PORT': uint16,
   PADDING: bytes(0, 600),
@@ -107,7 +108,7 @@ describe('attribute round trips (encode, decode, re-encode byte-exact)', () => {
             method,
             class: cls,
             transactionId: id,
-            attributes: [[0xc001, new Uint8Array([1, 2, 3])], [name, value] as StunAttributeEntry],
+            attributes: [[0xc0ff, new Uint8Array([1, 2, 3])], [name, value] as StunAttributeEntry],
           });
           // A FINGERPRINT is checked on decode, so it is computed rather than taken from the arbitrary.
           const options = name === 'FINGERPRINT' ? { fingerprint: true } : undefined;
