@@ -11,6 +11,7 @@ import { resolveHost } from './stun-binding.js';
 import { UdpSocket } from './udp-socket.js';
 import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { lazyNodeMdns } from './mdns-sockets.js';
+import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher } from './network-watcher.js';
 
 export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
   /**
@@ -44,6 +45,14 @@ export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | '
   resolve?: IceAgentOptions['resolve'];
   /** Told about each address a host socket could not be bound to (the others are still used). */
   onBindError?: (address: string, error: Error) => void;
+  /**
+   * With gatherPolicy 'continual': how often the interfaces are looked at (os.networkInterfaces(), through
+   * `addressFilter` and the family options); an address that appears is gathered on and trickled, one that
+   * goes away has its candidates removed and its pairs failed at once. Default 2 000 ms. Not with `addresses`.
+   */
+  networkPollIntervalMs?: number;
+  /** Where continual gathering reads the addresses from; default the interfaces as selectHostAddresses() lists them. */
+  listAddresses?: () => readonly string[];
 }
 
 /** A local address to bind a host socket to. */
@@ -187,6 +196,16 @@ function streamOpener(options: NodeIceAgentOptions): NonNullable<IceAgentOptions
 export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
   // Validated now, not at gather(): a bad `addresses` entry is the caller's mistake.
   const hosts = options.addresses ? selectHostAddresses(options) : undefined;
+  const continual = options.gatherPolicy === 'continual';
+  if (continual && hosts) throw new TypeError("gatherPolicy 'continual' watches the interfaces: it does not go with a fixed `addresses` list");
+  const pollMs = options.networkPollIntervalMs ?? DEFAULT_NETWORK_POLL_INTERVAL_MS;
+  if (!(pollMs > 0)) throw new RangeError(`networkPollIntervalMs must be > 0, got ${pollMs}`);
+  // The addresses to gather on now: the interfaces through the filters, or the caller's list.
+  const current = (): HostAddress[] => {
+    if (!options.listAddresses) return selectHostAddresses(options);
+    const interfaces = listHostAddresses(options);
+    return options.listAddresses().map((a) => interfaces.find((h) => h.address === a) ?? selectHostAddresses({ addresses: [a] })[0]);
+  };
   const mdns = options.mdns === false ? undefined : (options.mdns ?? lazyNodeMdns(() => hosts ?? selectHostAddresses(options)));
   const agent: IceAgent = new IceAgent({
     ...options,
@@ -194,7 +213,7 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
     openStreamSocket: options.openStreamSocket ?? streamOpener(options),
     resolve: options.resolve ?? resolveHost,
     sockets: async () => {
-      const selected = hosts ?? selectHostAddresses(options);
+      const selected = hosts ?? current();
       const results = await Promise.allSettled(selected.map((h) => bindHost(h, options)));
       const sockets: DatagramSocket[] = [];
       const failures: string[] = [];
@@ -215,6 +234,15 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
       if (hosts && failures.length > 0) {
         for (const s of sockets) s.close();
         throw new Error(`cannot bind ${failures.join('; ')}`);
+      }
+      if (continual) {
+        let listed = selected;
+        new NetworkWatcher(agent, {
+          list: () => (listed = current()).map((h) => h.address),
+          bind: (address) => bindHost(listed.find((h) => h.address === address) ?? selectHostAddresses({ addresses: [address] })[0], options),
+          intervalMs: pollMs,
+          onBindError: options.onBindError,
+        }).start(sockets);
       }
       return sockets;
     },

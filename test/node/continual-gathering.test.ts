@@ -1,0 +1,89 @@
+// Continual gathering on real UDP sockets (issue 15): two Node agents on loopback addresses, whose
+// "interfaces" (listAddresses) change while data flows. An address that goes away has its socket closed,
+// its pairs failed at once and the selected pair moved — on both sides, without an ICE restart; an address
+// that appears is bound, gathered on and trickled, and checked by the peer.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createIceAgent } from '../../src/node/ice-agent.js';
+import type { IceAgent } from '../../src/ice/ice-agent.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(done: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function wire(from: IceAgent, to: IceAgent, seen: string[]): void {
+  void to.setRemoteParameters(from.localParameters);
+  from.addEventListener('icecandidate', (e) => {
+    if (e.candidate) seen.push(e.candidate.candidate);
+    void to.addRemoteCandidate(e.candidate);
+  });
+}
+
+describe("gatherPolicy 'continual' on real sockets", () => {
+  it('an address that goes away: both agents move to another pair at once, data keeps flowing; one that appears is trickled and checked', { timeout: 30_000 }, async () => {
+    const aAddresses = ['127.0.0.2', '127.0.0.3'];
+    const bAddresses = ['127.0.0.4'];
+    const options = { gatherPolicy: 'continual' as const, networkPollIntervalMs: 100, mdns: false as const };
+    const a = createIceAgent({ ...options, role: 'controlling', listAddresses: () => aAddresses });
+    const b = createIceAgent({ ...options, role: 'controlled', listAddresses: () => bAddresses });
+    const fromA: string[] = [];
+    wire(a, b, fromA);
+    wire(b, a, []);
+    let aGot = 0;
+    let bGot = 0;
+    a.addEventListener('data', () => aGot++);
+    b.addEventListener('data', () => bGot++);
+    const pinger = setInterval(() => {
+      for (const agent of [a, b]) if (agent.getSelectedCandidatePair()) agent.send(new Uint8Array([7]));
+    }, 20);
+    try {
+      await Promise.all([a.gather(), b.gather()]);
+      assert.equal(a.gatheringState, 'gathering', 'continual gathering does not complete');
+      await until(() => a.state === 'connected' && b.state === 'connected' && aGot > 3 && bGot > 3, 10_000, 'connected with data both ways');
+      // Let the other pair from 127.0.0.x be checked too.
+      await until(async () => (await a.getStats()).filter((s) => s.state === 'succeeded').length >= 2, 10_000, 'two valid pairs');
+
+      const lost = a.getSelectedCandidatePair()!.local.address;
+      const ufrag = a.localParameters.usernameFragment;
+      aAddresses.splice(aAddresses.indexOf(lost), 1);
+      const removedAt = Date.now();
+      await until(() => {
+        const pa = a.getSelectedCandidatePair();
+        const pb = b.getSelectedCandidatePair();
+        return pa !== null && pb !== null && pa.local.address !== lost && pb.remote.address !== lost;
+      }, 5_000, 'both agents off the address that went away');
+      const switchMs = Date.now() - removedAt;
+      const [a0, b0] = [aGot, bGot];
+      await sleep(500);
+      assert.ok(aGot - a0 >= 5 && bGot - b0 >= 5, `data after the switch: a ${aGot - a0}, b ${bGot - b0} (switched in ${switchMs} ms)`);
+      assert.equal(a.localParameters.usernameFragment, ufrag, 'no ICE restart');
+      const gone = (await a.getStats()).filter((s) => s.local.address === lost);
+      assert.ok(gone.length > 0 && gone.every((s) => s.state === 'failed' && s.failureReason === 'the local address went away'));
+
+      aAddresses.push('127.0.0.5');
+      await until(() => fromA.some((c) => c.includes(' 127.0.0.5 ')), 5_000, 'a candidate of the new address trickled');
+      await until(async () => (await a.getStats()).some((s) => s.local.address === '127.0.0.5' && s.state === 'succeeded'), 10_000, 'a pair of the new address checked');
+    } finally {
+      clearInterval(pinger);
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('does not go with a fixed addresses list, and needs a positive poll interval', () => {
+    assert.throws(() => createIceAgent({ gatherPolicy: 'continual', addresses: ['127.0.0.1'] }), TypeError);
+    assert.throws(() => createIceAgent({ gatherPolicy: 'continual', networkPollIntervalMs: 0 }), RangeError);
+  });
+
+  it('addSocket() before gather() or with gatherPolicy once is an InvalidStateError', async () => {
+    const once = createIceAgent({ addresses: ['127.0.0.1'], mdns: false });
+    await assert.rejects(once.addSocket({} as never), { name: 'InvalidStateError' });
+    await once.close();
+  });
+});
