@@ -132,3 +132,42 @@ describe('failover without an ICE restart (simulator, virtual time)', () => {
     await b.agent.close();
   });
 });
+
+describe('a better pair later: renomination (simulator)', () => {
+  it('an address that appears gives a better pair than the relay in use: trickled, checked, renominated, followed', async () => {
+    const world = new SimWorld({ stun: true, turn: true, link: { delayMs: 10 } });
+    const symmetric = { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' } as const;
+    const aHost = world.host(symmetric, 0);
+    const bHost = world.host(symmetric, 1);
+    const a = world.agent(aHost, { role: 'controlling', gatherPolicy: 'continual' });
+    const b = world.agent(bHost, { role: 'controlled', gatherPolicy: 'continual' });
+    world.connect(a, b);
+    const trickled: string[] = [];
+    a.addEventListener('icecandidate', (e) => e.candidate && trickled.push(e.candidate.candidate));
+    let bGot = 0;
+    b.addEventListener('data', () => bGot++);
+    void a.gather();
+    void b.gather();
+    assert.ok(await world.run(() => a.state === 'connected' && b.state === 'connected', 30_000), `a ${a.state}, b ${b.state}`);
+    const initial = a.getSelectedCandidatePair()!;
+    assert.ok(initial.local.type === 'relay' || initial.remote.type === 'relay', `two symmetric NATs: through a relay, not ${JSON.stringify(initial)}`);
+    const ufrag = a.localParameters.usernameFragment;
+
+    // A public address appears on a's machine.
+    // (Gathering on it waits for the STUN and TURN servers: virtual time must run meanwhile.)
+    const adding = a.addSocket(world.net.addHost('198.51.100.50').bind());
+    assert.ok(
+      await world.run(() => a.getSelectedCandidatePair()?.local.address === '198.51.100.50' && b.getSelectedCandidatePair()?.remote.address === '198.51.100.50', 10_000),
+      `a ${JSON.stringify(a.getSelectedCandidatePair())}, b ${JSON.stringify(b.getSelectedCandidatePair())}`,
+    );
+    assert.ok(trickled.some((c) => c.includes(' 198.51.100.50 ') && c.includes('typ host')), 'the new host candidate is trickled');
+    const before = bGot;
+    for (let i = 0; i < 5; i++) a.send(new Uint8Array([i]));
+    assert.ok(await world.run(() => bGot >= before + 5, 1_000), 'data on the renominated pair');
+    assert.equal(a.localParameters.usernameFragment, ufrag, 'no ICE restart');
+    await world.run(() => false, 12_000);
+    await adding;
+    await a.close();
+    await b.close();
+  });
+});
