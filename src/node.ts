@@ -31,6 +31,7 @@ export { startBridge, BRIDGE_DEFAULTS, BridgeCloseCode, type BridgeOptions, type
 export type { BridgeCarriers, WebTransportOptions, BridgeMdnsResolver, BridgeMetricsSnapshot, DropReason, RefusalReason, CarrierSnapshot } from '../bridge/index.js';
 export { BridgeMetrics } from '../bridge/index.js';
 export { isBridgeWorker, serveAsClusterWorker } from '../bridge/cluster-worker.js';
+export { TcpActiveSocket, TcpPassiveSocket, TCP_CANDIDATE_DEFAULTS, type TcpCandidateOptions } from './node/tcp-candidate-sockets.js';
 export type { RunningBridgeCluster } from '../bridge/cluster.js';
 export type { CertificateHash as WebTransportCertificateHash } from '../bridge/index.js';
 export type { BridgeResolveFunction } from '../bridge/resolver.js';

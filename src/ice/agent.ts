@@ -12,7 +12,7 @@ import { shortTermKey } from '../stun/integrity.js';
 import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
 import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
-import { computePriority, type IceCandidate } from './candidate.js';
+import { peerReflexivePriority, type IceCandidate } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import { Checklist } from './checklist.js';
 import { CheckPacer } from './check-pacer.js';
@@ -389,7 +389,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       remoteUfrag: this.remoteParameters.usernameFragment,
       remoteKey: this.remoteKey,
       // §7.1.1: PRIORITY is what a peer-reflexive candidate from this base would get.
-      priority: computePriority('prflx', (local.priority >>> 8) & 0xffff, local.component),
+      priority: peerReflexivePriority(local),
       role: this.role,
       tieBreaker: this.tieBreaker,
       useCandidate: useCandidate && this.role === 'controlling',
@@ -525,7 +525,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     const learned = this.remote.learn(from, priority, component, protocol, this.checklist, this.selectedPair);
     if (!learned) return undefined;
     if (learned.learned) this.events.push({ type: 'remotecandidate', candidate: learned.candidate });
-    const pair = this.checklist.add(local, learned.candidate, this.role === 'controlling');
+    const pair = this.checklist.add(local, learned.candidate, this.role === 'controlling', true);
     this.touch(now);
     return pair;
   }

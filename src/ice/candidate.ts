@@ -75,6 +75,33 @@ export function computePriority(type: IceCandidateType, localPreference: number,
   return TYPE_PREFERENCE[type] * 0x1000000 + localPreference * 0x100 + (256 - component);
 }
 
+/**
+ * Type preferences of TCP candidates (RFC 6544 §4.2): every UDP type but relay above every TCP type, so a
+ * TCP pair never wins while a direct UDP pair works; relayed candidates stay lowest (0).
+ */
+export const TCP_TYPE_PREFERENCE: Record<IceCandidateType, number> = { host: 90, prflx: 80, srflx: 70, relay: 0 };
+
+/**
+ * RFC 6544 §4.2 priority of a TCP candidate: local preference = 2^13 × direction-pref + other-pref, the
+ * direction preferred by type (host and relayed: active 6, passive 4, S-O 2; server-reflexive and
+ * peer-reflexive: S-O 6, active 4, passive 2); `otherPreference` 0..8191 tells a host's addresses apart.
+ */
+export function computeTcpPriority(type: IceCandidateType, tcpType: IceTcpType, otherPreference: number, component: number): number {
+  if (!Number.isInteger(otherPreference) || otherPreference < 0 || otherPreference > 8191) {
+    throw new RangeError(`other-pref must be an integer in 0..8191, got ${otherPreference}`);
+  }
+  const natAssisted = type === 'srflx' || type === 'prflx';
+  const direction = tcpType === 'so' ? (natAssisted ? 6 : 2) : tcpType === 'active' ? (natAssisted ? 4 : 6) : natAssisted ? 2 : 4;
+  return TCP_TYPE_PREFERENCE[type] * 0x1000000 + (direction * 0x2000 + otherPreference) * 0x100 + (256 - component);
+}
+
+/** The PRIORITY a check from `local` carries (RFC 8445 §7.1.1): a peer-reflexive candidate's with the same local preference. */
+export function peerReflexivePriority(local: IceCandidate): number {
+  const localPreference = (local.priority >>> 8) & 0xffff;
+  if (local.protocol !== 'tcp') return computePriority('prflx', localPreference, local.component);
+  return TCP_TYPE_PREFERENCE.prflx * 0x1000000 + localPreference * 0x100 + (256 - local.component);
+}
+
 /** IP literals in RFC 5952 form (a `%zone` kept), names lower-cased: equal text for equal addresses. */
 function addressIdentity(address: string): string {
   if (!isIp(address)) return address.toLowerCase();

@@ -3,7 +3,7 @@
 // checklist by RFC 8838 §12's rules. Pure bookkeeping: no I/O, no time.
 import type { SocketId } from '../net/engine.js';
 import { sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
-import type { IceCandidate } from './candidate.js';
+import type { IceCandidate, IceTcpType } from './candidate.js';
 import { CandidatePair, comparePairs, type LocalCandidate } from './candidate-pair.js';
 import { canonicalIp } from '../turn/permissions.js';
 
@@ -33,9 +33,15 @@ export class Checklist {
    * Pairs `local` with `remote` if they can be paired (same component, address family and transport,
    * §6.1.2.2) and the pair is not redundant (§6.1.2.4: same base and remote). Returns the new pair.
    */
-  add(local: LocalCandidate, remote: IceCandidate, controlling: boolean): CandidatePair | undefined {
+  /**
+   * Pairs `local` with `remote` (§6.1.2.2). TCP candidates pair by direction (RFC 6544 §6.2): our active
+   * with their passive, S-O with S-O; our passive one only `fromCheck` — with the active peer that connected
+   * and checked it — since §6.2 prunes pairs whose local candidate is passive: we cannot connect from it.
+   */
+  add(local: LocalCandidate, remote: IceCandidate, controlling: boolean, fromCheck = false): CandidatePair | undefined {
     const l = local.candidate;
     if (l.component !== remote.component || l.protocol !== remote.protocol) return undefined;
+    if (l.protocol === 'tcp' && !tcpDirectionsPair(l.tcpType, remote.tcpType, fromCheck)) return undefined;
     if (l.address.includes(':') !== remote.address.includes(':')) return undefined;
     if (this.find(local.socket, remote)) return undefined;
 
@@ -231,4 +237,10 @@ export class Checklist {
 function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): T | undefined {
   for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i])) return items[i];
   return undefined;
+}
+
+function tcpDirectionsPair(local: IceTcpType | undefined, remote: IceTcpType | undefined, fromCheck: boolean): boolean {
+  if (local === 'active') return remote === 'passive';
+  if (local === 'so') return remote === 'so';
+  return fromCheck && local === 'passive' && remote === 'active';
 }

@@ -8,7 +8,7 @@ import type { SocketId } from '../net/engine.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
-import { candidateFromInit, candidateToInit, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
+import { candidateFromInit, candidateToInit, computeFoundation, computeTcpPriority, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
 import { isValidPassword, isValidUfrag } from './credentials.js';
 import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
 import { IceAgentEventTarget } from './ice-agent-event-target.js';
@@ -30,6 +30,12 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
   iceTransportPolicy?: IceTransportPolicy;
   /** Opens the host sockets to gather on: node:dgram sockets, bridge sockets, simulated ones. */
   sockets: () => Promise<DatagramSocket[]>;
+  /**
+   * Opens host TCP candidates (RFC 6544): sockets that carry RFC 4571 frames as datagrams — an active one
+   * connects to each remote it sends to (its candidate says port 9), a passive one accepts connections.
+   * Each becomes a host candidate of its tcptype. Default none (UDP only).
+   */
+  tcpSockets?: () => Promise<{ socket: DatagramSocket; tcpType: 'active' | 'passive' }[]>;
   openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
   /** Looks a server name up, in `family` when given (the gatherer asks per host family). */
   resolve?: (host: string, family?: AddressFamily) => Promise<string>;
@@ -158,6 +164,7 @@ export class IceAgent extends IceAgentEventTarget {
     } else {
       await this.gatherer.gather(sockets);
     }
+    if (this.options.tcpSockets && !this.closed) await this.gatherTcp(this.options.tcpSockets);
     // Continual gathering never ends: candidates of new addresses may follow (no end-of-candidates).
     if (this.closed || this.options.gatherPolicy === 'continual') return;
     this.engine.setLocalGatheringComplete(this.clock.now());
@@ -204,6 +211,40 @@ export class IceAgent extends IceAgentEventTarget {
       socket.close();
     }
     this.driver.poll();
+  }
+
+  /** Host TCP candidates (RFC 6544 §5.1), with §4.2 priorities: a host's addresses told apart by other-pref. */
+  private async gatherTcp(open: NonNullable<IceAgentOptions['tcpSockets']>): Promise<void> {
+    const opened = await open();
+    if (this.closed) {
+      for (const { socket } of opened) socket.close();
+      return;
+    }
+    const addresses = [...new Set(opened.map((o) => o.socket.localAddress.address))];
+    for (const { socket, tcpType } of opened) {
+      this.ownedSockets.push(socket);
+      if (this.options.iceTransportPolicy === 'relay') continue;
+      const address = socket.localAddress;
+      // An active candidate's port is 9, the discard port (RFC 6544 §4.5): it connects from a fresh one.
+      const port = tcpType === 'active' ? 9 : address.port;
+      const otherPreference = Math.max(0, 8191 - addresses.indexOf(address.address));
+      this.onGathered({
+        socket,
+        host: socket,
+        base: { address: address.address, port },
+        candidate: {
+          foundation: computeFoundation('host', address.address, 'tcp'),
+          component: 1,
+          protocol: 'tcp',
+          priority: computeTcpPriority('host', tcpType, otherPreference, 1),
+          address: address.address,
+          port,
+          type: 'host',
+          tcpType,
+          extensions: [],
+        },
+      });
+    }
   }
 
   /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */

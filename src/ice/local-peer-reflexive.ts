@@ -2,7 +2,7 @@
 // candidate. It shares the checked pair's base, so the checked pair itself serves as the valid pair
 // (deliberately simpler than §7.2.5.3.2, with the same sockets and addresses on the wire).
 import type { TransportAddress } from '../net/transport-address.js';
-import { computePriority } from './candidate.js';
+import { peerReflexivePriority } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 
 export function localPeerReflexive(
@@ -20,7 +20,7 @@ export function localPeerReflexive(
       foundation: `p${base.foundation}`.slice(0, 32),
       component: base.component,
       protocol: base.protocol,
-      priority: computePriority('prflx', (base.priority >>> 8) & 0xffff, base.component),
+      priority: peerReflexivePriority(base),
       address: mapped.address,
       port: mapped.port,
       type: 'prflx',

@@ -70,6 +70,8 @@ export class RemoteCandidates {
       address: from.address,
       port: from.port,
       type: 'prflx',
+      // RFC 6544 §7.2: a check over a connection the peer opened comes from its active candidate.
+      ...(protocol === 'tcp' ? { tcpType: 'active' as const } : {}),
       extensions: [],
     };
     this.list.push(candidate);

@@ -12,8 +12,16 @@ import { UdpSocket } from './udp-socket.js';
 import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { lazyNodeMdns } from './mdns-sockets.js';
 import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher } from './network-watcher.js';
+import { TcpActiveSocket, TcpPassiveSocket, type TcpCandidateOptions } from './tcp-candidate-sockets.js';
 
-export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
+export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
+  /**
+   * Which transports to gather host candidates of: UDP sockets, and with 'tcp' an active and a passive TCP
+   * candidate per address (RFC 6544: checks and data in RFC 4571 frames; a UDP pair always outranks a TCP
+   * one). Default ['udp']. `tcp` limits the TCP candidates' connections.
+   */
+  candidateProtocols?: readonly ('udp' | 'tcp')[];
+  tcp?: TcpCandidateOptions;
   /**
    * mDNS for `.local` candidates. Default: multicast sockets on 5353 (224.0.0.251, ff02::fb) on the interfaces
    * gathered on, opened only when a `.local` candidate arrives or `mdnsHostCandidates` is 'on', unref'd.
@@ -207,12 +215,31 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
     return options.listAddresses().map((a) => interfaces.find((h) => h.address === a) ?? selectHostAddresses({ addresses: [a] })[0]);
   };
   const mdns = options.mdns === false ? undefined : (options.mdns ?? lazyNodeMdns(() => hosts ?? selectHostAddresses(options)));
+  const protocols = options.candidateProtocols ?? ['udp'];
+  if (protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp')) {
+    throw new TypeError(`candidateProtocols must list 'udp' and/or 'tcp', got ${JSON.stringify(protocols)}`);
+  }
+  const tcpSockets = async () => {
+    const opened: { socket: DatagramSocket; tcpType: 'active' | 'passive' }[] = [];
+    for (const h of hosts ?? current()) {
+      if (h.linkLocal) continue; // A TCP connection to fe80:: needs a zone the candidate cannot carry.
+      opened.push({ socket: new TcpActiveSocket(h.address, options.tcp), tcpType: 'active' });
+      try {
+        opened.push({ socket: await TcpPassiveSocket.listen(h.address, options.tcp), tcpType: 'passive' });
+      } catch (err) {
+        options.onBindError?.(h.address, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    return opened;
+  };
   const agent: IceAgent = new IceAgent({
     ...options,
     mdns,
+    ...(protocols.includes('tcp') ? { tcpSockets } : {}),
     openStreamSocket: options.openStreamSocket ?? streamOpener(options),
     resolve: options.resolve ?? resolveHost,
     sockets: async () => {
+      if (!protocols.includes('udp')) return [];
       const selected = hosts ?? current();
       const results = await Promise.allSettled(selected.map((h) => bindHost(h, options)));
       const sockets: DatagramSocket[] = [];

@@ -1,0 +1,96 @@
+// ICE-TCP (RFC 6544) on real sockets: host TCP candidates — active (port 9) and passive (listening) — paired
+// by direction, checked and carrying data in RFC 4571 frames; a UDP pair outranks every TCP pair; a TCP
+// connection that closes fails its pairs at once.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createIceAgent, type NodeIceAgentOptions } from '../../src/node/ice-agent.js';
+import type { IceAgent } from '../../src/ice/ice-agent.js';
+import { parseCandidate } from '../../src/ice/candidate.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(done: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function pair(options: NodeIceAgentOptions, bOptions: NodeIceAgentOptions = options) {
+  const a = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlling', ...options });
+  const b = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', ...bOptions });
+  const candidates: { a: string[]; b: string[] } = { a: [], b: [] };
+  const wire = (from: IceAgent, to: IceAgent, seen: string[]) => {
+    void to.setRemoteParameters(from.localParameters);
+    from.addEventListener('icecandidate', (e) => {
+      if (e.candidate) seen.push(e.candidate.candidate);
+      void to.addRemoteCandidate(e.candidate);
+    });
+  };
+  wire(a, b, candidates.a);
+  wire(b, a, candidates.b);
+  await Promise.all([a.gather(), b.gather()]);
+  await until(() => a.state === 'completed' && b.state === 'completed', 10_000, `both completed (a ${a.state}, b ${b.state})`);
+  return { a, b, candidates };
+}
+
+async function echo(a: IceAgent, b: IceAgent): Promise<void> {
+  const got = new Promise<string>((resolve) => b.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
+  a.send(new TextEncoder().encode('over tcp'));
+  assert.equal(await Promise.race([got, sleep(5000).then(() => 'nothing')]), 'over tcp');
+}
+
+describe('ICE-TCP (RFC 6544) on loopback', () => {
+  it("candidateProtocols ['tcp']: an active (port 9) and a passive candidate each; connected over TCP with data both ways", { timeout: 20_000 }, async () => {
+    const { a, b, candidates } = await pair({ candidateProtocols: ['tcp'] });
+    try {
+      for (const list of [candidates.a, candidates.b]) {
+        const parsed = list.map((c) => parseCandidate(c));
+        assert.deepEqual(parsed.map((c) => [c.protocol, c.tcpType]).sort(), [['tcp', 'active'], ['tcp', 'passive']], list.join(' | '));
+        const active = parsed.find((c) => c.tcpType === 'active')!;
+        const passive = parsed.find((c) => c.tcpType === 'passive')!;
+        assert.equal(active.port, 9);
+        assert.ok(active.priority > passive.priority, 'RFC 6544 §4.2: active 6 over passive 4 for host candidates');
+      }
+      const selected = a.getSelectedCandidatePair()!;
+      assert.equal(selected.local.protocol, 'tcp');
+      await echo(a, b);
+      await echo(b, a);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("with ['udp', 'tcp'] the UDP pair wins though the TCP pairs work", { timeout: 20_000 }, async () => {
+    const { a, b } = await pair({ candidateProtocols: ['udp', 'tcp'] });
+    try {
+      assert.equal(a.getSelectedCandidatePair()!.local.protocol, 'udp');
+      assert.equal(b.getSelectedCandidatePair()!.local.protocol, 'udp');
+      await until(async () => (await a.getStats()).some((s) => s.local.protocol === 'tcp' && s.state === 'succeeded'), 10_000, 'a TCP pair checked too');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a TCP connection that closes fails its pairs at once: the agent says why, not after consent expiry', { timeout: 20_000 }, async () => {
+    const { a, b } = await pair({ candidateProtocols: ['tcp'] });
+    try {
+      const closedAt = Date.now();
+      await b.close();
+      await until(() => a.state === 'failed' || a.state === 'disconnected', 5_000, `a to notice (a ${a.state})`);
+      assert.ok(Date.now() - closedAt < 5_000);
+      const stats = await a.getStats();
+      assert.ok(stats.some((s) => s.state === 'failed' && /TCP to 127\.0\.0\.1:\d+/.test(s.failureReason ?? '')), JSON.stringify(stats.map((s) => [s.state, s.failureReason])));
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('candidateProtocols must name udp and/or tcp', () => {
+    assert.throws(() => createIceAgent({ candidateProtocols: [] }), TypeError);
+    assert.throws(() => createIceAgent({ candidateProtocols: ['sctp' as 'udp'] }), TypeError);
+  });
+});
