@@ -17,7 +17,7 @@ import type { CliIO } from './main.js';
 export const peerUsage = `icebridge peer --role controlling|controlled [options]
 
 Runs one ICE agent. Its local description is written to stdout as RFC 8839 lines — a=ice-ufrag, a=ice-pwd,
-a=ice-options:trickle, one a=candidate per candidate as it is gathered, then a=end-of-candidates — and the
+a=ice-options (trickle, renomination), one a=candidate per candidate as it is gathered, then a=end-of-candidates — and the
 peer's description is read from stdin in the same form, line by line (ice-ufrag and ice-pwd before the
 candidates). Events are written to stderr as JSON lines: state, gathering, selected, data, error.
 Two peers whose stdout and stdin are piped to each other connect.
@@ -35,6 +35,9 @@ Options:
   --send TEXT          once connected, send TEXT (again every 500 ms) until it is echoed back
   --echo               send every datagram received back to the peer; run until stdin ends
   --timeout-ms N       give up after N ms in all (default 30000)
+  --candidate-protocols P
+                       udp (default), tcp, or udp,tcp: host candidates of these transports (TCP:
+                       RFC 6544 active and passive candidates; a UDP pair always outranks a TCP one)
   --address A          gather host candidates on this local address only; repeatable
                        (default: every interface address but loopback)
   --insecure           with turns:, accept any TLS certificate (for test servers)
@@ -59,6 +62,7 @@ interface PeerOptions {
   insecure: boolean;
   mdnsHostCandidates: 'on' | 'off';
   mdnsTimeoutMs: number | undefined;
+  candidateProtocols: ('udp' | 'tcp')[];
 }
 
 function parsePeerArgs(args: string[]): PeerOptions {
@@ -78,6 +82,7 @@ function parsePeerArgs(args: string[]): PeerOptions {
       insecure: { type: 'boolean', default: false },
       'mdns-host-candidates': { type: 'string', default: 'off' },
       'mdns-timeout-ms': { type: 'string' },
+      'candidate-protocols': { type: 'string', default: 'udp' },
     },
     false,
   );
@@ -104,6 +109,11 @@ function parsePeerArgs(args: string[]): PeerOptions {
   const mdnsHostCandidates = values['mdns-host-candidates'];
   if (mdnsHostCandidates !== 'on' && mdnsHostCandidates !== 'off') throw new UsageError(`--mdns-host-candidates must be on or off, got ${JSON.stringify(mdnsHostCandidates)}`);
   const mdnsTimeoutMs = positiveInteger('mdns-timeout-ms', values['mdns-timeout-ms']);
+  const protocols = values['candidate-protocols'].split(',').map((p) => p.trim().toLowerCase());
+  if (protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp') || new Set(protocols).size !== protocols.length) {
+    throw new UsageError(`--candidate-protocols must be udp, tcp or udp,tcp, got ${JSON.stringify(values['candidate-protocols'])}`);
+  }
+  if (values.lite && protocols.includes('tcp')) throw new UsageError('an ICE-lite agent here gathers UDP host candidates only: use --candidate-protocols udp');
   const iceServers: IceServerConfig[] = urls.map((u) => (u.toLowerCase().startsWith('turn') ? { urls: u, username: values.username, credential: values.credential } : { urls: u }));
   return {
     role,
@@ -117,6 +127,7 @@ function parsePeerArgs(args: string[]): PeerOptions {
     insecure: values.insecure,
     mdnsHostCandidates,
     mdnsTimeoutMs,
+    candidateProtocols: protocols as ('udp' | 'tcp')[],
   };
 }
 
@@ -151,6 +162,7 @@ export async function runPeer(args: string[], io: CliIO, input: Readable = proce
     includeLinkLocal: addresses?.some((a) => /^fe[89ab]/i.test(a)) ?? false,
     tls: options.insecure ? { rejectUnauthorized: false } : undefined,
     mdnsHostCandidates: options.mdnsHostCandidates,
+    candidateProtocols: options.candidateProtocols,
     mdns: lazyNodeMdns(() => selectHostAddresses({ addressFilter: addresses ? (a) => addresses.includes(a) : undefined }), { queryTimeoutMs: options.mdnsTimeoutMs }),
   });
   const session = new PeerSession(agent, options, io, input);
@@ -168,7 +180,7 @@ class PeerSession {
   private echoed = false;
   private inputEnded = false;
   private lineNumber = 0;
-  private remote: { ufrag?: string; pwd?: string; lite: boolean } = { lite: false };
+  private remote: { ufrag?: string; pwd?: string; lite: boolean; options: string[] } = { lite: false, options: [] };
   /** The parameters last given to the agent, to notice a restart (new ufrag/pwd) by the peer. */
   private applied: { ufrag: string; pwd: string } | undefined;
   private remoteEnded = false;
@@ -203,7 +215,7 @@ class PeerSession {
     const local = agent.localParameters;
     io.stdout(`a=ice-ufrag:${local.usernameFragment}`);
     io.stdout(`a=ice-pwd:${local.password}`);
-    io.stdout('a=ice-options:trickle');
+    io.stdout(`a=ice-options:${['trickle', ...(local.iceOptions ?? [])].join(' ')}`);
     if (this.options.lite) io.stdout('a=ice-lite');
 
     const lines = createInterface({ input: this.input, crlfDelay: Infinity });
@@ -334,6 +346,8 @@ class PeerSession {
           this.agent.addRemoteCandidate(null).catch((err: unknown) => this.signallingFailed(err, raw, lineNumber));
           break;
         case 'options':
+          this.remote.options.push(...parsed.values);
+          break;
         case 'other':
           break; // other attributes (a=mid, …) say nothing to ICE
       }
@@ -350,7 +364,7 @@ class PeerSession {
 
   /** Gives the agent the peer's ufrag/pwd before its first candidate, and again if they change (a restart). */
   private applyParameters(): boolean {
-    const { ufrag, pwd, lite } = this.remote;
+    const { ufrag, pwd, lite, options } = this.remote;
     if (ufrag === undefined || pwd === undefined) {
       this.fail('SIGNALLING', `remote line ${this.lineNumber}: a candidate before a=ice-ufrag and a=ice-pwd`);
       return false;
@@ -359,7 +373,7 @@ class PeerSession {
       this.applied = { ufrag, pwd };
       this.remoteEnded = false;
       const line = this.lineNumber;
-      this.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd, iceLite: lite }).catch((err: unknown) => this.signallingFailed(err, `a=ice-ufrag:${ufrag}`, line));
+      this.agent.setRemoteParameters({ usernameFragment: ufrag, password: pwd, iceLite: lite, iceOptions: options }).catch((err: unknown) => this.signallingFailed(err, `a=ice-ufrag:${ufrag}`, line));
     }
     return true;
   }

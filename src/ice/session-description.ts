@@ -175,7 +175,8 @@ export function toSessionDescription(description: SessionIceDescription, options
     formatIceDescription({
       ufrag: parameters.usernameFragment,
       pwd: parameters.password,
-      options: [...(options.iceOptions ?? ['trickle'])],
+      // The agent's own options (renomination) join the ones asked for.
+      options: [...new Set([...(options.iceOptions ?? ['trickle']), ...(parameters.iceOptions ?? [])])],
       lite: false,
       candidates: [],
       endOfCandidates: false,
@@ -258,13 +259,15 @@ export function fromSessionDescription(
     const own = c.extensions.find(([name]) => name === 'ufrag')?.[1];
     return candidateToInit(c, { sdpMLineIndex: mLineIndex, usernameFragment: own ?? ufrag, ...(mid === null ? {} : { sdpMid: mid }) });
   });
+  const iceOptions = mediaIce.options.length > 0 ? mediaIce.options : sessionIce.options;
   return {
-    parameters: { usernameFragment: ufrag, password: pwd, ...(iceLite ? { iceLite } : {}) },
+    // With the ice-options, so that setRemoteParameters(parameters) sees whether the peer renominates.
+    parameters: { usernameFragment: ufrag, password: pwd, ...(iceLite ? { iceLite } : {}), ...(iceOptions.length > 0 ? { iceOptions } : {}) },
     candidates,
     endOfCandidates: mediaIce.endOfCandidates,
     mid,
     mLineIndex,
-    iceOptions: mediaIce.options.length > 0 ? mediaIce.options : sessionIce.options,
+    iceOptions,
     iceLite,
     fingerprint: fingerprintLine?.value ?? null,
     setup: (setupLine?.value as DtlsSetupRole | undefined) ?? null,

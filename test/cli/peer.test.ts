@@ -87,7 +87,7 @@ function checkDescription(r: PeerResult, candidateType: string): void {
   const lines = r.stdout.split('\n').filter((l) => l !== '');
   assert.match(lines[0], /^a=ice-ufrag:\S{4,256}$/);
   assert.match(lines[1], /^a=ice-pwd:\S{22,256}$/);
-  assert.equal(lines[2], 'a=ice-options:trickle');
+  assert.equal(lines[2], 'a=ice-options:trickle renomination');
   const candidates = lines.filter((l) => l.startsWith('a=candidate:'));
   assert.ok(candidates.length > 0, describeRun(r));
   for (const c of candidates) {
@@ -101,6 +101,33 @@ after(() => {
 });
 
 describe('icebridge peer: two processes piped together', () => {
+  it('--candidate-protocols tcp: RFC 6544 active and passive candidates only; connects over TCP and echoes', async () => {
+    const [a, b] = await runPair(
+      ['--role', 'controlling', '--send', 'over tcp', '--address', HOST, '--candidate-protocols', 'tcp'],
+      ['--role', 'controlled', '--echo', '--address', HOST, '--candidate-protocols', 'tcp'],
+    );
+    assert.equal(a.code, 0, describeRun(a));
+    // When `a` is done it closes its connections, and b sees its TCP pairs fail (unlike UDP, TCP says so):
+    // b may report that before its stdin ends, after it has echoed.
+    const echoedAt = b.events.findIndex((e) => e.event === 'data' && e.text === 'over tcp');
+    assert.ok(echoedAt >= 0, describeRun(b));
+    assert.ok(b.code === 0 || b.events.findIndex((e) => e.event === 'error') > echoedAt, describeRun(b));
+    for (const r of [a, b]) {
+      const candidates = r.stdout.split('\n').filter((l) => l.startsWith('a=candidate:'));
+      assert.deepEqual(candidates.map((c) => / tcptype (\w+)/.exec(c)?.[1]).sort(), ['active', 'passive'], describeRun(r));
+      assert.ok(candidates.every((c) => / tcp \d+ /.test(c)), describeRun(r));
+      assert.equal((selected(r).local as { protocol?: string }).protocol, 'tcp', describeRun(r));
+    }
+    assert.ok(a.events.some((e) => e.event === 'echoed' && e.text === 'over tcp'), describeRun(a));
+  });
+
+  it('--candidate-protocols names udp and/or tcp (exit 2 otherwise)', async () => {
+    const { result } = startPeer(['--role', 'controlling', '--candidate-protocols', 'sctp']);
+    const r = await result;
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, /--candidate-protocols must be udp, tcp or udp,tcp, got "sctp"/);
+  });
+
   it('connects on loopback; the controlling side sends, the controlled side echoes', async () => {
     const [a, b] = await runPair(
       ['--role', 'controlling', '--send', 'hello', '--address', HOST],

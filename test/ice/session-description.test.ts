@@ -116,7 +116,7 @@ function sdpError(code: string, line?: number, reason?: RegExp): (e: unknown) =>
 describe('fromSessionDescription on Chromium descriptions', () => {
   it('reads an offer before gathering: credentials, options, DTLS lines, no candidates', () => {
     const d = fromSessionDescription(CHROMIUM_OFFER_INITIAL);
-    assert.deepEqual(d.parameters, { usernameFragment: 'VVhK', password: 'EKftft8mDyb450WjApYcnLJg' });
+    assert.deepEqual(d.parameters, { usernameFragment: 'VVhK', password: 'EKftft8mDyb450WjApYcnLJg', iceOptions: ['trickle'] });
     assert.deepEqual(d.candidates, []);
     assert.equal(d.endOfCandidates, false);
     assert.equal(d.mid, '0');
@@ -167,7 +167,7 @@ describe('fromSessionDescription on Chromium descriptions', () => {
       'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', 'a=ice-pwd:mediapasswordmediapass1', `a=${HOST}`, 'a=end-of-candidates',
     ]);
     const d = fromSessionDescription(sdp);
-    assert.deepEqual(d.parameters, { usernameFragment: 'sess', password: 'mediapasswordmediapass1', iceLite: true });
+    assert.deepEqual(d.parameters, { usernameFragment: 'sess', password: 'mediapasswordmediapass1', iceLite: true, iceOptions: ['trickle'] });
     assert.deepEqual(d.iceOptions, ['trickle']);
     assert.equal(d.iceLite, true);
     assert.equal(d.setup, 'passive');
@@ -327,7 +327,7 @@ describe('session description properties', () => {
             { role: p.role, setup, ...(p.mid === undefined ? {} : { mid: p.mid }), ...(p.options ? { iceOptions: p.options } : {}), ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}) },
           );
           const d = fromSessionDescription(sdp);
-          assert.deepEqual(d.parameters, { usernameFragment: p.ufrag, password: p.pwd, ...(p.lite ? { iceLite: true } : {}) });
+          assert.deepEqual(d.parameters, { usernameFragment: p.ufrag, password: p.pwd, ...(p.lite ? { iceLite: true } : {}), iceOptions: p.options ?? ['trickle'] });
           assert.deepEqual(d.candidates.map((c) => parseCandidate(c.candidate)), p.candidates);
           assert.ok(d.candidates.every((c) => c.sdpMid === (p.mid ?? '0') && c.sdpMLineIndex === 0 && c.usernameFragment === p.ufrag));
           assert.equal(d.endOfCandidates, p.endOfCandidates);
