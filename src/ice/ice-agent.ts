@@ -8,7 +8,7 @@ import type { SocketId } from '../net/engine.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
-import { candidateFromInit, candidateToInit, computeFoundation, computeTcpPriority, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
+import { candidateFromInit, candidateToInit, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
 import { isValidPassword, isValidUfrag } from './credentials.js';
 import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
 import { IceAgentEventTarget } from './ice-agent-event-target.js';
@@ -20,6 +20,7 @@ import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
 import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { MdnsCandidates, type MdnsHostCandidates } from './mdns-candidates.js';
+import { tcpHostCandidates } from './tcp-candidates.js';
 
 export type IceGatheringState = 'new' | 'gathering' | 'complete';
 
@@ -213,38 +214,16 @@ export class IceAgent extends IceAgentEventTarget {
     this.driver.poll();
   }
 
-  /** Host TCP candidates (RFC 6544 §5.1), with §4.2 priorities: a host's addresses told apart by other-pref. */
+  /** Host TCP candidates (RFC 6544 §5.1) on the sockets `open` gives (tcp-candidates.ts). */
   private async gatherTcp(open: NonNullable<IceAgentOptions['tcpSockets']>): Promise<void> {
     const opened = await open();
     if (this.closed) {
       for (const { socket } of opened) socket.close();
       return;
     }
-    const addresses = [...new Set(opened.map((o) => o.socket.localAddress.address))];
-    for (const { socket, tcpType } of opened) {
-      this.ownedSockets.push(socket);
-      if (this.options.iceTransportPolicy === 'relay') continue;
-      const address = socket.localAddress;
-      // An active candidate's port is 9, the discard port (RFC 6544 §4.5): it connects from a fresh one.
-      const port = tcpType === 'active' ? 9 : address.port;
-      const otherPreference = Math.max(0, 8191 - addresses.indexOf(address.address));
-      this.onGathered({
-        socket,
-        host: socket,
-        base: { address: address.address, port },
-        candidate: {
-          foundation: computeFoundation('host', address.address, 'tcp'),
-          component: 1,
-          protocol: 'tcp',
-          priority: computeTcpPriority('host', tcpType, otherPreference, 1),
-          address: address.address,
-          port,
-          type: 'host',
-          tcpType,
-          extensions: [],
-        },
-      });
-    }
+    this.ownedSockets.push(...opened.map((o) => o.socket));
+    if (this.options.iceTransportPolicy === 'relay') return;
+    for (const g of tcpHostCandidates(opened)) this.onGathered(g);
   }
 
   /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */
