@@ -1,24 +1,20 @@
-// Host TCP candidates for the Node agent (RFC 6544) as DatagramSockets, so the engine checks and sends over
-// them as over UDP: each packet travels in an RFC 4571 frame on a connection. An active socket opens one
-// connection per remote it sends to, from its address (its candidate says port 9); a passive one listens
-// and answers on the connection each packet came in on. A connection that fails or closes is reported as
-// unreachable, so its pairs fail at once (RFC 6544 §7.1) and a selected one fails over.
+// Host TCP candidates for the Node agent (RFC 6544) over node:net: an active one connects from its address
+// to each remote it sends to, a passive one listens and answers on the connection each packet came in on.
+// The framing and the connection bookkeeping are the isomorphic net/stream-candidate-socket.ts.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from '../net/datagram-socket.js';
+import type { DatagramHandler, DatagramSocket, UnreachableHandler } from '../net/datagram-socket.js';
+import type { ByteStream } from '../net/framed-stream-socket.js';
 import { formatIp, parseIp } from '../net/ip.js';
-import { frameRfc4571, Rfc4571Framer, RFC4571_MAX_PACKET } from '../net/rfc4571-framer.js';
+import { ActiveStreamSocket, STREAM_CANDIDATE_DEFAULTS, StreamConnections, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
+import { nodeByteStream } from './stream-socket.js';
 
-export interface TcpCandidateOptions {
-  /** Connections at once per candidate socket; more are refused (active) or closed on accept (passive). Default 16. */
-  maxConnections?: number;
+export interface TcpCandidateOptions extends StreamCandidateOptions {
   /** An active connection that is not up after this long fails. Default 5 000 ms. */
   connectTimeoutMs?: number;
 }
 
-export const TCP_CANDIDATE_DEFAULTS = { maxConnections: 16, connectTimeoutMs: 5_000 } as const;
-
-const keyOf = (a: TransportAddress): string => `${a.address}|${a.port}`;
+export const TCP_CANDIDATE_DEFAULTS = { ...STREAM_CANDIDATE_DEFAULTS, connectTimeoutMs: 5_000 } as const;
 
 /** ::ffff:1.2.3.4 from a dual-stack listener as 1.2.3.4, and every address in RFC 5952 form. */
 function remoteOf(socket: Socket): TransportAddress | undefined {
@@ -27,106 +23,59 @@ function remoteOf(socket: Socket): TransportAddress | undefined {
   return { address: formatIp(parseIp(raw.split('%')[0])), port: socket.remotePort };
 }
 
-abstract class TcpCandidateSocket implements DatagramSocket {
-  ondatagram: DatagramHandler | null = null;
-  onclose: ((reason?: Error) => void) | null = null;
-  onunreachable: UnreachableHandler | null = null;
-  protected readonly connections = new Map<string, Socket>();
-  protected readonly maxConnections: number;
-  protected closed = false;
-
-  constructor(
-    readonly localAddress: TransportAddress,
-    options: TcpCandidateOptions,
-  ) {
-    this.maxConnections = options.maxConnections ?? TCP_CANDIDATE_DEFAULTS.maxConnections;
-    if (!(this.maxConnections >= 1)) throw new RangeError('maxConnections must be ≥ 1');
-  }
-
-  abstract send(bytes: Uint8Array, to: TransportAddress): void;
-
-  /** Frames in, unreachable out: what both kinds do with a connection. */
-  protected adopt(socket: Socket, remote: TransportAddress): void {
-    const key = keyOf(remote);
-    this.connections.set(key, socket);
-    socket.setNoDelay(true);
-    const framer = new Rfc4571Framer();
-    socket.on('data', (chunk: Buffer) => {
-      for (const packet of framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) this.ondatagram?.(packet, remote);
-    });
-    let failure = 'the connection closed';
-    socket.on('error', (err) => (failure = err.message));
-    socket.once('close', () => {
-      if (this.connections.get(key) === socket) this.connections.delete(key);
-      if (!this.closed) this.onunreachable?.(new DestinationUnreachableError('tcp-closed', remote, `TCP to ${remote.address}:${remote.port}: ${failure}`));
-    });
-  }
-
-  protected write(socket: Socket | undefined, bytes: Uint8Array): void {
-    // A datagram that cannot go is dropped (DatagramSocket.send never throws).
-    if (socket === undefined || socket.destroyed || bytes.length > RFC4571_MAX_PACKET) return;
-    socket.write(frameRfc4571(bytes));
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const socket of this.connections.values()) socket.destroy();
-    this.connections.clear();
-    this.closeListener();
-    this.onclose?.();
-  }
-
-  protected closeListener(): void {}
+function connected(socket: Socket): ByteStream {
+  socket.setNoDelay(true);
+  return nodeByteStream(socket);
 }
 
 /** tcptype active: connects to each remote it sends to, from its own address and a fresh port. */
-export class TcpActiveSocket extends TcpCandidateSocket {
-  private readonly connectTimeoutMs: number;
-
+export class TcpActiveSocket extends ActiveStreamSocket {
   constructor(address: string, options: TcpCandidateOptions = {}) {
-    super({ address, port: 9 }, options);
-    this.connectTimeoutMs = options.connectTimeoutMs ?? TCP_CANDIDATE_DEFAULTS.connectTimeoutMs;
-  }
-
-  send(bytes: Uint8Array, to: TransportAddress): void {
-    if (this.closed) return;
-    const existing = this.connections.get(keyOf(to));
-    if (existing) return this.write(existing, bytes);
-    if (this.connections.size >= this.maxConnections) {
-      this.onunreachable?.(new DestinationUnreachableError('tcp-connection-limit', to, `more than maxConnections ${this.maxConnections} TCP connections`));
-      return;
-    }
-    const socket = connect({ host: to.address, port: to.port, localAddress: this.localAddress.address });
-    // Node buffers what is written before the connection is up.
-    const timer = setTimeout(() => socket.destroy(new Error(`not connected within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-    socket.once('connect', () => clearTimeout(timer));
-    socket.once('close', () => clearTimeout(timer));
-    this.adopt(socket, to);
-    this.write(socket, bytes);
+    const timeoutMs = options.connectTimeoutMs ?? TCP_CANDIDATE_DEFAULTS.connectTimeoutMs;
+    super(
+      address,
+      (to) =>
+        new Promise((resolve, reject) => {
+          const socket = connect({ host: to.address, port: to.port, localAddress: address });
+          const timer = setTimeout(() => socket.destroy(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);
+          socket.once('connect', () => {
+            clearTimeout(timer);
+            resolve(connected(socket));
+          });
+          socket.once('error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+        }),
+      options,
+    );
   }
 }
 
 /** tcptype passive: listens on its address; packets go back on the connection they came in on. */
-export class TcpPassiveSocket extends TcpCandidateSocket {
+export class TcpPassiveSocket implements DatagramSocket {
+  onclose: ((reason?: Error) => void) | null = null;
+  private readonly connections: StreamConnections;
+  private closed = false;
+
   private constructor(
     private readonly server: Server,
-    localAddress: TransportAddress,
-    options: TcpCandidateOptions,
+    readonly localAddress: TransportAddress,
+    options: StreamCandidateOptions,
   ) {
-    super(localAddress, options);
+    this.connections = new StreamConnections(options);
     server.on('connection', (socket) => {
       const remote = remoteOf(socket);
-      if (this.closed || remote === undefined || this.connections.size >= this.maxConnections) {
+      if (this.closed || remote === undefined || this.connections.size >= this.connections.maxConnections) {
         socket.destroy();
         return;
       }
-      this.adopt(socket, remote);
+      this.connections.adopt(connected(socket), remote);
     });
   }
 
   /** Listens on `address`, at `port` (default: one the OS picks). */
-  static listen(address: string, options: TcpCandidateOptions & { port?: number } = {}): Promise<TcpPassiveSocket> {
+  static listen(address: string, options: StreamCandidateOptions & { port?: number } = {}): Promise<TcpPassiveSocket> {
     const server = createServer();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -138,11 +87,28 @@ export class TcpPassiveSocket extends TcpCandidateSocket {
     });
   }
 
-  send(bytes: Uint8Array, to: TransportAddress): void {
-    if (!this.closed) this.write(this.connections.get(keyOf(to)), bytes);
+  get ondatagram(): DatagramHandler | null {
+    return this.connections.ondatagram;
+  }
+  set ondatagram(handler: DatagramHandler | null) {
+    this.connections.ondatagram = handler;
+  }
+  get onunreachable(): UnreachableHandler | null {
+    return this.connections.onunreachable;
+  }
+  set onunreachable(handler: UnreachableHandler | null) {
+    this.connections.onunreachable = handler;
   }
 
-  protected override closeListener(): void {
+  send(bytes: Uint8Array, to: TransportAddress): void {
+    if (!this.closed) this.connections.write(to, bytes);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connections.close();
     this.server.close();
+    this.onclose?.();
   }
 }

@@ -1,0 +1,153 @@
+// TCP candidates (RFC 6544) as DatagramSockets over any byte stream, so the engine checks and sends over
+// them as over UDP: each packet travels in an RFC 4571 frame. Isomorphic: Node's sockets
+// (node/tcp-candidate-sockets.ts) and the bridge's streams (the page's active candidates) run over it. A
+// connection that fails or closes is reported as unreachable, so its pairs fail at once (RFC 6544 §7.1) and
+// a selected one fails over.
+import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from './datagram-socket.js';
+import type { ByteStream } from './framed-stream-socket.js';
+import { frameRfc4571, Rfc4571Framer, RFC4571_MAX_PACKET } from './rfc4571-framer.js';
+import type { TransportAddress } from './transport-address.js';
+
+export interface StreamCandidateOptions {
+  /** Connections at once per candidate socket; more are refused (active) or closed on accept (passive). Default 16. */
+  maxConnections?: number;
+}
+
+export const STREAM_CANDIDATE_DEFAULTS = { maxConnections: 16 } as const;
+
+const keyOf = (a: TransportAddress): string => `${a.address}|${a.port}`;
+
+interface Connection {
+  stream: ByteStream | undefined;
+  /** Frames written before the stream was open. */
+  queue: Uint8Array[];
+}
+
+/** The connections of one TCP candidate, by remote transport address. */
+export class StreamConnections {
+  ondatagram: DatagramHandler | null = null;
+  onunreachable: UnreachableHandler | null = null;
+  readonly maxConnections: number;
+  private readonly byRemote = new Map<string, Connection>();
+  private closed = false;
+
+  constructor(options: StreamCandidateOptions = {}) {
+    this.maxConnections = options.maxConnections ?? STREAM_CANDIDATE_DEFAULTS.maxConnections;
+    if (!(this.maxConnections >= 1)) throw new RangeError('maxConnections must be ≥ 1');
+  }
+
+  get size(): number {
+    return this.byRemote.size;
+  }
+
+  has(remote: TransportAddress): boolean {
+    return this.byRemote.has(keyOf(remote));
+  }
+
+  /** A connection being opened to `remote`: frames written meanwhile wait for it. */
+  opening(remote: TransportAddress): void {
+    this.byRemote.set(keyOf(remote), { stream: undefined, queue: [] });
+  }
+
+  /** A connected stream to or from `remote`: its frames in, its end as unreachable. */
+  adopt(stream: ByteStream, remote: TransportAddress): void {
+    const key = keyOf(remote);
+    if (this.closed) return stream.close();
+    const entry = this.byRemote.get(key) ?? { stream: undefined, queue: [] };
+    entry.stream = stream;
+    this.byRemote.set(key, entry);
+    const framer = new Rfc4571Framer();
+    stream.ondata = (chunk) => {
+      for (const packet of framer.push(chunk)) this.ondatagram?.(packet, remote);
+    };
+    let ended = false;
+    stream.onclose = (reason) => {
+      if (ended) return;
+      ended = true;
+      if (this.byRemote.get(key) === entry) this.byRemote.delete(key);
+      this.unreachable(remote, reason?.message ?? 'the connection closed');
+    };
+    for (const frame of entry.queue.splice(0)) stream.write(frame);
+  }
+
+  /** Opening `remote` failed. */
+  failed(remote: TransportAddress, reason: string): void {
+    this.byRemote.delete(keyOf(remote));
+    this.unreachable(remote, reason);
+  }
+
+  /** Writes one packet to `remote`'s connection; false if there is none. A packet over 65 535 bytes is dropped. */
+  write(remote: TransportAddress, packet: Uint8Array): boolean {
+    const entry = this.byRemote.get(keyOf(remote));
+    if (!entry) return false;
+    if (packet.length > RFC4571_MAX_PACKET) return true;
+    const frame = frameRfc4571(packet);
+    if (entry.stream) entry.stream.write(frame);
+    else entry.queue.push(frame);
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const entry of this.byRemote.values()) entry.stream?.close();
+    this.byRemote.clear();
+  }
+
+  private unreachable(remote: TransportAddress, reason: string): void {
+    if (!this.closed) this.onunreachable?.(new DestinationUnreachableError('tcp-closed', remote, `TCP to ${remote.address}:${remote.port}: ${reason}`));
+  }
+}
+
+/**
+ * tcptype active (RFC 6544 §4.1): its candidate says port 9; sending to a remote opens a stream to it with
+ * `open` (one per remote, kept) and frames go out once it is up. A stream that cannot be opened is unreachable.
+ */
+export class ActiveStreamSocket implements DatagramSocket {
+  readonly localAddress: TransportAddress;
+  onclose: ((reason?: Error) => void) | null = null;
+  private readonly connections: StreamConnections;
+  private closed = false;
+
+  constructor(
+    address: string,
+    private readonly open: (to: TransportAddress) => Promise<ByteStream>,
+    options: StreamCandidateOptions = {},
+  ) {
+    this.localAddress = { address, port: 9 };
+    this.connections = new StreamConnections(options);
+  }
+
+  get ondatagram(): DatagramHandler | null {
+    return this.connections.ondatagram;
+  }
+  set ondatagram(handler: DatagramHandler | null) {
+    this.connections.ondatagram = handler;
+  }
+  get onunreachable(): UnreachableHandler | null {
+    return this.connections.onunreachable;
+  }
+  set onunreachable(handler: UnreachableHandler | null) {
+    this.connections.onunreachable = handler;
+  }
+
+  send(bytes: Uint8Array, to: TransportAddress): void {
+    if (this.closed || this.connections.write(to, bytes)) return;
+    if (this.connections.size >= this.connections.maxConnections) {
+      this.connections.failed(to, `more than maxConnections ${this.connections.maxConnections} TCP connections`);
+      return;
+    }
+    this.connections.opening(to);
+    this.connections.write(to, bytes);
+    this.open(to).then(
+      (stream) => (this.closed ? stream.close() : this.connections.adopt(stream, to)),
+      (err: unknown) => this.connections.failed(to, err instanceof Error ? err.message : String(err)),
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connections.close();
+    this.onclose?.();
+  }
+}
