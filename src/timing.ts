@@ -32,6 +32,12 @@ export const TURN_NONCE_LIFETIME_MS = 3_600_000;
 export const ICE_TA_MS = 50;
 /** RFC 8445 §14.2: no agent sends checks more often than once every 5 ms, whatever its Ta. */
 export const ICE_MIN_PACING_MS = 5;
+/**
+ * RFC 6544 §6.2, §7.2: with only a passive TCP candidate for the peer's active one, the agent has no pair of
+ * its own to check and waits for the peer to connect; it gives up after as long as a check over a stream
+ * would wait for its answer (RFC 8489 §6.2.2: 39.5 s).
+ */
+export const ICE_INBOUND_TCP_WAIT_MS = STUN_RELIABLE_TIMEOUT_MS;
 /** RFC 8445 §14.3: the RTO of a check is MAX(500 ms, Ta · N · (Waiting + In-Progress)), never below 500 ms. */
 export const ICE_MIN_RTO_MS = 500;
 /** RFC 8445 §11: keepalives on a candidate pair in use at least every Tr = 15 s (consent checks count). */

@@ -11,7 +11,7 @@ import { decodeStunOrUndefined } from '../stun/decode.js';
 import { shortTermKey } from '../stun/integrity.js';
 import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
-import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
+import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_INBOUND_TCP_WAIT_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
 import { peerReflexivePriority, type IceCandidate } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import { Checklist } from './checklist.js';
@@ -67,6 +67,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   private remoteRestarted = false;
   private readonly renomination: boolean;
   private readonly failoverSilenceMs: number;
+  /** Since when the agent waits for the peer's active TCP candidate to connect (no pair of its own to check). */
+  private awaitingInboundSince: number | undefined;
   /** The last NOMINATION counter sent (draft-thatcher-ice-renomination §3). */
   private nominationCounter = 0;
 
@@ -317,6 +319,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     if (this.canCheck()) consider(this.pacer.deadline());
     consider(this.consent.deadline(this.lastNow));
     consider(this.strategy.deadline(this));
+    if (this.awaitingInboundSince !== undefined) consider(this.awaitingInboundSince + ICE_INBOUND_TCP_WAIT_MS);
     return next;
   }
 
@@ -497,13 +500,26 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       consent,
       gatheringDone: this.localGatheringComplete && this.remote.endOfCandidates,
       checking: this.remoteParameters !== undefined && this.checklist.pairs.length > 0,
-      hopeless: this.checklist.pairs.length === 0 || this.checklist.allFailed,
+      hopeless: (this.checklist.pairs.length === 0 || this.checklist.allFailed) && !this.awaitingInbound(now),
       sendsChecks: this.strategy.sendsChecks && this.remoteParameters !== undefined,
     });
     // A usable pair is 'connected' before it is 'completed' (RTCIceTransportState), even when nomination and
     // the end of candidates land in one step: listeners waiting for 'connected' must see it.
     if (next === 'completed' && (this.state === 'new' || this.state === 'checking')) this.setState('connected', now);
     this.setState(next, now);
+  }
+
+  /** RFC 6544 §6.2: our passive TCP candidate and their active one make no pair to check: their connection will. */
+  private awaitingInbound(now: number): boolean {
+    const waiting =
+      this.localCandidates.some((l) => l.candidate.protocol === 'tcp' && l.candidate.tcpType === 'passive') &&
+      this.remote.list.some((r) => r.protocol === 'tcp' && r.tcpType === 'active');
+    if (!waiting) {
+      this.awaitingInboundSince = undefined;
+      return false;
+    }
+    this.awaitingInboundSince ??= now;
+    return now < this.awaitingInboundSince + ICE_INBOUND_TCP_WAIT_MS;
   }
 
   private setState(state: IceTransportState, now: number): void {

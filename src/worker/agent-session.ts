@@ -6,6 +6,7 @@ import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
 import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
 import { hostSocketOf } from './host-socket.js';
 import { bridgeMdnsHostNames } from './bridge-mdns.js';
+import { ActiveStreamSocket } from '../net/stream-candidate-socket.js';
 
 export class AgentSession {
   readonly agent: IceAgent;
@@ -17,8 +18,11 @@ export class AgentSession {
     config: IceAgentConfig,
     private readonly listener: AgentListener,
   ) {
-    const { bridge: _bridge, families = ['IPv4'], ...options } = config;
+    const { bridge: _bridge, families = ['IPv4'], candidateProtocols = ['udp'], ...options } = config;
     if (families.length === 0) throw new RangeError('families must name at least one address family');
+    if (!Array.isArray(candidateProtocols) || candidateProtocols.length === 0 || !candidateProtocols.every((p) => p === 'udp' || p === 'tcp')) {
+      throw new TypeError(`candidateProtocols must list 'udp' and/or 'tcp', got ${JSON.stringify(candidateProtocols)}`);
+    }
     const only = new Set(families).size === 1 ? families[0] : undefined;
     // Unless the page says, its host candidates are hidden as the bridge's operator wants (the hello's bit).
     const mdnsHostCandidates = options.mdnsHostCandidates ?? (connection.mdnsHostCandidates ? 'on' : 'off');
@@ -28,7 +32,23 @@ export class AgentSession {
       // A peer's <uuid>.local candidates resolve on the bridge's LAN, when the bridge offers mDNS (its hello).
       mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
-      sockets: async () => Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))),
+      sockets: async () => (candidateProtocols.includes('udp') ? Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))) : []),
+      // Active TCP candidates: a bridge stream per remote. Their address is the bridge host's, as a UDP
+      // socket there shows it (bound to be read, then closed).
+      ...(candidateProtocols.includes('tcp')
+        ? {
+            tcpSockets: async () =>
+              Promise.all(
+                families.map(async (family) => {
+                  const probe = await connection.bind({ family });
+                  const address = probe.localAddress.address;
+                  probe.close();
+                  const socket = new ActiveStreamSocket(address, (to) => connection.connect({ address: to.address, port: to.port }));
+                  return { socket, tcpType: 'active' as const };
+                }),
+              ),
+          }
+        : {}),
       // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host
       // family; without a family asked, one family in use is the one to ask for.
       resolve: (host, family) => connection.resolveHost(host, family ?? only),

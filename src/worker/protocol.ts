@@ -132,13 +132,19 @@ export interface RelayInfo {
  * Like RTCConfiguration: `{ bridge, iceServers, iceTransportPolicy }`, plus the engine's options (role,
  * credentials, pacing, consent, limits). Functions (clock, random, sockets) stay inside the Worker.
  */
-export interface IceAgentConfig extends Omit<IceAgentOptions, 'sockets' | 'openStreamSocket' | 'resolve' | 'clock' | 'random' | 'mdns'> {
+export interface IceAgentConfig extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'clock' | 'random' | 'mdns'> {
   /** The bridge the host sockets are opened on; ignored when the agent is made on a connection. */
   bridge?: BridgeConfig;
   iceServers?: IceServerConfig[];
   iceTransportPolicy?: IceTransportPolicy;
   /** Host sockets to open on the bridge, one per family. Default ['IPv4']. */
   families?: AddressFamily[];
+  /**
+   * Host candidates of these transports: UDP sockets on the bridge, and with 'tcp' an active TCP candidate
+   * (RFC 6544) per family whose connections are the bridge's streams (its destination policy applies). No
+   * passive TCP candidate: that needs a bridge that listens for the page, which none does yet. Default ['udp'].
+   */
+  candidateProtocols?: ('udp' | 'tcp')[];
 }
 
 /** The agent state the page mirrors, sent with every event so the page's getters are right inside a handler. */

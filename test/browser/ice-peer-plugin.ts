@@ -20,6 +20,7 @@ import type { DatagramSocket } from '../../src/net/datagram-socket.js';
 import { isIp, parseIp } from '../../src/net/ip.js';
 import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
 import { UdpSocket } from '../../src/node/udp-socket.js';
+import { TcpPassiveSocket } from '../../src/node/tcp-candidate-sockets.js';
 
 const HOST = '127.0.0.1';
 /** Most agents alive at once: a runaway test cannot bind sockets without end. */
@@ -56,8 +57,11 @@ function loopbackOnly(socket: DatagramSocket, dropped: Dropped): DatagramSocket 
     },
     ondatagram: null,
     onclose: null,
+    onunreachable: null,
     close: () => socket.close(),
   };
+  // A TCP candidate's closed connection fails its pairs (RFC 6544 §7.1).
+  socket.onunreachable = (error) => guarded.onunreachable?.(error);
   socket.ondatagram = (bytes, from) => {
     if (isLoopback(from.address)) {
       guarded.ondatagram?.(bytes, from);
@@ -81,6 +85,8 @@ interface Received {
 interface Session {
   id: string;
   agent: IceAgent;
+  /** The transport of its candidates: the remote candidates it takes. */
+  protocol: 'udp' | 'tcp';
   created: number;
   states: string[];
   received: Received[];
@@ -105,13 +111,16 @@ async function start(body: Record<string, unknown>): Promise<unknown> {
   if (role !== 'controlling' && role !== 'controlled') throw new Error(`role must be controlling or controlled, not ${JSON.stringify(role)}`);
   if (sessions.size >= MAX_AGENTS) throw new Error(`${MAX_AGENTS} ICE agents are open already`);
   const dropped: Dropped = { sent: 0, received: 0, from: [] };
+  // 'tcp': one passive RFC 6544 host TCP candidate, no UDP (the page's active candidate connects to it).
+  const tcp = body.protocol === 'tcp';
   const agent = new IceAgent({
     role,
     // Host candidates on loopback only; no STUN/TURN servers, so nothing but 127.0.0.1 is gathered.
-    sockets: async () => [loopbackOnly(await UdpSocket.bind({ address: HOST }), dropped)],
+    sockets: async () => (tcp ? [] : [loopbackOnly(await UdpSocket.bind({ address: HOST }), dropped)]),
+    ...(tcp ? { tcpSockets: async () => [{ socket: loopbackOnly(await TcpPassiveSocket.listen(HOST), dropped), tcpType: 'passive' as const }] } : {}),
   });
   const id = `a${nextId++}`;
-  const s: Session = { id, agent, created: Date.now(), states: [agent.state], received: [], receivedCount: 0, dropped, remote: { added: [], ignored: [] } };
+  const s: Session = { id, agent, protocol: tcp ? 'tcp' : 'udp', created: Date.now(), states: [agent.state], received: [], receivedCount: 0, dropped, remote: { added: [], ignored: [] } };
   sessions.set(id, s);
   agent.addEventListener('statechange', () => s.states.push(agent.state));
   agent.addEventListener('data', (e) => {
@@ -163,7 +172,7 @@ async function remote(body: Record<string, unknown>): Promise<unknown> {
     if (typeof line !== 'string') continue;
     const candidate = parseCandidate(line);
     // Only loopback candidates reach the agent: every check it sends goes to 127.0.0.1 or ::1.
-    if (candidate.protocol !== 'udp' || !isLoopback(candidate.address)) {
+    if (candidate.protocol !== s.protocol || !isLoopback(candidate.address)) {
       ignored.push(line);
       continue;
     }

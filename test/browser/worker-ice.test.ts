@@ -175,6 +175,40 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
     }
   });
 
+  test('connects to a Node IceAgent over TCP candidates (RFC 6544): the page active through the bridge’s streams, Node passive', async () => {
+    const peer = await icePeer<{ id: string; ufrag: string; pwd: string; candidates: string[] }>('start', { role: 'controlled', protocol: 'tcp' });
+    try {
+      assert(peer.candidates.length === 1 && / tcp .* tcptype passive/.test(peer.candidates[0]), `Node candidates: ${peer.candidates.join(' | ')}`);
+      const a = await createIceAgent({ bridge, role: 'controlling', worker, candidateProtocols: ['tcp'] });
+      agents.push(a);
+      const lines: string[] = [];
+      a.addEventListener('icecandidate', (e) => {
+        const c = (e as WorkerIceAgentEvent).candidate;
+        if (c) lines.push(`a=${c.candidate}`);
+      });
+      await a.setRemoteParameters({ usernameFragment: peer.ufrag, password: peer.pwd });
+      for (const line of peer.candidates) await a.addRemoteCandidate(line);
+      await a.addRemoteCandidate(null);
+      await a.gather();
+      assert(lines.length === 1 && / tcp \d+ \S+ 9 typ host tcptype active/.test(lines[0]), `page candidates: ${lines.join(' | ')}`);
+      await icePeer('remote', { id: peer.id, ufrag: a.localParameters.usernameFragment, pwd: a.localParameters.password, candidates: lines, endOfCandidates: true });
+      await within(connected(a), 20_000, 'the page agent connected to the Node agent over TCP');
+      assertEqual(a.getSelectedCandidatePair()?.local.protocol, 'tcp', 'selected pair transport');
+      assert(a.send('hello over tcp'), 'the page agent has a selected pair');
+      await until(
+        async () => ((await (await fetch(`/__ice/state?id=${peer.id}`)).json()) as { received: { text?: string }[] }).received.some((r) => r.text === 'hello over tcp'),
+        5000,
+        'the Node agent received the page data over TCP',
+      );
+      const atA = nextEvent<WorkerIceAgentEvent>(a, 'data');
+      const sent = (await icePeer<{ sent: boolean }>('send', { id: peer.id, text: 'hello page, over tcp' })).sent;
+      assert(sent, `the Node agent sends: ${JSON.stringify(await (await fetch(`/__ice/state?id=${peer.id}`)).json())}`);
+      assertEqual(new TextDecoder().decode((await within(atA, 5000, 'data at the page agent')).data), 'hello page, over tcp');
+    } finally {
+      await icePeer('close', { id: peer.id });
+    }
+  });
+
   test('rejects a malformed remote candidate with IceCandidateError', async () => {
     const a = await createIceAgent({ bridge, worker });
     agents.push(a);

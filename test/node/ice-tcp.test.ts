@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createIceAgent, type NodeIceAgentOptions } from '../../src/node/ice-agent.js';
 import type { IceAgent } from '../../src/ice/ice-agent.js';
 import { parseCandidate } from '../../src/ice/candidate.js';
+import { IceAgent as CoreIceAgent } from '../../src/ice/ice-agent.js';
+import { TcpActiveSocket, TcpPassiveSocket } from '../../src/node/tcp-candidate-sockets.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,6 +88,28 @@ describe('ICE-TCP (RFC 6544) on loopback', () => {
       assert.ok(stats.some((s) => s.state === 'failed' && /TCP to 127\.0\.0\.1:\d+/.test(s.failureReason ?? '')), JSON.stringify(stats.map((s) => [s.state, s.failureReason])));
     } finally {
       await a.close();
+    }
+  });
+
+  it('an agent with only a passive candidate, facing only an active one, waits for the connection (RFC 6544 §6.2) instead of failing', { timeout: 20_000 }, async () => {
+    // What a page behind the bridge (active only) and a Node peer (passive) are.
+    const passive = new CoreIceAgent({ role: 'controlled', sockets: async () => [], tcpSockets: async () => [{ socket: await TcpPassiveSocket.listen('127.0.0.1'), tcpType: 'passive' }] });
+    const active = new CoreIceAgent({ role: 'controlling', sockets: async () => [], tcpSockets: async () => [{ socket: new TcpActiveSocket('127.0.0.1'), tcpType: 'active' }] });
+    for (const [from, to] of [[passive, active], [active, passive]] as const) {
+      void to.setRemoteParameters(from.localParameters);
+      from.addEventListener('icecandidate', (e) => void to.addRemoteCandidate(e.candidate));
+    }
+    const states: string[] = [];
+    passive.addEventListener('statechange', () => states.push(passive.state));
+    try {
+      await Promise.all([passive.gather(), active.gather()]);
+      await until(() => passive.state === 'completed' && active.state === 'completed', 10_000, `both completed (passive ${passive.state}, active ${active.state})`);
+      assert.ok(!states.includes('failed'), states.join(' '));
+      await echo(active, passive);
+      await echo(passive, active);
+    } finally {
+      await passive.close();
+      await active.close();
     }
   });
 
