@@ -33,6 +33,12 @@ export const ICE_TA_MS = 50;
 /** RFC 8445 §14.2: no agent sends checks more often than once every 5 ms, whatever its Ta. */
 export const ICE_MIN_PACING_MS = 5;
 /**
+ * How long the selected pair may be silent while the peer's data arrives on another valid pair before the
+ * agent follows it there (failover without an ICE restart). Not from an RFC: the peer has moved; consent
+ * (RFC 7675) would take 30 s to say so.
+ */
+export const ICE_FAILOVER_SILENCE_MS = 1_000;
+/**
  * RFC 6544 §6.2, §7.2: with only a passive TCP candidate for the peer's active one, the agent has no pair of
  * its own to check and waits for the peer to connect; it gives up after as long as a check over a stream
  * would wait for its answer (RFC 8489 §6.2.2: 39.5 s).

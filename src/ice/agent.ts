@@ -11,7 +11,7 @@ import { decodeStunOrUndefined } from '../stun/decode.js';
 import { shortTermKey } from '../stun/integrity.js';
 import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
-import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_INBOUND_TCP_WAIT_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
+import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_FAILOVER_SILENCE_MS, ICE_INBOUND_TCP_WAIT_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
 import { peerReflexivePriority, type IceCandidate } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import { Checklist } from './checklist.js';
@@ -84,7 +84,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.directNominationDelayMs = options.directNominationDelayMs ?? Math.min(ICE_DIRECT_NOMINATION_DELAY_MS, this.nominationDelayMs);
     this.random = options.random ?? Math.random;
     this.renomination = options.renomination ?? true;
-    this.failoverSilenceMs = options.failoverSilenceMs ?? 1000;
+    this.failoverSilenceMs = options.failoverSilenceMs ?? ICE_FAILOVER_SILENCE_MS;
     if (!(this.failoverSilenceMs >= 0)) throw new RangeError('IceAgentEngine: failoverSilenceMs must be ≥ 0');
     if (!(this.taMs > 0) || !(this.nominationDelayMs >= 0) || !(this.directNominationDelayMs >= 0)) {
       throw new RangeError('IceAgentEngine: taMs must be > 0, nominationDelayMs and directNominationDelayMs ≥ 0');
@@ -189,9 +189,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       // The selected pair's remote now shows its signalled form (a check can beat signalling or mDNS
       // resolution, draft-ietf-mmusic-mdns-ice-candidates §6.3): tell the application, as for a new pair.
       const selected = this.selectedPair;
-      if (selected && selected.remote.address === candidate.address && selected.remote.port === candidate.port) {
-        this.events.push({ type: 'selectedcandidatepairchange', pair: selected });
-      }
+      if (selected && selected.remote.address === candidate.address && selected.remote.port === candidate.port) this.selected(selected);
     }
     for (const local of this.localCandidates) if (local.candidate.type !== 'srflx') this.pair(local, candidate);
     this.touch(now);
