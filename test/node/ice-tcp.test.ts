@@ -8,6 +8,8 @@ import type { IceAgent } from '../../src/ice/ice-agent.js';
 import { parseCandidate } from '../../src/ice/candidate.js';
 import { IceAgent as CoreIceAgent } from '../../src/ice/ice-agent.js';
 import { TcpActiveSocket, TcpPassiveSocket } from '../../src/node/tcp-candidate-sockets.js';
+import type { DestinationUnreachableError } from '../../src/net/datagram-socket.js';
+import { connect } from 'node:net';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -110,6 +112,35 @@ describe('ICE-TCP (RFC 6544) on loopback', () => {
     } finally {
       await passive.close();
       await active.close();
+    }
+  });
+
+  it('maxConnections bounds both kinds: an active socket refuses a further remote at once, a passive one closes a further connection', { timeout: 10_000 }, async () => {
+    const passive = await TcpPassiveSocket.listen('127.0.0.1', { maxConnections: 1 });
+    const other = await TcpPassiveSocket.listen('127.0.0.1');
+    const active = new TcpActiveSocket('127.0.0.1', { maxConnections: 1 });
+    const refused: DestinationUnreachableError[] = [];
+    active.onunreachable = (e) => refused.push(e);
+    try {
+      active.send(new Uint8Array([1]), passive.localAddress);
+      active.send(new Uint8Array([2]), other.localAddress);
+      assert.equal(refused.length, 1);
+      assert.match(refused[0]!.message, /more than maxConnections 1/);
+      assert.deepEqual(refused[0]!.destination, other.localAddress);
+      // The passive side holds the active socket's connection once its first frame is in: a second is closed on accept.
+      const first = new Promise<number>((resolve) => (passive.ondatagram = (bytes) => resolve(bytes[0]!)));
+      assert.equal(await first, 1);
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: passive.localAddress.port });
+        s.on('error', () => resolve(true));
+        s.on('close', () => resolve(true));
+        setTimeout(() => resolve(false), 3000);
+      });
+      assert.ok(closed, 'the second connection was closed by the passive socket');
+    } finally {
+      active.close();
+      passive.close();
+      other.close();
     }
   });
 
