@@ -10,7 +10,7 @@ export { stunBinding, StunBindingError, type StunBindingOptions, type StunBindin
 export { StunServer, type StunServerOptions, type StunServerCounters } from './server/stun-server.js';
 export { DestinationUnreachableError, type DatagramSocket, type DatagramHandler, type UnreachableHandler } from './net/datagram-socket.js';
 export { FramedStreamSocket, type ByteStream } from './net/framed-stream-socket.js';
-export { ActiveStreamSocket, StreamConnections, STREAM_CANDIDATE_DEFAULTS, type StreamCandidateOptions } from './net/stream-candidate-socket.js';
+export { ActiveStreamSocket, PassiveStreamSocket, StreamConnections, STREAM_CANDIDATE_DEFAULTS, type StreamCandidateOptions } from './net/stream-candidate-socket.js';
 export { Rfc4571Framer, frameRfc4571, RFC4571_MAX_PACKET } from './net/rfc4571-framer.js';
 export type { TransportAddress, AddressFamily } from './net/transport-address.js';
 export { formatTransportAddress } from './net/transport-address.js';

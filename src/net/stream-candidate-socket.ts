@@ -151,3 +151,53 @@ export class ActiveStreamSocket implements DatagramSocket {
     this.onclose?.();
   }
 }
+
+/**
+ * tcptype passive (RFC 6544 §4.1): streams the runtime accepted on its listening address are handed to
+ * `accept`; packets go back on the stream they came in on. Over `maxConnections`, a stream is closed at once.
+ */
+export class PassiveStreamSocket implements DatagramSocket {
+  onclose: ((reason?: Error) => void) | null = null;
+  private readonly connections: StreamConnections;
+  private closed = false;
+
+  constructor(
+    readonly localAddress: TransportAddress,
+    /** Stops the runtime's listener (on close). */
+    private readonly stopListening: () => void,
+    options: StreamCandidateOptions = {},
+  ) {
+    this.connections = new StreamConnections(options);
+  }
+
+  get ondatagram(): DatagramHandler | null {
+    return this.connections.ondatagram;
+  }
+  set ondatagram(handler: DatagramHandler | null) {
+    this.connections.ondatagram = handler;
+  }
+  get onunreachable(): UnreachableHandler | null {
+    return this.connections.onunreachable;
+  }
+  set onunreachable(handler: UnreachableHandler | null) {
+    this.connections.onunreachable = handler;
+  }
+
+  /** A stream from `remote` the listener accepted. */
+  accept(stream: ByteStream, remote: TransportAddress): void {
+    if (this.closed || this.connections.size >= this.connections.maxConnections) return stream.close();
+    this.connections.adopt(stream, remote);
+  }
+
+  send(bytes: Uint8Array, to: TransportAddress): void {
+    if (!this.closed) this.connections.write(to, bytes);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connections.close();
+    this.stopListening();
+    this.onclose?.();
+  }
+}

@@ -2,10 +2,9 @@
 // to each remote it sends to, a passive one listens and answers on the connection each packet came in on.
 // The framing and the connection bookkeeping are the isomorphic net/stream-candidate-socket.ts.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { DatagramHandler, DatagramSocket, UnreachableHandler } from '../net/datagram-socket.js';
 import type { ByteStream } from '../net/framed-stream-socket.js';
 import { formatIp, parseIp } from '../net/ip.js';
-import { ActiveStreamSocket, STREAM_CANDIDATE_DEFAULTS, StreamConnections, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
+import { ActiveStreamSocket, PassiveStreamSocket, STREAM_CANDIDATE_DEFAULTS, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { nodeByteStream } from './stream-socket.js';
 
@@ -53,24 +52,13 @@ export class TcpActiveSocket extends ActiveStreamSocket {
 }
 
 /** tcptype passive: listens on its address; packets go back on the connection they came in on. */
-export class TcpPassiveSocket implements DatagramSocket {
-  onclose: ((reason?: Error) => void) | null = null;
-  private readonly connections: StreamConnections;
-  private closed = false;
-
-  private constructor(
-    private readonly server: Server,
-    readonly localAddress: TransportAddress,
-    options: StreamCandidateOptions,
-  ) {
-    this.connections = new StreamConnections(options);
+export class TcpPassiveSocket extends PassiveStreamSocket {
+  private constructor(server: Server, localAddress: TransportAddress, options: StreamCandidateOptions) {
+    super(localAddress, () => server.close(), options);
     server.on('connection', (socket) => {
       const remote = remoteOf(socket);
-      if (this.closed || remote === undefined || this.connections.size >= this.connections.maxConnections) {
-        socket.destroy();
-        return;
-      }
-      this.connections.adopt(connected(socket), remote);
+      if (remote === undefined) socket.destroy();
+      else this.accept(connected(socket), remote);
     });
   }
 
@@ -85,30 +73,5 @@ export class TcpPassiveSocket implements DatagramSocket {
         resolve(new TcpPassiveSocket(server, { address: formatIp(parseIp(bound.address.split('%')[0])), port: bound.port }, options));
       });
     });
-  }
-
-  get ondatagram(): DatagramHandler | null {
-    return this.connections.ondatagram;
-  }
-  set ondatagram(handler: DatagramHandler | null) {
-    this.connections.ondatagram = handler;
-  }
-  get onunreachable(): UnreachableHandler | null {
-    return this.connections.onunreachable;
-  }
-  set onunreachable(handler: UnreachableHandler | null) {
-    this.connections.onunreachable = handler;
-  }
-
-  send(bytes: Uint8Array, to: TransportAddress): void {
-    if (!this.closed) this.connections.write(to, bytes);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.connections.close();
-    this.server.close();
-    this.onclose?.();
   }
 }

@@ -40,6 +40,8 @@ export const DROP_REASONS = [
   'ttl-exceeded',
   /** Refused at the sender (`refuse()`, as the bridge's policy refuses): its socket hears `onunreachable`. */
   'refused',
+  /** Dropped silently by a firewall rule (`SimNetwork.blockUdp`), as `iptables -j DROP` does. */
+  'blocked',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -16,6 +16,8 @@ export class SimFabric {
   ontrace: ((event: SimTraceEvent) => void) | null = null;
   /** Destinations every host refuses to send to (`SimNetwork.refuse`), like a bridge in front of each. */
   readonly refusals = new RefusalRules();
+  /** Firewall rules every datagram is checked against (`SimNetwork.blockUdp`): a match is dropped silently. */
+  readonly udpBlocks = new Set<(src: TransportAddress, dst: TransportAddress) => boolean>();
   private datagramIds = 0;
   private lanCount = 0;
 

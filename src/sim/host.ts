@@ -167,6 +167,11 @@ export class SimHost implements SocketOwner {
       this.fabric.schedule(0, () => socket.refused(refusal));
       return;
     }
+    for (const blocked of this.fabric.udpBlocks) {
+      if (!blocked(from, dst)) continue;
+      this.fabric.drop(datagram, 'blocked', this.name);
+      return;
+    }
     iface.link.carry(datagram, (sent) => iface.router.forward(sent));
   }
 

@@ -4,6 +4,7 @@ export { SeededRandom } from './random.js';
 export { SimNetwork, PUBLIC_HOST_PREFIXES, PUBLIC_NAT_PREFIXES, type SimNetworkOptions } from './network.js';
 export { SimHost, SimBindError, EPHEMERAL_PORTS, type SimHostOptions, type SimInterface, type SimSegment } from './host.js';
 export { SimSocket } from './socket.js';
+export { SimTcp, type SimTcpListener } from './tcp.js';
 export { RefusalRules, type RefusalMatch, type RefusalOptions } from './refusal.js';
 export { SimNat } from './nat.js';
 export {

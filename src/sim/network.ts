@@ -9,6 +9,8 @@ import { SeededRandom } from './random.js';
 import type { RefusalMatch, RefusalOptions } from './refusal.js';
 import { SimRouter } from './router.js';
 import { SimStats, type SimTraceEvent } from './stats.js';
+import { SimTcp } from './tcp.js';
+import type { TransportAddress } from '../net/transport-address.js';
 
 /**
  * A simulated IP network for deterministic tests: a public internet, hosts on it, NATs with LANs behind
@@ -60,6 +62,8 @@ export class SimNetwork implements SimSegment {
   readonly stats = new SimStats();
   /** The public internet. */
   readonly router: SimRouter;
+  /** TCP streams between public hosts (ICE-TCP tests; see tcp.ts for what is modelled). */
+  readonly tcp: SimTcp;
   private readonly fabric: SimFabric;
 
   constructor(options: SimNetworkOptions) {
@@ -72,6 +76,16 @@ export class SimNetwork implements SimSegment {
       { hosts: new AddressPool(PUBLIC_HOST_PREFIXES), nats: new AddressPool(PUBLIC_NAT_PREFIXES) },
       null,
     );
+    this.tcp = new SimTcp(this.fabric, this.router);
+  }
+
+  /**
+   * A firewall rule on every host's way out: UDP datagrams for which `match(src, dst)` holds are dropped
+   * silently (counted as 'blocked'), as `iptables -p udp -j DROP` does. Returns the undo.
+   */
+  blockUdp(match: (src: TransportAddress, dst: TransportAddress) => boolean): () => void {
+    this.fabric.udpBlocks.add(match);
+    return () => void this.fabric.udpBlocks.delete(match);
   }
 
   /** Called for every send, NAT translation, delivery and drop (debugging, tests). */
