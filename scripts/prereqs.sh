@@ -8,6 +8,8 @@ missing=()
 [ -x "$chrome" ] || missing+=(chromium)
 command -v turnserver >/dev/null 2>&1 && command -v turnutils_stunclient >/dev/null 2>&1 || missing+=(coturn)
 /usr/bin/python3 -c 'import aioice' >/dev/null 2>&1 || missing+=(python3-aioice)
+# libnice (ICE-TCP interop) through GObject introspection.
+/usr/bin/python3 -c 'import gi; gi.require_version("Nice", "0.1")' >/dev/null 2>&1 || missing+=(gir1.2-nice-0.1 python3-gi)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
