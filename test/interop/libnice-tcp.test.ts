@@ -29,7 +29,8 @@ const children = new Set<ChildProcessWithoutNullStreams>();
 function start(name: string, command: string, args: string[]): { child: ChildProcessWithoutNullStreams; result: Promise<PeerResult> } {
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, ...(process.env.NICE_TRACE ? { G_MESSAGES_DEBUG: 'libnice', NICE_DEBUG: 'all' } : {}) } });
+    env: { ...process.env, ...(process.env.NICE_TRACE ? { G_MESSAGES_DEBUG: 'libnice', NICE_DEBUG: 'all' } : {}) },
+  });
   children.add(child);
   let stdout = '';
   let stderr = '';
