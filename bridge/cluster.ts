@@ -284,6 +284,12 @@ export async function startBridgeCluster(options: BridgeClusterOptions): Promise
       return;
     }
     const worker = live[nextHandoff++ % live.length].worker!;
+    // Stop reading here first: until the handle is closed in this process both hold the descriptor, and the
+    // first frame the client sends once the worker has answered was read, and lost, by this one. pause()
+    // alone does not stop the kernel reads of a plain net.Socket (only of one with `onread`): its handle's
+    // readStop() does (Node has no public call for it).
+    socket.pause();
+    (socket as unknown as { _handle?: { readStop?(): number } })._handle?.readStop?.();
     const m: ToWorker = { icebridge: 'upgrade', method: req.method ?? 'GET', url: req.url ?? '/', rawHeaders: req.rawHeaders, head: head.toString('base64') };
     worker.send(m, socket, (err) => {
       if (err) socket.destroy();
