@@ -98,22 +98,14 @@ export class StreamConnections {
   }
 }
 
-/**
- * tcptype active (RFC 6544 §4.1): its candidate says port 9; sending to a remote opens a stream to it with
- * `open` (one per remote, kept) and frames go out once it is up. A stream that cannot be opened is unreachable.
- */
-export class ActiveStreamSocket implements DatagramSocket {
-  readonly localAddress: TransportAddress;
+/** A TCP candidate's socket: its handlers are its connections' (what both directions share). */
+abstract class StreamCandidateSocket implements DatagramSocket {
+  abstract readonly localAddress: TransportAddress;
   onclose: ((reason?: Error) => void) | null = null;
-  private readonly connections: StreamConnections;
-  private closed = false;
+  protected readonly connections: StreamConnections;
+  protected closed = false;
 
-  constructor(
-    address: string,
-    private readonly open: (to: TransportAddress) => Promise<ByteStream>,
-    options: StreamCandidateOptions = {},
-  ) {
-    this.localAddress = { address, port: 9 };
+  constructor(options: StreamCandidateOptions) {
     this.connections = new StreamConnections(options);
   }
 
@@ -128,6 +120,36 @@ export class ActiveStreamSocket implements DatagramSocket {
   }
   set onunreachable(handler: UnreachableHandler | null) {
     this.connections.onunreachable = handler;
+  }
+
+  abstract send(bytes: Uint8Array, to: TransportAddress): void;
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connections.close();
+    this.release();
+    this.onclose?.();
+  }
+
+  /** What a subclass releases besides its connections. */
+  protected release(): void {}
+}
+
+/**
+ * tcptype active (RFC 6544 §4.1): its candidate says port 9; sending to a remote opens a stream to it with
+ * `open` (one per remote, kept) and frames go out once it is up. A stream that cannot be opened is unreachable.
+ */
+export class ActiveStreamSocket extends StreamCandidateSocket {
+  readonly localAddress: TransportAddress;
+
+  constructor(
+    address: string,
+    private readonly open: (to: TransportAddress) => Promise<ByteStream>,
+    options: StreamCandidateOptions = {},
+  ) {
+    super(options);
+    this.localAddress = { address, port: 9 };
   }
 
   send(bytes: Uint8Array, to: TransportAddress): void {
@@ -144,43 +166,20 @@ export class ActiveStreamSocket implements DatagramSocket {
     );
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.connections.close();
-    this.onclose?.();
-  }
 }
 
 /**
  * tcptype passive (RFC 6544 §4.1): streams the runtime accepted on its listening address are handed to
  * `accept`; packets go back on the stream they came in on. Over `maxConnections`, a stream is closed at once.
  */
-export class PassiveStreamSocket implements DatagramSocket {
-  onclose: ((reason?: Error) => void) | null = null;
-  private readonly connections: StreamConnections;
-  private closed = false;
-
+export class PassiveStreamSocket extends StreamCandidateSocket {
   constructor(
     readonly localAddress: TransportAddress,
     /** Stops the runtime's listener (on close). */
     private readonly stopListening: () => void,
     options: StreamCandidateOptions = {},
   ) {
-    this.connections = new StreamConnections(options);
-  }
-
-  get ondatagram(): DatagramHandler | null {
-    return this.connections.ondatagram;
-  }
-  set ondatagram(handler: DatagramHandler | null) {
-    this.connections.ondatagram = handler;
-  }
-  get onunreachable(): UnreachableHandler | null {
-    return this.connections.onunreachable;
-  }
-  set onunreachable(handler: UnreachableHandler | null) {
-    this.connections.onunreachable = handler;
+    super(options);
   }
 
   /** A stream from `remote` the listener accepted. */
@@ -193,11 +192,7 @@ export class PassiveStreamSocket implements DatagramSocket {
     if (!this.closed) this.connections.write(to, bytes);
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.connections.close();
+  protected override release(): void {
     this.stopListening();
-    this.onclose?.();
   }
 }

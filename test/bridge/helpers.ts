@@ -119,3 +119,27 @@ export class RawClient {
   }
 }
 
+
+export interface BridgeMetricsText {
+  text: string;
+  value(name: string, labels?: string): number | undefined;
+  /** worker slot → [pid, sessions open] (a multi-process bridge's rows). */
+  workers(): Map<string, [number, number]>;
+}
+
+/** GET of a bridge's /metrics (`url`), read by metric name and worker row. */
+export async function fetchBridgeMetrics(url: string): Promise<BridgeMetricsText> {
+  const text = await (await fetch(url)).text();
+  return {
+    text,
+    value(name, labels = '') {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    },
+    workers() {
+      const out = new Map<string, [number, number]>();
+      for (const m of text.matchAll(/^icebridge_bridge_worker_sessions_open\{worker="(\d+)",pid="(\d+)"\} (\d+)$/gm)) out.set(m[1]!, [Number(m[2]), Number(m[3])]);
+      return out;
+    },
+  };
+}

@@ -9,7 +9,7 @@ import { BridgeError } from '../../src/net/bridge-error.js';
 import { mintRestCredential } from '../../src/net/rest-credentials.js';
 import { connectBridge } from '../../src/node/bridge-client.js';
 import { watch } from '../support/cli-process.js';
-import { startEchoServer, within } from './helpers.js';
+import { fetchBridgeMetrics, startEchoServer, within } from './helpers.js';
 
 const SECRET = 'workers-secret';
 const SESSIONS = 8;
@@ -18,29 +18,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function tokenUrl(url: string): string {
   const { username, credential } = mintRestCredential({ secret: SECRET, user: 'w', ttlSeconds: 600, nowSeconds: Date.now() / 1000 });
   return `${url}?username=${encodeURIComponent(username)}&credential=${encodeURIComponent(credential)}`;
-}
-
-interface Metrics {
-  text: string;
-  value(name: string, labels?: string): number | undefined;
-  /** worker slot → [pid, sessions open] */
-  workers(): Map<string, [number, number]>;
-}
-
-async function metrics(url: string): Promise<Metrics> {
-  const text = await (await fetch(`http://${new URL(url).host}/metrics`)).text();
-  return {
-    text,
-    value(name, labels = '') {
-      const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
-      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-    },
-    workers() {
-      const out = new Map<string, [number, number]>();
-      for (const m of text.matchAll(/^icebridge_bridge_worker_sessions_open\{worker="(\d+)",pid="(\d+)"\} (\d+)$/gm)) out.set(m[1]!, [Number(m[2]), Number(m[3])]);
-      return out;
-    },
-  };
 }
 
 interface Session {
@@ -94,7 +71,7 @@ describe('bridge --workers 2', () => {
       sessions.push(s);
     }
     await echoRound(sessions);
-    const m = await metrics(url);
+    const m = await fetchBridgeMetrics(`http://${new URL(url).host}/metrics`);
     const workers = m.workers();
     assert.equal(workers.size, 2, m.text);
     const pids = [...workers.values()].map(([pid]) => pid);
@@ -111,7 +88,7 @@ describe('bridge --workers 2', () => {
     await echoRound(sessions);
     // Workers push their counters every second: wait for one push after the last datagram.
     await sleep(1500);
-    const before = await metrics(url);
+    const before = await fetchBridgeMetrics(`http://${new URL(url).host}/metrics`);
     const [victimPid, victimSessions] = before.workers().get('1')!;
     const outBefore = before.value('icebridge_bridge_datagrams_total', '{direction="out"}')!;
     assert.equal(outBefore, 2 * SESSIONS);
@@ -138,11 +115,11 @@ describe('bridge --workers 2', () => {
     await echoRound(live);
 
     // A replacement listens in slot 1 under a new pid; the counters of the dead one are kept.
-    let after = await metrics(url);
+    let after = await fetchBridgeMetrics(`http://${new URL(url).host}/metrics`);
     const deadline = Date.now() + 10_000;
     while ((after.workers().get('1')?.[0] ?? victimPid) === victimPid && Date.now() < deadline) {
       await sleep(100);
-      after = await metrics(url);
+      after = await fetchBridgeMetrics(`http://${new URL(url).host}/metrics`);
     }
     const replacement = after.workers().get('1');
     assert.ok(replacement && replacement[0] !== victimPid, `slot 1 has a new worker: ${after.text}`);
@@ -154,7 +131,7 @@ describe('bridge --workers 2', () => {
     // New sessions are served again by both workers.
     const fresh: BridgeConnection[] = [];
     for (let i = 0; i < 4; i++) fresh.push(await connectBridge(tokenUrl(url)));
-    const spread = (await metrics(url)).workers();
+    const spread = (await fetchBridgeMetrics(`http://${new URL(url).host}/metrics`)).workers();
     for (const c of fresh) c.close();
     assert.ok(spread.get('1')![1] > 0, 'the replacement takes sessions');
   });

@@ -13,7 +13,7 @@ import { connectBridge } from '../../src/node/bridge-client.js';
 import { startIcebridgeServer } from '../../src/node/serve.js';
 import { StunMethod, createStunMessage, decodeStunMessage, encodeStunMessage } from '../../src/stun/index.js';
 import { finish, watch } from '../support/cli-process.js';
-import { startEchoServer, within } from '../bridge/helpers.js';
+import { fetchBridgeMetrics, startEchoServer, within } from '../bridge/helpers.js';
 
 const SECRET = 'serve-workers-secret';
 const SESSIONS = 8;
@@ -26,29 +26,6 @@ function tokenUrl(url: string): string {
 
 function serve(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-interface Metrics {
-  text: string;
-  value(name: string, labels?: string): number | undefined;
-  /** worker slot → [pid, sessions open] */
-  workers(): Map<string, [number, number]>;
-}
-
-async function metrics(httpUrl: string): Promise<Metrics> {
-  const text = await (await fetch(`${httpUrl}metrics`)).text();
-  return {
-    text,
-    value(name, labels = '') {
-      const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
-      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-    },
-    workers() {
-      const out = new Map<string, [number, number]>();
-      for (const m of text.matchAll(/^icebridge_bridge_worker_sessions_open\{worker="(\d+)",pid="(\d+)"\} (\d+)$/gm)) out.set(m[1]!, [Number(m[2]), Number(m[3])]);
-      return out;
-    },
-  };
 }
 
 interface Session {
@@ -105,7 +82,7 @@ describe('serve --workers 2', () => {
       sessions.push(s);
     }
     await echoRound(sessions);
-    const m = await metrics(httpUrl);
+    const m = await fetchBridgeMetrics(`${httpUrl}metrics`);
     const workers = m.workers();
     assert.equal(workers.size, 2, m.text);
     assert.deepEqual([...workers.values()].map(([pid]) => pid).sort(), [...pids].sort());
@@ -136,7 +113,7 @@ describe('serve --workers 2', () => {
     assert.equal(sessions.length, SESSIONS, 'the first test opened the sessions');
     await echoRound(sessions);
     await sleep(1500);
-    const before = await metrics(httpUrl);
+    const before = await fetchBridgeMetrics(`${httpUrl}metrics`);
     const [victimPid, victimSessions] = before.workers().get('1')!;
     const outBefore = before.value('icebridge_bridge_datagrams_total', '{direction="out"}')!;
 
@@ -157,11 +134,11 @@ describe('serve --workers 2', () => {
     const live = sessions.filter((s) => !s.closedWith);
     await echoRound(live);
 
-    let after = await metrics(httpUrl);
+    let after = await fetchBridgeMetrics(`${httpUrl}metrics`);
     const deadline = Date.now() + 10_000;
     while ((after.workers().get('1')?.[0] ?? victimPid) === victimPid && Date.now() < deadline) {
       await sleep(100);
-      after = await metrics(httpUrl);
+      after = await fetchBridgeMetrics(`${httpUrl}metrics`);
     }
     const replacement = after.workers().get('1');
     assert.ok(replacement && replacement[0] !== victimPid, `slot 1 has a new worker: ${after.text}`);
@@ -170,7 +147,7 @@ describe('serve --workers 2', () => {
     // Both workers take new sessions again, the HTTP port never having moved.
     const fresh: BridgeConnection[] = [];
     for (let i = 0; i < 4; i++) fresh.push(await connectBridge(tokenUrl(bridgeUrl)));
-    const spread = (await metrics(httpUrl)).workers();
+    const spread = (await fetchBridgeMetrics(`${httpUrl}metrics`)).workers();
     for (const c of fresh) c.close();
     assert.ok(spread.get('1')![1] > 0, 'the replacement takes sessions');
   });
