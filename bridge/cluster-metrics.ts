@@ -2,11 +2,11 @@
 // Counters sum over every worker that ever ran — a worker that exited leaves the counts of its last snapshot
 // (pushed every snapshotIntervalMs, and once more on a clean stop) with the primary, so `_total` series never
 // go backwards when a worker is replaced; what a crashed worker counted after its last push is lost. Gauges
-// (sessions, sockets, streams open) sum over the live workers only: a dead worker's sessions are gone.
+// (sessions, sockets, streams, listeners open) sum over the live workers only: a dead worker's sessions are gone.
 import { bridgeMetricsText, type BridgeMetricsSnapshot } from '../src/bridge/metrics.js';
 
 /** The gauges of a snapshot: they describe now, so a dead worker's are dropped, never kept. */
-const GAUGES = ['sessionsOpen', 'socketsOpen', 'streamsOpen'] as const;
+const GAUGES = ['sessionsOpen', 'socketsOpen', 'streamsOpen', 'listenersOpen'] as const;
 type Gauge = (typeof GAUGES)[number];
 type RecordKey = 'drops' | 'refusals' | 'lookups' | 'streamRefusals';
 const RECORDS: readonly RecordKey[] = ['drops', 'refusals', 'lookups', 'streamRefusals'];
@@ -35,6 +35,9 @@ export function emptySnapshot(): BridgeMetricsSnapshot {
     streamPauses: 0,
     streamFlowControlErrors: 0,
     streamRefusals: {},
+    listenersOpen: 0,
+    listenersTotal: 0,
+    streamsAccepted: 0,
   };
 }
 

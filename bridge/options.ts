@@ -142,6 +142,20 @@ export interface BridgeOptions {
   streamWindow?: number;
   /** v2: a TCP connect or TLS handshake that takes longer fails with `connect-timeout`. Default 10 000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * v2: listen for TCP connections for sessions (`listen` frames: a page's passive ICE-TCP candidates, RFC
+   * 6544). Each listener opens a port on this host that anyone who can reach the host may connect to, so it is
+   * off unless enabled. Listeners bind to `udpBindAddress`; accepted connections count against maxStreams.
+   * Default false.
+   */
+  allowListen?: boolean;
+  /** v2: listeners a session may hold at once. Default 2. */
+  maxListeners?: number;
+  /**
+   * v2: the ports listeners may take (a firewall can then open just these); a listen for port 0 takes a free
+   * one of them. Default: any free port, and by number only ports ≥ 1024.
+   */
+  listenPortRange?: [number, number];
   /** v2: extra CAs (PEM) trusted for TLS streams, added to Node's. Default none. */
   tlsCa?: string | string[];
   /** v2: accept any TLS certificate on streams — for tests only; logged at start. Default false. */
@@ -232,6 +246,9 @@ export interface ResolvedBridgeOptions {
   maxStreams: number;
   streamWindow: number;
   connectTimeoutMs: number;
+  allowListen: boolean;
+  maxListeners: number;
+  listenPortRange: [number, number] | undefined;
   tlsCa: string[] | undefined;
   tlsInsecure: boolean;
   allowResolve: boolean;
@@ -272,6 +289,7 @@ export const BRIDGE_DEFAULTS = {
   maxStreams: 4,
   streamWindow: 262_144,
   connectTimeoutMs: 10_000,
+  maxListeners: 2,
   maxConcurrentLookups: 4,
   lookupsPerSecond: 10,
   resolveTimeoutMs: 5_000,
@@ -361,6 +379,9 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     maxStreams: integer('maxStreams', options.maxStreams, BRIDGE_DEFAULTS.maxStreams, 0, 0xffff),
     streamWindow: integer('streamWindow', options.streamWindow, BRIDGE_DEFAULTS.streamWindow, 1024, 0xffffffff),
     connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs, BRIDGE_DEFAULTS.connectTimeoutMs, 1, 0xffffffff),
+    allowListen: options.allowListen === true,
+    maxListeners: integer('maxListeners', options.maxListeners, BRIDGE_DEFAULTS.maxListeners, 0, 0xffff),
+    listenPortRange: listenPortRange(options.listenPortRange),
     tlsCa: options.tlsCa === undefined ? undefined : Array.isArray(options.tlsCa) ? options.tlsCa : [options.tlsCa],
     tlsInsecure: options.tlsInsecure === true,
     allowResolve: options.allowResolve ?? true,
@@ -387,6 +408,14 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
   }
   return resolved;
+}
+
+function listenPortRange(range: [number, number] | undefined): [number, number] | undefined {
+  if (range === undefined) return undefined;
+  if (!Array.isArray(range) || range.length !== 2) throw new TypeError('bridge option listenPortRange must be [low, high]');
+  const [low, high] = [integer('listenPortRange[0]', range[0], 0, 1, 65535), integer('listenPortRange[1]', range[1], 0, 1, 65535)];
+  if (low > high) throw new RangeError('bridge option listenPortRange must be [low, high] with low <= high');
+  return [low, high];
 }
 
 function resolveWebTransport(wt: WebTransportOptions | false | undefined, bridgeHost: string): ResolvedWebTransportOptions | undefined {

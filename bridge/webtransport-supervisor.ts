@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BridgeMetricsSnapshot } from '../src/bridge/metrics.js';
+import { addSnapshot, emptySnapshot } from './cluster-metrics.js';
 import type { LookupFunction, SessionLimits } from '../src/bridge/session-types.js';
 import { watchHostAddresses, type HostAddressWatcher } from '../src/node/host-addresses.js';
 import type { ResolvedBridgeOptions } from './options.js';
@@ -69,47 +70,6 @@ export function findDeno(denoPath?: string): string | undefined {
     if (run.status === 0 && /^deno \d/.test(run.stdout)) return c;
   }
   return undefined;
-}
-
-/** Counters of children gone, added to the running one's: a restart must not make a counter go back. */
-function addCounters(a: BridgeMetricsSnapshot, b: BridgeMetricsSnapshot): BridgeMetricsSnapshot {
-  const sum = <K extends string>(x: Partial<Record<K, number>>, y: Partial<Record<K, number>>) => {
-    const out: Partial<Record<K, number>> = { ...x };
-    for (const [k, v] of Object.entries(y) as [K, number][]) out[k] = (out[k] ?? 0) + v;
-    return out;
-  };
-  return {
-    sessionsOpen: b.sessionsOpen,
-    sessionsTotal: a.sessionsTotal + b.sessionsTotal,
-    socketsOpen: b.socketsOpen,
-    socketsTotal: a.socketsTotal + b.socketsTotal,
-    datagramsOut: a.datagramsOut + b.datagramsOut,
-    datagramsIn: a.datagramsIn + b.datagramsIn,
-    bytesOut: a.bytesOut + b.bytesOut,
-    bytesIn: a.bytesIn + b.bytesIn,
-    malformedFrames: a.malformedFrames + b.malformedFrames,
-    errorFramesSent: a.errorFramesSent + b.errorFramesSent,
-    errorFramesSuppressed: a.errorFramesSuppressed + b.errorFramesSuppressed,
-    drops: sum(a.drops, b.drops),
-    refusals: sum(a.refusals, b.refusals),
-    lookups: sum(a.lookups, b.lookups),
-    answersDenied: a.answersDenied + b.answersDenied,
-    streamsOpen: b.streamsOpen,
-    streamsTotal: a.streamsTotal + b.streamsTotal,
-    streamBytesOut: a.streamBytesOut + b.streamBytesOut,
-    streamBytesIn: a.streamBytesIn + b.streamBytesIn,
-    streamPauses: a.streamPauses + b.streamPauses,
-    streamFlowControlErrors: a.streamFlowControlErrors + b.streamFlowControlErrors,
-    streamRefusals: sum(a.streamRefusals, b.streamRefusals) as Record<string, number>,
-  };
-}
-
-function emptySnapshot(): BridgeMetricsSnapshot {
-  return {
-    sessionsOpen: 0, sessionsTotal: 0, socketsOpen: 0, socketsTotal: 0, datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0,
-    malformedFrames: 0, errorFramesSent: 0, errorFramesSuppressed: 0, drops: {}, refusals: {}, lookups: {}, answersDenied: 0,
-    streamsOpen: 0, streamsTotal: 0, streamBytesOut: 0, streamBytesIn: 0, streamPauses: 0, streamFlowControlErrors: 0, streamRefusals: {},
-  };
 }
 
 export class WebTransportSupervisor {
@@ -209,7 +169,8 @@ export class WebTransportSupervisor {
 
   /** The carrier's counters over every child it ran. */
   snapshot(): BridgeMetricsSnapshot {
-    return addCounters(this.gone, this.ready ? this.current : { ...emptySnapshot() });
+    // Counters of children gone added to the running one's (a restart must not make a counter go back); gauges are its alone.
+    return addSnapshot(addSnapshot(emptySnapshot(), this.gone, false), this.ready ? this.current : emptySnapshot());
   }
 
   /** Resolves at the next session count the child reports (tests wait on it instead of polling). */
@@ -335,7 +296,7 @@ export class WebTransportSupervisor {
       const wasReady = this.ready;
       if (this.child === child) {
         this.ready = false;
-        this.gone = addCounters(this.gone, { ...this.current, sessionsOpen: 0, socketsOpen: 0, streamsOpen: 0 });
+        this.gone = addSnapshot(this.gone, this.current, false);
         this.current = emptySnapshot();
         this.sessions = 0;
         for (const w of this.sessionWaiters.splice(0)) w();
@@ -379,7 +340,7 @@ export class WebTransportSupervisor {
       old.stdin?.write(`${JSON.stringify({ type: 'stop' } satisfies ParentMessage)}\n`);
       await exited;
     }
-    this.gone = addCounters(this.gone, { ...this.current, sessionsOpen: 0, socketsOpen: 0, streamsOpen: 0 });
+    this.gone = addSnapshot(this.gone, this.current, false);
     this.current = emptySnapshot();
     await this.spawnChild(false).catch((err: unknown) => logLine(this.o, { event: 'webtransport-restart-failed', error: err instanceof Error ? err.message : String(err) }));
     this.scheduleRotation();

@@ -65,6 +65,9 @@ export interface BridgeMetricsSnapshot {
   streamPauses: number;
   streamFlowControlErrors: number;
   streamRefusals: Record<string, number>;
+  listenersOpen: number;
+  listenersTotal: number;
+  streamsAccepted: number;
 }
 
 export class BridgeMetrics {
@@ -88,6 +91,11 @@ export class BridgeMetrics {
   /** Times a stream's TCP socket stopped being read: the client granted no more credit, or its carrier queue was full. */
   streamPauses = 0;
   streamFlowControlErrors = 0;
+  /** TCP listeners open now (`listen` frames), and opened. */
+  listenersOpen = 0;
+  listenersTotal = 0;
+  /** Connections a listener took in as streams (refused ones count in streamRefusals). */
+  streamsAccepted = 0;
   private readonly lookups = new Map<LookupOutcome, number>();
   private readonly streamRefusals = new Map<string, number>();
   private readonly drops = new Map<DropReason, number>();
@@ -105,7 +113,7 @@ export class BridgeMetrics {
     this.lookups.set(outcome, (this.lookups.get(outcome) ?? 0) + 1);
   }
 
-  /** A connect that did not become a stream, by the code the client was told. */
+  /** A connect or listen that did not become a stream or listener (or a connection a listener refused), by code. */
   streamRefusal(code: string): void {
     this.streamRefusals.set(code, (this.streamRefusals.get(code) ?? 0) + 1);
   }
@@ -134,6 +142,9 @@ export class BridgeMetrics {
       streamPauses: this.streamPauses,
       streamFlowControlErrors: this.streamFlowControlErrors,
       streamRefusals: Object.fromEntries(this.streamRefusals),
+      listenersOpen: this.listenersOpen,
+      listenersTotal: this.listenersTotal,
+      streamsAccepted: this.streamsAccepted,
     };
   }
 
@@ -192,7 +203,10 @@ export function bridgeMetricsText(carriers: readonly CarrierSnapshot[]): string 
   ]);
   metric('stream_pauses_total', 'counter', 'Times a stream stopped reading its TCP socket: the client granted no more credit, or its carrier queue was full.', (m) => [['', m.streamPauses]]);
   metric('stream_flow_control_errors_total', 'counter', 'Streams ended because the client sent beyond its credit.', (m) => [['', m.streamFlowControlErrors]]);
-  metric('stream_refusals_total', 'counter', 'Connects that did not become streams, by code.', (m) => by(m.streamRefusals, 'reason'));
+  metric('stream_refusals_total', 'counter', 'Connects, listens and incoming connections that did not become streams or listeners, by code.', (m) => by(m.streamRefusals, 'reason'));
+  metric('listeners_open', 'gauge', 'TCP listeners open now.', (m) => [['', m.listenersOpen]]);
+  metric('listeners_total', 'counter', 'TCP listeners opened.', (m) => [['', m.listenersTotal]]);
+  metric('streams_accepted_total', 'counter', 'Incoming TCP connections a listener took in as streams.', (m) => [['', m.streamsAccepted]]);
   return `${lines.join('\n')}\n`;
 }
 

@@ -26,11 +26,27 @@ export interface DriverStreamEvents {
   closed(error: string | undefined): void;
 }
 
+/** A TCP listener as the drivers make them (node:net servers, Deno.listen). */
+export interface DriverListener {
+  close(): unknown;
+}
+
+/** What a driver reports about one listener. */
+export interface DriverListenerEvents<Stream> {
+  listening(local: TransportAddress): void;
+  failed(reason: string): void;
+  /** A connection came in; `wire` gives it its events if the engine takes it, else it is destroyed. */
+  accepted(stream: Stream, local: TransportAddress, remote: TransportAddress, wire: (events: DriverStreamEvents) => void): void;
+  /** Gone by the OS (not by close()), with the error text if it died of one. */
+  closed(error: string | undefined): void;
+}
+
 const LOOKUP_FAILURES: ReadonlySet<string> = new Set<LookupFailure>(['name-not-found', 'resolve-timeout', 'resolve-failed']);
 
 export abstract class SessionDriver<Socket, Stream extends DriverStream> {
   protected readonly sockets = new Map<number, Socket>();
   protected readonly streams = new Map<number, Stream>();
+  protected readonly listeners = new Map<number, DriverListener>();
   protected finished = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
@@ -63,6 +79,15 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
   protected abstract releaseSocket(socket: Socket): void;
   /** Opens a TCP/TLS connection that reports to `events`. */
   protected abstract openStream(remote: TransportAddress, tls: boolean, serverName: string, events: DriverStreamEvents): Stream;
+  /**
+   * Listens for TCP connections at `port` (0: a free one, from `portRange` when given) and reports to
+   * `events`, never before it returns except `failed`. A carrier that cannot keeps this default (its limits
+   * should say listen false).
+   */
+  protected listen(_family: AddressFamily, _port: number, _portRange: readonly [number, number] | undefined, events: DriverListenerEvents<Stream>): DriverListener {
+    events.failed('this carrier does not listen for TCP connections');
+    return { close: () => undefined };
+  }
   /** `mdns`: by multicast DNS on the bridge's LAN (only asked when the limits say `mdns`). */
   protected abstract lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]>;
   protected abstract writeLog(line: string): void;
@@ -154,6 +179,14 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
         return this.mdnsUnregister(a.name);
       case 'connect':
         return this.connect(a.streamId, a.remote, a.tls, a.serverName);
+      case 'listen':
+        return this.openListener(a.listenerId, a.family, a.port, a.portRange);
+      case 'close-listener': {
+        const listener = this.listeners.get(a.listenerId);
+        this.listeners.delete(a.listenerId);
+        listener?.close();
+        return;
+      }
       case 'write': {
         const n = a.bytes.length;
         this.streams.get(a.streamId)?.write(a.bytes, () => this.run(() => this.engine.handleStreamWritten(a.streamId, n)));
@@ -196,22 +229,67 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
   }
 
   private connect(streamId: number, remote: TransportAddress, tls: boolean, serverName: string): void {
-    const stream: Stream = this.openStream(remote, tls, serverName, {
+    const holder: { stream?: Stream } = {};
+    const stream = this.openStream(remote, tls, serverName, this.streamEvents(streamId, holder));
+    holder.stream = stream;
+    this.streams.set(streamId, stream);
+  }
+
+  /** A stream's events into the engine; those of a stream this session no longer holds are ignored. */
+  private streamEvents(streamId: number, holder: { stream?: Stream }): DriverStreamEvents {
+    const gone = () => {
+      if (holder.stream === undefined || this.streams.get(streamId) !== holder.stream) return true;
+      this.streams.delete(streamId);
+      return false;
+    };
+    return {
       connected: (local, peer) => this.run(() => this.engine.handleStreamConnected(streamId, local, peer, performance.now())),
       failed: (failure, reason) => {
-        if (this.streams.get(streamId) !== stream) return;
-        this.streams.delete(streamId);
-        this.run(() => this.engine.handleStreamConnectFailed(streamId, failure, reason));
+        if (!gone()) this.run(() => this.engine.handleStreamConnectFailed(streamId, failure, reason));
       },
       data: (bytes) => this.run(() => this.engine.handleStreamData(streamId, bytes, performance.now())),
       ended: () => this.run(() => this.engine.handleStreamEnded(streamId)),
       closed: (error) => {
-        if (this.streams.get(streamId) !== stream) return;
-        this.streams.delete(streamId);
-        this.run(() => this.engine.handleStreamClosed(streamId, error));
+        if (!gone()) this.run(() => this.engine.handleStreamClosed(streamId, error));
+      },
+    };
+  }
+
+  private openListener(listenerId: number, family: AddressFamily, port: number, portRange: readonly [number, number] | undefined): void {
+    let listener: DriverListener | undefined;
+    let failedAtOnce = false;
+    const ours = () => listener !== undefined && this.listeners.get(listenerId) === listener;
+    listener = this.listen(family, port, portRange, {
+      listening: (local) => {
+        if (ours()) this.run(() => this.engine.handleListening(listenerId, local));
+      },
+      failed: (reason) => {
+        if (listener === undefined) failedAtOnce = true;
+        else if (!ours()) return;
+        this.listeners.delete(listenerId);
+        this.run(() => this.engine.handleListenFailed(listenerId, reason));
+      },
+      accepted: (stream, local, remote, wire) => {
+        let streamId: number | undefined;
+        // The stream is the session's before the engine's actions for it run (a pause for a zero window).
+        this.run(() => {
+          streamId = ours() ? this.engine.handleAccepted(listenerId, local, remote, performance.now()) : undefined;
+          if (streamId !== undefined) this.streams.set(streamId, stream);
+        });
+        if (streamId === undefined || this.streams.get(streamId) !== stream) {
+          stream.destroy();
+          return;
+        }
+        wire(this.streamEvents(streamId, { stream }));
+      },
+      closed: (error) => {
+        if (!ours()) return;
+        this.listeners.delete(listenerId);
+        this.run(() => this.engine.handleListenerClosed(listenerId, error));
       },
     });
-    this.streams.set(streamId, stream);
+    if (this.finished) listener.close();
+    else if (!failedAtOnce) this.listeners.set(listenerId, listener);
   }
 
   /** One timer at the earliest deadline; a deadline that moved later (the idle one) just fires early and re-arms. */
@@ -236,8 +314,10 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
     clearTimeout(this.timer);
     for (const s of this.sockets.values()) this.releaseSocket(s);
     for (const s of this.streams.values()) s.destroy();
+    for (const l of this.listeners.values()) l.close();
     this.sockets.clear();
     this.streams.clear();
+    this.listeners.clear();
     this.onFinished();
   }
 

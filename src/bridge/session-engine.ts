@@ -20,6 +20,7 @@ import { BridgeCloseCode } from './close-codes.js';
 import type { DropReason, RefusalReason } from './metrics.js';
 import { helloLimits } from './hello-limits.js';
 import { TokenBucket } from './rate-limit.js';
+import { SessionListeners } from './session-listeners.js';
 import { SessionLookups } from './session-lookups.js';
 import { SessionMdnsNames } from './session-mdns.js';
 import { SessionStreams } from './session-streams.js';
@@ -40,6 +41,7 @@ export class BridgeSessionEngine {
   private readonly sockets = new Map<number, OpenSocket>();
   private readonly lookups: SessionLookups;
   private readonly streams: SessionStreams;
+  private readonly listeners: SessionListeners;
   private readonly mdnsNames: SessionMdnsNames;
   private readonly packets: TokenBucket;
   private readonly bytes: TokenBucket;
@@ -81,6 +83,7 @@ export class BridgeSessionEngine {
     };
     this.lookups = new SessionLookups(host, now);
     this.streams = new SessionStreams(host);
+    this.listeners = new SessionListeners(host, this.streams);
     this.mdnsNames = new SessionMdnsNames({ ...host, isOwnAddress: (a) => [...this.sockets.values()].some((s) => s.announced?.includes(a) === true) });
     ctx.metrics.sessionsOpen++;
     ctx.metrics.sessionsTotal++;
@@ -134,12 +137,14 @@ export class BridgeSessionEngine {
       case 'bind':
         return this.bind(frame);
       case 'close':
-        if (this.closeSocket(frame.socketId) || this.streams.handleCloseFrame(frame.socketId)) return;
+        if (this.closeSocket(frame.socketId) || this.streams.handleCloseFrame(frame.socketId) || this.listeners.handleCloseFrame(frame.socketId)) return;
         return this.sendError({ type: 'error', code: 'unknown-socket', reason: 'no such socket', socketId: frame.socketId });
       case 'resolve':
         return this.lookups.handleResolve(frame, now);
       case 'connect':
         return this.streams.handleConnect(frame, now);
+      case 'listen':
+        return this.listeners.handleListen(frame);
       case 'stream':
         return this.streams.handleStreamFrame(frame);
       case 'end':
@@ -231,6 +236,31 @@ export class BridgeSessionEngine {
 
   handleStreamConnectFailed(streamId: number, failure: ConnectFailure, reason: string): void {
     if (!this.closing) this.streams.handleConnectFailed(streamId, failure, reason);
+  }
+
+  /** The driver listens, for a `listen` action. */
+  handleListening(listenerId: number, local: TransportAddress): void {
+    if (!this.closing) this.listeners.handleListening(listenerId, local);
+  }
+
+  handleListenFailed(listenerId: number, detail: string | undefined): void {
+    if (!this.closing) this.listeners.handleListenFailed(listenerId, detail);
+  }
+
+  /** A connection came in on a listener: the stream id it now is, or undefined: the driver closes it at once. */
+  handleAccepted(listenerId: number, local: TransportAddress, remote: TransportAddress, now: number): number | undefined {
+    if (this.closing) return undefined;
+    const id = this.listeners.handleAccepted(listenerId, local, remote);
+    if (id !== undefined) {
+      this.lastActivity = now;
+      this.stats.streams++;
+    }
+    return id;
+  }
+
+  /** A listener closed under us (by the OS). */
+  handleListenerClosed(listenerId: number, error: string | undefined): void {
+    if (!this.closing) this.listeners.handleListenerClosed(listenerId, error);
   }
 
   handleStreamData(streamId: number, bytes: Uint8Array, now: number): void {
@@ -375,16 +405,17 @@ export class BridgeSessionEngine {
   private release(): void {
     for (const id of [...this.sockets.keys()]) this.closeSocket(id);
     this.streams.closeAll();
+    this.listeners.closeAll();
     this.lookups.clear();
     this.mdnsNames.releaseAll();
   }
 
-  /** Sockets and streams share one id space, so a `close` or an error names exactly one of them. */
+  /** Sockets, streams and listeners share one id space, so a `close` or an error names exactly one of them. */
   private allocateId(): number | undefined {
     for (let tries = 0; tries < 0xffff; tries++) {
       const id = this.nextId;
       this.nextId = id === 0xffff ? 1 : id + 1;
-      if (!this.sockets.has(id) && !this.streams.has(id)) return id;
+      if (!this.sockets.has(id) && !this.streams.has(id) && !this.listeners.has(id)) return id;
     }
     return undefined;
   }

@@ -80,24 +80,51 @@ export class SessionStreams {
     if (verdict !== 'allowed') return refuse(verdict, `destination ${address} port ${port} is not allowed`);
     const id = this.host.allocateId();
     if (id === undefined) return refuse('stream-limit', 'no socket or stream id left in this session');
-    this.streams.set(id, {
+    this.streams.set(id, this.newStream(id, frame.requestId, 'connecting', now + limits.connectTimeoutMs, frame.window));
+    this.host.act({ type: 'connect', streamId: id, remote: { address, port }, tls: frame.tls, serverName: frame.serverName });
+  }
+
+  /**
+   * A connection listener `listenerId` took in: a stream open at once (an `accepted` frame), with the window
+   * its `listen` announced. Undefined when it cannot be one (maxStreams, no id left): the driver closes it
+   * and the client hears of it in an error frame about the listener.
+   */
+  handleAccepted(listenerId: number, window: number, local: TransportAddress, remote: TransportAddress): number | undefined {
+    const { limits, metrics } = this.host.ctx;
+    const id = this.streams.size >= limits.maxStreams ? undefined : this.host.allocateId();
+    if (id === undefined) {
+      metrics.streamRefusal('stream-limit');
+      this.host.sendError({ type: 'error', code: 'stream-limit', reason: `a connection from ${remote.address} port ${remote.port} was refused: at most ${limits.maxStreams} streams per session`, socketId: listenerId });
+      return undefined;
+    }
+    const s = this.newStream(id, 0, 'open', 0, window);
+    this.streams.set(id, s);
+    metrics.streamsOpen++;
+    metrics.streamsTotal++;
+    metrics.streamsAccepted++;
+    this.host.sendFrame(encodeBridgeFrame({ type: 'accepted', listenerId, streamId: id, local, remote, window: s.clientCredit }));
+    if (s.bridgeCredit === 0) this.pause(s);
+    return id;
+  }
+
+  private newStream(id: number, requestId: number, state: Stream['state'], deadline: number, window: number): Stream {
+    return {
       id,
-      requestId: frame.requestId,
-      state: 'connecting',
-      deadline: now + limits.connectTimeoutMs,
-      clientCredit: limits.streamWindow,
+      requestId,
+      state,
+      deadline,
+      clientCredit: this.host.ctx.limits.streamWindow,
       grantable: 0,
       inFlight: 0,
       // All of the client's window: what the carrier queues is bounded by pausing on its backlog instead
       // (capping the credit here would leave a client with a larger window waiting for bytes it granted).
-      bridgeCredit: frame.window,
+      bridgeCredit: window,
       held: [],
       heldBytes: 0,
       paused: false,
       remoteEnded: false,
       tcpClosed: false,
-    });
-    this.host.act({ type: 'connect', streamId: id, remote: { address, port }, tls: frame.tls, serverName: frame.serverName });
+    };
   }
 
   handleConnected(id: number, local: TransportAddress, remote: TransportAddress): void {

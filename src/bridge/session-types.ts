@@ -47,6 +47,12 @@ export interface SessionLimits {
   maxConcurrentLookups: number;
   lookupsPerSecond: number;
   resolveTimeoutMs: number;
+  /** v2: TCP listeners are offered (the operator enabled `allowListen`, and streams are on). */
+  listen: boolean;
+  /** v2: listeners a session may hold at once. */
+  maxListeners: number;
+  /** v2: the ports a listener may take; a listen for port 0 takes a free one of them. Undefined: any free port, or one ≥ 1024 asked by number. */
+  listenPortRange: readonly [number, number] | undefined;
 }
 
 export interface SessionContext {
@@ -73,6 +79,12 @@ export type SessionAction =
   /** Withdraw `name` (goodbye). */
   | { type: 'mdns-unregister'; name: string }
   | { type: 'connect'; streamId: number; remote: TransportAddress; tls: boolean; serverName: string }
+  /**
+   * Listen for TCP connections at `port` (0: a free one, from `portRange` when given); then the driver calls
+   * handleListening or handleListenFailed, and handleAccepted for each connection that comes in.
+   */
+  | { type: 'listen'; listenerId: number; family: AddressFamily; port: number; portRange: readonly [number, number] | undefined }
+  | { type: 'close-listener'; listenerId: number }
   | { type: 'write'; streamId: number; bytes: Uint8Array }
   | { type: 'end-stream'; streamId: number }
   | { type: 'close-stream'; streamId: number }

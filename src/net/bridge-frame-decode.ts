@@ -149,15 +149,34 @@ export function decodeBridgeFrame(bytes: Uint8Array): BridgeFrame {
       r.end('bind');
       return { type: 'bind', requestId, family, port };
     }
-    case BridgeFrameType.bound: {
+    case BridgeFrameType.bound:
+    case BridgeFrameType.listening: {
+      const bound = type === BridgeFrameType.bound;
       const requestId = r.u32('request id');
-      const socketId = r.u16('socket id');
+      const id = r.u16(bound ? 'socket id' : 'listener id');
       const local = r.transportAddress('local');
       const count = r.u8('host address count');
       const hostAddresses: string[] = [];
       for (let i = 0; i < count; i++) hostAddresses.push(r.address(`host address ${i}`));
-      r.end('bound');
-      return { type: 'bound', requestId, socketId, local, hostAddresses };
+      r.end(bound ? 'bound' : 'listening');
+      return bound ? { type: 'bound', requestId, socketId: id, local, hostAddresses } : { type: 'listening', requestId, listenerId: id, local, hostAddresses };
+    }
+    case BridgeFrameType.listen: {
+      const requestId = r.u32('request id');
+      const family = r.family('family');
+      const port = r.u16('port');
+      const window = r.u32('window');
+      r.end('listen');
+      return { type: 'listen', requestId, family, port, window };
+    }
+    case BridgeFrameType.accepted: {
+      const listenerId = r.u16('listener id');
+      const streamId = r.u16('stream id');
+      const local = r.transportAddress('local');
+      const remote = r.transportAddress('remote');
+      const window = r.u32('window');
+      r.end('accepted');
+      return { type: 'accepted', listenerId, streamId, local, remote, window };
     }
     case BridgeFrameType.close: {
       const socketId = r.u16('socket id');

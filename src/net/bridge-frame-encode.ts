@@ -161,19 +161,48 @@ export function encodeBridgeFrame(frame: BridgeFrame): Uint8Array {
       view.setUint16(6, frame.port);
       return out;
     }
-    case 'bound': {
+    case 'bound':
+    case 'listening': {
+      const id = frame.type === 'bound' ? frame.socketId : frame.listenerId;
       checkUint('request id', frame.requestId, 0xffffffff);
-      checkUint('socket id', frame.socketId, 0xffff);
-      if (frame.hostAddresses.length > 0xff) throw new RangeError('at most 255 host addresses fit a bound frame');
+      checkUint(frame.type === 'bound' ? 'socket id' : 'listener id', id, 0xffff);
+      if (frame.hostAddresses.length > 0xff) throw new RangeError(`at most 255 host addresses fit a ${frame.type} frame`);
       const scratch = new Uint8Array(1 + 4 + 2 + 17 + 2 + 1 + 17 * frame.hostAddresses.length);
       const view = new DataView(scratch.buffer);
-      scratch[0] = BridgeFrameType.bound;
+      scratch[0] = BridgeFrameType[frame.type];
       view.setUint32(1, frame.requestId);
-      view.setUint16(5, frame.socketId);
+      view.setUint16(5, id);
       let at = writeTransportAddress(scratch, view, 7, frame.local);
       scratch[at++] = frame.hostAddresses.length;
       for (const host of frame.hostAddresses) at = writeAddress(scratch, at, host);
       return scratch.slice(0, at);
+    }
+    case 'listen': {
+      checkUint('request id', frame.requestId, 0xffffffff);
+      checkUint('port', frame.port, 0xffff);
+      checkUint('window', frame.window, 0xffffffff);
+      const out = new Uint8Array(12);
+      const view = new DataView(out.buffer);
+      out[0] = BridgeFrameType.listen;
+      view.setUint32(1, frame.requestId);
+      out[5] = familyByte(frame.family);
+      view.setUint16(6, frame.port);
+      view.setUint32(8, frame.window);
+      return out;
+    }
+    case 'accepted': {
+      checkUint('listener id', frame.listenerId, 0xffff);
+      checkUint('stream id', frame.streamId, 0xffff);
+      checkUint('window', frame.window, 0xffffffff);
+      const out = new Uint8Array(5 + 19 + 19 + 4);
+      const view = new DataView(out.buffer);
+      out[0] = BridgeFrameType.accepted;
+      view.setUint16(1, frame.listenerId);
+      view.setUint16(3, frame.streamId);
+      let at = writeTransportAddress(out, view, 5, frame.local);
+      at = writeTransportAddress(out, view, at, frame.remote);
+      view.setUint32(at, frame.window);
+      return out.slice(0, at + 4);
     }
     case 'close':
     case 'end': {

@@ -30,6 +30,9 @@ export const BridgeFrameType = {
   mdnsRegister: 0x0d,
   mdnsRegistered: 0x0e,
   mdnsUnregister: 0x0f,
+  listen: 0x10,
+  listening: 0x11,
+  accepted: 0x12,
 } as const;
 
 /** Largest data frame header: type, socket, family, IPv6 address, port. */
@@ -93,6 +96,11 @@ export const BridgeFeature = {
    * and only where the bridge answers for such names (`mdns-register`).
    */
   mdnsHostCandidates: 16,
+  /**
+   * The bridge listens for TCP connections for a client (`listen` frames): its operator enabled it
+   * (`allowListen`), since it opens ports on the bridge host to anyone who can reach them.
+   */
+  listen: 32,
 } as const;
 
 export interface DataFrame {
@@ -218,6 +226,39 @@ export interface MdnsUnregisterFrame {
   name: string;
 }
 
+/**
+ * v2: listen for TCP connections on the bridge host (a passive ICE-TCP candidate, RFC 6544 §4.1). Answered
+ * with `listening` or an error; each connection that comes in is an `accepted` stream. `close` on the
+ * listener's id stops it (the streams it accepted go on).
+ */
+export interface ListenFrame {
+  type: 'listen';
+  requestId: number;
+  family: AddressFamily;
+  /** 0 lets the bridge pick a free port. */
+  port: number;
+  /** Bytes the client lets the bridge send it on each accepted stream before it grants more. */
+  window: number;
+}
+export interface ListeningFrame {
+  type: 'listening';
+  requestId: number;
+  listenerId: number;
+  local: TransportAddress;
+  /** As in `bound`: the addresses the listener is reachable at when `local` is a wildcard. */
+  hostAddresses: string[];
+}
+/** v2: a connection came in on a listener: a new stream, open both ways, as a `connected` one is. */
+export interface AcceptedFrame {
+  type: 'accepted';
+  listenerId: number;
+  streamId: number;
+  local: TransportAddress;
+  remote: TransportAddress;
+  /** Bytes the bridge lets the client send before it grants more. */
+  window: number;
+}
+
 export type BridgeFrame =
   | DataFrame
   | HelloFrame
@@ -234,10 +275,13 @@ export type BridgeFrame =
   | WindowFrame
   | MdnsRegisterFrame
   | MdnsRegisteredFrame
-  | MdnsUnregisterFrame;
+  | MdnsUnregisterFrame
+  | ListenFrame
+  | ListeningFrame
+  | AcceptedFrame;
 
 /** Frames that only a version 2 session carries. */
-export const V2_FRAME_TYPES: ReadonlySet<BridgeFrame['type']> = new Set(['resolve', 'resolved', 'connect', 'connected', 'stream', 'end', 'window', 'mdns-register', 'mdns-registered', 'mdns-unregister']);
+export const V2_FRAME_TYPES: ReadonlySet<BridgeFrame['type']> = new Set(['resolve', 'resolved', 'connect', 'connected', 'stream', 'end', 'window', 'mdns-register', 'mdns-registered', 'mdns-unregister', 'listen', 'listening', 'accepted']);
 
 /**
  * Why bytes are not a bridge frame:

@@ -7,7 +7,7 @@
 //                  v2 adds [maxStreams u16][streamWindow u32][maxLookups u16][lookups/s u32][features u8]
 //   bind      0x02 [request u32][family u8][port u16 (0 = any)]                          client → bridge
 //   bound     0x03 [request u32][socket u16][addr][port u16][count u8] count × [address] bridge → client
-//   close     0x04 [socket u16]  closes a socket or (v2) a stream                         both ways
+//   close     0x04 [socket u16]  closes a socket or (v2) a stream or a listener           both ways
 //   error     0x05 [flags u8: 1 request, 2 socket, 4 destination (v2)][request u32]?[socket u16]?
 //                  [addr][port u16]?[code length u8][code ASCII][reason UTF-8…]          bridge → client
 //   resolve   0x06 [request u32][flags u8: 1 A, 2 AAAA, 4 mDNS][length u8][name ASCII]   v2, client → bridge
@@ -22,6 +22,11 @@
 //   mdns-register   0x0d [request u32][address][length u8][name ASCII]                   v2, client → bridge
 //   mdns-registered 0x0e [request u32]                                                   v2, bridge → client
 //   mdns-unregister 0x0f [length u8][name ASCII]                                         v2, client → bridge
+//   listen    0x10 [request u32][family u8][port u16 (0 = any)][window u32]              v2, client → bridge
+//   listening 0x11 [request u32][listener u16][addr][port u16][count u8] count × [address]
+//                                                                                         v2, bridge → client
+//   accepted  0x12 [listener u16][stream u16][local addr][port u16][remote addr][port u16][window u32]
+//                                                                                         v2, bridge → client
 //
 // Versions: the bridge's hello names the session's version. A v2 client asks for v2 by offering the
 // WebSocket subprotocol BRIDGE_SUBPROTOCOL_V2; without it the session is v1 and carries v1 frames only.

@@ -35,6 +35,9 @@ const LIMITS: SessionLimits = {
   maxConcurrentLookups: 1,
   lookupsPerSecond: 1,
   resolveTimeoutMs: 1000,
+  listen: false,
+  maxListeners: 0,
+  listenPortRange: undefined,
 };
 
 function boundEngine(limits: Partial<SessionLimits>) {

@@ -115,6 +115,15 @@ describe('bridge frame layout, version 2', () => {
       '09' + '00000001' + '0005' + '04' + '0a000001' + '0001' + '04' + 'c0000201' + '01bb' + '00000010',
     );
     assert.equal(hex(encodeStreamFrame(0x0102, Uint8Array.of(1, 2, 3))), '0a' + '0102' + '010203');
+    assert.equal(hex(encodeBridgeFrame({ type: 'listen', requestId: 2, family: 'IPv6', port: 9000, window: 65536 })), '10' + '00000002' + '06' + '2328' + '00010000');
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'listening', requestId: 2, listenerId: 3, local: { address: '0.0.0.0', port: 9000 }, hostAddresses: ['10.0.0.1'] })),
+      '11' + '00000002' + '0003' + '04' + '00000000' + '2328' + '01' + '04' + '0a000001',
+    );
+    assert.equal(
+      hex(encodeBridgeFrame({ type: 'accepted', listenerId: 3, streamId: 4, local: { address: '10.0.0.1', port: 9000 }, remote: { address: '192.0.2.1', port: 50000 }, window: 16 })),
+      '12' + '0003' + '0004' + '04' + '0a000001' + '2328' + '04' + 'c0000201' + 'c350' + '00000010',
+    );
     assert.equal(hex(encodeBridgeFrame({ type: 'end', streamId: 7 })), '0b' + '0007');
     assert.equal(hex(encodeBridgeFrame({ type: 'window', streamId: 7, increment: 256 })), '0c' + '0007' + '00000100');
     assert.equal(
@@ -147,7 +156,7 @@ describe('bridge frame layout, version 2', () => {
 describe('bridge frame decoding errors', () => {
   it('names the code and offset of each malformation', () => {
     throwsFrameError(new Uint8Array(0), 'EMPTY', 0);
-    throwsFrameError(Uint8Array.of(0x10), 'UNKNOWN_TYPE', 0);
+    throwsFrameError(Uint8Array.of(0x13), 'UNKNOWN_TYPE', 0);
     throwsFrameError(Uint8Array.of(0xff, 1, 2), 'UNKNOWN_TYPE', 0);
     throwsFrameError(fromHex('00 0001 05 01020304 0001'), 'FAMILY', 3);
     throwsFrameError(fromHex('00 0001 04 010203'), 'TRUNCATED', 4);
@@ -176,6 +185,9 @@ describe('bridge frame decoding errors', () => {
       encodeBridgeFrame({ type: 'connected', requestId: 1, streamId: 2, local: { address: '10.0.0.1', port: 4000 }, remote: { address: '192.0.2.1', port: 443 }, window: 9 }),
       encodeBridgeFrame({ type: 'end', streamId: 3 }),
       encodeBridgeFrame({ type: 'window', streamId: 3, increment: 1000 }),
+      encodeBridgeFrame({ type: 'listen', requestId: 1, family: 'IPv4', port: 0, window: 1 }),
+      encodeBridgeFrame({ type: 'listening', requestId: 1, listenerId: 2, local: { address: '::', port: 9 }, hostAddresses: ['::2'] }),
+      encodeBridgeFrame({ type: 'accepted', listenerId: 2, streamId: 3, local: { address: '::1', port: 9 }, remote: { address: '::1', port: 5 }, window: 7 }),
     ];
     for (const f of frames) {
       for (let n = 1; n < f.length; n++) throwsFrameError(f.subarray(0, n), 'TRUNCATED');
@@ -243,6 +255,9 @@ const frameArbitrary: fc.Arbitrary<BridgeFrame> = fc.oneof(
     hostAddresses: fc.array(address, { maxLength: 8 }),
   }),
   fc.record({ type: fc.constant('close' as const), socketId: u16 }),
+  fc.record({ type: fc.constant('listen' as const), requestId: u32, family, port, window: u32 }),
+  fc.record({ type: fc.constant('listening' as const), requestId: u32, listenerId: u16, local: fc.record({ address, port }), hostAddresses: fc.array(address, { maxLength: 8 }) }),
+  fc.record({ type: fc.constant('accepted' as const), listenerId: u16, streamId: u16, local: fc.record({ address, port }), remote: fc.record({ address, port }), window: u32 }),
   fc.record(
     { type: fc.constant('error' as const), code: errorCode, reason: fc.string({ maxLength: 40 }), requestId: u32, socketId: u16 },
     { requiredKeys: ['type', 'code', 'reason'] },
