@@ -36,6 +36,8 @@ export class DestinationPolicy {
   private readonly hostPorts: ReadonlySet<number>;
   /** UDP ports of the bridge's own session sockets (port → how many sockets hold it, one per family at most). */
   private readonly sessionPorts = new CountedSet<number>();
+  /** TCP ports of the sessions' listeners (`listen`), the same way. */
+  private readonly sessionTcpPorts = new CountedSet<number>();
   /** Verdicts of recent destinations by address (ports are judged on top): a session sends to few peers, many times. */
   private readonly recent = new Map<string, AddressVerdict>();
 
@@ -78,24 +80,26 @@ export class DestinationPolicy {
   /**
    * A UDP socket the bridge bound for a session: pages on one bridge share its host addresses as their host
    * candidates, so a datagram from one page's socket to another's must pass (it stays on the host), while
-   * every other UDP service of the host stays out of reach. Call releaseSessionPort when it closes.
+   * every other UDP service of the host stays out of reach. A session's TCP listener the same, for TCP.
+   * Call releaseSessionPort when it closes.
    */
-  addSessionPort(port: number): void {
-    this.sessionPorts.add(port);
+  addSessionPort(port: number, transport: 'udp' | 'tcp' = 'udp'): void {
+    (transport === 'udp' ? this.sessionPorts : this.sessionTcpPorts).add(port);
   }
 
-  releaseSessionPort(port: number): void {
-    this.sessionPorts.delete(port);
+  releaseSessionPort(port: number, transport: 'udp' | 'tcp' = 'udp'): void {
+    (transport === 'udp' ? this.sessionPorts : this.sessionTcpPorts).delete(port);
   }
 
   /**
    * Decides for one destination without allocating: it runs once per outgoing datagram. On the host's own
-   * addresses, `allowHostPorts` open a port for both transports; the session sockets' ports for UDP only.
+   * addresses, `allowHostPorts` open a port for both transports; the session sockets' ports for UDP, the
+   * session listeners' for TCP.
    */
   check(address: string, port: number, transport: 'udp' | 'tcp' = 'udp'): DestinationVerdict {
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return 'invalid-destination';
     const v = this.verdictOf(address);
-    if (v === 'allowed' || (v === 'host' && (this.hostPorts.has(port) || (transport === 'udp' && this.sessionPorts.has(port))))) return 'allowed';
+    if (v === 'allowed' || (v === 'host' && (this.hostPorts.has(port) || (transport === 'udp' ? this.sessionPorts : this.sessionTcpPorts).has(port)))) return 'allowed';
     return v === 'invalid' ? 'invalid-destination' : 'destination-denied';
   }
 

@@ -4,13 +4,13 @@
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import type { BridgeMetrics } from '../src/bridge/metrics.js';
-import { SessionDriver, type DriverStreamEvents } from '../src/bridge/session-driver.js';
+import { SessionDriver, type DriverListener, type DriverListenerEvents, type DriverStreamEvents } from '../src/bridge/session-driver.js';
 import { BridgeSessionEngine } from '../src/bridge/session-engine.js';
 import type { LookupAnswer, LookupFunction, SessionContext } from '../src/bridge/session-types.js';
 import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { UdpSocket } from '../src/node/udp-socket.js';
 import type { ResolvedBridgeOptions } from './options.js';
-import { openStream } from './stream-connector.js';
+import { listenTcp, openStream } from './stream-connector.js';
 import { BridgeFrameType } from '../src/net/bridge-frame-types.js';
 import { ClientWriteQueue } from './client-write-queue.js';
 import type { DataFrameScheduler, QueuedFrameSink } from './frame-scheduler.js';
@@ -158,6 +158,27 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> implements Q
   protected openStream(remote: TransportAddress, tls: boolean, serverName: string, events: DriverStreamEvents): Socket {
     const o = this.ctx.options;
     return openStream({ remote, tls, serverName, ca: o.tlsCa, insecure: o.tlsInsecure }, events);
+  }
+
+  protected override listen(family: AddressFamily, port: number, portRange: readonly [number, number] | undefined, events: DriverListenerEvents<Socket>): DriverListener {
+    const policy = this.ctx.options.policy;
+    let held: number | undefined;
+    const listener = listenTcp(this.ctx.options.udpBindAddress[family], port, portRange, {
+      ...events,
+      listening: (local) => {
+        // Pages on one bridge reach each other's listeners on its host addresses, as its UDP sockets.
+        held = local.port;
+        policy.addSessionPort(held, 'tcp');
+        events.listening(local);
+      },
+    });
+    return {
+      close: () => {
+        if (held !== undefined) policy.releaseSessionPort(held, 'tcp');
+        held = undefined;
+        listener.close();
+      },
+    };
   }
 
   protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {

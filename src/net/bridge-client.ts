@@ -12,6 +12,7 @@ import {
   type BridgeFrame,
   type BridgeLimits,
   type BoundFrame,
+  type AcceptedFrame,
   type ConnectedFrame,
   type ErrorFrame,
   type ResolvedAddress,
@@ -19,6 +20,7 @@ import {
 import { carrierChoice, resolveConnectOptions, type BridgeConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
 import { BridgeLookups, type ResolveOptions } from './bridge-lookups.js';
 import { BridgeRequests, type AnswerOf, type BridgeRequestKind } from './bridge-requests.js';
+import { BridgeListener } from './bridge-listener.js';
 import { BridgeSocket } from './bridge-socket.js';
 import { BridgeStream } from './bridge-stream.js';
 import { FramedStreamSocket } from './framed-stream-socket.js';
@@ -29,6 +31,7 @@ import type { AddressFamily, TransportAddress } from './transport-address.js';
 import { WebTransportCarrier } from './webtransport-carrier.js';
 
 export { BridgeError } from './bridge-error.js';
+export { BridgeListener } from './bridge-listener.js';
 export { BridgeSocket } from './bridge-socket.js';
 export { BridgeStream } from './bridge-stream.js';
 export type { ResolveOptions } from './bridge-lookups.js';
@@ -66,6 +69,7 @@ export class BridgeConnection {
   fallbackReason: BridgeError | undefined;
   private readonly sockets = new Map<number, BridgeSocket>();
   private readonly streams = new Map<number, BridgeStream>();
+  private readonly listeners = new Map<number, BridgeListener>();
   private readonly requests: BridgeRequests;
   private readonly lookups: BridgeLookups;
   private closedWith: BridgeError | undefined;
@@ -189,6 +193,31 @@ export class BridgeConnection {
     this.sendFrame(encodeBridgeFrame({ type: 'mdns-unregister', name }));
   }
 
+  /** Whether the bridge listens for TCP connections for this client (its operator enabled `allowListen`). */
+  get listenSupported(): boolean {
+    return (this.limits.features & BridgeFeature.listen) !== 0 && this.limits.maxStreams > 0;
+  }
+
+  /**
+   * Has the bridge listen for TCP connections (a passive ICE-TCP candidate on the bridge host): each one that
+   * comes in is a BridgeStream on the listener's `onconnection`. `port` 0 (default) lets the bridge pick.
+   * Rejects with the bridge's BridgeError: `not-supported` (also at once, without asking, when the hello
+   * lacks the listen bit), `listener-limit`, `listen-port-not-allowed`, `listen-failed`.
+   */
+  listen(options: { family?: AddressFamily; port?: number } = {}): Promise<BridgeListener> {
+    if (!this.listenSupported) return Promise.reject(new BridgeError('not-supported', 'this bridge does not listen for TCP connections (its operator has not enabled allowListen)'));
+    const family = options.family ?? 'IPv4';
+    return this.ask(
+      'listen',
+      (requestId) => ({ type: 'listen', requestId, family, port: options.port ?? 0, window: this.options.streamReceiveWindow }),
+      (frame) => {
+        const listener = new BridgeListener(this, frame.listenerId, frame.local, frame.hostAddresses);
+        this.listeners.set(frame.listenerId, listener);
+        return listener;
+      },
+    );
+  }
+
   /** Which carrier this connection runs on. */
   get carrier(): BridgeCarrierKind {
     return this.link.kind;
@@ -284,6 +313,11 @@ export class BridgeConnection {
     if (!this.closedWith && this.link.open) this.link.send(frame);
   }
 
+  /** @internal BridgeListener.close(). */
+  releaseListener(listenerId: number): void {
+    if (this.listeners.delete(listenerId)) this.sendFrame(encodeBridgeFrame({ type: 'close', socketId: listenerId }));
+  }
+
   /** @internal a stream closed on this side. */
   releaseStream(streamId: number): void {
     this.streams.delete(streamId);
@@ -327,10 +361,16 @@ export class BridgeConnection {
       case 'bound':
       case 'resolved':
       case 'connected':
+      case 'listening':
         if (this.requests.answer(frame)) return;
-        // Timed out here but done there: give the socket or stream back.
-        if (frame.type !== 'resolved') this.sendFrame(encodeBridgeFrame({ type: 'close', socketId: frame.type === 'bound' ? frame.socketId : frame.streamId }));
+        // Timed out here but done there: give the socket, stream or listener back.
+        if (frame.type !== 'resolved') {
+          const id = frame.type === 'bound' ? frame.socketId : frame.type === 'connected' ? frame.streamId : frame.listenerId;
+          this.sendFrame(encodeBridgeFrame({ type: 'close', socketId: id }));
+        }
         return;
+      case 'accepted':
+        return this.onAccepted(frame);
       case 'error':
         this.onErrorFrame(frame);
         return;
@@ -348,7 +388,14 @@ export class BridgeConnection {
     return socket;
   }
 
-  private onConnected(frame: ConnectedFrame): BridgeStream {
+  private onAccepted(frame: AcceptedFrame): void {
+    const listener = this.listeners.get(frame.listenerId);
+    const stream = this.onConnected(frame);
+    if (listener) listener.accept(stream);
+    else stream.close(); // a listener closed here whose close the bridge has not seen yet
+  }
+
+  private onConnected(frame: ConnectedFrame | AcceptedFrame): BridgeStream {
     const stream = new BridgeStream(this, frame.streamId, frame.local, frame.remote, frame.window, {
       receiveWindow: this.options.streamReceiveWindow,
       maxBufferedBytes: this.options.maxStreamBufferedBytes,
@@ -375,6 +422,12 @@ export class BridgeConnection {
       socket.closedBy(new BridgeError('socket-closed', 'the bridge closed this socket'));
       return;
     }
+    const listener = this.listeners.get(id);
+    if (listener) {
+      this.listeners.delete(id);
+      listener.closedBy(new BridgeError('listener-closed', 'the bridge closed this listener'));
+      return;
+    }
     this.streams.get(id)?.closedByBridge();
   }
 
@@ -385,10 +438,13 @@ export class BridgeConnection {
     this.requests.failAll(error);
     const sockets = [...this.sockets.values()];
     const streams = [...this.streams.values()];
+    const listeners = [...this.listeners.values()];
     this.sockets.clear();
     this.streams.clear();
+    this.listeners.clear();
     for (const s of sockets) s.closedBy(error);
     for (const s of streams) s.closedBy(error);
+    for (const l of listeners) l.closedBy(error);
     this.onclose?.(error);
   }
 }

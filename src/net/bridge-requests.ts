@@ -1,6 +1,6 @@
-// The bridge requests in flight — bind, resolve, connect — in one request id space, each with a timeout. An
+// The bridge requests in flight — bind, resolve, connect, listen, mdns-register — in one request id space, each with a timeout. An
 // answer is matched by its id and kind; an answer nobody waits for any more is the caller's to undo.
-import type { BoundFrame, ConnectedFrame, MdnsRegisteredFrame, ResolvedFrame } from './bridge-frame.js';
+import type { BoundFrame, ConnectedFrame, ListeningFrame, MdnsRegisteredFrame, ResolvedFrame } from './bridge-frame.js';
 import { BridgeError } from './bridge-error.js';
 
 /** The answer frame of each kind of request. */
@@ -9,11 +9,18 @@ export interface AnswerOf {
   resolve: ResolvedFrame;
   connect: ConnectedFrame;
   'mdns-register': MdnsRegisteredFrame;
+  listen: ListeningFrame;
 }
 export type BridgeRequestKind = keyof AnswerOf;
 export type BridgeAnswer = AnswerOf[BridgeRequestKind];
 
-const KIND_OF_ANSWER: Record<BridgeAnswer['type'], BridgeRequestKind> = { bound: 'bind', resolved: 'resolve', connected: 'connect', 'mdns-registered': 'mdns-register' };
+const KIND_OF_ANSWER: Record<BridgeAnswer['type'], BridgeRequestKind> = {
+  bound: 'bind',
+  resolved: 'resolve',
+  connected: 'connect',
+  'mdns-registered': 'mdns-register',
+  listening: 'listen',
+};
 
 interface PendingRequest {
   readonly kind: BridgeRequestKind;

@@ -238,6 +238,19 @@ describe("the host's own addresses", () => {
     assert.throws(() => new DestinationPolicy({ allowHostPorts: [65536] }), RangeError);
   });
 
+  it("a session socket's port opens it for UDP only, a session listener's for TCP only, until released", () => {
+    const policy = new DestinationPolicy();
+    policy.setHostAddresses(HOST);
+    policy.addSessionPort(40000);
+    policy.addSessionPort(40001, 'tcp');
+    assert.equal(policy.check('192.0.2.2', 40000, 'udp'), 'allowed');
+    assert.equal(policy.check('192.0.2.2', 40000, 'tcp'), 'destination-denied');
+    assert.equal(policy.check('192.0.2.2', 40001, 'tcp'), 'allowed');
+    assert.equal(policy.check('192.0.2.2', 40001, 'udp'), 'destination-denied');
+    policy.releaseSessionPort(40001, 'tcp');
+    assert.equal(policy.check('192.0.2.2', 40001, 'tcp'), 'destination-denied');
+  });
+
   it('cached verdicts go when the host addresses change', () => {
     const policy = new DestinationPolicy();
     assert.equal(policy.check('192.0.2.2', 3478), 'allowed');
