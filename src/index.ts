@@ -24,7 +24,7 @@ export {
 } from './net/bridge-frame.js';
 export { mintRestCredential, verifyRestCredential, type RestCredential, type RestCredentialCheck, type MintRestCredentialOptions } from './net/rest-credentials.js';
 export {
-  BridgeConnection, BridgeSocket, BridgeStream, BridgeError,
+  BridgeConnection, BridgeListener, BridgeSocket, BridgeStream, BridgeError,
   type BridgeConnectOptions, type BridgeSessionLimits, type BridgeStreamConnectOptions, type ResolveOptions, type ResolvedAddress, type WebSocketConstructor,
   type BridgeCarrierChoice, type BridgeCarrierKind, type CertificateHash, type WebTransportConstructor,
 } from './net/bridge-client.js';
@@ -70,6 +70,7 @@ export {
 export type {
   BindFrame, BoundFrame, CloseFrame, ConnectFrame, ConnectedFrame, DataFrame, EndFrame, ErrorFrame, HelloFrame,
   MdnsRegisterFrame, MdnsRegisteredFrame, MdnsUnregisterFrame, ResolveFrame, ResolvedFrame, StreamFrame, WindowFrame,
+  ListenFrame, ListeningFrame, AcceptedFrame,
 } from './net/bridge-frame-types.js';
 export type { TimerHandle } from './net/clock.js';
 export type { StreamFramerOptions } from './net/stream-framer.js';

@@ -2,52 +2,33 @@
 // and lookup answers go in with the time; frames for the client, actions for the driver (bind, send,
 // connect, resolve, …) and log lines come out. The WebSocket carrier (bridge/session.ts) and the
 // WebTransport one drive the same engine. Nothing a client sends may throw out of here.
-import {
-  BridgeFrameError,
-  DATA_HEADER_MAX,
-  decodeBridgeFrame,
-  encodeBridgeFrame,
-  encodeDataFrame,
-  V2_FRAME_TYPES,
-  type BindFrame,
-  type DataFrame,
-  type ErrorFrame,
-} from '../net/bridge-frame.js';
+import { BridgeFrameError, DATA_HEADER_MAX, decodeBridgeFrame, encodeBridgeFrame, V2_FRAME_TYPES, type ErrorFrame } from '../net/bridge-frame.js';
 import { Queue } from '../net/engine.js';
-import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import type { TransportAddress } from '../net/transport-address.js';
 import { BridgeFrameType } from '../net/bridge-frame-types.js';
 import { BridgeCloseCode } from './close-codes.js';
-import type { DropReason, RefusalReason } from './metrics.js';
+import type { DropReason } from './metrics.js';
 import { helloLimits } from './hello-limits.js';
 import { TokenBucket } from './rate-limit.js';
 import { SessionListeners } from './session-listeners.js';
 import { SessionLookups } from './session-lookups.js';
 import { SessionMdnsNames } from './session-mdns.js';
+import { SessionSockets, type SessionStats } from './session-sockets.js';
 import { SessionStreams } from './session-streams.js';
 import type { ConnectFailure, LookupAnswer, LookupFailure, SessionAction, SessionContext, SessionLogEvent } from './session-types.js';
-
-interface OpenSocket {
-  readonly family: AddressFamily;
-  readonly requestId: number;
-  bound: boolean;
-  /** What `bound` announced: the only addresses a `mdns-register` may name. */
-  announced?: readonly string[];
-}
 
 export class BridgeSessionEngine {
   private readonly frames = new Queue<Uint8Array>();
   private readonly actions = new Queue<SessionAction>();
   private readonly events = new Queue<SessionLogEvent>();
-  private readonly sockets = new Map<number, OpenSocket>();
+  private readonly sockets: SessionSockets;
   private readonly lookups: SessionLookups;
   private readonly streams: SessionStreams;
   private readonly listeners: SessionListeners;
   private readonly mdnsNames: SessionMdnsNames;
-  private readonly packets: TokenBucket;
-  private readonly bytes: TokenBucket;
   private readonly errorFrames: TokenBucket;
   private readonly maxFrame: number;
-  private readonly stats = { sockets: 0, datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0, dropped: 0, streams: 0 };
+  private readonly stats: SessionStats = { sockets: 0, datagramsOut: 0, datagramsIn: 0, bytesOut: 0, bytesIn: 0, dropped: 0, streams: 0 };
   private nextId = 1;
   private malformed = 0;
   private lastActivity: number;
@@ -66,9 +47,6 @@ export class BridgeSessionEngine {
     now: number,
   ) {
     const l = ctx.limits;
-    this.packets = new TokenBucket(l.packetsPerSecond, l.packetsPerSecond, now);
-    // Burst of one second, but never less than one largest datagram, which could otherwise never pass.
-    this.bytes = new TokenBucket(l.bytesPerSecond, Math.max(l.bytesPerSecond, l.maxPayload), now);
     this.errorFrames = new TokenBucket(l.errorFramesPerSecond, l.errorFramesPerSecond, now);
     this.maxFrame = l.maxPayload + DATA_HEADER_MAX;
     this.lastActivity = now;
@@ -81,10 +59,11 @@ export class BridgeSessionEngine {
       act: (action: SessionAction) => this.actions.push(action),
       allocateId: () => this.allocateId(),
     };
+    this.sockets = new SessionSockets({ ...host, version, stats: this.stats }, now);
     this.lookups = new SessionLookups(host, now);
     this.streams = new SessionStreams(host);
     this.listeners = new SessionListeners(host, this.streams);
-    this.mdnsNames = new SessionMdnsNames({ ...host, isOwnAddress: (a) => [...this.sockets.values()].some((s) => s.announced?.includes(a) === true) });
+    this.mdnsNames = new SessionMdnsNames({ ...host, isOwnAddress: (a) => this.sockets.owns(a) });
     ctx.metrics.sessionsOpen++;
     ctx.metrics.sessionsTotal++;
     this.log('session-open', { version, ...info });
@@ -92,7 +71,7 @@ export class BridgeSessionEngine {
   }
 
   get socketCount(): number {
-    return this.sockets.size;
+    return this.sockets.count;
   }
 
   get streamCount(): number {
@@ -133,11 +112,11 @@ export class BridgeSessionEngine {
     if (this.version < 2 && V2_FRAME_TYPES.has(frame.type)) return this.onMalformed(`a version ${this.version} session carries no ${frame.type} frames`);
     switch (frame.type) {
       case 'data':
-        return this.forward(frame, Math.min(arrived, now));
+        return this.sockets.forward(frame, Math.min(arrived, now));
       case 'bind':
-        return this.bind(frame);
+        return this.sockets.handleBind(frame);
       case 'close':
-        if (this.closeSocket(frame.socketId) || this.streams.handleCloseFrame(frame.socketId) || this.listeners.handleCloseFrame(frame.socketId)) return;
+        if (this.sockets.close(frame.socketId) || this.streams.handleCloseFrame(frame.socketId) || this.listeners.handleCloseFrame(frame.socketId)) return;
         return this.sendError({ type: 'error', code: 'unknown-socket', reason: 'no such socket', socketId: frame.socketId });
       case 'resolve':
         return this.lookups.handleResolve(frame, now);
@@ -169,54 +148,26 @@ export class BridgeSessionEngine {
 
   /** The driver bound the UDP socket asked for by a `bind` action. */
   handleBound(socketId: number, local: TransportAddress): void {
-    const open = this.sockets.get(socketId);
-    if (!open || open.bound) return;
-    open.bound = true;
-    const m = this.ctx.metrics;
-    m.socketsOpen++;
-    m.socketsTotal++;
-    this.stats.sockets++;
-    const hostAddresses = this.ctx.hostAddresses(open.family, local).slice(0, 255);
-    open.announced = [local.address, ...hostAddresses].filter((a) => a !== '0.0.0.0' && a !== '::');
-    this.sendFrame(encodeBridgeFrame({ type: 'bound', requestId: open.requestId, socketId, local, hostAddresses }));
+    this.sockets.handleBound(socketId, local);
   }
 
   handleBindFailed(socketId: number, detail: string | undefined): void {
-    const open = this.sockets.get(socketId);
-    if (!open || open.bound) return;
-    this.sockets.delete(socketId);
-    this.refuse(open.requestId, 'bind-failed', `cannot bind a UDP socket${detail ? `: ${detail}` : ''}`);
+    this.sockets.handleBindFailed(socketId, detail);
   }
 
   /** A datagram arrived on a session socket: to the client, unless its queue is over the bound. */
   handleDatagram(socketId: number, payload: Uint8Array, from: TransportAddress, now: number): void {
-    if (this.closing || !this.sockets.get(socketId)?.bound) return;
-    // Back-pressure: a client that does not read must not make the bridge buffer without bound.
-    if (this.ctx.carrierBacklog() > this.ctx.limits.maxBufferedBytes) {
-      this.ctx.metrics.drop('backpressure');
-      this.stats.dropped++;
-      return;
-    }
-    this.lastActivity = this.now = now;
-    this.frames.push(encodeDataFrame(socketId, from, payload));
-    const m = this.ctx.metrics;
-    m.datagramsIn++;
-    m.bytesIn += payload.length;
-    this.stats.datagramsIn++;
-    this.stats.bytesIn += payload.length;
+    if (!this.closing && this.sockets.handleDatagram(socketId, payload, from)) this.lastActivity = this.now = now;
   }
 
   /** A datagram the driver dropped (one it held too long, or still held when the session ended): counted for the session. */
   handleDropped(reason: DropReason): void {
-    this.ctx.metrics.drop(reason);
-    this.stats.dropped++;
+    this.sockets.dropped(reason);
   }
 
   /** A socket closed under us (by the OS): tell the client it is gone. */
   handleSocketClosed(socketId: number): void {
-    if (!this.sockets.get(socketId)?.bound) return;
-    this.closeSocket(socketId);
-    this.sendFrame(encodeBridgeFrame({ type: 'close', socketId }));
+    this.sockets.handleSocketClosed(socketId);
   }
 
   handleLookupAnswered(lookupId: number, answers: LookupAnswer[], now: number): void {
@@ -343,67 +294,10 @@ export class BridgeSessionEngine {
     return at;
   }
 
-  // ---- client → network ------------------------------------------------------------------------------------
-
-  private forward(frame: DataFrame, now: number): void {
-    const { socketId, peer, payload } = frame;
-    const open = this.sockets.get(socketId);
-    const l = this.ctx.limits;
-    if (!open?.bound) return this.dropOut('unknown-socket', socketId, 'no such socket');
-    if (payload.length > l.maxPayload) return this.dropOut('payload-too-large', socketId, `payload of ${payload.length} bytes, limit ${l.maxPayload}`);
-    const verdict = this.ctx.policy.check(peer.address, peer.port);
-    if (verdict !== 'allowed') return this.dropOut(verdict, socketId, `destination ${peer.address} port ${peer.port} is not allowed`, peer);
-    if (familyOf(peer.address) !== open.family) return this.dropOut('family-mismatch', socketId, `an ${open.family} socket cannot reach ${peer.address}`, peer);
-    if (!this.packets.take(1, now) || !this.bytes.take(payload.length, now)) {
-      return this.dropOut('rate-limited', socketId, 'over the packets or bytes per second of this session', peer);
-    }
-    this.actions.push({ type: 'send', socketId, to: peer, payload });
-    const m = this.ctx.metrics;
-    m.datagramsOut++;
-    m.bytesOut += payload.length;
-    this.stats.datagramsOut++;
-    this.stats.bytesOut += payload.length;
-  }
-
-  /** A datagram that cannot go; v2 clients learn its destination, so they fail what waits for it at once. */
-  private dropOut(reason: DropReason, socketId: number, text: string, destination?: TransportAddress): void {
-    this.ctx.metrics.drop(reason);
-    this.stats.dropped++;
-    const frame: ErrorFrame = { type: 'error', code: reason, reason: text, socketId };
-    if (this.version >= 2 && destination) frame.destination = { address: destination.address, port: destination.port };
-    this.sendError(frame);
-  }
-
-  private bind(frame: BindFrame): void {
-    const l = this.ctx.limits;
-    if (this.sockets.size >= l.maxSockets) return this.refuse(frame.requestId, 'socket-limit', `at most ${l.maxSockets} sockets per session`);
-    if (frame.port !== 0 && (frame.port < l.bindPortRange[0] || frame.port > l.bindPortRange[1])) {
-      return this.refuse(frame.requestId, 'bind-port-not-allowed', `port ${frame.port} is outside ${l.bindPortRange[0]}..${l.bindPortRange[1]}`);
-    }
-    const socketId = this.allocateId();
-    if (socketId === undefined) return this.refuse(frame.requestId, 'socket-limit', 'no socket id left in this session');
-    this.sockets.set(socketId, { family: frame.family, requestId: frame.requestId, bound: false });
-    this.actions.push({ type: 'bind', socketId, family: frame.family, port: frame.port });
-  }
-
-  private refuse(requestId: number, reason: RefusalReason, text: string): void {
-    this.ctx.metrics.refuse(reason);
-    this.sendError({ type: 'error', code: reason, reason: text, requestId });
-  }
-
-  private closeSocket(id: number): boolean {
-    const open = this.sockets.get(id);
-    if (!open) return false;
-    this.sockets.delete(id);
-    if (open.bound) this.ctx.metrics.socketsOpen--;
-    this.actions.push({ type: 'close-socket', socketId: id });
-    return true;
-  }
-
   // ---- lifetime and plumbing -------------------------------------------------------------------------------
 
   private release(): void {
-    for (const id of [...this.sockets.keys()]) this.closeSocket(id);
+    this.sockets.closeAll();
     this.streams.closeAll();
     this.listeners.closeAll();
     this.lookups.clear();

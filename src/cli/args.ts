@@ -88,6 +88,15 @@ export function portNumber(name: string, text: string | undefined, allowZero = t
   return n;
 }
 
+/** A port range `MIN-MAX` within 1..65535. */
+export function portRangeOption(name: string, text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  const range: [number, number] | undefined = m ? [Number(m[1]), Number(m[2])] : undefined;
+  if (!range || range[0] < 1 || range[0] > range[1] || range[1] > 65535) throw invalid(name, 'MIN-MAX within 1-65535', text);
+  return range;
+}
+
 /** A CIDR block (`10.0.0.0/8`, `fd00::/8`) for --allow/--deny. */
 export function cidrOption(name: string, text: string): string {
   try {

@@ -5,7 +5,19 @@ import { startBridge } from '../../bridge/server.js';
 import { BRIDGE_DEFAULTS, type BridgeOptions } from '../../bridge/options.js';
 import { startBridgeCluster, type ClusterBridgeOptions } from '../../bridge/cluster.js';
 import { isBridgeWorker, serveAsClusterWorker } from '../../bridge/cluster-worker.js';
-import { cidrOption, EXIT_RUNTIME, EXIT_USAGE, hostLookupError, nonNegativeInteger, originOption, parseCommandArgs, portNumber, positiveInteger, UsageError } from './args.js';
+import {
+  cidrOption,
+  EXIT_RUNTIME,
+  EXIT_USAGE,
+  hostLookupError,
+  nonNegativeInteger,
+  originOption,
+  parseCommandArgs,
+  portNumber,
+  portRangeOption,
+  positiveInteger,
+  UsageError,
+} from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
 
@@ -37,6 +49,12 @@ Options:
   --max-sockets N       UDP sockets per session (default ${BRIDGE_DEFAULTS.maxSockets})
   --idle-timeout-ms N   close sessions idle this long (default ${BRIDGE_DEFAULTS.idleTimeoutMs})
   --max-streams N       TCP/TLS streams per session, 0 for none (default ${BRIDGE_DEFAULTS.maxStreams})
+  --allow-listen        let sessions listen for TCP connections on this host (pages' passive ICE-TCP
+                        candidates, RFC 6544): each listener is a port anyone who reaches this host may
+                        connect to (default off: refused at once); accepted connections count as streams
+  --max-listeners N     with --allow-listen: listeners per session (default ${BRIDGE_DEFAULTS.maxListeners})
+  --listen-port-range MIN-MAX
+                        with --allow-listen: the ports listeners take (default: any free port)
   --max-queue-delay-ms N
                         drop (and count) a datagram that waited in the bridge longer (default ${BRIDGE_DEFAULTS.maxQueueDelayMs})
   --receive-buffer-bytes N, --send-buffer-bytes N
@@ -81,6 +99,9 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       'max-sockets': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'max-streams': { type: 'string' },
+      'allow-listen': { type: 'boolean', default: false },
+      'max-listeners': { type: 'string' },
+      'listen-port-range': { type: 'string' },
       'max-queue-delay-ms': { type: 'string' },
       'receive-buffer-bytes': { type: 'string' },
       'send-buffer-bytes': { type: 'string' },
@@ -114,6 +135,9 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
   const maxSockets = positiveInteger('max-sockets', values['max-sockets']);
   const idleTimeoutMs = positiveInteger('idle-timeout-ms', values['idle-timeout-ms']);
   const maxStreams = nonNegativeInteger('max-streams', values['max-streams']);
+  const listenPortRange = portRangeOption('listen-port-range', values['listen-port-range']);
+  const maxListeners = nonNegativeInteger('max-listeners', values['max-listeners']);
+  if (!values['allow-listen'] && (listenPortRange !== undefined || maxListeners !== undefined)) throw new UsageError('--max-listeners and --listen-port-range need --allow-listen');
   for (const name of ['allow', 'deny'] as const) for (const text of values[name] ?? []) cidrOption(name, text);
   let tlsCa: string[] | undefined;
   try {
@@ -140,6 +164,9 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       maxSockets,
       idleTimeoutMs,
       maxStreams,
+      allowListen: values['allow-listen'],
+      maxListeners,
+      listenPortRange,
       maxQueueDelayMs: positiveInteger('max-queue-delay-ms', values['max-queue-delay-ms']),
       receiveBufferBytes: positiveInteger('receive-buffer-bytes', values['receive-buffer-bytes']),
       sendBufferBytes: positiveInteger('send-buffer-bytes', values['send-buffer-bytes']),

@@ -59,6 +59,8 @@ Options:
                         same-origin only, the bridge any Origin)
   --allow-host NAME     answer HTTP requests for this host name too, repeatable (IP literals and
                         localhost always; other names are refused against DNS rebinding)
+  --allow-listen        the bridge listens for TCP connections for pages (their passive ICE-TCP candidates);
+                        each listener is a port on this host others may connect to (default off)
   --max-sessions N      bridge sessions at once (default ${BRIDGE_DEFAULTS.maxSessions}; divided among --workers)
   --workers N           run the bridge's sessions in N worker processes (all cores: \`nproc\`); this process
                         keeps the HTTP port, pages, relay and TURN and hands each /bridge connection to a
@@ -186,6 +188,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             deny: list('deny'),
             maxSessions: maxSessions as number | undefined,
             allowHostAddresses: values['allow-host-addresses'] === true,
+            allowListen: values['allow-listen'] === true,
             mdns: values.mdns === true,
             mdnsHostCandidates: values['mdns-host-candidates'] === true ? 'on' : 'off',
             ...(allowOrigins ? { allowOrigins } : {}),
@@ -284,6 +287,7 @@ export async function runServe(args: string[], io: CliIO, signal?: AbortSignal):
       'no-loopback': { type: 'boolean' },
       'allow-loopback': { type: 'boolean' },
       'allow-host-addresses': { type: 'boolean' },
+      'allow-listen': { type: 'boolean' },
       'credential-ttl': { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },

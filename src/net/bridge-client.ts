@@ -10,7 +10,6 @@ import {
   encodeDataFrame,
   isHostName,
   type BridgeFrame,
-  type BridgeLimits,
   type BoundFrame,
   type AcceptedFrame,
   type ConnectedFrame,
@@ -18,6 +17,7 @@ import {
   type ResolvedAddress,
 } from './bridge-frame.js';
 import { carrierChoice, resolveConnectOptions, type BridgeConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
+import { awaitHello, type BridgeSessionLimits } from './bridge-handshake.js';
 import { BridgeLookups, type ResolveOptions } from './bridge-lookups.js';
 import { BridgeRequests, type AnswerOf, type BridgeRequestKind } from './bridge-requests.js';
 import { BridgeListener } from './bridge-listener.js';
@@ -43,8 +43,7 @@ export type { BridgeCarrierChoice, BridgeConnectOptions } from './bridge-connect
 /** The protocol version this client needs; it offers BRIDGE_SUBPROTOCOL_V2 to get it. */
 const CLIENT_PROTOCOL_VERSION = 2;
 
-/** The limits of a v2 session: every field of its hello. */
-export type BridgeSessionLimits = Required<BridgeLimits>;
+export type { BridgeSessionLimits } from './bridge-handshake.js';
 
 export interface BridgeStreamConnectOptions {
   /** An IP address, or a host name the bridge resolves first. */
@@ -123,44 +122,9 @@ export class BridgeConnection {
   }
 
   /** Opens a carrier and waits for the bridge's v2 hello on it. */
-  private static handshake(open: () => BridgeCarrier, options: ConnectionOptions, timeoutMs: number): Promise<BridgeConnection> {
-    return new Promise((resolve, reject) => {
-      let link: BridgeCarrier;
-      try {
-        link = open();
-      } catch (err) {
-        reject(err instanceof BridgeError ? err : new BridgeError('connect-failed', err instanceof Error ? err.message : String(err)));
-        return;
-      }
-      const fail = (error: BridgeError) => {
-        clearTimeout(timer);
-        link.close(1000);
-        reject(error);
-      };
-      const timer = setTimeout(() => fail(new BridgeError('timeout', `no hello from the bridge over ${link.kind} within ${timeoutMs} ms`)), timeoutMs);
-      // A refusal arrives as a close after the upgrade (a code in 4000..4999), so wait for hello, not for open.
-      link.onclose = (close) => fail(close.error ?? new BridgeError('closed', close.reason || 'the bridge closed the connection before its hello', close.code));
-      link.onframe = (bytes) => {
-        let frame: BridgeFrame;
-        try {
-          frame = decodeBridgeFrame(bytes);
-        } catch (err) {
-          fail(new BridgeError('protocol', `bad hello from the bridge: ${err instanceof Error ? err.message : String(err)}`));
-          return;
-        }
-        if (frame.type !== 'hello') {
-          fail(new BridgeError('protocol', `expected a hello from the bridge, got a ${frame.type} frame`));
-          return;
-        }
-        if (frame.version !== CLIENT_PROTOCOL_VERSION) {
-          fail(new BridgeError('protocol', `the bridge speaks protocol ${frame.version} and this client needs ${CLIENT_PROTOCOL_VERSION}: upgrade the bridge`));
-          return;
-        }
-        clearTimeout(timer);
-        // A v2 hello decodes with every v2 field, so the limits are complete.
-        resolve(new BridgeConnection(link, frame.limits as BridgeSessionLimits, options));
-      };
-    });
+  private static async handshake(open: () => BridgeCarrier, options: ConnectionOptions, timeoutMs: number): Promise<BridgeConnection> {
+    const { link, limits } = await awaitHello(open, CLIENT_PROTOCOL_VERSION, timeoutMs);
+    return new BridgeConnection(link, limits, options);
   }
 
   /** Whether the bridge resolves `<uuid>.local` names by mDNS on its LAN (its operator enabled `mdns`). */

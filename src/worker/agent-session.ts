@@ -6,7 +6,7 @@ import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
 import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
 import { hostSocketOf } from './host-socket.js';
 import { bridgeMdnsHostNames } from './bridge-mdns.js';
-import { ActiveStreamSocket } from '../net/stream-candidate-socket.js';
+import { bridgeTcpSockets } from './bridge-tcp-sockets.js';
 
 export class AgentSession {
   readonly agent: IceAgent;
@@ -33,22 +33,8 @@ export class AgentSession {
       mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => (candidateProtocols.includes('udp') ? Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))) : []),
-      // Active TCP candidates: a bridge stream per remote. Their address is the bridge host's, as a UDP
-      // socket there shows it (bound to be read, then closed).
-      ...(candidateProtocols.includes('tcp')
-        ? {
-            tcpSockets: async () =>
-              Promise.all(
-                families.map(async (family) => {
-                  const probe = await connection.bind({ family });
-                  const address = probe.localAddress.address;
-                  probe.close();
-                  const socket = new ActiveStreamSocket(address, (to) => connection.connect({ address: to.address, port: to.port }));
-                  return { socket, tcpType: 'active' as const };
-                }),
-              ),
-          }
-        : {}),
+      // TCP candidates: active, and passive where the bridge listens for pages (bridge-tcp-sockets.ts).
+      ...(candidateProtocols.includes('tcp') ? { tcpSockets: () => bridgeTcpSockets(connection, families) } : {}),
       // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host
       // family; without a family asked, one family in use is the one to ask for.
       resolve: (host, family) => connection.resolveHost(host, family ?? only),

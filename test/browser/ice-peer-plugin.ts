@@ -20,7 +20,7 @@ import type { DatagramSocket } from '../../src/net/datagram-socket.js';
 import { isIp, parseIp } from '../../src/net/ip.js';
 import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
 import { UdpSocket } from '../../src/node/udp-socket.js';
-import { TcpPassiveSocket } from '../../src/node/tcp-candidate-sockets.js';
+import { TcpActiveSocket, TcpPassiveSocket } from '../../src/node/tcp-candidate-sockets.js';
 
 const HOST = '127.0.0.1';
 /** Most agents alive at once: a runaway test cannot bind sockets without end. */
@@ -111,13 +111,16 @@ async function start(body: Record<string, unknown>): Promise<unknown> {
   if (role !== 'controlling' && role !== 'controlled') throw new Error(`role must be controlling or controlled, not ${JSON.stringify(role)}`);
   if (sessions.size >= MAX_AGENTS) throw new Error(`${MAX_AGENTS} ICE agents are open already`);
   const dropped: Dropped = { sent: 0, received: 0, from: [] };
-  // 'tcp': one passive RFC 6544 host TCP candidate, no UDP (the page's active candidate connects to it).
-  const tcp = body.protocol === 'tcp';
+  // 'tcp': one passive RFC 6544 host TCP candidate, no UDP (the page's active candidate connects to it);
+  // 'tcp-active': one active one (it connects to the page's passive candidate, a bridge listener).
+  const tcp = body.protocol === 'tcp' || body.protocol === 'tcp-active';
+  const tcpSocket = async () =>
+    body.protocol === 'tcp-active' ? { socket: loopbackOnly(new TcpActiveSocket(HOST), dropped), tcpType: 'active' as const } : { socket: loopbackOnly(await TcpPassiveSocket.listen(HOST), dropped), tcpType: 'passive' as const };
   const agent = new IceAgent({
     role,
     // Host candidates on loopback only; no STUN/TURN servers, so nothing but 127.0.0.1 is gathered.
     sockets: async () => (tcp ? [] : [loopbackOnly(await UdpSocket.bind({ address: HOST }), dropped)]),
-    ...(tcp ? { tcpSockets: async () => [{ socket: loopbackOnly(await TcpPassiveSocket.listen(HOST), dropped), tcpType: 'passive' as const }] } : {}),
+    ...(tcp ? { tcpSockets: async () => [await tcpSocket()] } : {}),
   });
   const id = `a${nextId++}`;
   const s: Session = { id, agent, protocol: tcp ? 'tcp' : 'udp', created: Date.now(), states: [agent.state], received: [], receivedCount: 0, dropped, remote: { added: [], ignored: [] } };

@@ -129,6 +129,8 @@ async function startServers(): Promise<Servers> {
       // No name leaves this machine: the bridge's DNS would ask the system's resolver.
       resolve: zoneResolver({}),
       logger: () => {},
+      // Pages' passive ICE-TCP candidates: listeners on this bridge's host (127.0.0.1).
+      allowListen: true,
       // The same bridge over WebTransport too (a Deno child process); its URL and certificate hash go to the page.
       // A page that goes without a word (a terminated Worker: Chromium sends nothing Deno sees) is noticed at
       // the QUIC idle timeout after the last keep-alive: 2.5 s here, within the suites' 5 s wait for every

@@ -190,7 +190,8 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
       for (const line of peer.candidates) await a.addRemoteCandidate(line);
       await a.addRemoteCandidate(null);
       await a.gather();
-      assert(lines.length === 1 && / tcp \d+ \S+ 9 typ host tcptype active/.test(lines[0]), `page candidates: ${lines.join(' | ')}`);
+      // Active over bridge streams; passive on a bridge listener, since this bridge listens for pages (allowListen).
+      assert(lines.length === 2 && lines.some((l) => / tcp \d+ \S+ 9 typ host tcptype active/.test(l)) && lines.some((l) => / tcptype passive/.test(l)), `page candidates: ${lines.join(' | ')}`);
       await icePeer('remote', { id: peer.id, ufrag: a.localParameters.usernameFragment, pwd: a.localParameters.password, candidates: lines, endOfCandidates: true });
       await within(connected(a), 20_000, 'the page agent connected to the Node agent over TCP');
       assertEqual(a.getSelectedCandidatePair()?.local.protocol, 'tcp', 'selected pair transport');
@@ -204,6 +205,36 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
       const sent = (await icePeer<{ sent: boolean }>('send', { id: peer.id, text: 'hello page, over tcp' })).sent;
       assert(sent, `the Node agent sends: ${JSON.stringify(await (await fetch(`/__ice/state?id=${peer.id}`)).json())}`);
       assertEqual(new TextDecoder().decode((await within(atA, 5000, 'data at the page agent')).data), 'hello page, over tcp');
+    } finally {
+      await icePeer('close', { id: peer.id });
+    }
+  });
+
+  test('connects to a Node IceAgent over TCP the other way: Node active, the page passive on a bridge listener', async () => {
+    const peer = await icePeer<{ id: string; ufrag: string; pwd: string; candidates: string[] }>('start', { role: 'controlled', protocol: 'tcp-active' });
+    try {
+      assert(peer.candidates.length === 1 && / tcp .* 9 typ host tcptype active/.test(peer.candidates[0]), `Node candidates: ${peer.candidates.join(' | ')}`);
+      const a = await createIceAgent({ bridge, role: 'controlling', worker, candidateProtocols: ['tcp'] });
+      agents.push(a);
+      const lines: string[] = [];
+      a.addEventListener('icecandidate', (e) => {
+        const c = (e as WorkerIceAgentEvent).candidate;
+        if (c) lines.push(`a=${c.candidate}`);
+      });
+      await a.setRemoteParameters({ usernameFragment: peer.ufrag, password: peer.pwd });
+      for (const line of peer.candidates) await a.addRemoteCandidate(line);
+      await a.addRemoteCandidate(null);
+      await a.gather();
+      await icePeer('remote', { id: peer.id, ufrag: a.localParameters.usernameFragment, pwd: a.localParameters.password, candidates: lines, endOfCandidates: true });
+      await within(connected(a), 20_000, 'the page agent connected: the Node agent reached its bridge listener');
+      const pair = a.getSelectedCandidatePair();
+      assertEqual(pair?.local.tcpType, 'passive', 'the page end of the selected pair');
+      assert(a.send('hello over a listener'), 'the page agent has a selected pair');
+      await until(
+        async () => ((await (await fetch(`/__ice/state?id=${peer.id}`)).json()) as { received: { text?: string }[] }).received.some((r) => r.text === 'hello over a listener'),
+        5000,
+        'the Node agent received the page data over TCP',
+      );
     } finally {
       await icePeer('close', { id: peer.id });
     }
