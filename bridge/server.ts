@@ -202,7 +202,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   if (o.webTransport) {
     try {
       // The Deno carrier has no mDNS responder: its sessions are refused registration (`not-supported`).
-      webTransport = await WebTransportSupervisor.start(o, o.webTransport, { ...context.session.limits, maxMdnsNames: 0, mdnsHostCandidates: false, listen: false }, context.lookup);
+      webTransport = await WebTransportSupervisor.start(o, o.webTransport, { ...context.session.limits, maxMdnsNames: 0, mdnsHostCandidates: false }, context.lookup);
     } catch (err) {
       hostWatch?.stop();
       server.off('upgrade', onUpgrade);

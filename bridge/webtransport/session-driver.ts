@@ -5,13 +5,14 @@
 import { BridgeCloseCode } from '../../src/bridge/close-codes.js';
 import type { BridgeMetrics } from '../../src/bridge/metrics.js';
 import { BridgeSessionEngine } from '../../src/bridge/session-engine.js';
-import { SessionDriver, type DriverStreamEvents } from '../../src/bridge/session-driver.js';
+import { SessionDriver, type DriverListener, type DriverListenerEvents, type DriverStreamEvents } from '../../src/bridge/session-driver.js';
 import type { LookupAnswer, LookupFailure, SessionContext } from '../../src/bridge/session-types.js';
 import { BridgeFrameType, DATA_HEADER_MAX, encodeBridgeFrame, SESSION_CLOSE_ERROR, sessionCloseReason } from '../../src/net/bridge-frame.js';
 import type { AddressFamily, TransportAddress } from '../../src/net/transport-address.js';
 import type { DestinationPolicy } from '../policy.js';
 import { LengthPrefixedReader, lengthPrefixed } from './framing.js';
 import { DenoStream } from './stream-connector.js';
+import { listenDeno } from './tcp-listener.js';
 
 /** Datagrams Deno may hold for this session while its reader is busy (×1.2 KB at most each). */
 const INCOMING_DATAGRAM_QUEUE = 512;
@@ -192,6 +193,27 @@ export class WebTransportSession extends SessionDriver<Deno.DatagramConn, DenoSt
 
   protected openStream(remote: TransportAddress, tls: boolean, serverName: string, events: DriverStreamEvents): DenoStream {
     return new DenoStream({ remote, tls, serverName, ca: this.ctx.tlsCa }, events);
+  }
+
+  protected override listen(family: AddressFamily, port: number, portRange: readonly [number, number] | undefined, events: DriverListenerEvents<DenoStream>): DriverListener {
+    const policy = this.ctx.policy;
+    let held: number | undefined;
+    const listener = listenDeno(this.ctx.udpBindAddress[family], port, portRange, {
+      ...events,
+      listening: (local) => {
+        // Pages of this endpoint reach each other's listeners on its host addresses, as its UDP sockets.
+        held = local.port;
+        policy.addSessionPort(held, 'tcp');
+        events.listening(local);
+      },
+    });
+    return {
+      close: () => {
+        if (held !== undefined) policy.releaseSessionPort(held, 'tcp');
+        held = undefined;
+        listener.close();
+      },
+    };
   }
 
   protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {

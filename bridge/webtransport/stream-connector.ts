@@ -26,9 +26,15 @@ export interface StreamEvents {
 
 const READ_CHUNK = 64 * 1024;
 
-/** One stream; the object exists at once so that a close before it connects can cancel it. */
+const NO_EVENTS: StreamEvents = { connected() {}, failed() {}, data() {}, ended() {}, closed() {} };
+
+/**
+ * One stream; the object exists at once so that a close before it connects can cancel it. An accepted one
+ * (a listener's, `accepted`) is connected already and reads once `wire` gives it its events.
+ */
 export class DenoStream {
   private conn: Deno.TcpConn | Deno.TlsConn | undefined;
+  private events: StreamEvents;
   private readonly abort = new AbortController();
   private destroyed = false;
   private paused = false;
@@ -39,9 +45,28 @@ export class DenoStream {
 
   constructor(
     private readonly o: StreamConnectOptions,
-    private readonly events: StreamEvents,
+    events: StreamEvents | undefined,
+    accepted?: Deno.TcpConn,
   ) {
-    void this.open();
+    this.events = events ?? NO_EVENTS;
+    if (accepted === undefined) {
+      void this.open();
+      return;
+    }
+    accepted.setNoDelay(true);
+    this.conn = accepted;
+  }
+
+  /** A connection a listener took in, not read until `wire`. */
+  static accepted(conn: Deno.TcpConn, remote: TransportAddress): DenoStream {
+    return new DenoStream({ remote, tls: false, serverName: '', ca: undefined }, undefined, conn);
+  }
+
+  /** An accepted stream's events: reading starts now. */
+  wire(events: StreamEvents): void {
+    if (this.destroyed || this.conn === undefined) return;
+    this.events = events;
+    void this.readLoop(this.conn);
   }
 
   write(bytes: Uint8Array, written: () => void): void {
@@ -171,7 +196,7 @@ export class DenoStream {
   }
 }
 
-function errorText(err: unknown): string {
+export function errorText(err: unknown): string {
   if (err instanceof Error) return err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message;
   return String(err);
 }

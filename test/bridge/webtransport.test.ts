@@ -10,6 +10,8 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { RunningBridge } from '../../bridge/server.js';
 import { findDeno } from '../../bridge/webtransport-supervisor.js';
 import type { BridgeOptions } from '../../bridge/options.js';
+import { connect, type Socket } from 'node:net';
+import { BridgeFeature } from '../../src/net/bridge-frame.js';
 import { mintRestCredential } from '../../src/net/rest-credentials.js';
 import { RawClient, SECRET, startEchoServer, startTestBridge, tokenUrl, within } from './helpers.js';
 
@@ -204,7 +206,7 @@ describe('bridge over WebTransport (Deno child, headless Chromium)', { skip: HAV
     // A page on http://127.0.0.1 is a secure context (WebTransport needs one); about:blank is not.
     await page.goto(`http://127.0.0.1:${port}/`);
     echo = await startEchoServer();
-    bridge = await startWt();
+    bridge = await startWt({ allowListen: true });
   });
 
   after(async () => {
@@ -239,6 +241,34 @@ describe('bridge over WebTransport (Deno child, headless Chromium)', { skip: HAV
     assert.equal(back.via, 'datagram');
     assert.deepEqual(back.payload, [1, 2, 3, 4]);
     assert.deepEqual(back.peer, echo.address);
+    await finish(id);
+    await sessionsBecome(bridge, 0, 5000);
+  });
+
+  it('listens for TCP (allowListen): a connection to the listener is an accepted stream, bytes both ways', async () => {
+    const { id } = await open(bridge);
+    const hello = await next(id);
+    assert.ok(((hello.limits as { features: number }).features & BridgeFeature.listen) !== 0, 'the hello has the listen bit');
+    await control(id, { type: 'listen', requestId: 3, family: 'IPv4', port: 0, window: 65536 });
+    const listening = await next(id);
+    assert.equal(listening.type, 'listening', JSON.stringify(listening));
+    const port = (listening.local as { port: number }).port;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const accepted = await next(id);
+    assert.equal(accepted.type, 'accepted', JSON.stringify(accepted));
+    assert.equal(accepted.listenerId, listening.listenerId);
+    assert.deepEqual(accepted.remote, { address: '127.0.0.1', port: socket.localPort });
+    socket.write('tcp in');
+    const bytes = await nextOf(id, 'stream');
+    assert.equal(Buffer.from(bytes.payload as number[]).toString(), 'tcp in');
+    const back = new Promise<string>((resolve) => socket.once('data', (b) => resolve(b.toString())));
+    await control(id, { type: 'stream', streamId: accepted.streamId, payload: Array.from(Buffer.from('tcp out')) });
+    assert.equal(await within(back, WAIT_MS, 'bytes to the TCP peer'), 'tcp out');
+    await control(id, { type: 'close', socketId: listening.listenerId });
+    socket.destroy();
     await finish(id);
     await sessionsBecome(bridge, 0, 5000);
   });
