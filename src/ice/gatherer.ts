@@ -98,7 +98,7 @@ export class IceGatherer {
       for (const h of hosts) this.emit('host', h.address, h.address, h.route, h.preference, component, h.socket);
     }
 
-    const servers = this.servers();
+    const servers = this.serverUris();
     const work: Promise<void>[] = [];
     for (const { uri, url, config } of servers) {
       if (uri.scheme === 'stun' || uri.scheme === 'stuns') {
@@ -146,21 +146,28 @@ export class IceGatherer {
     this.relays.length = 0;
   }
 
-  private servers(): { uri: IceServerUri; url: string; config: IceServerConfig }[] {
+  /** A server that could not be used, told as the gatherer's own failures are. */
+  reportError(error: GatheringError): void {
+    if (!this.closed) this.options.onError?.(error);
+  }
+
+  /** The configured servers' URLs, parsed; one that does not parse is left out (and reported to onError when `report`). */
+  serverUris(report = true): { uri: IceServerUri; url: string; config: IceServerConfig }[] {
     const out: { uri: IceServerUri; url: string; config: IceServerConfig }[] = [];
     for (const config of this.options.iceServers ?? []) {
       for (const url of Array.isArray(config.urls) ? config.urls : [config.urls]) {
         try {
           out.push({ uri: parseIceServerUri(url), url, config });
         } catch (err) {
-          this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err) });
+          if (report) this.options.onError?.({ url, errorCode: 701, errorText: err instanceof Error ? err.message : String(err) });
         }
       }
     }
     return out;
   }
 
-  private async address(uri: IceServerUri, family?: AddressFamily): Promise<TransportAddress> {
+  /** A server URL's host as an address (resolved in `family` when given) and its port. */
+  async serverAddress(uri: IceServerUri, family?: AddressFamily): Promise<TransportAddress> {
     if (isIp(uri.host)) return { address: uri.host, port: uri.port };
     if (!this.options.resolve) throw new Error(`cannot resolve '${uri.host}': no resolver in this runtime`);
     return { address: await this.options.resolve(uri.host, family), port: uri.port };
@@ -174,7 +181,7 @@ export class IceGatherer {
   ): Promise<void> {
     let route: DatagramSocket | undefined;
     try {
-      const server = await this.address(uri);
+      const server = await this.serverAddress(uri);
       if (familyOf(server.address) !== familyOf(host.address.address)) return;
       route = host.demux.routeFrom(server);
       const r = await stunBinding(server, { socket: route, clock: this.options.clock, timeoutMs: this.options.stunTimeoutMs ?? 5_000 });
@@ -201,7 +208,7 @@ export class IceGatherer {
       // IPv4 left to the server's default (servers that predate the attribute); on a 440 the TurnClient tries
       // the other family once (familyFallback).
       const family = familyOf(host.address.address);
-      const server = await this.address(uri, family);
+      const server = await this.serverAddress(uri, family);
       let base: DatagramSocket;
       if (uri.transport === 'udp') {
         base = host.demux.routeFrom(server);

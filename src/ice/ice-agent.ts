@@ -21,6 +21,7 @@ import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServe
 import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { MdnsCandidates, type MdnsHostCandidates } from './mdns-candidates.js';
 import { tcpHostCandidates } from './tcp-candidates.js';
+import { gatherTcpRelays, RelayedPassiveSocket, type OpenTcpRelay } from './tcp-relays.js';
 
 export type IceGatheringState = 'new' | 'gathering' | 'complete';
 
@@ -38,6 +39,11 @@ export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
    */
   tcpSockets?: () => Promise<{ socket: DatagramSocket; tcpType: 'active' | 'passive' }[]>;
   openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
+  /**
+   * Opens an RFC 6062 TCP allocation: with `tcpSockets`, each TURN server reached over TCP or TLS then gives a
+   * passive relayed TCP candidate (tcp-relays.ts). Default none.
+   */
+  openTcpRelay?: OpenTcpRelay;
   /** Looks a server name up, in `family` when given (the gatherer asks per host family). */
   resolve?: (host: string, family?: AddressFamily) => Promise<string>;
   /** Ask TURN servers for dual allocations (RFC 8656 §7.1 ADDITIONAL-ADDRESS-FAMILY): one relay candidate per family. Default false. */
@@ -165,7 +171,7 @@ export class IceAgent extends IceAgentEventTarget {
     } else {
       await this.gatherer.gather(sockets);
     }
-    if (this.options.tcpSockets && !this.closed) await this.gatherTcp(this.options.tcpSockets);
+    if (this.options.tcpSockets && !this.closed) await this.gatherTcp(this.options.tcpSockets, this.options.openTcpRelay);
     // Continual gathering never ends: candidates of new addresses may follow (no end-of-candidates).
     if (this.closed || this.options.gatherPolicy === 'continual') return;
     this.engine.setLocalGatheringComplete(this.clock.now());
@@ -214,16 +220,20 @@ export class IceAgent extends IceAgentEventTarget {
     this.driver.poll();
   }
 
-  /** Host TCP candidates (RFC 6544 §5.1) on the sockets `open` gives (tcp-candidates.ts). */
-  private async gatherTcp(open: NonNullable<IceAgentOptions['tcpSockets']>): Promise<void> {
-    const opened = await open();
+  /** Host TCP candidates (RFC 6544 §5.1) on the sockets `open` gives (tcp-candidates.ts), and relayed ones (tcp-relays.ts). */
+  private async gatherTcp(open: NonNullable<IceAgentOptions['tcpSockets']>, openRelay: OpenTcpRelay | undefined): Promise<void> {
+    const [opened, relayed] = await Promise.all([open(), openRelay ? gatherTcpRelays(this.gatherer, openRelay) : []]);
+    const sockets = [...opened.map((o) => o.socket), ...relayed.map((g) => g.socket)];
     if (this.closed) {
-      for (const { socket } of opened) socket.close();
+      for (const socket of sockets) socket.close();
       return;
     }
-    this.ownedSockets.push(...opened.map((o) => o.socket));
-    if (this.options.iceTransportPolicy === 'relay') return;
-    for (const g of tcpHostCandidates(opened)) this.onGathered(g);
+    this.ownedSockets.push(...sockets);
+    if (this.options.iceTransportPolicy !== 'relay') for (const g of tcpHostCandidates(opened)) this.onGathered(g);
+    for (const g of relayed) {
+      this.onGathered(g);
+      for (const remote of this.engine.remoteCandidates) (g.socket as RelayedPassiveSocket).permit(remote.address);
+    }
   }
 
   /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */
@@ -355,6 +365,10 @@ export class IceAgent extends IceAgentEventTarget {
    */
   private permitOnRelays(remote: IceCandidate): void {
     for (const g of this.local) {
+      if (g.socket instanceof RelayedPassiveSocket) {
+        g.socket.permit(remote.address); // RFC 6062 §5.3: the peer connects to it
+        continue;
+      }
       // A dual allocation's relayed candidates sit on per-family views of one relay socket.
       if (g.candidate.type !== 'relay' || !(g.socket instanceof TurnRelaySocket || g.socket instanceof TurnRelayFamilySocket)) continue;
       if (g.candidate.address.includes(':') !== remote.address.includes(':')) continue;

@@ -6,7 +6,9 @@ import { IceAgent, type IceAgentOptions } from '../ice/ice-agent.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { formatIp, isIp, parseIp } from '../net/ip.js';
 import type { TransportAddress } from '../net/transport-address.js';
-import { StreamSocket } from './stream-socket.js';
+import { nodeByteStream, StreamSocket } from './stream-socket.js';
+import { openTurnTcpAllocation } from './turn-tcp-client.js';
+import type { OpenTcpRelay, TcpRelayAllocation } from '../ice/tcp-relays.js';
 import { resolveHost } from './stun-binding.js';
 import { UdpSocket } from './udp-socket.js';
 import type { MdnsHostNames } from '../mdns/mdns-service.js';
@@ -185,6 +187,36 @@ async function bindHost(host: HostAddress, options: NodeIceAgentOptions): Promis
   };
 }
 
+/** RFC 6062 TCP allocations for relayed TCP candidates, their peer connections as byte streams. */
+function tcpRelayOpener(options: NodeIceAgentOptions): OpenTcpRelay {
+  return async (server, transport, serverName, { username, credential }) => {
+    const handle = await openTurnTcpAllocation({
+      server,
+      transport,
+      username,
+      credential,
+      ...(server.address.includes(':') ? { family: 'IPv6' as const } : {}),
+      tls: transport === 'tls' ? { servername: serverName, ...options.tls } : undefined,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+    const allocation: TcpRelayAllocation = {
+      relayedAddress: handle.relayedAddress,
+      mappedAddress: handle.mappedAddress,
+      createPermission: (ip) => handle.createPermission(ip),
+      onconnection: null,
+      onclose: null,
+      close: () => handle.close(),
+    };
+    handle.onconnection = (socket, peer) => {
+      socket.setNoDelay(true);
+      if (allocation.onconnection) allocation.onconnection(nodeByteStream(socket), peer);
+      else socket.destroy();
+    };
+    handle.onclose = (error) => allocation.onclose?.(error);
+    return allocation;
+  };
+}
+
 /** Opens a TCP or TLS connection to a TURN server (`turn:…?transport=tcp`, `turns:`). */
 function streamOpener(options: NodeIceAgentOptions): NonNullable<IceAgentOptions['openStreamSocket']> {
   return (server, transport, serverName) =>
@@ -235,7 +267,7 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
   const agent: IceAgent = new IceAgent({
     ...options,
     mdns,
-    ...(protocols.includes('tcp') ? { tcpSockets } : {}),
+    ...(protocols.includes('tcp') ? { tcpSockets, openTcpRelay: tcpRelayOpener(options) } : {}),
     openStreamSocket: options.openStreamSocket ?? streamOpener(options),
     resolve: options.resolve ?? resolveHost,
     sockets: async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
+import { createIceAgent } from '../../src/node/ice-agent.js';
 import { openTurnTcpAllocation } from '../../src/node/turn-tcp-client.js';
 import type { TransportAddress } from '../../src/net/transport-address.js';
 import { TurnError } from '../../src/turn/errors.js';
@@ -103,5 +104,36 @@ test('coturn: Connect to a closed port is 447', async () => {
     await assert.rejects(tcp.connect({ address: HOST, port }), (err: unknown) => err instanceof TurnError && err.code === 447);
   } finally {
     tcp.close();
+  }
+});
+
+test('coturn: ICE over a relayed TCP candidate — a relay-only agent and a host-TCP peer connect through a coturn TCP allocation', { timeout: 30_000 }, async () => {
+  const url = `turn:${HOST}:${coturn.port}?transport=tcp`;
+  const a = createIceAgent({ mdns: false, addresses: [HOST], role: 'controlling', candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] });
+  const b = createIceAgent({ mdns: false, addresses: [HOST], role: 'controlled', candidateProtocols: ['tcp'] });
+  const relayed: string[] = [];
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    void to.setRemoteParameters(from.localParameters);
+    from.addEventListener('icecandidate', (e) => {
+      if (from === a && e.candidate) relayed.push(e.candidate.candidate);
+      void to.addRemoteCandidate(e.candidate);
+    });
+  }
+  try {
+    await Promise.all([a.gather(), b.gather()]);
+    assert.equal(relayed.length, 1, relayed.join(' | '));
+    assert.match(relayed[0], / tcp \d+ 127\.0\.0\.1 \d+ typ relay raddr \S+ rport \d+ tcptype passive/);
+    const deadline = Date.now() + 15_000;
+    while (!(a.state === 'completed' && b.state === 'completed')) {
+      if (Date.now() > deadline) throw new Error(`not connected: a ${a.state}, b ${b.state}\n${coturn.output().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(a.getSelectedCandidatePair()?.local.type, 'relay');
+    const got = new Promise<string>((resolve) => b.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
+    assert.ok(a.send('through coturn over tcp'));
+    assert.equal(await got, 'through coturn over tcp');
+  } finally {
+    await a.close();
+    await b.close();
   }
 });

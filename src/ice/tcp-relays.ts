@@ -1,0 +1,99 @@
+// Relayed TCP candidates (RFC 6544 §5.2 with RFC 6062 TURN TCP allocations): an allocation at each TURN
+// server reached over TCP or TLS (`turn:…?transport=tcp`, `turns:`) gives a passive relayed candidate — the
+// peer's active candidate connects to the relayed address, the server tells us (CONNECTION-ATTEMPT) and the
+// connection it binds carries RFC 4571 frames as any passive candidate's. §5.2: a relayed host needs only a
+// passive candidate, since any active candidate of the peer's can reach the relay.
+import type { ByteStream } from '../net/framed-stream-socket.js';
+import type { IceServerTransport } from '../net/ice-server-uri.js';
+import { isIp } from '../net/ip.js';
+import { PassiveStreamSocket, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
+import { familyOf, type TransportAddress } from '../net/transport-address.js';
+import { computeFoundation, computeTcpPriority } from './candidate.js';
+import type { GatheredCandidate, IceGatherer } from './gatherer.js';
+
+/** An RFC 6062 TCP allocation as a runtime opens it (node/turn-tcp-client.ts on Node). */
+export interface TcpRelayAllocation {
+  readonly relayedAddress: TransportAddress;
+  readonly mappedAddress: TransportAddress | undefined;
+  /** RFC 6062 §5.3: a peer may connect to the relayed address only with a permission for its IP. */
+  createPermission(peerIp: string): Promise<void>;
+  /** A peer connected and its data connection is bound: the peer's bytes as they are (§4.5). */
+  onconnection: ((stream: ByteStream, peer: TransportAddress) => void) | null;
+  /** The allocation ended (its control connection closed, a refresh failed). */
+  onclose: ((error?: Error) => void) | null;
+  close(): void;
+}
+
+/** Opens a TCP allocation at `server` over its control connection's transport. Rejects with the server's error (its `code`). */
+export type OpenTcpRelay = (
+  server: TransportAddress,
+  transport: Exclude<IceServerTransport, 'udp'>,
+  serverName: string,
+  credentials: { username: string; credential: string },
+) => Promise<TcpRelayAllocation>;
+
+/** The socket of a passive relayed TCP candidate: the allocation's peer connections, by peer address. */
+export class RelayedPassiveSocket extends PassiveStreamSocket {
+  private readonly permitted = new Set<string>();
+
+  constructor(
+    private readonly allocation: TcpRelayAllocation,
+    options: StreamCandidateOptions = {},
+  ) {
+    super(allocation.relayedAddress, () => allocation.close(), options);
+    allocation.onconnection = (stream, peer) => this.accept(stream, peer);
+    allocation.onclose = () => this.close();
+  }
+
+  /** Lets `ip` (a peer candidate's address) connect to the relayed address; once per IP. */
+  permit(ip: string): void {
+    if (this.permitted.has(ip) || !isIp(ip) || familyOf(ip) !== familyOf(this.localAddress.address)) return;
+    this.permitted.add(ip);
+    // A refused permission leaves that peer unable to connect: its pairs time out, as a UDP relay's would.
+    this.allocation.createPermission(ip).catch(() => this.permitted.delete(ip));
+  }
+}
+
+/**
+ * Opens a TCP allocation at each TURN server of the gatherer's reached over TCP or TLS, and makes its
+ * passive relayed candidate: TCP type preference 0, below every other (RFC 6544 §4.2), the server's URL kept.
+ * A server that fails is reported to `onError` as the UDP relays' are (its STUN code, or 701).
+ */
+export async function gatherTcpRelays(gatherer: IceGatherer, open: OpenTcpRelay, component = 1): Promise<GatheredCandidate[]> {
+  const out: GatheredCandidate[] = [];
+  const work = gatherer.serverUris(false).map(async ({ uri, url, config }) => {
+    if (uri.scheme !== 'turn' && uri.scheme !== 'turns') return;
+    if (uri.transport === 'udp' || !config.username || config.credential === undefined) return;
+    try {
+      const server = await gatherer.serverAddress(uri);
+      const allocation = await open(server, uri.transport, uri.host, { username: config.username, credential: config.credential });
+      const socket = new RelayedPassiveSocket(allocation);
+      const relayed = allocation.relayedAddress;
+      const related = allocation.mappedAddress ?? relayed;
+      out.push({
+        socket,
+        host: socket,
+        base: relayed,
+        url,
+        candidate: {
+          foundation: computeFoundation('relay', relayed.address, 'tcp', server.address),
+          component,
+          protocol: 'tcp',
+          priority: computeTcpPriority('relay', 'passive', uri.transport === 'tcp' ? 8191 : 8190, component),
+          address: relayed.address,
+          port: relayed.port,
+          type: 'relay',
+          tcpType: 'passive',
+          relatedAddress: related.address,
+          relatedPort: related.port,
+          extensions: [],
+        },
+      });
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      gatherer.reportError({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  await Promise.all(work);
+  return out;
+}

@@ -1,0 +1,95 @@
+// Relayed TCP candidates (RFC 6544 §5.2 over RFC 6062 TURN TCP allocations) on real sockets on 127.0.0.1:
+// an agent whose only candidate is a passive relayed TCP one (iceTransportPolicy 'relay') and a peer with
+// host TCP candidates connect through icebridge's own TURN server — the peer's active candidate connects to
+// the relayed address, the server hands the connection to the allocation — and carry data both ways.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createIceAgent, type NodeIceAgentOptions } from '../../src/node/ice-agent.js';
+import type { IceAgent } from '../../src/ice/ice-agent.js';
+import { parseCandidate, type IceCandidate } from '../../src/ice/candidate.js';
+import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function pair(aOptions: NodeIceAgentOptions, bOptions: NodeIceAgentOptions) {
+  const a = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlling', ...aOptions });
+  const b = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', ...bOptions });
+  const candidates: { a: IceCandidate[]; b: IceCandidate[] } = { a: [], b: [] };
+  const errors: string[] = [];
+  for (const [from, to, seen] of [[a, b, candidates.a], [b, a, candidates.b]] as const) {
+    void to.setRemoteParameters(from.localParameters);
+    from.addEventListener('icecandidate', (e) => {
+      if (e.candidate) seen.push(parseCandidate(e.candidate.candidate));
+      void to.addRemoteCandidate(e.candidate);
+    });
+    from.addEventListener('icecandidateerror', (e) => errors.push(`${e.url} ${e.errorCode} ${e.errorText}`));
+  }
+  await Promise.all([a.gather(), b.gather()]);
+  return { a, b, candidates, errors };
+}
+
+async function echo(from: IceAgent, to: IceAgent, text: string): Promise<void> {
+  const got = new Promise<string>((resolve) => to.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
+  assert.ok(from.send(new TextEncoder().encode(text)));
+  assert.equal(await Promise.race([got, sleep(5000).then(() => 'nothing')]), text);
+}
+
+describe('relayed TCP candidates (RFC 6062 allocations)', () => {
+  let turn: RunningTurnServer;
+  let url: string;
+
+  before(async () => {
+    turn = await startTurnServer({ hosts: ['127.0.0.1'], port: 0, tcpPort: 0, relayAddress: '127.0.0.1', users: { alice: 'secret' }, realm: 'icebridge.test', allowLoopback: true });
+    url = `turn:127.0.0.1:${turn.tcpAddresses[0].port}?transport=tcp`;
+  });
+  after(() => turn.close());
+
+  it('a relay-only agent gathers one passive relayed TCP candidate and connects to a host-TCP peer through it', { timeout: 30_000 }, async () => {
+    const { a, b, candidates, errors } = await pair(
+      { candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
+      { candidateProtocols: ['tcp'] },
+    );
+    try {
+      assert.deepEqual(errors, []);
+      assert.equal(candidates.a.length, 1, JSON.stringify(candidates.a));
+      const relayed = candidates.a[0];
+      assert.deepEqual([relayed.type, relayed.protocol, relayed.tcpType], ['relay', 'tcp', 'passive']);
+      assert.equal(relayed.address, '127.0.0.1');
+      assert.ok(relayed.relatedAddress !== undefined, 'the mapped address is the related one');
+      const hostPassive = candidates.b.find((c) => c.tcpType === 'passive')!;
+      assert.ok(relayed.priority < hostPassive.priority, 'RFC 6544 §4.2: a relayed TCP candidate is below every host one');
+      await until(() => a.state === 'completed' && b.state === 'completed', 15_000, `both completed (a ${a.state}, b ${b.state})`);
+      const selected = a.getSelectedCandidatePair()!;
+      assert.deepEqual([selected.local.type, selected.local.protocol], ['relay', 'tcp']);
+      assert.equal(selected.local.port, relayed.port);
+      await echo(a, b, 'a through the relay');
+      await echo(b, a, 'b through the relay');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a TURN server that refuses (wrong credential) is an icecandidateerror naming it, and no candidate', { timeout: 20_000 }, async () => {
+    const agent = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'wrong' }] });
+    const errors: { url: string; errorCode: number }[] = [];
+    const seen: string[] = [];
+    agent.addEventListener('icecandidateerror', (e) => errors.push({ url: e.url, errorCode: e.errorCode }));
+    agent.addEventListener('icecandidate', (e) => e.candidate && seen.push(e.candidate.candidate));
+    try {
+      await agent.gather();
+      assert.deepEqual(seen, []);
+      assert.ok(errors.some((e) => e.url === url && e.errorCode === 401), JSON.stringify(errors));
+    } finally {
+      await agent.close();
+    }
+  });
+});
