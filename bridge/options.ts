@@ -83,8 +83,14 @@ export interface BridgeOptions {
 
   /** Local addresses UDP sockets bind to, per family. Default 0.0.0.0 and ::. */
   udpBindAddress?: { IPv4?: string; IPv6?: string };
-  /** Host addresses announced in `bound` frames. Default: the bind address if specific, else the host's interfaces. */
+  /**
+   * Host addresses announced in `bound` frames. Default: the bind address if specific, else the host's
+   * interfaces (re-read every `hostAddressIntervalMs`; sessions hear of changes). RunningBridge.setHostAddresses
+   * changes them later.
+   */
   hostAddresses?: string[];
+  /** How often the host's interfaces are re-read (the destination policy, and what sessions' sockets are announced at). Default 5 000 ms. */
+  hostAddressIntervalMs?: number;
   /** Ports a client may ask for by number (0 = any free port is always allowed). Default [1024, 65535]. */
   bindPortRange?: [number, number];
 
@@ -225,6 +231,7 @@ export interface ResolvedBridgeOptions {
   policy: DestinationPolicy;
   udpBindAddress: { IPv4: string; IPv6: string };
   hostAddresses: string[] | undefined;
+  hostAddressIntervalMs: number;
   bindPortRange: [number, number];
   maxSessions: number;
   maxSockets: number;
@@ -290,6 +297,7 @@ export const BRIDGE_DEFAULTS = {
   streamWindow: 262_144,
   connectTimeoutMs: 10_000,
   maxListeners: 2,
+  hostAddressIntervalMs: 5_000,
   maxConcurrentLookups: 4,
   lookupsPerSecond: 10,
   resolveTimeoutMs: 5_000,
@@ -358,6 +366,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     policy: new DestinationPolicy({ allowLoopback: options.allowLoopback, allow: options.allow, deny: options.deny, allowHostAddresses, allowHostPorts }),
     udpBindAddress,
     hostAddresses: options.hostAddresses,
+    hostAddressIntervalMs: integer('hostAddressIntervalMs', options.hostAddressIntervalMs, BRIDGE_DEFAULTS.hostAddressIntervalMs, 10, 3_600_000),
     bindPortRange: portRange,
     maxSessions: integer('maxSessions', options.maxSessions, BRIDGE_DEFAULTS.maxSessions, 1, 1_000_000),
     maxSockets: integer('maxSockets', options.maxSockets, BRIDGE_DEFAULTS.maxSockets, 1, 0xffff),

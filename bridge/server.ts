@@ -15,6 +15,7 @@ import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
 import { makeMdnsLookup, nodeBridgeMdns, type BridgeMdnsResolver } from './mdns-resolver.js';
+import { isIp } from '../src/net/ip.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
 import { WebTransportSupervisor } from './webtransport-supervisor.js';
 import { UdpDropCounter } from './udp-drops.js';
@@ -52,6 +53,13 @@ export interface RunningBridge {
   /** The development certificate's hash for the page's `serverCertificateHashes`; empty with cert/key files or no WebTransport. */
   readonly certificateHashes: CertificateHash[];
   readonly carriers: BridgeCarriers;
+  /**
+   * Announces other host addresses for the sessions' sockets and listeners (the `hostAddresses` option:
+   * e.g. a 1:1 NAT's public address that changed), or with undefined the host's interfaces again. Sessions
+   * hear of each socket announced otherwise now (a `host-addresses` frame) and a page's host candidates
+   * follow. A TypeError for what is not a list of IP addresses (at most 255).
+   */
+  setHostAddresses(addresses: string[] | undefined): void;
   /** Prometheus text of every carrier (`carrier` label when WebTransport runs), as `GET /metrics` serves it. */
   metricsText(): string;
   /** The WebSocket carrier's counters, with the kernel's receive-buffer drops read just now (`metrics` has them as of the last read). */
@@ -196,7 +204,19 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // The host's own addresses are destinations only with allowHostAddresses (or on allowHostPorts). Started
   // once listening (nothing to stop if that fails); the first read is synchronous, so no session runs
   // before the policy knows them. Stopped in close().
-  const hostWatch = o.allowHostAddresses ? undefined : watchHostAddresses((found) => o.policy.setHostAddresses([...found, ...(o.hostAddresses ?? [])]));
+  // The same reading tells the sessions when what their sockets are announced at changes (no operator list).
+  let interfaces: string[] = [];
+  const ownAddresses = () => {
+    if (!o.allowHostAddresses) o.policy.setHostAddresses([...interfaces, ...(o.hostAddresses ?? [])]);
+  };
+  const hostWatch = watchHostAddresses(
+    (found) => {
+      interfaces = found;
+      ownAddresses();
+      if (o.hostAddresses === undefined) for (const s of sessions) s.hostAddressesChanged();
+    },
+    { intervalMs: o.hostAddressIntervalMs },
+  );
 
   // The WebTransport carrier: a supervised Deno process sharing this bridge's options, lookups and logger.
   if (o.webTransport) {
@@ -255,6 +275,15 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       };
     },
     metricsText,
+    setHostAddresses(addresses) {
+      if (addresses !== undefined && (!Array.isArray(addresses) || addresses.length > 255 || !addresses.every((a) => typeof a === 'string' && isIp(a)))) {
+        throw new TypeError('setHostAddresses takes at most 255 IP addresses, or undefined');
+      }
+      o.hostAddresses = addresses === undefined ? undefined : [...addresses];
+      ownAddresses();
+      for (const s of sessions) s.hostAddressesChanged();
+      webTransport?.hostAddressesChanged();
+    },
     snapshot() {
       udpDrops.refresh();
       return metrics.snapshot();

@@ -88,6 +88,7 @@ export class WebTransportSupervisor {
   private production: { cert: string; key: string } | undefined;
   private hostWatch: HostAddressWatcher | undefined;
   private host: HostAddresses;
+  private interfaces: string[] = [];
   private sessionWaiters: (() => void)[] = [];
 
   private constructor(
@@ -124,10 +125,14 @@ export class WebTransportSupervisor {
     const s = new WebTransportSupervisor(deno, o, wt, limits, lookup);
     if (wt.cert !== undefined && wt.key !== undefined) s.production = { cert: readFileSync(wt.cert, 'utf8'), key: readFileSync(wt.key, 'utf8') };
     else s.devCert = makeDevelopmentCertificate(wt.host);
-    s.hostWatch = watchHostAddresses((own) => {
-      s.host = { own: o.allowHostAddresses ? [] : [...own, ...(o.hostAddresses ?? [])], announce: announced(o.allowLoopback) };
-      s.send({ type: 'host-addresses', host: s.host });
-    });
+    s.hostWatch = watchHostAddresses(
+      (own) => {
+        s.interfaces = own;
+        s.host = { own: o.allowHostAddresses ? [] : [...own, ...(o.hostAddresses ?? [])], announce: announced(o.allowLoopback) };
+        s.send({ type: 'host-addresses', host: s.host });
+      },
+      { intervalMs: o.hostAddressIntervalMs },
+    );
     try {
       await s.spawnChild(true);
     } catch (err) {
@@ -168,6 +173,13 @@ export class WebTransportSupervisor {
   }
 
   /** The carrier's counters over every child it ran. */
+  /** The operator's hostAddresses changed (`o.hostAddresses` holds the new list): the child announces them. */
+  hostAddressesChanged(): void {
+    const o = this.o;
+    this.host = { own: o.allowHostAddresses ? [] : [...this.interfaces, ...(o.hostAddresses ?? [])], announce: announced(o.allowLoopback) };
+    this.send({ type: 'host-addresses', host: this.host, hostAddresses: o.hostAddresses ?? null });
+  }
+
   snapshot(): BridgeMetricsSnapshot {
     // Counters of children gone added to the running one's (a restart must not make a counter go back); gauges are its alone.
     return addSnapshot(addSnapshot(emptySnapshot(), this.gone, false), this.ready ? this.current : emptySnapshot());

@@ -57,6 +57,11 @@ export class WebTransportEndpoint {
     return this.endpoint.addr;
   }
 
+  /** The host addresses changed: every session tells its client what its sockets are announced at now. */
+  hostAddressesChanged(): void {
+    for (const s of this.sessions) s.hostAddressesChanged();
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }

@@ -69,7 +69,8 @@ export type ParentMessage =
   | { type: 'lookup-answer'; id: number; answers: LookupAnswer[] }
   | { type: 'lookup-answer'; id: number; failure: LookupFailure; reason: string }
   /** The host's addresses changed (the parent watches the interfaces). */
-  | { type: 'host-addresses'; host: HostAddresses }
+  /** `hostAddresses`: the operator's list now (RunningBridge.setHostAddresses), when it changed. */
+  | { type: 'host-addresses'; host: HostAddresses; hostAddresses?: string[] | null }
   | { type: 'metrics-request' }
   /** Close every session with 1001 and exit. */
   | { type: 'stop' };

@@ -118,7 +118,9 @@ for await (const m of pipe.messages()) {
     }
     case 'host-addresses':
       host = m.host;
+      if (m.hostAddresses !== undefined) config.hostAddresses = m.hostAddresses ?? undefined;
       policy.setHostAddresses(host.own);
+      endpoint.hostAddressesChanged();
       break;
     case 'metrics-request':
       sendMetrics();

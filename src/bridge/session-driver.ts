@@ -61,6 +61,11 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
     return this.engine.socketCount;
   }
 
+  /** The bridge's host addresses changed: the client hears of each socket and listener announced otherwise now. */
+  hostAddressesChanged(): void {
+    this.run(() => this.engine.handleHostAddressesChanged());
+  }
+
   /** Ends the session: its sockets and streams close at once, the client is told `code`. */
   close(code: number, reason: string): void {
     this.run(() => this.engine.close(code, reason));

@@ -155,6 +155,16 @@ export class BridgeSessionEngine {
     this.sockets.handleBindFailed(socketId, detail);
   }
 
+  /**
+   * The addresses ctx.hostAddresses gives changed (an interface came or went, or the operator set others):
+   * the client hears of each socket and listener whose announcement differs (v2 `host-addresses`).
+   */
+  handleHostAddressesChanged(): void {
+    if (this.closing || this.version < 2) return;
+    this.sockets.refreshHostAddresses();
+    this.listeners.refreshHostAddresses();
+  }
+
   /** A datagram arrived on a session socket: to the client, unless its queue is over the bound. */
   handleDatagram(socketId: number, payload: Uint8Array, from: TransportAddress, now: number): void {
     if (!this.closing && this.sockets.handleDatagram(socketId, payload, from)) this.lastActivity = this.now = now;

@@ -13,6 +13,8 @@ interface Listener {
   /** The client's receive window for each accepted stream. */
   readonly window: number;
   open: boolean;
+  local?: TransportAddress;
+  hostAddresses?: readonly string[];
 }
 
 export class SessionListeners {
@@ -57,8 +59,21 @@ export class SessionListeners {
     const m = this.host.ctx.metrics;
     m.listenersOpen++;
     m.listenersTotal++;
-    const hostAddresses = this.host.ctx.hostAddresses(l.family, local).slice(0, 255);
+    l.local = local;
+    const hostAddresses = (l.hostAddresses = this.host.ctx.hostAddresses(l.family, local).slice(0, 255));
     this.host.sendFrame(encodeBridgeFrame({ type: 'listening', requestId: l.requestId, listenerId: id, local, hostAddresses }));
+  }
+
+  /** The bridge's host addresses changed: each listener whose announcement differs now is told (`host-addresses`). */
+  refreshHostAddresses(): void {
+    for (const [id, l] of this.listeners) {
+      if (!l.open || !l.local) continue;
+      const before = l.hostAddresses ?? [];
+      const now = this.host.ctx.hostAddresses(l.family, l.local).slice(0, 255);
+      if (now.length === before.length && now.every((a, i) => a === before[i])) continue;
+      l.hostAddresses = now;
+      this.host.sendFrame(encodeBridgeFrame({ type: 'host-addresses', socketId: id, hostAddresses: now }));
+    }
   }
 
   handleListenFailed(id: number, detail: string | undefined): void {

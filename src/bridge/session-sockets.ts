@@ -28,7 +28,10 @@ interface OpenSocket {
   readonly family: AddressFamily;
   readonly requestId: number;
   bound: boolean;
-  /** What `bound` announced: the only addresses a `mdns-register` may name. */
+  local?: TransportAddress;
+  /** The host addresses `bound` (or a later `host-addresses`) announced. */
+  hostAddresses?: readonly string[];
+  /** Those and the bound address: the only addresses a `mdns-register` may name. */
   announced?: readonly string[];
 }
 
@@ -81,9 +84,27 @@ export class SessionSockets {
     m.socketsOpen++;
     m.socketsTotal++;
     this.host.stats.sockets++;
-    const hostAddresses = this.host.ctx.hostAddresses(open.family, local).slice(0, 255);
-    open.announced = [local.address, ...hostAddresses].filter((a) => a !== '0.0.0.0' && a !== '::');
+    const hostAddresses = this.announce(open, local);
     this.host.sendFrame(encodeBridgeFrame({ type: 'bound', requestId: open.requestId, socketId, local, hostAddresses }));
+  }
+
+  /** The bridge's host addresses changed: each socket whose announcement differs now is told (`host-addresses`). */
+  refreshHostAddresses(): void {
+    for (const [socketId, open] of this.sockets) {
+      if (!open.bound || !open.local) continue;
+      const before = open.hostAddresses ?? [];
+      const now = this.announce(open, open.local);
+      if (now.length === before.length && now.every((a, i) => a === before[i])) continue;
+      this.host.sendFrame(encodeBridgeFrame({ type: 'host-addresses', socketId, hostAddresses: now }));
+    }
+  }
+
+  private announce(open: OpenSocket, local: TransportAddress): string[] {
+    const hostAddresses = this.host.ctx.hostAddresses(open.family, local).slice(0, 255);
+    open.local = local;
+    open.hostAddresses = hostAddresses;
+    open.announced = [local.address, ...hostAddresses].filter((a) => a !== '0.0.0.0' && a !== '::');
+    return hostAddresses;
   }
 
   handleBindFailed(socketId: number, detail: string | undefined): void {

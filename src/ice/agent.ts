@@ -134,7 +134,16 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     for (let i = this.localCandidates.length - 1; i >= 0; i--) if (this.localCandidates[i].socket === socket) this.localCandidates.splice(i, 1);
     for (const t of [...this.transactions]) if (t.socket === socket) this.transactions.cancel(t.transactionId);
     const failed = this.checklist.failLocal(socket, reason);
-    if (this.selectedPair && failed.includes(this.selectedPair) && !failOver(this, this.selectedPair, reason, now)) this.consent.expire(now);
+    if (this.selectedPair && failed.includes(this.selectedPair) && !failOver(this, this.selectedPair, reason, now)) {
+      if (this.localGatheringComplete) this.consent.expire(now);
+      else {
+        // RFC 8838 §8: while candidates may still come (continual gathering: a new address is being gathered
+        // on) this is no failure: disconnected, checks go on, and a pair of the new candidates is selected.
+        this.selectedPair = undefined;
+        this.consent.stop();
+        this.setState('disconnected', now);
+      }
+    }
     this.strategy.update(this, now);
     this.updateState(now);
     return failed;

@@ -335,6 +335,9 @@ export class BridgeConnection {
         return;
       case 'accepted':
         return this.onAccepted(frame);
+      case 'host-addresses':
+        (this.sockets.get(frame.socketId) ?? this.listeners.get(frame.socketId))?.hostAddressesChanged(frame.hostAddresses);
+        return;
       case 'error':
         this.onErrorFrame(frame);
         return;

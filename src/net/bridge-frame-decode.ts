@@ -161,6 +161,14 @@ export function decodeBridgeFrame(bytes: Uint8Array): BridgeFrame {
       r.end(bound ? 'bound' : 'listening');
       return bound ? { type: 'bound', requestId, socketId: id, local, hostAddresses } : { type: 'listening', requestId, listenerId: id, local, hostAddresses };
     }
+    case BridgeFrameType.hostAddresses: {
+      const socketId = r.u16('socket id');
+      const count = r.u8('host address count');
+      const hostAddresses: string[] = [];
+      for (let i = 0; i < count; i++) hostAddresses.push(r.address(`host address ${i}`));
+      r.end('host-addresses');
+      return { type: 'host-addresses', socketId, hostAddresses };
+    }
     case BridgeFrameType.listen: {
       const requestId = r.u32('request id');
       const family = r.family('family');

@@ -177,6 +177,18 @@ export function encodeBridgeFrame(frame: BridgeFrame): Uint8Array {
       for (const host of frame.hostAddresses) at = writeAddress(scratch, at, host);
       return scratch.slice(0, at);
     }
+    case 'host-addresses': {
+      checkUint('socket id', frame.socketId, 0xffff);
+      if (frame.hostAddresses.length > 0xff) throw new RangeError('at most 255 host addresses fit a host-addresses frame');
+      const scratch = new Uint8Array(1 + 2 + 1 + 17 * frame.hostAddresses.length);
+      scratch[0] = BridgeFrameType.hostAddresses;
+      scratch[1] = frame.socketId >> 8;
+      scratch[2] = frame.socketId & 0xff;
+      scratch[3] = frame.hostAddresses.length;
+      let at = 4;
+      for (const host of frame.hostAddresses) at = writeAddress(scratch, at, host);
+      return scratch.slice(0, at);
+    }
     case 'listen': {
       checkUint('request id', frame.requestId, 0xffffffff);
       checkUint('port', frame.port, 0xffff);

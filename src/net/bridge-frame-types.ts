@@ -33,6 +33,7 @@ export const BridgeFrameType = {
   listen: 0x10,
   listening: 0x11,
   accepted: 0x12,
+  hostAddresses: 0x13,
 } as const;
 
 /** Largest data frame header: type, socket, family, IPv6 address, port. */
@@ -259,6 +260,17 @@ export interface AcceptedFrame {
   window: number;
 }
 
+/**
+ * v2: the host addresses announced for a socket or listener changed (an interface came or went, or the
+ * operator set others): what its `bound` or `listening` would say now. A page's host candidates follow it.
+ */
+export interface HostAddressesFrame {
+  type: 'host-addresses';
+  /** The socket or listener. */
+  socketId: number;
+  hostAddresses: string[];
+}
+
 export type BridgeFrame =
   | DataFrame
   | HelloFrame
@@ -278,10 +290,11 @@ export type BridgeFrame =
   | MdnsUnregisterFrame
   | ListenFrame
   | ListeningFrame
-  | AcceptedFrame;
+  | AcceptedFrame
+  | HostAddressesFrame;
 
 /** Frames that only a version 2 session carries. */
-export const V2_FRAME_TYPES: ReadonlySet<BridgeFrame['type']> = new Set(['resolve', 'resolved', 'connect', 'connected', 'stream', 'end', 'window', 'mdns-register', 'mdns-registered', 'mdns-unregister', 'listen', 'listening', 'accepted']);
+export const V2_FRAME_TYPES: ReadonlySet<BridgeFrame['type']> = new Set(['resolve', 'resolved', 'connect', 'connected', 'stream', 'end', 'window', 'mdns-register', 'mdns-registered', 'mdns-unregister', 'listen', 'listening', 'accepted', 'host-addresses']);
 
 /**
  * Why bytes are not a bridge frame:

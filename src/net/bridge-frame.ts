@@ -27,6 +27,7 @@
 //                                                                                         v2, bridge → client
 //   accepted  0x12 [listener u16][stream u16][local addr][port u16][remote addr][port u16][window u32]
 //                                                                                         v2, bridge → client
+//   host-addresses 0x13 [socket u16][count u8] count × [address]                        v2, bridge → client
 //
 // Versions: the bridge's hello names the session's version. A v2 client asks for v2 by offering the
 // WebSocket subprotocol BRIDGE_SUBPROTOCOL_V2; without it the session is v1 and carries v1 frames only.

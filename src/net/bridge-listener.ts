@@ -15,7 +15,10 @@ const MAX_WAITING = 16;
 export class BridgeListener {
   /** Called once when the listener stops: the bridge closed it (an error says why), or the connection went. */
   onclose: ((reason?: BridgeError) => void) | null = null;
+  /** The bridge announces this listener at other host addresses now: `hostAddresses` has them. */
+  onhostaddresseschange: ((hostAddresses: readonly string[]) => void) | null = null;
   private handler: ((stream: BridgeStream) => void) | null = null;
+  private announced: readonly string[];
   /** Streams that came in before a handler was set (the first can come in the task of `listening`). */
   private readonly waiting: BridgeStream[] = [];
   private closed = false;
@@ -26,9 +29,22 @@ export class BridgeListener {
     readonly id: number,
     /** The address the bridge listens on (may be a wildcard such as 0.0.0.0). */
     readonly localAddress: TransportAddress,
-    /** The bridge host's interface addresses for this listener's family. */
-    readonly hostAddresses: readonly string[],
-  ) {}
+    hostAddresses: readonly string[],
+  ) {
+    this.announced = hostAddresses;
+  }
+
+  /** The bridge host's interface addresses for this listener's family, as last announced. */
+  get hostAddresses(): readonly string[] {
+    return this.announced;
+  }
+
+  /** @internal a `host-addresses` frame named this listener. */
+  hostAddressesChanged(hostAddresses: readonly string[]): void {
+    if (this.closed) return;
+    this.announced = hostAddresses;
+    this.onhostaddresseschange?.(hostAddresses);
+  }
 
   /** Each connection that comes in, as a stream open both ways. Until set, they wait here (a few). */
   get onconnection(): ((stream: BridgeStream) => void) | null {

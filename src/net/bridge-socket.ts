@@ -18,7 +18,10 @@ export class BridgeSocket implements DatagramSocket {
   onerror: ((error: BridgeError) => void) | null = null;
   /** The bridge refused datagrams to one destination (an error frame naming it). */
   onunreachable: UnreachableHandler | null = null;
+  /** The bridge announces this socket at other host addresses now (an interface came or went): `hostAddresses` has them. */
+  onhostaddresseschange: ((hostAddresses: readonly string[]) => void) | null = null;
   private closed = false;
+  private announced: readonly string[];
 
   /** @internal made by BridgeConnection.bind(). */
   constructor(
@@ -26,9 +29,22 @@ export class BridgeSocket implements DatagramSocket {
     readonly id: number,
     /** The address the bridge's UDP socket is bound to (may be a wildcard such as 0.0.0.0). */
     readonly localAddress: TransportAddress,
-    /** The bridge host's interface addresses for this socket's family. */
-    readonly hostAddresses: readonly string[],
-  ) {}
+    hostAddresses: readonly string[],
+  ) {
+    this.announced = hostAddresses;
+  }
+
+  /** The bridge host's interface addresses for this socket's family, as last announced. */
+  get hostAddresses(): readonly string[] {
+    return this.announced;
+  }
+
+  /** @internal a `host-addresses` frame named this socket. */
+  hostAddressesChanged(hostAddresses: readonly string[]): void {
+    if (this.closed) return;
+    this.announced = hostAddresses;
+    this.onhostaddresseschange?.(hostAddresses);
+  }
 
   send(bytes: Uint8Array, to: TransportAddress): void {
     if (!this.closed) this.connection.sendData(this.id, bytes, to);

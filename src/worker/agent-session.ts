@@ -4,7 +4,7 @@ import type { BridgeConnection } from '../net/bridge-client.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
 import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
 import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
-import { hostSocketOf } from './host-socket.js';
+import { BridgeHostSockets } from './bridge-host-sockets.js';
 import { bridgeMdnsHostNames } from './bridge-mdns.js';
 import { bridgeTcpSockets } from './bridge-tcp-sockets.js';
 
@@ -26,13 +26,15 @@ export class AgentSession {
     const only = new Set(families).size === 1 ? families[0] : undefined;
     // Unless the page says, its host candidates are hidden as the bridge's operator wants (the hello's bit).
     const mdnsHostCandidates = options.mdnsHostCandidates ?? (connection.mdnsHostCandidates ? 'on' : 'off');
+    // gatherPolicy 'continual': the host sockets follow the bridge's own address changes (bridge-host-sockets.ts).
+    const hostSockets = new BridgeHostSockets(connection, families, options.gatherPolicy === 'continual');
     this.agent = new IceAgent({
       ...options,
       mdnsHostCandidates,
       // A peer's <uuid>.local candidates resolve on the bridge's LAN, when the bridge offers mDNS (its hello).
       mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
-      sockets: async () => (candidateProtocols.includes('udp') ? Promise.all(families.map(async (family) => hostSocketOf(await connection.bind({ family })))) : []),
+      sockets: async () => (candidateProtocols.includes('udp') ? hostSockets.open() : []),
       // TCP candidates: active, and passive where the bridge listens for pages (bridge-tcp-sockets.ts).
       ...(candidateProtocols.includes('tcp') ? { tcpSockets: () => bridgeTcpSockets(connection, families) } : {}),
       // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host
@@ -41,6 +43,7 @@ export class AgentSession {
       // turn:…?transport=tcp and turns: over bridge streams (the bridge checks the TLS certificate).
       openStreamSocket: connection.openStreamSocket,
     });
+    hostSockets.agent = this.agent;
     for (const type of AGENT_EVENT_TYPES) this.agent.addEventListener(type, (e) => this.forward(type, e as IceAgentEventObject));
   }
 

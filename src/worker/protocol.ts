@@ -141,8 +141,10 @@ export interface IceAgentConfig extends Omit<IceAgentOptions, 'sockets' | 'tcpSo
   families?: AddressFamily[];
   /**
    * Host candidates of these transports: UDP sockets on the bridge, and with 'tcp' an active TCP candidate
-   * (RFC 6544) per family whose connections are the bridge's streams (its destination policy applies). No
-   * passive TCP candidate: that needs a bridge that listens for the page, which none does yet. Default ['udp'].
+   * (RFC 6544) per family whose connections are the bridge's streams (its destination policy applies), and a
+   * passive one on a bridge listener where the bridge listens for pages (its operator's `allowListen`).
+   * Default ['udp']. With gatherPolicy 'continual' the UDP host candidates follow the bridge's own address
+   * changes (its `host-addresses` notices).
    */
   candidateProtocols?: ('udp' | 'tcp')[];
 }

@@ -33,7 +33,7 @@ export const LIMITS: SessionLimits = {
   listenPortRange: undefined,
 };
 
-export function session(limits: Partial<SessionLimits> = {}, version = 2) {
+export function session(limits: Partial<SessionLimits> = {}, version = 2, hostAddresses: SessionContext['hostAddresses'] = () => ['192.0.2.1']) {
   const metrics = new BridgeMetrics();
   const ctx: SessionContext = {
     limits: { ...LIMITS, ...limits },
@@ -43,7 +43,7 @@ export function session(limits: Partial<SessionLimits> = {}, version = 2) {
       checkAnswer: (address) => (address.startsWith('169.254.') ? 'destination-denied' : 'allowed'),
     },
     resolveCache: new ResolveCache(),
-    hostAddresses: () => ['192.0.2.1'],
+    hostAddresses,
     carrierBacklog: () => 0,
   };
   const engine = new BridgeSessionEngine(1, version, ctx, {}, 0);

@@ -116,6 +116,7 @@ describe('bridge frame layout, version 2', () => {
     );
     assert.equal(hex(encodeStreamFrame(0x0102, Uint8Array.of(1, 2, 3))), '0a' + '0102' + '010203');
     assert.equal(hex(encodeBridgeFrame({ type: 'listen', requestId: 2, family: 'IPv6', port: 9000, window: 65536 })), '10' + '00000002' + '06' + '2328' + '00010000');
+    assert.equal(hex(encodeBridgeFrame({ type: 'host-addresses', socketId: 5, hostAddresses: ['10.0.0.1', '::1'] })), '13' + '0005' + '02' + '04' + '0a000001' + '06' + '00000000000000000000000000000001');
     assert.equal(
       hex(encodeBridgeFrame({ type: 'listening', requestId: 2, listenerId: 3, local: { address: '0.0.0.0', port: 9000 }, hostAddresses: ['10.0.0.1'] })),
       '11' + '00000002' + '0003' + '04' + '00000000' + '2328' + '01' + '04' + '0a000001',
@@ -156,7 +157,7 @@ describe('bridge frame layout, version 2', () => {
 describe('bridge frame decoding errors', () => {
   it('names the code and offset of each malformation', () => {
     throwsFrameError(new Uint8Array(0), 'EMPTY', 0);
-    throwsFrameError(Uint8Array.of(0x13), 'UNKNOWN_TYPE', 0);
+    throwsFrameError(Uint8Array.of(0x14), 'UNKNOWN_TYPE', 0);
     throwsFrameError(Uint8Array.of(0xff, 1, 2), 'UNKNOWN_TYPE', 0);
     throwsFrameError(fromHex('00 0001 05 01020304 0001'), 'FAMILY', 3);
     throwsFrameError(fromHex('00 0001 04 010203'), 'TRUNCATED', 4);
@@ -186,6 +187,7 @@ describe('bridge frame decoding errors', () => {
       encodeBridgeFrame({ type: 'end', streamId: 3 }),
       encodeBridgeFrame({ type: 'window', streamId: 3, increment: 1000 }),
       encodeBridgeFrame({ type: 'listen', requestId: 1, family: 'IPv4', port: 0, window: 1 }),
+      encodeBridgeFrame({ type: 'host-addresses', socketId: 1, hostAddresses: ['10.0.0.1'] }),
       encodeBridgeFrame({ type: 'listening', requestId: 1, listenerId: 2, local: { address: '::', port: 9 }, hostAddresses: ['::2'] }),
       encodeBridgeFrame({ type: 'accepted', listenerId: 2, streamId: 3, local: { address: '::1', port: 9 }, remote: { address: '::1', port: 5 }, window: 7 }),
     ];
@@ -256,6 +258,7 @@ const frameArbitrary: fc.Arbitrary<BridgeFrame> = fc.oneof(
   }),
   fc.record({ type: fc.constant('close' as const), socketId: u16 }),
   fc.record({ type: fc.constant('listen' as const), requestId: u32, family, port, window: u32 }),
+  fc.record({ type: fc.constant('host-addresses' as const), socketId: u16, hostAddresses: fc.array(address, { maxLength: 8 }) }),
   fc.record({ type: fc.constant('listening' as const), requestId: u32, listenerId: u16, local: fc.record({ address, port }), hostAddresses: fc.array(address, { maxLength: 8 }) }),
   fc.record({ type: fc.constant('accepted' as const), listenerId: u16, streamId: u16, local: fc.record({ address, port }), remote: fc.record({ address, port }), window: u32 }),
   fc.record(
