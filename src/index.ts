@@ -41,6 +41,7 @@ export type { MdnsHostCandidates, MdnsCandidateError } from './ice/mdns-candidat
 // same agent with the sockets chosen for their runtime.
 export { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent as IceAgentEngineEvent, type IceAgentCounters, type IceParameters, type IceTransportState } from './ice/agent.js';
 export { IceAgent, type IceAgentOptions, type IceGatheringState, type IceCandidatePairStats, type SelectedCandidatePair } from './ice/ice-agent.js';
+export { RelayedPassiveSocket, type OpenTcpRelay, type TcpRelayAllocation } from './ice/tcp-relays.js';
 export {
   IceAgentEventObject as IceAgentEvent,
   IceCandidateEvent,
@@ -70,7 +71,7 @@ export {
 export type {
   BindFrame, BoundFrame, CloseFrame, ConnectFrame, ConnectedFrame, DataFrame, EndFrame, ErrorFrame, HelloFrame,
   MdnsRegisterFrame, MdnsRegisteredFrame, MdnsUnregisterFrame, ResolveFrame, ResolvedFrame, StreamFrame, WindowFrame,
-  ListenFrame, ListeningFrame, AcceptedFrame,
+  ListenFrame, ListeningFrame, AcceptedFrame, HostAddressesFrame,
 } from './net/bridge-frame-types.js';
 export type { TimerHandle } from './net/clock.js';
 export type { StreamFramerOptions } from './net/stream-framer.js';

@@ -132,7 +132,7 @@ export interface RelayInfo {
  * Like RTCConfiguration: `{ bridge, iceServers, iceTransportPolicy }`, plus the engine's options (role,
  * credentials, pacing, consent, limits). Functions (clock, random, sockets) stay inside the Worker.
  */
-export interface IceAgentConfig extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'clock' | 'random' | 'mdns'> {
+export interface IceAgentConfig extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'openTcpRelay' | 'resolve' | 'clock' | 'random' | 'mdns'> {
   /** The bridge the host sockets are opened on; ignored when the agent is made on a connection. */
   bridge?: BridgeConfig;
   iceServers?: IceServerConfig[];
