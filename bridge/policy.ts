@@ -2,6 +2,7 @@
 // addresses, loopback), its network's link-local and reserved ranges and the cloud metadata service (an SSRF
 // over UDP otherwise), in any IPv6 form that embeds them. The table and the matching are shared with the TURN
 // server's peer policy: src/net/address-policy.ts. bridge/README.md "Destination policy" is the reference.
+import type { DriverListener, DriverListenerEvents } from '../src/bridge/session-driver.js';
 import { CountedSet } from '../src/net/counted-set.js';
 import { AddressPolicy, DENIED_RANGES, cidrContains, parseCidr, type AddressVerdict, type Cidr, type DeniedRange } from '../src/net/address-policy.js';
 
@@ -30,6 +31,29 @@ export interface DestinationPolicyOptions {
 }
 
 export type DestinationVerdict = 'allowed' | 'invalid-destination' | 'destination-denied';
+
+/**
+ * A session listener (both carriers' drivers): once it listens, its port is a session port for TCP — pages on
+ * one bridge reach each other's listeners on its host addresses, as its UDP sockets — until it closes.
+ */
+export function withSessionPort<S>(policy: DestinationPolicy, events: DriverListenerEvents<S>, listen: (events: DriverListenerEvents<S>) => DriverListener): DriverListener {
+  let held: number | undefined;
+  const listener = listen({
+    ...events,
+    listening: (local) => {
+      held = local.port;
+      policy.addSessionPort(held, 'tcp');
+      events.listening(local);
+    },
+  });
+  return {
+    close: () => {
+      if (held !== undefined) policy.releaseSessionPort(held, 'tcp');
+      held = undefined;
+      listener.close();
+    },
+  };
+}
 
 export class DestinationPolicy {
   private readonly policy: AddressPolicy;

@@ -10,6 +10,7 @@ import type { LookupAnswer, LookupFunction, SessionContext } from '../src/bridge
 import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { UdpSocket } from '../src/node/udp-socket.js';
 import type { ResolvedBridgeOptions } from './options.js';
+import { withSessionPort } from './policy.js';
 import { listenTcp, openStream } from './stream-connector.js';
 import { BridgeFrameType } from '../src/net/bridge-frame-types.js';
 import { ClientWriteQueue } from './client-write-queue.js';
@@ -161,24 +162,7 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> implements Q
   }
 
   protected override listen(family: AddressFamily, port: number, portRange: readonly [number, number] | undefined, events: DriverListenerEvents<Socket>): DriverListener {
-    const policy = this.ctx.options.policy;
-    let held: number | undefined;
-    const listener = listenTcp(this.ctx.options.udpBindAddress[family], port, portRange, {
-      ...events,
-      listening: (local) => {
-        // Pages on one bridge reach each other's listeners on its host addresses, as its UDP sockets.
-        held = local.port;
-        policy.addSessionPort(held, 'tcp');
-        events.listening(local);
-      },
-    });
-    return {
-      close: () => {
-        if (held !== undefined) policy.releaseSessionPort(held, 'tcp');
-        held = undefined;
-        listener.close();
-      },
-    };
+    return withSessionPort(this.ctx.options.policy, events, (e) => listenTcp(this.ctx.options.udpBindAddress[family], port, portRange, e));
   }
 
   protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {

@@ -9,7 +9,7 @@ import { SessionDriver, type DriverListener, type DriverListenerEvents, type Dri
 import type { LookupAnswer, LookupFailure, SessionContext } from '../../src/bridge/session-types.js';
 import { BridgeFrameType, DATA_HEADER_MAX, encodeBridgeFrame, SESSION_CLOSE_ERROR, sessionCloseReason } from '../../src/net/bridge-frame.js';
 import type { AddressFamily, TransportAddress } from '../../src/net/transport-address.js';
-import type { DestinationPolicy } from '../policy.js';
+import { withSessionPort, type DestinationPolicy } from '../policy.js';
 import { LengthPrefixedReader, lengthPrefixed } from './framing.js';
 import { DenoStream } from './stream-connector.js';
 import { listenDeno } from './tcp-listener.js';
@@ -196,24 +196,7 @@ export class WebTransportSession extends SessionDriver<Deno.DatagramConn, DenoSt
   }
 
   protected override listen(family: AddressFamily, port: number, portRange: readonly [number, number] | undefined, events: DriverListenerEvents<DenoStream>): DriverListener {
-    const policy = this.ctx.policy;
-    let held: number | undefined;
-    const listener = listenDeno(this.ctx.udpBindAddress[family], port, portRange, {
-      ...events,
-      listening: (local) => {
-        // Pages of this endpoint reach each other's listeners on its host addresses, as its UDP sockets.
-        held = local.port;
-        policy.addSessionPort(held, 'tcp');
-        events.listening(local);
-      },
-    });
-    return {
-      close: () => {
-        if (held !== undefined) policy.releaseSessionPort(held, 'tcp');
-        held = undefined;
-        listener.close();
-      },
-    };
+    return withSessionPort(this.ctx.policy, events, (e) => listenDeno(this.ctx.udpBindAddress[family], port, portRange, e));
   }
 
   protected lookup(name: string, families: AddressFamily[], mdns: boolean): Promise<LookupAnswer[]> {
