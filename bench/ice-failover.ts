@@ -4,7 +4,10 @@
 // the controlled agent losing the address; real UDP sockets on loopback addresses (real time, the address
 // dropped from the agent's interface list: one poll interval of 100 ms included); and, as root, two processes
 // in network namespaces (test/nat-lab's segment) where the controlling agent's address is deleted with
-// `ip addr del` and its interface watcher sees it go (bench/servers/failover-peer.ts).
+// `ip addr del` and its interface watcher sees it go (bench/servers/failover-peer.ts). And a page agent
+// (IcebridgeService, what the Worker runs, gatherPolicy 'continual') on a bridge bound to the wildcard: the
+// bridge's announced address changes (RunningBridge.setHostAddresses, the path its interface watcher takes
+// too), the page hears of it (`host-addresses`) and moves to the new one; a Node agent is the peer.
 //
 // No peer implementation runs here: aioice and coturn have no failover without a restart, and pion and
 // Chromium are not on this machine as libraries. The figures are icebridge's own, with the default
@@ -16,6 +19,11 @@ import { connectThenRemove, setup, switchedWithin } from '../test/ice/failover-s
 import { MdnsSegment, segmentUnavailable } from '../test/nat-lab/mdns-segment.js';
 import { createIceAgent } from '../src/node/ice-agent.js';
 import type { IceAgent } from '../src/ice/ice-agent.js';
+import { WebSocket } from 'ws';
+import { startBridge, type RunningBridge } from '../bridge/server.js';
+import type { WebSocketConstructor } from '../src/net/bridge-client.js';
+import { mintRestCredential } from '../src/net/rest-credentials.js';
+import { IcebridgeService } from '../src/worker/service.js';
 import { median } from './lib/stats.js';
 import type { BenchContext, BenchFigure, BenchResult, Benchmark } from './lib/types.js';
 
@@ -123,6 +131,44 @@ async function realSwitch(round: number): Promise<number> {
   }
 }
 
+/** The page on the bridge: from setHostAddresses() until the page's selected pair uses the new address. */
+async function pageSwitch(bridge: RunningBridge, round: number): Promise<number> {
+  const from = `127.0.2.${10 + 2 * round}`;
+  const to = `127.0.2.${11 + 2 * round}`;
+  bridge.setHostAddresses([from]);
+  const token = mintRestCredential({ secret: 'bench', user: 'bench', ttlSeconds: 600 });
+  const service = new IcebridgeService({ WebSocket: WebSocket as unknown as WebSocketConstructor });
+  const peer = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled' });
+  try {
+    const page = await service.createAgent(
+      { bridge: { url: bridge.url, username: token.username, credential: token.credential }, role: 'controlling', gatherPolicy: 'continual' },
+      (e) => {
+        if (e.type === 'icecandidate' && e.candidate) void peer.addRemoteCandidate(e.candidate);
+      },
+    );
+    peer.addEventListener('icecandidate', (e) => service.agentAddRemoteCandidate(page.id, e.candidate ?? null));
+    await peer.setRemoteParameters(page.localParameters);
+    service.agentSetRemoteParameters(page.id, peer.localParameters);
+    await Promise.all([service.agentGather(page.id), peer.gather()]);
+    const at = (address: string) => service.agentGetSelectedCandidatePair(page.id)?.local.address === address;
+    const deadline = Date.now() + 15_000;
+    while (!at(from)) {
+      if (Date.now() > deadline) throw new Error('the page did not connect');
+      await sleep(2);
+    }
+    const t0 = performance.now();
+    bridge.setHostAddresses([to]);
+    while (!at(to)) {
+      if (performance.now() - t0 > 10_000) throw new Error('the page did not move within 10 s');
+      await sleep(1);
+    }
+    return performance.now() - t0;
+  } finally {
+    service.close();
+    await peer.close();
+  }
+}
+
 const bench: Benchmark = {
   name: 'ice-failover',
   title: 'ICE failover: time to switch pairs after an address goes away (no restart)',
@@ -142,6 +188,15 @@ const bench: Benchmark = {
     for (let round = 0; round < (ctx.quick ? 2 : 10); round++) real.push(Math.round((await realSwitch(round)) * 10) / 10);
     ctx.log(`real sockets, controlling agent loses the address: median ${median(real).toFixed(1)} ms`);
     figures.push({ group: 'switch time, real sockets', contender: 'real UDP on loopback, controlling agent loses the address (100 ms poll)', unit: 'ms', median: median(real), samples: real });
+    const bridge = await startBridge({ host: '127.0.0.1', port: 0, secret: 'bench', allowLoopback: true, udpBindAddress: { IPv4: '0.0.0.0', IPv6: '::' }, logger: () => {} });
+    const page: number[] = [];
+    try {
+      for (let round = 0; round < (ctx.quick ? 2 : 10); round++) page.push(Math.round((await pageSwitch(bridge, round)) * 10) / 10);
+    } finally {
+      await bridge.close();
+    }
+    ctx.log(`page on the bridge, the bridge's address changes: median ${median(page).toFixed(1)} ms`);
+    figures.push({ group: 'switch time, real sockets', contender: 'page agent on the bridge, the bridge’s announced address changes (host-addresses)', unit: 'ms', median: median(page), samples: page });
     const unavailable = segmentUnavailable();
     const extraNotes: string[] = [];
     if (unavailable) {
