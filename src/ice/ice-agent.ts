@@ -230,10 +230,11 @@ export class IceAgent extends IceAgentEventTarget {
     }
     this.ownedSockets.push(...sockets);
     if (this.options.iceTransportPolicy !== 'relay') for (const g of tcpHostCandidates(opened)) this.onGathered(g);
-    for (const g of relayed) {
-      this.onGathered(g);
-      for (const remote of this.engine.remoteCandidates) (g.socket as RelayedPassiveSocket).permit(remote.address);
-    }
+    // The permissions for the peer's candidates known now are in place before the candidates go out: a peer
+    // that connects to the relayed address as soon as it hears of it must find its permission there (§5.3).
+    await Promise.all(relayed.flatMap((g) => this.engine.remoteCandidates.map((r) => (g.socket as RelayedPassiveSocket).permit(r.address))));
+    if (this.closed) return;
+    for (const g of relayed) this.onGathered(g);
   }
 
   /** Read through a getter: TypeScript would keep a narrowing of `engine.state` across an await. */
@@ -366,7 +367,7 @@ export class IceAgent extends IceAgentEventTarget {
   private permitOnRelays(remote: IceCandidate): void {
     for (const g of this.local) {
       if (g.socket instanceof RelayedPassiveSocket) {
-        g.socket.permit(remote.address); // RFC 6062 §5.3: the peer connects to it
+        void g.socket.permit(remote.address); // RFC 6062 §5.3: the peer connects to it
         continue;
       }
       // A dual allocation's relayed candidates sit on per-family views of one relay socket.

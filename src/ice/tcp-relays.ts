@@ -3,26 +3,15 @@
 // peer's active candidate connects to the relayed address, the server tells us (CONNECTION-ATTEMPT) and the
 // connection it binds carries RFC 4571 frames as any passive candidate's. §5.2: a relayed host needs only a
 // passive candidate, since any active candidate of the peer's can reach the relay.
-import type { ByteStream } from '../net/framed-stream-socket.js';
 import type { IceServerTransport } from '../net/ice-server-uri.js';
 import { isIp } from '../net/ip.js';
 import { PassiveStreamSocket, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
 import { familyOf, type TransportAddress } from '../net/transport-address.js';
 import { computeFoundation, computeTcpPriority } from './candidate.js';
 import type { GatheredCandidate, IceGatherer } from './gatherer.js';
+import type { TcpRelayAllocation } from '../turn/tcp-allocation-streams.js';
 
-/** An RFC 6062 TCP allocation as a runtime opens it (node/turn-tcp-client.ts on Node). */
-export interface TcpRelayAllocation {
-  readonly relayedAddress: TransportAddress;
-  readonly mappedAddress: TransportAddress | undefined;
-  /** RFC 6062 §5.3: a peer may connect to the relayed address only with a permission for its IP. */
-  createPermission(peerIp: string): Promise<void>;
-  /** A peer connected and its data connection is bound: the peer's bytes as they are (§4.5). */
-  onconnection: ((stream: ByteStream, peer: TransportAddress) => void) | null;
-  /** The allocation ended (its control connection closed, a refresh failed). */
-  onclose: ((error?: Error) => void) | null;
-  close(): void;
-}
+export type { TcpRelayAllocation } from '../turn/tcp-allocation-streams.js';
 
 /** Opens a TCP allocation at `server` over its control connection's transport. Rejects with the server's error (its `code`). */
 export type OpenTcpRelay = (
@@ -45,12 +34,14 @@ export class RelayedPassiveSocket extends PassiveStreamSocket {
     allocation.onclose = () => this.close();
   }
 
-  /** Lets `ip` (a peer candidate's address) connect to the relayed address; once per IP. */
-  permit(ip: string): void {
-    if (this.permitted.has(ip) || !isIp(ip) || familyOf(ip) !== familyOf(this.localAddress.address)) return;
+  /** Lets `ip` (a peer candidate's address) connect to the relayed address, once per IP; settles when the server answered. */
+  permit(ip: string): Promise<void> {
+    if (this.permitted.has(ip) || !isIp(ip) || familyOf(ip) !== familyOf(this.localAddress.address)) return Promise.resolve();
     this.permitted.add(ip);
-    // A refused permission leaves that peer unable to connect: its pairs time out, as a UDP relay's would.
-    this.allocation.createPermission(ip).catch(() => this.permitted.delete(ip));
+    // A refused permission leaves that peer unable to connect: its pairs fail, as a UDP relay's would.
+    return this.allocation.createPermission(ip).catch(() => {
+      this.permitted.delete(ip);
+    });
   }
 }
 

@@ -6,7 +6,7 @@ import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
 import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
 import { BridgeHostSockets } from './bridge-host-sockets.js';
 import { bridgeMdnsHostNames } from './bridge-mdns.js';
-import { bridgeTcpSockets } from './bridge-tcp-sockets.js';
+import { bridgeTcpRelay, bridgeTcpSockets } from './bridge-tcp-sockets.js';
 
 export class AgentSession {
   readonly agent: IceAgent;
@@ -35,8 +35,9 @@ export class AgentSession {
       mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => (candidateProtocols.includes('udp') ? hostSockets.open() : []),
-      // TCP candidates: active, and passive where the bridge listens for pages (bridge-tcp-sockets.ts).
-      ...(candidateProtocols.includes('tcp') ? { tcpSockets: () => bridgeTcpSockets(connection, families) } : {}),
+      // TCP candidates: active, and passive where the bridge listens for pages (bridge-tcp-sockets.ts);
+      // relayed ones from RFC 6062 allocations whose connections are bridge streams.
+      ...(candidateProtocols.includes('tcp') ? { tcpSockets: () => bridgeTcpSockets(connection, families), openTcpRelay: bridgeTcpRelay(connection) } : {}),
       // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host
       // family; without a family asked, one family in use is the one to ask for.
       resolve: (host, family) => connection.resolveHost(host, family ?? only),

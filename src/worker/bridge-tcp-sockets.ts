@@ -1,11 +1,13 @@
 // The page's TCP candidates (RFC 6544) on its bridge connection: an active one per family, a bridge stream
 // per remote it sends to; and a passive one per family when the bridge listens for pages (its operator
 // enabled `allowListen`), a bridge listener whose accepted streams carry the checks that come in. Their
-// address is the bridge host's, as the bridge announces it.
+// address is the bridge host's, as the bridge announces it. Relayed ones (RFC 6062) over bridge streams too.
 import { BridgeError, type BridgeConnection } from '../net/bridge-client.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { ActiveStreamSocket, PassiveStreamSocket } from '../net/stream-candidate-socket.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
+import type { OpenTcpRelay } from '../ice/tcp-relays.js';
+import { openStreamTcpAllocation } from '../turn/tcp-allocation-streams.js';
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
@@ -47,4 +49,16 @@ export async function bridgeTcpSockets(connection: BridgeConnection, families: r
     }),
   );
   return perFamily.flat();
+}
+
+/** RFC 6062 TCP allocations (relayed TCP candidates) whose control and data connections are bridge streams. */
+export function bridgeTcpRelay(connection: BridgeConnection): OpenTcpRelay {
+  return (server, transport, serverName, { username, credential }) =>
+    openStreamTcpAllocation({
+      server,
+      username,
+      credential,
+      ...(server.address.includes(':') ? { family: 'IPv6' as const } : {}),
+      connect: () => connection.connect({ address: server.address, port: server.port, tls: transport === 'tls', serverName: transport === 'tls' ? serverName : '' }),
+    });
 }

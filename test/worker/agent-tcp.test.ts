@@ -1,7 +1,8 @@
 // The page's ICE-TCP candidates (RFC 6544) through the bridge, run by IcebridgeService (what the Worker runs)
 // in Node with `ws`'s WebSocket against a real bridge on 127.0.0.1: active candidates over bridge streams
 // always, passive ones on bridge listeners only where the operator enabled `allowListen`; two pages connect
-// over TCP, one's active candidate to the other's passive listener on the bridge host.
+// over TCP, one's active candidate to the other's passive listener on the bridge host; and a relay-only page
+// whose passive relayed TCP candidate is an RFC 6062 allocation made over bridge streams.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
@@ -10,6 +11,8 @@ import { parseCandidate } from '../../src/ice/candidate.js';
 import type { WebSocketConstructor } from '../../src/net/bridge-client.js';
 import type { AgentEventMessage } from '../../src/worker/protocol.js';
 import { IcebridgeService } from '../../src/worker/service.js';
+import { createIceAgent } from '../../src/node/ice-agent.js';
+import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
 import { startTestBridge, tokenUrl, within } from '../bridge/helpers.js';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
@@ -49,14 +52,17 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
 describe('page ICE-TCP candidates through the bridge', () => {
   let listening: RunningBridge;
   let plain: RunningBridge;
+  let turn: RunningTurnServer;
 
   before(async () => {
     listening = await startTestBridge({ allowListen: true });
     plain = await startTestBridge();
+    turn = await startTurnServer({ hosts: ['127.0.0.1'], port: 0, tcpPort: 0, relayAddress: '127.0.0.1', users: { alice: 'secret' }, realm: 'icebridge.test', allowLoopback: true });
   });
   after(async () => {
     await listening.close();
     await plain.close();
+    await turn.close();
   });
 
   it('without allowListen a page gathers an active candidate only (port 9, the bridge host address)', async () => {
@@ -91,6 +97,39 @@ describe('page ICE-TCP candidates through the bridge', () => {
       assert.ok(listening.sessionCount >= 2);
     } finally {
       s.close();
+    }
+  });
+
+  it('a relay-only page gets a passive relayed TCP candidate (RFC 6062 over bridge streams) and a host-TCP Node peer connects through it', { timeout: 30_000 }, async () => {
+    const s = new IcebridgeService({ WebSocket: WS });
+    const peer = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', candidateProtocols: ['tcp'] });
+    const events: AgentEventMessage[] = [];
+    try {
+      const url = `turn:127.0.0.1:${turn.tcpAddresses[0].port}?transport=tcp`;
+      const page = await s.createAgent(
+        { bridge: tokenUrl(plain), role: 'controlling', candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
+        (e) => {
+          events.push(e);
+          if (e.type === 'icecandidate') void peer.addRemoteCandidate(e.candidate ?? null);
+        },
+      );
+      peer.addEventListener('icecandidate', (e) => s.agentAddRemoteCandidate(page.id, e.candidate ?? null));
+      const received: string[] = [];
+      peer.addEventListener('data', (e) => received.push(new TextDecoder().decode(e.data)));
+      await peer.setRemoteParameters(page.localParameters);
+      s.agentSetRemoteParameters(page.id, peer.localParameters);
+      await Promise.all([s.agentGather(page.id), peer.gather()]);
+      const candidates = events.filter((e) => e.type === 'icecandidate' && e.candidate).map((e) => parseCandidate(e.candidate!.candidate));
+      assert.deepEqual(candidates.map((c) => [c.type, c.protocol, c.tcpType]), [['relay', 'tcp', 'passive']], JSON.stringify(events.filter((e) => e.type === 'icecandidateerror')));
+      await until(() => peer.state === 'completed' && s.agentGetSelectedCandidatePair(page.id) !== null, 15_000, `connected through the relay (peer ${peer.state})`).catch(async (e: Error) => {
+        throw new Error(`${e.message}: peer ${JSON.stringify((await peer.getStats()).map((p) => [p.local.candidate, p.remote.candidate, p.state, p.failureReason]))} page ${JSON.stringify((await s.agentGetStats(page.id)).map((p) => [p.local.candidate, p.remote.candidate, p.state]))}`);
+      });
+      assert.equal(s.agentGetSelectedCandidatePair(page.id)?.local.type, 'relay');
+      assert.ok(s.agentSend(page.id, 'page through the relay'));
+      await until(() => received.includes('page through the relay'), 5000, 'data at the peer');
+    } finally {
+      s.close();
+      await peer.close();
     }
   });
 });

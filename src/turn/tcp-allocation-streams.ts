@@ -1,0 +1,201 @@
+// An RFC 6062 TCP allocation over byte streams, for any runtime that can open one to the TURN server — the
+// page's bridge streams among them: the control connection runs the sans-I/O TurnTcpAllocation (framed as
+// RFC 8489 §6.2.2 STUN over TCP), and each peer that connects to the relayed address (CONNECTION-ATTEMPT,
+// §4.4) gets a new connection that ConnectionBinds and then carries the peer's bytes as they are (§4.5).
+// What passive relayed ICE-TCP candidates need (ice/tcp-relays.ts); a Connect (§4.3) is not offered here —
+// node/turn-tcp-client.ts has the whole client over node:net.
+import { EngineDriver } from '../net/driver.js';
+import { FramedStreamSocket, type ByteStream } from '../net/framed-stream-socket.js';
+import type { TransportAddress } from '../net/transport-address.js';
+import { decodeStunOrUndefined } from '../stun/decode.js';
+import { TurnError } from './errors.js';
+import { TurnTcpAllocation, type TurnTcpAllocationEvent, type TurnTcpAllocationOptions } from './tcp-allocation.js';
+import { ConnectionBinder, stunMessageLength } from './tcp-connection-bind.js';
+
+/** A TCP allocation whose peers connect to it: what a passive relayed TCP candidate is made of. */
+export interface TcpRelayAllocation {
+  readonly relayedAddress: TransportAddress;
+  readonly mappedAddress: TransportAddress | undefined;
+  /** RFC 6062 §5.3: a peer may connect to the relayed address only with a permission for its IP. */
+  createPermission(peerIp: string): Promise<void>;
+  /** A peer connected and its data connection is bound: the peer's bytes as they are (§4.5). */
+  onconnection: ((stream: ByteStream, peer: TransportAddress) => void) | null;
+  /** The allocation ended (its control connection closed, a refresh failed). */
+  onclose: ((error?: Error) => void) | null;
+  close(): void;
+}
+
+export interface StreamTcpAllocationOptions extends TurnTcpAllocationOptions {
+  /** Opens a new connection to the TURN server (the control one, then one per peer), over its transport. */
+  connect: () => Promise<ByteStream>;
+  /** Give up on the Allocate, or a ConnectionBind, after this long. Default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+/** Resolves once the allocation is made; rejects with a TurnError (its code: 401, 437, 486, 408 for no answer). */
+export async function openStreamTcpAllocation(options: StreamTcpAllocationOptions): Promise<TcpRelayAllocation> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const control = new FramedStreamSocket(await options.connect(), { address: '0.0.0.0', port: 0 }, options.server);
+  const engine = new TurnTcpAllocation(options);
+  const permissions = new Map<string, { resolve: () => void; reject: (err: Error) => void }[]>();
+  let settle: ((error?: TurnError) => void) | undefined;
+  let ended = false;
+  let allocation: TcpRelayAllocation | undefined;
+  let addresses: { relayed: TransportAddress; mapped: TransportAddress | undefined } | undefined;
+
+  const end = (error?: TurnError): void => {
+    if (ended) return;
+    ended = true;
+    const reason = error ?? new TurnError(0, 'the TCP allocation closed', 'allocate', 'closed');
+    settle?.(reason);
+    for (const list of permissions.values()) for (const w of list) w.reject(reason);
+    permissions.clear();
+    control.onclose = null;
+    driver.poll(); // the deallocating Refresh, if any, goes out before the connection closes
+    driver.close();
+    control.close();
+    allocation?.onclose?.(error);
+  };
+  const onEvent = (event: TurnTcpAllocationEvent): void => {
+    switch (event.type) {
+      case 'allocated':
+        addresses = { relayed: event.relayed, mapped: event.mapped };
+        settle?.();
+        break;
+      case 'permission': {
+        const waiters = permissions.get(event.peer) ?? [];
+        permissions.delete(event.peer);
+        for (const w of waiters) if (event.error) w.reject(event.error);
+        else w.resolve();
+        break;
+      }
+      case 'connection-attempt': {
+        const accept = allocation?.onconnection;
+        if (!accept) break; // §5.3: no ConnectionBind, so the server closes it after its timeout
+        bindDataConnection(options.connect, new ConnectionBinder(engine.credentials, event.connectionId), timeoutMs).then(
+          (stream) => (ended ? stream.close() : accept(stream, event.peer)),
+          () => {},
+        );
+        break;
+      }
+      case 'closed':
+        end(event.error);
+        break;
+      case 'connect':
+        break; // no Connect is sent from here
+    }
+  };
+  const driver = new EngineDriver(engine, { onEvent });
+  driver.attach(0, control);
+  control.onclose = () => {
+    engine.close(driver.clock.now());
+    end(new TurnError(0, 'the control connection closed', 'allocate', 'closed'));
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      settle = undefined;
+      reject(new TurnError(408, 'no answer to the Allocate', 'allocate', 'timeout'));
+      end();
+    }, timeoutMs);
+    settle = (error) => {
+      clearTimeout(timer);
+      settle = undefined;
+      if (error) reject(error);
+      else resolve();
+    };
+    engine.allocate(driver.clock.now());
+    driver.poll();
+  });
+
+  allocation = {
+    relayedAddress: addresses!.relayed,
+    mappedAddress: addresses!.mapped,
+    onconnection: null,
+    onclose: null,
+    createPermission(peerIp) {
+      if (ended) return Promise.reject(new TurnError(0, 'the TCP allocation is closed', 'permission', 'closed'));
+      return new Promise<void>((resolve, reject) => {
+        const list = permissions.get(peerIp) ?? [];
+        list.push({ resolve, reject });
+        permissions.set(peerIp, list);
+        engine.createPermission(peerIp, driver.clock.now());
+        driver.poll();
+      });
+    },
+    close() {
+      if (ended) return;
+      engine.close(driver.clock.now());
+      end();
+    },
+  };
+  return allocation;
+}
+
+/**
+ * §4.3/§4.4: a new connection, ConnectionBind with the allocation's credentials; once it succeeds the
+ * connection is the peer's, the bytes that followed the response first (held until `ondata` is set).
+ */
+async function bindDataConnection(connect: () => Promise<ByteStream>, binder: ConnectionBinder, timeoutMs: number): Promise<ByteStream> {
+  const stream = await connect();
+  return new Promise((resolve, reject) => {
+    let buffered = new Uint8Array(0);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      stream.ondata = stream.onclose = null;
+      stream.close();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new TurnError(408, 'no answer to the ConnectionBind', 'allocate', 'timeout')), timeoutMs);
+    stream.onclose = (reason) => fail(reason ?? new TurnError(0, 'the data connection closed before its ConnectionBind was answered', 'allocate', 'closed'));
+    stream.ondata = (chunk) => {
+      const joined = new Uint8Array(buffered.length + chunk.length);
+      joined.set(buffered);
+      joined.set(chunk, buffered.length);
+      buffered = joined;
+      for (;;) {
+        const length = stunMessageLength(buffered);
+        if (length === undefined || buffered.length < length) return;
+        const message = decodeStunOrUndefined(buffered.subarray(0, length));
+        buffered = buffered.slice(length);
+        const step = message === undefined ? undefined : binder.handle(message);
+        if (step === undefined) continue;
+        if (step.kind === 'send') stream.write(step.bytes);
+        else if (step.kind === 'failed') return fail(step.error);
+        else {
+          clearTimeout(timer);
+          resolve(peerStream(stream, buffered));
+          return;
+        }
+      }
+    };
+    stream.write(binder.start());
+  });
+}
+
+/** The bound connection as the peer's stream: `first` (what came after the response) goes to the first ondata. */
+function peerStream(stream: ByteStream, first: Uint8Array): ByteStream {
+  const held: Uint8Array[] = first.length > 0 ? [first] : [];
+  let handler: ((bytes: Uint8Array) => void) | null = null;
+  const view: ByteStream = {
+    write: (bytes) => stream.write(bytes),
+    close: () => stream.close(),
+    get ondata() {
+      return handler;
+    },
+    set ondata(h) {
+      handler = h;
+      if (h) for (const bytes of held.splice(0)) h(bytes);
+    },
+    onclose: null,
+    onend: null,
+  };
+  stream.ondata = (bytes) => {
+    if (handler) handler(bytes);
+    else held.push(bytes);
+  };
+  stream.onclose = (reason) => view.onclose?.(reason);
+  stream.onend = () => view.onend?.();
+  if (stream.end) view.end = () => stream.end!();
+  return view;
+}
