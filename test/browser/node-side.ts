@@ -73,6 +73,8 @@ export interface BrowserTestEnv {
     icebridge: { urls: string; username: string; credential: string };
     coturn: { urls: string; username: string; credential: string };
     icebridgeRest: { urls: string; username: string; credential: string };
+    /** icebridge's TURN server over TCP (`turn:…?transport=tcp`), which makes RFC 6062 TCP allocations too. */
+    icebridgeTcp: { urls: string; username: string; credential: string };
   };
   /** A UDP peer that sends every datagram back to where it came from. */
   echo: { address: string; port: number };
@@ -110,7 +112,8 @@ let servers: Servers | undefined;
 async function startServers(): Promise<Servers> {
   const started: Partial<Servers> = {};
   try {
-    started.turn = await startTurnServer({ hosts: [HOST], port: 0, realm: 'r', users: { u: 'p' }, secret: SECRET, allowLoopback: true });
+    // A TCP listener too: RFC 6062 allocations for the page's relayed TCP candidates.
+    started.turn = await startTurnServer({ hosts: [HOST], port: 0, tcpPort: 0, relayAddress: HOST, realm: 'r', users: { u: 'p' }, secret: SECRET, allowLoopback: true });
     started.certDir = mkdtempSync(join(tmpdir(), 'icebridge-browser-cert-'));
     const tls = selfSignedCertificate(started.certDir, COTURN_NAME);
     // TURN over UDP and TCP on its port, over TLS on its tlsPort.
@@ -219,6 +222,7 @@ function env(s: Servers): BrowserTestEnv {
       icebridge: { urls: `turn:${HOST}:${turnPort}`, ...TURN_USER },
       coturn: { urls: `turn:${HOST}:${s.coturn.port}`, ...TURN_USER },
       icebridgeRest: { urls: `turn:${HOST}:${turnPort}`, ...token(SECRET) },
+      icebridgeTcp: { urls: `turn:${HOST}:${s.turn.tcpAddresses[0].port}?transport=tcp`, ...TURN_USER },
     },
     echo: { address: HOST, port: s.echo.address().port },
     named: {

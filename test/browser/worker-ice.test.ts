@@ -240,6 +240,35 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
     }
   });
 
+  test('connects relay-only over a relayed TCP candidate: an RFC 6062 allocation made over bridge streams, a Node active peer', async () => {
+    const peer = await icePeer<{ id: string; ufrag: string; pwd: string; candidates: string[] }>('start', { role: 'controlled', protocol: 'tcp-active' });
+    try {
+      const a = await createIceAgent({ bridge, role: 'controlling', worker, candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [env.turn.icebridgeTcp] });
+      agents.push(a);
+      const lines: string[] = [];
+      a.addEventListener('icecandidate', (e) => {
+        const c = (e as WorkerIceAgentEvent).candidate;
+        if (c) lines.push(`a=${c.candidate}`);
+      });
+      await a.setRemoteParameters({ usernameFragment: peer.ufrag, password: peer.pwd });
+      for (const line of peer.candidates) await a.addRemoteCandidate(line);
+      await a.addRemoteCandidate(null);
+      await a.gather();
+      assert(lines.length === 1 && / tcp \d+ 127\.0\.0\.1 \d+ typ relay raddr \S+ rport \d+ tcptype passive/.test(lines[0]), `page candidates: ${lines.join(' | ')}`);
+      await icePeer('remote', { id: peer.id, ufrag: a.localParameters.usernameFragment, pwd: a.localParameters.password, candidates: lines, endOfCandidates: true });
+      await within(connected(a), 20_000, 'the page agent connected through its TCP allocation');
+      assertEqual(a.getSelectedCandidatePair()?.local.type, 'relay', 'the page end of the selected pair');
+      assert(a.send('hello through the relay'), 'the page agent has a selected pair');
+      await until(
+        async () => ((await (await fetch(`/__ice/state?id=${peer.id}`)).json()) as { received: { text?: string }[] }).received.some((r) => r.text === 'hello through the relay'),
+        5000,
+        'the Node agent received the page data through the relay',
+      );
+    } finally {
+      await icePeer('close', { id: peer.id });
+    }
+  });
+
   test('rejects a malformed remote candidate with IceCandidateError', async () => {
     const a = await createIceAgent({ bridge, worker });
     agents.push(a);
