@@ -5,6 +5,7 @@
 // the streams it accepted go on.
 import { encodeBridgeFrame, type ListenFrame } from '../net/bridge-frame.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
+import { sameAddresses } from './session-sockets.js';
 import type { SessionStreams, StreamHost } from './session-streams.js';
 
 interface Listener {
@@ -68,9 +69,8 @@ export class SessionListeners {
   refreshHostAddresses(): void {
     for (const [id, l] of this.listeners) {
       if (!l.open || !l.local) continue;
-      const before = l.hostAddresses ?? [];
       const now = this.host.ctx.hostAddresses(l.family, l.local).slice(0, 255);
-      if (now.length === before.length && now.every((a, i) => a === before[i])) continue;
+      if (sameAddresses(now, l.hostAddresses ?? [])) continue;
       l.hostAddresses = now;
       this.host.sendFrame(encodeBridgeFrame({ type: 'host-addresses', socketId: id, hostAddresses: now }));
     }

@@ -18,6 +18,11 @@ export interface SessionStats {
   streams: number;
 }
 
+/** Whether two announcements list the same addresses in the same order (a `host-addresses` is due otherwise). */
+export function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 export interface SocketHost extends StreamHost {
   /** The session's protocol version: v2 clients learn a refused datagram's destination. */
   readonly version: number;
@@ -94,7 +99,7 @@ export class SessionSockets {
       if (!open.bound || !open.local) continue;
       const before = open.hostAddresses ?? [];
       const now = this.announce(open, open.local);
-      if (now.length === before.length && now.every((a, i) => a === before[i])) continue;
+      if (sameAddresses(now, before)) continue;
       this.host.sendFrame(encodeBridgeFrame({ type: 'host-addresses', socketId, hostAddresses: now }));
     }
   }

@@ -63,6 +63,13 @@ class Reader {
     const address = this.address(`${field} address`);
     return { address, port: this.u16(`${field} port`) };
   }
+  /** A count byte and that many addresses. */
+  addressList(): string[] {
+    const count = this.u8('host address count');
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) out.push(this.address(`host address ${i}`));
+    return out;
+  }
   /** A length-prefixed ASCII host name; '' only where `allowEmpty`. */
   hostName(field: string, allowEmpty: boolean): string {
     const at = this.offset;
@@ -155,17 +162,13 @@ export function decodeBridgeFrame(bytes: Uint8Array): BridgeFrame {
       const requestId = r.u32('request id');
       const id = r.u16(bound ? 'socket id' : 'listener id');
       const local = r.transportAddress('local');
-      const count = r.u8('host address count');
-      const hostAddresses: string[] = [];
-      for (let i = 0; i < count; i++) hostAddresses.push(r.address(`host address ${i}`));
+      const hostAddresses = r.addressList();
       r.end(bound ? 'bound' : 'listening');
       return bound ? { type: 'bound', requestId, socketId: id, local, hostAddresses } : { type: 'listening', requestId, listenerId: id, local, hostAddresses };
     }
     case BridgeFrameType.hostAddresses: {
       const socketId = r.u16('socket id');
-      const count = r.u8('host address count');
-      const hostAddresses: string[] = [];
-      for (let i = 0; i < count; i++) hostAddresses.push(r.address(`host address ${i}`));
+      const hostAddresses = r.addressList();
       r.end('host-addresses');
       return { type: 'host-addresses', socketId, hostAddresses };
     }

@@ -38,6 +38,15 @@ function writeAddress(out: Uint8Array, offset: number, address: string): number 
   return offset + 1 + length;
 }
 
+/** Writes a count byte and that many addresses; returns the offset after them. */
+function writeAddressList(out: Uint8Array, offset: number, addresses: readonly string[], type: string): number {
+  if (addresses.length > 0xff) throw new RangeError(`at most 255 host addresses fit a ${type} frame`);
+  out[offset] = addresses.length;
+  let at = offset + 1;
+  for (const a of addresses) at = writeAddress(out, at, a);
+  return at;
+}
+
 /** Writes family, address and port; returns the offset after them. */
 function writeTransportAddress(out: Uint8Array, view: DataView, offset: number, t: TransportAddress): number {
   checkUint('port', t.port, 0xffff);
@@ -166,28 +175,21 @@ export function encodeBridgeFrame(frame: BridgeFrame): Uint8Array {
       const id = frame.type === 'bound' ? frame.socketId : frame.listenerId;
       checkUint('request id', frame.requestId, 0xffffffff);
       checkUint(frame.type === 'bound' ? 'socket id' : 'listener id', id, 0xffff);
-      if (frame.hostAddresses.length > 0xff) throw new RangeError(`at most 255 host addresses fit a ${frame.type} frame`);
-      const scratch = new Uint8Array(1 + 4 + 2 + 17 + 2 + 1 + 17 * frame.hostAddresses.length);
+      const scratch = new Uint8Array(1 + 4 + 2 + 17 + 2 + 1 + 17 * Math.min(frame.hostAddresses.length, 0x100));
       const view = new DataView(scratch.buffer);
       scratch[0] = BridgeFrameType[frame.type];
       view.setUint32(1, frame.requestId);
       view.setUint16(5, id);
-      let at = writeTransportAddress(scratch, view, 7, frame.local);
-      scratch[at++] = frame.hostAddresses.length;
-      for (const host of frame.hostAddresses) at = writeAddress(scratch, at, host);
-      return scratch.slice(0, at);
+      const at = writeTransportAddress(scratch, view, 7, frame.local);
+      return scratch.slice(0, writeAddressList(scratch, at, frame.hostAddresses, frame.type));
     }
     case 'host-addresses': {
       checkUint('socket id', frame.socketId, 0xffff);
-      if (frame.hostAddresses.length > 0xff) throw new RangeError('at most 255 host addresses fit a host-addresses frame');
-      const scratch = new Uint8Array(1 + 2 + 1 + 17 * frame.hostAddresses.length);
+      const scratch = new Uint8Array(1 + 2 + 1 + 17 * Math.min(frame.hostAddresses.length, 0x100));
       scratch[0] = BridgeFrameType.hostAddresses;
       scratch[1] = frame.socketId >> 8;
       scratch[2] = frame.socketId & 0xff;
-      scratch[3] = frame.hostAddresses.length;
-      let at = 4;
-      for (const host of frame.hostAddresses) at = writeAddress(scratch, at, host);
-      return scratch.slice(0, at);
+      return scratch.slice(0, writeAddressList(scratch, 3, frame.hostAddresses, frame.type));
     }
     case 'listen': {
       checkUint('request id', frame.requestId, 0xffffffff);
