@@ -19,6 +19,8 @@ export type ToWorker =
   | { icebridge: 'upgrade'; method: string; url: string; rawHeaders: string[]; head: string }
   | { icebridge: 'snapshot'; id: number }
   | { icebridge: 'metrics-text'; id: number; text: string }
+  /** RunningBridgeCluster.setHostAddresses: null for the host's interfaces again (IPC drops undefined). */
+  | { icebridge: 'host-addresses'; addresses: string[] | null }
   | { icebridge: 'stop' };
 
 export type FromWorker =

@@ -99,6 +99,7 @@ export async function serveAsClusterWorker(): Promise<number> {
         waiting.get(m.id)?.(m.text);
         waiting.delete(m.id);
       }
+      else if (m.icebridge === 'host-addresses') bridge.setHostAddresses(m.addresses ?? undefined);
       else if (m.icebridge === 'stop') void end(0, BridgeCloseCode.goingAway, 'bridge shutting down');
     });
     process.once('disconnect', () => void end(0, BridgeCloseCode.goingAway, 'bridge shutting down'));

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import type { BridgeMetricsSnapshot } from '../src/bridge/metrics.js';
 import { addSnapshot, clusterMetricsText, emptySnapshot, type WorkerRow } from './cluster-metrics.js';
 import { isFromWorker, type ClusterBridgeOptions, type FromWorker, type ToWorker } from './cluster-protocol.js';
-import { BRIDGE_DEFAULTS } from './options.js';
+import { BRIDGE_DEFAULTS, checkHostAddresses } from './options.js';
 
 export type { ClusterBridgeOptions } from './cluster-protocol.js';
 
@@ -69,6 +69,11 @@ export interface RunningBridgeCluster {
   snapshot(): Promise<BridgeMetricsSnapshot>;
   /** What GET /metrics serves. */
   metricsText(): Promise<string>;
+  /**
+   * RunningBridge.setHostAddresses in every worker, and in the workers that replace them later. A TypeError
+   * for what is not a list of IP addresses (at most 255).
+   */
+  setHostAddresses(addresses: string[] | undefined): void;
   /** Stops every worker (sessions closed 1001). */
   close(): Promise<void>;
 }
@@ -316,6 +321,12 @@ export async function startBridgeCluster(options: BridgeClusterOptions): Promise
     nextRestart: () => new Promise((resolve) => restartWaiters.push(resolve)),
     snapshot: async () => (await merged()).snapshot,
     metricsText,
+    setHostAddresses(addresses) {
+      checkHostAddresses(addresses);
+      // A replacement worker starts with the list; the running ones hear of it now.
+      perWorker.hostAddresses = addresses === undefined ? undefined : [...addresses];
+      for (const s of slots) if (s.worker && s.listening) toWorker(s.worker, { icebridge: 'host-addresses', addresses: perWorker.hostAddresses ?? null });
+    },
     close: stopAll,
   };
 }

@@ -320,6 +320,13 @@ export function normalizeOrigin(origin: string): string {
   return origin.trim().toLowerCase().replace(/\/+$/, '');
 }
 
+/** The `hostAddresses` option and setHostAddresses(): at most 255 IP addresses, or undefined (TypeError otherwise). */
+export function checkHostAddresses(addresses: unknown): asserts addresses is string[] | undefined {
+  if (addresses === undefined) return;
+  if (!Array.isArray(addresses) || addresses.length > 255) throw new TypeError('hostAddresses takes at most 255 IP addresses, or undefined');
+  for (const a of addresses) if (typeof a !== 'string' || !isIp(a)) throw new TypeError(`hostAddresses: not an IP address: ${String(a)}`);
+}
+
 export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOptions {
   const secrets = options.secret === undefined ? [] : Array.isArray(options.secret) ? options.secret : [options.secret];
   if (secrets.some((s) => typeof s !== 'string' || s.length === 0)) throw new TypeError('bridge option secret must be non-empty text');
@@ -336,8 +343,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
   const udpBindAddress = { IPv4: options.udpBindAddress?.IPv4 ?? '0.0.0.0', IPv6: options.udpBindAddress?.IPv6 ?? '::' };
   if (!isIp(udpBindAddress.IPv4) || udpBindAddress.IPv4.includes(':')) throw new TypeError('udpBindAddress.IPv4 must be an IPv4 address');
   if (!isIp(udpBindAddress.IPv6) || !udpBindAddress.IPv6.includes(':')) throw new TypeError('udpBindAddress.IPv6 must be an IPv6 address');
-  for (const a of options.hostAddresses ?? []) if (!isIp(a)) throw new TypeError(`hostAddresses: not an IP address: ${a}`);
-  if ((options.hostAddresses?.length ?? 0) > 255) throw new RangeError('at most 255 hostAddresses');
+  checkHostAddresses(options.hostAddresses);
   const range = options.bindPortRange ?? [1024, 65535];
   const portRange: [number, number] = [integer('bindPortRange[0]', range[0], 1024, 1, 65535), integer('bindPortRange[1]', range[1], 65535, 1, 65535)];
   if (portRange[0] > portRange[1]) throw new RangeError('bindPortRange must be [low, high] with low <= high');

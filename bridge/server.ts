@@ -8,14 +8,13 @@ import { verifyRestCredential } from '../src/net/rest-credentials.js';
 import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { BridgeCloseCode } from './close-codes.js';
 import { BridgeMetrics, bridgeMetricsText, type BridgeMetricsSnapshot, type RefusalReason } from './metrics.js';
-import { normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
+import { checkHostAddresses, normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { BridgeSession, closeWebSocket, type BridgeDriverContext } from './session.js';
 import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
 import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
 import { makeMdnsLookup, nodeBridgeMdns, type BridgeMdnsResolver } from './mdns-resolver.js';
-import { isIp } from '../src/net/ip.js';
 import { watchHostAddresses } from '../src/node/host-addresses.js';
 import { WebTransportSupervisor } from './webtransport-supervisor.js';
 import { UdpDropCounter } from './udp-drops.js';
@@ -276,9 +275,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     },
     metricsText,
     setHostAddresses(addresses) {
-      if (addresses !== undefined && (!Array.isArray(addresses) || addresses.length > 255 || !addresses.every((a) => typeof a === 'string' && isIp(a)))) {
-        throw new TypeError('setHostAddresses takes at most 255 IP addresses, or undefined');
-      }
+      checkHostAddresses(addresses);
       o.hostAddresses = addresses === undefined ? undefined : [...addresses];
       ownAddresses();
       for (const s of sessions) s.hostAddressesChanged();
