@@ -183,15 +183,17 @@ export class IceAgent extends IceAgentEventTarget {
   /**
    * gatherPolicy 'continual': gathers on a socket of an address that appeared (host, server-reflexive and
    * relayed candidates, trickled as 'icecandidate' events); the agent owns it from now on and may move the
-   * selected pair to a better pair it makes (renomination). An InvalidStateError once closed, before
-   * gather(), or with gatherPolicy 'once' (end-of-candidates has told the peer there are no more).
+   * selected pair to a better pair it makes (renomination). With `tcpType`, the socket is a TCP candidate's
+   * (as `tcpSockets` gives them: an active or a passive host candidate, RFC 6544 §5.1). An InvalidStateError
+   * once closed, before gather(), or with gatherPolicy 'once' (end-of-candidates has told the peer there are no more).
    */
-  async addSocket(socket: DatagramSocket): Promise<void> {
+  async addSocket(socket: DatagramSocket, tcpType?: 'active' | 'passive'): Promise<void> {
     if (this.closed || this.gatheringState === 'new' || this.options.gatherPolicy !== 'continual') {
       throw new DOMException(`addSocket() needs gatherPolicy 'continual' and gather() called first (gathering state ${this.gatheringState}, state ${this.engine.state})`, 'InvalidStateError');
     }
     this.ownedSockets.push(socket);
-    await this.gatherer.gather([socket]);
+    if (tcpType === undefined) await this.gatherer.gather([socket]);
+    else for (const g of tcpHostCandidates([{ socket, tcpType }])) this.onGathered(g);
   }
 
   /**

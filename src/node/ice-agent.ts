@@ -13,7 +13,7 @@ import { resolveHost } from './stun-binding.js';
 import { UdpSocket } from './udp-socket.js';
 import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { lazyNodeMdns } from './mdns-sockets.js';
-import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher } from './network-watcher.js';
+import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher, type WatchedSocket } from './network-watcher.js';
 import { TcpActiveSocket, TcpPassiveSocket, type TcpCandidateOptions } from './tcp-candidate-sockets.js';
 
 export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
@@ -251,17 +251,38 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
   if (protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp')) {
     throw new TypeError(`candidateProtocols must list 'udp' and/or 'tcp', got ${JSON.stringify(protocols)}`);
   }
-  const tcpSockets = async () => {
-    const opened: { socket: DatagramSocket; tcpType: 'active' | 'passive' }[] = [];
-    for (const h of hosts ?? current()) {
-      if (h.linkLocal) continue; // A TCP connection to fe80:: needs a zone the candidate cannot carry.
-      opened.push({ socket: new TcpActiveSocket(h.address, options.tcp), tcpType: 'active' });
-      try {
-        opened.push({ socket: await TcpPassiveSocket.listen(h.address, options.tcp), tcpType: 'passive' });
-      } catch (err) {
-        options.onBindError?.(h.address, err instanceof Error ? err : new Error(String(err)));
-      }
+  // A host's TCP candidates: an active one, and a passive one where it can listen.
+  const openTcp = async (h: HostAddress): Promise<Required<WatchedSocket>[]> => {
+    if (h.linkLocal) return []; // A TCP connection to fe80:: needs a zone the candidate cannot carry.
+    const opened: Required<WatchedSocket>[] = [{ socket: new TcpActiveSocket(h.address, options.tcp), tcpType: 'active' }];
+    try {
+      opened.push({ socket: await TcpPassiveSocket.listen(h.address, options.tcp), tcpType: 'passive' });
+    } catch (err) {
+      options.onBindError?.(h.address, err instanceof Error ? err : new Error(String(err)));
     }
+    return opened;
+  };
+  let listed: HostAddress[] = [];
+  const hostOf = (address: string) => listed.find((h) => h.address === address) ?? selectHostAddresses({ addresses: [address] })[0];
+  let watcher: NetworkWatcher | undefined;
+  // gatherPolicy 'continual': the sockets gather() opened are watched, UDP and TCP alike.
+  const watch = (opened: WatchedSocket[]) => {
+    if (!continual) return;
+    watcher ??= new NetworkWatcher(agent, {
+      list: () => (listed = current()).map((h) => h.address),
+      bind: async (address) => {
+        const host = hostOf(address);
+        const udp: WatchedSocket[] = protocols.includes('udp') ? [{ socket: await bindHost(host, options) }] : [];
+        return [...udp, ...(protocols.includes('tcp') ? await openTcp(host) : [])];
+      },
+      intervalMs: pollMs,
+      onBindError: options.onBindError,
+    });
+    watcher.adopt(opened);
+  };
+  const tcpSockets = async () => {
+    const opened = (await Promise.all((hosts ?? current()).map(openTcp))).flat();
+    watch(opened);
     return opened;
   };
   const agent: IceAgent = new IceAgent({
@@ -295,13 +316,8 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
         throw new Error(`cannot bind ${failures.join('; ')}`);
       }
       if (continual) {
-        let listed = selected;
-        new NetworkWatcher(agent, {
-          list: () => (listed = current()).map((h) => h.address),
-          bind: (address) => bindHost(listed.find((h) => h.address === address) ?? selectHostAddresses({ addresses: [address] })[0], options),
-          intervalMs: pollMs,
-          onBindError: options.onBindError,
-        }).start(sockets);
+        listed = selected;
+        watch(sockets.map((socket) => ({ socket })));
       }
       return sockets;
     },

@@ -1,7 +1,7 @@
 // Continual gathering on real UDP sockets (issue 15): two Node agents on loopback addresses, whose
 // "interfaces" (listAddresses) change while data flows. An address that goes away has its socket closed,
 // its pairs failed at once and the selected pair moved — on both sides, without an ICE restart; an address
-// that appears is bound, gathered on and trickled, and checked by the peer.
+// that appears is bound, gathered on and trickled, and checked by the peer. The same for TCP candidates.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIceAgent } from '../../src/node/ice-agent.js';
@@ -68,6 +68,49 @@ describe("gatherPolicy 'continual' on real sockets", () => {
 
       aAddresses.push('127.0.0.5');
       await until(() => fromA.some((c) => c.includes(' 127.0.0.5 ')), 5_000, 'a candidate of the new address trickled');
+      await until(async () => (await a.getStats()).some((s) => s.local.address === '127.0.0.5' && s.state === 'succeeded'), 10_000, 'a pair of the new address checked');
+    } finally {
+      clearInterval(pinger);
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('TCP candidates follow too: an address that goes away takes its active and passive candidates with it, the agents move to another TCP pair; one that appears gets both', { timeout: 30_000 }, async () => {
+    const aAddresses = ['127.0.0.2', '127.0.0.3'];
+    const bAddresses = ['127.0.0.4'];
+    const options = { gatherPolicy: 'continual' as const, networkPollIntervalMs: 100, mdns: false as const, candidateProtocols: ['tcp'] as const };
+    const a = createIceAgent({ ...options, role: 'controlling', listAddresses: () => aAddresses });
+    const b = createIceAgent({ ...options, role: 'controlled', listAddresses: () => bAddresses });
+    const fromA: string[] = [];
+    wire(a, b, fromA);
+    wire(b, a, []);
+    let bGot = 0;
+    b.addEventListener('data', () => bGot++);
+    const pinger = setInterval(() => {
+      if (a.getSelectedCandidatePair()) a.send(new Uint8Array([7]));
+    }, 20);
+    try {
+      await Promise.all([a.gather(), b.gather()]);
+      await until(() => a.state === 'connected' && bGot > 3, 10_000, 'connected over TCP with data');
+      assert.equal(a.getSelectedCandidatePair()!.local.protocol, 'tcp');
+      await until(async () => new Set((await a.getStats()).filter((s) => s.state === 'succeeded').map((s) => s.local.address)).size >= 2, 10_000, 'valid pairs from both addresses');
+
+      const lost = a.getSelectedCandidatePair()!.local.address;
+      aAddresses.splice(aAddresses.indexOf(lost), 1);
+      await until(() => {
+        const pa = a.getSelectedCandidatePair();
+        return pa !== null && pa.local.address !== lost;
+      }, 5_000, 'a off the address that went away');
+      const b0 = bGot;
+      await sleep(500);
+      assert.ok(bGot - b0 >= 5, `data after the switch: ${bGot - b0}`);
+      const gone = (await a.getStats()).filter((s) => s.local.address === lost);
+      assert.ok(gone.length > 0 && gone.every((s) => s.state === 'failed'), 'every pair of the address that went is failed');
+
+      aAddresses.push('127.0.0.5');
+      await until(() => fromA.filter((c) => c.includes(' 127.0.0.5 ')).length === 2, 5_000, 'an active and a passive candidate of the new address trickled');
+      assert.deepEqual(fromA.filter((c) => c.includes(' 127.0.0.5 ')).map((c) => / tcptype (\w+)/.exec(c)?.[1]).sort(), ['active', 'passive']);
       await until(async () => (await a.getStats()).some((s) => s.local.address === '127.0.0.5' && s.state === 'succeeded'), 10_000, 'a pair of the new address checked');
     } finally {
       clearInterval(pinger);
