@@ -147,9 +147,15 @@ export class ActiveStreamSocket extends StreamCandidateSocket {
     address: string,
     private readonly open: (to: TransportAddress) => Promise<ByteStream>,
     options: StreamCandidateOptions = {},
+    /** What else goes when it closes (the page's: the bridge socket that tells it of address changes). */
+    private readonly onRelease?: () => void,
   ) {
     super(options);
     this.localAddress = { address, port: 9 };
+  }
+
+  protected override release(): void {
+    this.onRelease?.();
   }
 
   send(bytes: Uint8Array, to: TransportAddress): void {
@@ -165,7 +171,6 @@ export class ActiveStreamSocket extends StreamCandidateSocket {
       (err: unknown) => this.connections.failed(to, err instanceof Error ? err.message : String(err)),
     );
   }
-
 }
 
 /**

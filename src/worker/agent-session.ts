@@ -6,7 +6,7 @@ import { IceAgent, type IceAgentEventObject } from '../ice/ice-agent.js';
 import { AGENT_EVENT_TYPES, type AgentEventMessage, type AgentEventType, type AgentListener, type AgentSnapshot, type IceAgentConfig } from './protocol.js';
 import { BridgeHostSockets } from './bridge-host-sockets.js';
 import { bridgeMdnsHostNames } from './bridge-mdns.js';
-import { bridgeTcpRelay, bridgeTcpSockets } from './bridge-tcp-sockets.js';
+import { BridgeTcpSockets, bridgeTcpRelay } from './bridge-tcp-sockets.js';
 
 export class AgentSession {
   readonly agent: IceAgent;
@@ -27,7 +27,9 @@ export class AgentSession {
     // Unless the page says, its host candidates are hidden as the bridge's operator wants (the hello's bit).
     const mdnsHostCandidates = options.mdnsHostCandidates ?? (connection.mdnsHostCandidates ? 'on' : 'off');
     // gatherPolicy 'continual': the host sockets follow the bridge's own address changes (bridge-host-sockets.ts).
-    const hostSockets = new BridgeHostSockets(connection, families, options.gatherPolicy === 'continual');
+    const continual = options.gatherPolicy === 'continual';
+    const hostSockets = new BridgeHostSockets(connection, families, continual);
+    const tcpSockets = new BridgeTcpSockets(connection, families, continual);
     this.agent = new IceAgent({
       ...options,
       mdnsHostCandidates,
@@ -35,16 +37,16 @@ export class AgentSession {
       mdns: bridgeMdnsHostNames(connection),
       // The bridge's UDP sockets are this agent's host sockets: their addresses are the bridge host's.
       sockets: async () => (candidateProtocols.includes('udp') ? hostSockets.open() : []),
-      // TCP candidates: active, and passive where the bridge listens for pages (bridge-tcp-sockets.ts);
-      // relayed ones from RFC 6062 allocations whose connections are bridge streams.
-      ...(candidateProtocols.includes('tcp') ? { tcpSockets: () => bridgeTcpSockets(connection, families), openTcpRelay: bridgeTcpRelay(connection) } : {}),
+      // TCP candidates: active, and passive where the bridge listens for pages (bridge-tcp-sockets.ts), both
+      // following the bridge's address changes too; relayed ones from RFC 6062 allocations over bridge streams.
+      ...(candidateProtocols.includes('tcp') ? { tcpSockets: () => tcpSockets.open(), openTcpRelay: bridgeTcpRelay(connection) } : {}),
       // Server names resolve on the bridge host, where the datagrams go from. The gatherer asks per host
       // family; without a family asked, one family in use is the one to ask for.
       resolve: (host, family) => connection.resolveHost(host, family ?? only),
       // turn:…?transport=tcp and turns: over bridge streams (the bridge checks the TLS certificate).
       openStreamSocket: connection.openStreamSocket,
     });
-    hostSockets.agent = this.agent;
+    hostSockets.agent = tcpSockets.agent = this.agent;
     for (const type of AGENT_EVENT_TYPES) this.agent.addEventListener(type, (e) => this.forward(type, e as IceAgentEventObject));
   }
 

@@ -101,4 +101,50 @@ describe("the bridge's own address changes reach the page", () => {
       bridge.setHostAddresses(['127.0.0.2']);
     }
   });
+
+  for (const allowListen of [true, false]) {
+    it(`TCP candidates follow too (${allowListen ? 'active and passive: the listener hears of the change' : 'active only: a kept UDP socket hears of it'}); the selected TCP pair moves, no restart`, { timeout: 30_000 }, async (t) => {
+      const tcpBridge = await startTestBridge({ udpBindAddress: { IPv4: '0.0.0.0', IPv6: '::' }, hostAddresses: ['127.0.0.2'], allowListen, listenPortRange: [1024, 65535] });
+      const s = new IcebridgeService({ WebSocket: WS });
+      const peer = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', candidateProtocols: ['tcp'] });
+      const events: AgentEventMessage[] = [];
+      try {
+        const page = await s.createAgent({ bridge: tokenUrl(tcpBridge), role: 'controlling', gatherPolicy: 'continual', candidateProtocols: ['tcp'] }, (e) => {
+          events.push(e);
+          if (e.type === 'icecandidate' && e.candidate) void peer.addRemoteCandidate(e.candidate);
+        });
+        peer.addEventListener('icecandidate', (e) => s.agentAddRemoteCandidate(page.id, e.candidate ?? null));
+        const received: string[] = [];
+        peer.addEventListener('data', (e) => received.push(new TextDecoder().decode(e.data)));
+        await peer.setRemoteParameters(page.localParameters);
+        s.agentSetRemoteParameters(page.id, peer.localParameters);
+        await Promise.all([s.agentGather(page.id), peer.gather()]);
+        const selectedAt = (address: string) => {
+          const pair = s.agentGetSelectedCandidatePair(page.id);
+          return pair?.local.protocol === 'tcp' && pair.local.address === address;
+        };
+        await until(() => selectedAt('127.0.0.2'), 10_000, 'a TCP pair on 127.0.0.2 selected');
+
+        const changedAt = Date.now();
+        tcpBridge.setHostAddresses(['127.0.0.3']);
+        await until(() => selectedAt('127.0.0.3'), 10_000, "the selected TCP pair on the bridge's new address").catch(async (e: Error) => {
+          throw new Error(`${e.message}: ${JSON.stringify(events.map((x) => [x.type, x.state, x.selectedPair?.local.address]))}`);
+        });
+        const switchMs = Date.now() - changedAt;
+        const candidates = events.filter((e) => e.type === 'icecandidate' && e.candidate).map((e) => parseCandidate(e.candidate!.candidate));
+        const want = (address: string) => (allowListen ? [`${address} active`, `${address} passive`] : [`${address} active`]);
+        assert.deepEqual(candidates.map((c) => `${c.address} ${c.tcpType}`).sort(), [...want('127.0.0.2'), ...want('127.0.0.3')].sort(), 'the new address’s TCP candidates were trickled');
+        const stats = await s.agentGetStats(page.id);
+        assert.ok(stats.filter((p) => p.local.address === '127.0.0.2').every((p) => p.state === 'failed'), 'the old address’s pairs failed');
+        assert.deepEqual([...new Set(events.map((e) => e.localParameters.usernameFragment))], [page.localParameters.usernameFragment], 'no ICE restart');
+        assert.ok(s.agentSend(page.id, 'after the move'));
+        await until(() => received.includes('after the move'), 5000, 'data over the new TCP pair at the peer');
+        t.diagnostic(`selected TCP pair moved ${switchMs} ms after setHostAddresses`);
+      } finally {
+        s.close();
+        await peer.close();
+        await tcpBridge.close();
+      }
+    });
+  }
 });
