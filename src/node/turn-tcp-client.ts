@@ -1,14 +1,14 @@
-// openTurnTcpAllocation(): an RFC 6062 TCP allocation from Node — a control connection (TCP or TLS) running
-// the isomorphic TurnTcpAllocation engine, and one new connection per peer that ConnectionBinds and then is
+// openTurnTcpAllocation(): an RFC 6062 TCP allocation from Node — a control connection (TCP or TLS) run by
+// the isomorphic turn/tcp-allocation-control.ts, and one new connection per peer that ConnectionBinds and then is
 // the peer stream. A peer stream is the node:net (or node:tls) Socket of that data connection itself: a
 // Duplex carrying the peer's bytes as-is (§4.5); ending or destroying it ends the peer connection (§4.6).
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
-import { EngineDriver } from '../net/driver.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { decodeStunOrUndefined } from '../stun/decode.js';
 import { TurnError } from '../turn/errors.js';
-import { TurnTcpAllocation, type TurnTcpAllocationEvent, type TurnTcpAllocationOptions } from '../turn/tcp-allocation.js';
+import type { TurnTcpAllocationOptions } from '../turn/tcp-allocation.js';
+import { openTcpAllocationControl } from '../turn/tcp-allocation-control.js';
 import { ConnectionBinder, stunMessageLength } from '../turn/tcp-connection-bind.js';
 import { StreamSocket } from './stream-socket.js';
 
@@ -43,124 +43,28 @@ export async function openTurnTcpAllocation(options: OpenTurnTcpAllocationOption
   const transport = options.transport ?? 'tcp';
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const tls = transport === 'tls' ? (options.tls ?? {}) : undefined;
-  const control = await StreamSocket.connect({ host: options.server.address, port: options.server.port, tls: tls ?? false, connectTimeoutMs });
-  const engine = new TurnTcpAllocation({ ...options, server: control.remoteAddress });
-  const connects = new Map<string, { resolve: (id: number) => void; reject: (err: Error) => void }>();
-  const permissions = new Map<string, { resolve: () => void; reject: (err: Error) => void }[]>();
-  let allocated: ((relayed: TransportAddress, mapped: TransportAddress | undefined) => void) | undefined;
-  let failed: ((err: Error) => void) | undefined;
-  let handle: TurnTcpAllocationHandle | undefined;
-  let ended = false;
-
+  const socket = await StreamSocket.connect({ host: options.server.address, port: options.server.port, tls: tls ?? false, connectTimeoutMs });
+  const control = await openTcpAllocationControl(socket, { ...options, server: socket.remoteAddress }, connectTimeoutMs);
   const openData = (connectionId: number): Promise<Socket> =>
-    bindDataConnection(options, transport, tls, connectTimeoutMs, new ConnectionBinder(engine.credentials, connectionId));
-
-  const onEvent = (event: TurnTcpAllocationEvent): void => {
-    switch (event.type) {
-      case 'allocated':
-        allocated?.(event.relayed, event.mapped);
-        break;
-      case 'connect': {
-        const key = peerKey(event.peer);
-        const waiter = connects.get(key);
-        connects.delete(key);
-        if (event.error !== undefined || event.connectionId === undefined) waiter?.reject(event.error ?? new Error('Connect failed'));
-        else waiter?.resolve(event.connectionId);
-        break;
-      }
-      case 'permission': {
-        const waiters = permissions.get(event.peer) ?? [];
-        permissions.delete(event.peer);
-        for (const w of waiters) if (event.error) w.reject(event.error);
-        else w.resolve();
-        break;
-      }
-      case 'connection-attempt': {
-        const accept = handle?.onconnection;
-        if (!accept) break; // §5.3: no ConnectionBind, so the server closes it after its timeout
-        openData(event.connectionId).then(
-          (stream) => accept(stream, event.peer),
-          () => {},
-        );
-        break;
-      }
-      case 'closed':
-        end(event.error);
-    }
-  };
-  const driver = new EngineDriver(engine, { onEvent });
-  driver.attach(0, control);
-
-  const end = (error?: TurnError): void => {
-    if (ended) return;
-    ended = true;
-    const reason = error ?? new TurnError(0, 'the TCP allocation closed', 'allocate', 'closed');
-    failed?.(reason);
-    for (const w of connects.values()) w.reject(reason);
-    for (const list of permissions.values()) for (const w of list) w.reject(reason);
-    connects.clear();
-    permissions.clear();
-    control.onclose = null;
-    driver.poll(); // the deallocating Refresh, if any, goes out before the connection closes
-    driver.close();
-    control.close();
-    handle?.onclose?.(error);
-  };
-  control.onclose = () => {
-    engine.close(driver.clock.now());
-    end(new TurnError(0, 'the control connection closed', 'allocate', 'closed'));
-  };
-
-  const result = await new Promise<{ relayed: TransportAddress; mapped: TransportAddress | undefined }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new TurnError(408, 'no answer to the Allocate', 'allocate', 'timeout'));
-      end();
-    }, connectTimeoutMs);
-    allocated = (relayed, mapped) => {
-      clearTimeout(timer);
-      resolve({ relayed, mapped });
-    };
-    failed = (err) => {
-      clearTimeout(timer);
-      reject(err);
-    };
-    engine.allocate(driver.clock.now());
-    driver.poll();
-  });
-  failed = undefined;
-
-  handle = {
-    relayedAddress: result.relayed,
-    mappedAddress: result.mapped,
+    bindDataConnection(options, transport, tls, connectTimeoutMs, new ConnectionBinder(control.credentials, connectionId));
+  const handle: TurnTcpAllocationHandle = {
+    relayedAddress: control.relayedAddress,
+    mappedAddress: control.mappedAddress,
     onconnection: null,
     onclose: null,
-    createPermission(peerIp) {
-      if (ended) return Promise.reject(new TurnError(0, 'the TCP allocation is closed', 'permission', 'closed'));
-      return new Promise<void>((resolve, reject) => {
-        const list = permissions.get(peerIp) ?? [];
-        list.push({ resolve, reject });
-        permissions.set(peerIp, list);
-        engine.createPermission(peerIp, driver.clock.now());
-        driver.poll();
-      });
-    },
-    async connect(peer) {
-      if (ended) throw new TurnError(0, 'the TCP allocation is closed', 'allocate', 'closed');
-      const key = peerKey(peer);
-      if (connects.has(key)) throw new TurnError(446, 'a Connect to this peer is in progress', 'allocate', 'limit');
-      const connectionId = await new Promise<number>((resolve, reject) => {
-        connects.set(key, { resolve, reject });
-        engine.connect(peer, driver.clock.now());
-        driver.poll();
-      });
-      return openData(connectionId);
-    },
-    close() {
-      if (ended) return;
-      engine.close(driver.clock.now());
-      end();
-    },
+    createPermission: (peerIp) => control.createPermission(peerIp),
+    connect: async (peer) => openData(await control.connect(peer)),
+    close: () => control.close(),
   };
+  control.onattempt = (connectionId, peer) => {
+    const accept = handle.onconnection;
+    if (!accept) return; // §5.3: no ConnectionBind, so the server closes it after its timeout
+    openData(connectionId).then(
+      (stream) => accept(stream, peer),
+      () => {},
+    );
+  };
+  control.onclose = (error) => handle.onclose?.(error);
   return handle;
 }
 
@@ -223,8 +127,4 @@ function bindDataConnection(
       socket.write(binder.start());
     });
   });
-}
-
-function peerKey(peer: TransportAddress): string {
-  return `${peer.address}|${peer.port}`;
 }

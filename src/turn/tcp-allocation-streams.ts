@@ -1,15 +1,14 @@
 // An RFC 6062 TCP allocation over byte streams, for any runtime that can open one to the TURN server — the
-// page's bridge streams among them: the control connection runs the sans-I/O TurnTcpAllocation (framed as
-// RFC 8489 §6.2.2 STUN over TCP), and each peer that connects to the relayed address (CONNECTION-ATTEMPT,
-// §4.4) gets a new connection that ConnectionBinds and then carries the peer's bytes as they are (§4.5).
-// What passive relayed ICE-TCP candidates need (ice/tcp-relays.ts); a Connect (§4.3) is not offered here —
-// node/turn-tcp-client.ts has the whole client over node:net.
-import { EngineDriver } from '../net/driver.js';
+// page's bridge streams among them: the control connection is tcp-allocation-control.ts's, and each peer
+// that connects to the relayed address (CONNECTION-ATTEMPT, §4.4) gets a new connection that ConnectionBinds
+// and then carries the peer's bytes as they are (§4.5). What passive relayed ICE-TCP candidates need
+// (ice/tcp-relays.ts); a Connect (§4.3) is not offered here — node/turn-tcp-client.ts has one over node:net.
 import { FramedStreamSocket, type ByteStream } from '../net/framed-stream-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { decodeStunOrUndefined } from '../stun/decode.js';
 import { TurnError } from './errors.js';
-import { TurnTcpAllocation, type TurnTcpAllocationEvent, type TurnTcpAllocationOptions } from './tcp-allocation.js';
+import type { TurnTcpAllocationOptions } from './tcp-allocation.js';
+import { openTcpAllocationControl } from './tcp-allocation-control.js';
 import { ConnectionBinder, stunMessageLength } from './tcp-connection-bind.js';
 
 /** A TCP allocation whose peers connect to it: what a passive relayed TCP candidate is made of. */
@@ -35,100 +34,25 @@ export interface StreamTcpAllocationOptions extends TurnTcpAllocationOptions {
 /** Resolves once the allocation is made; rejects with a TurnError (its code: 401, 437, 486, 408 for no answer). */
 export async function openStreamTcpAllocation(options: StreamTcpAllocationOptions): Promise<TcpRelayAllocation> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const control = new FramedStreamSocket(await options.connect(), { address: '0.0.0.0', port: 0 }, options.server);
-  const engine = new TurnTcpAllocation(options);
-  const permissions = new Map<string, { resolve: () => void; reject: (err: Error) => void }[]>();
-  let settle: ((error?: TurnError) => void) | undefined;
-  let ended = false;
-  let allocation: TcpRelayAllocation | undefined;
-  let addresses: { relayed: TransportAddress; mapped: TransportAddress | undefined } | undefined;
-
-  const end = (error?: TurnError): void => {
-    if (ended) return;
-    ended = true;
-    const reason = error ?? new TurnError(0, 'the TCP allocation closed', 'allocate', 'closed');
-    settle?.(reason);
-    for (const list of permissions.values()) for (const w of list) w.reject(reason);
-    permissions.clear();
-    control.onclose = null;
-    driver.poll(); // the deallocating Refresh, if any, goes out before the connection closes
-    driver.close();
-    control.close();
-    allocation?.onclose?.(error);
-  };
-  const onEvent = (event: TurnTcpAllocationEvent): void => {
-    switch (event.type) {
-      case 'allocated':
-        addresses = { relayed: event.relayed, mapped: event.mapped };
-        settle?.();
-        break;
-      case 'permission': {
-        const waiters = permissions.get(event.peer) ?? [];
-        permissions.delete(event.peer);
-        for (const w of waiters) if (event.error) w.reject(event.error);
-        else w.resolve();
-        break;
-      }
-      case 'connection-attempt': {
-        const accept = allocation?.onconnection;
-        if (!accept) break; // §5.3: no ConnectionBind, so the server closes it after its timeout
-        bindDataConnection(options.connect, new ConnectionBinder(engine.credentials, event.connectionId), timeoutMs).then(
-          (stream) => (ended ? stream.close() : accept(stream, event.peer)),
-          () => {},
-        );
-        break;
-      }
-      case 'closed':
-        end(event.error);
-        break;
-      case 'connect':
-        break; // no Connect is sent from here
-    }
-  };
-  const driver = new EngineDriver(engine, { onEvent });
-  driver.attach(0, control);
-  control.onclose = () => {
-    engine.close(driver.clock.now());
-    end(new TurnError(0, 'the control connection closed', 'allocate', 'closed'));
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      settle = undefined;
-      reject(new TurnError(408, 'no answer to the Allocate', 'allocate', 'timeout'));
-      end();
-    }, timeoutMs);
-    settle = (error) => {
-      clearTimeout(timer);
-      settle = undefined;
-      if (error) reject(error);
-      else resolve();
-    };
-    engine.allocate(driver.clock.now());
-    driver.poll();
-  });
-
-  allocation = {
-    relayedAddress: addresses!.relayed,
-    mappedAddress: addresses!.mapped,
+  const framed = new FramedStreamSocket(await options.connect(), { address: '0.0.0.0', port: 0 }, options.server);
+  const control = await openTcpAllocationControl(framed, options, timeoutMs);
+  const allocation: TcpRelayAllocation = {
+    relayedAddress: control.relayedAddress,
+    mappedAddress: control.mappedAddress,
     onconnection: null,
     onclose: null,
-    createPermission(peerIp) {
-      if (ended) return Promise.reject(new TurnError(0, 'the TCP allocation is closed', 'permission', 'closed'));
-      return new Promise<void>((resolve, reject) => {
-        const list = permissions.get(peerIp) ?? [];
-        list.push({ resolve, reject });
-        permissions.set(peerIp, list);
-        engine.createPermission(peerIp, driver.clock.now());
-        driver.poll();
-      });
-    },
-    close() {
-      if (ended) return;
-      engine.close(driver.clock.now());
-      end();
-    },
+    createPermission: (peerIp) => control.createPermission(peerIp),
+    close: () => control.close(),
   };
+  control.onattempt = (connectionId, peer) => {
+    const accept = allocation.onconnection;
+    if (!accept) return; // §5.3: no ConnectionBind, so the server closes it after its timeout
+    bindDataConnection(options.connect, new ConnectionBinder(control.credentials, connectionId), timeoutMs).then(
+      (stream) => (control.ended ? stream.close() : accept(stream, peer)),
+      () => {},
+    );
+  };
+  control.onclose = (error) => allocation.onclose?.(error);
   return allocation;
 }
 
