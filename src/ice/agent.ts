@@ -5,31 +5,31 @@ import { HmacSha1 } from '../crypto/index.js';
 import type { DestinationUnreachableError } from '../net/datagram-socket.js';
 import type { DatagramSource, Engine, SocketId, Transmit } from '../net/engine.js';
 import { Queue } from '../net/engine.js';
-import type { TransportAddress } from '../net/transport-address.js';
-import { classifyDatagram } from '../stun/classify.js';
-import { decodeStunOrUndefined } from '../stun/decode.js';
 import { shortTermKey } from '../stun/integrity.js';
-import { StunMethod } from '../stun/constants.js';
 import { TransactionTable } from '../stun/transactions.js';
-import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_FAILOVER_SILENCE_MS, ICE_INBOUND_TCP_WAIT_MS, ICE_MIN_RTO_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
-import { peerReflexivePriority, type IceCandidate } from './candidate.js';
+import { ICE_DIRECT_NOMINATION_DELAY_MS, ICE_FAILOVER_SILENCE_MS, ICE_INBOUND_TCP_WAIT_MS, ICE_NOMINATION_DELAY_MS, ICE_TA_MS } from '../timing.js';
+import type { IceCandidate } from './candidate.js';
 import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import { Checklist } from './checklist.js';
 import { CheckPacer } from './check-pacer.js';
-import { encodeCheckRequest, type IceRole } from './checks.js';
+import type { IceRole } from './checks.js';
 import type { IceAgentCounters, IceAgentEngineOptions, IceAgentEvent, IceParameters, IceTransportState } from './agent-options.js';
 import { ConsentFreshness } from './consent.js';
 import { RemoteCandidates } from './remote-candidates.js';
-import { handleCheckResponse, type CheckTransaction, type ResponseContext } from './check-response.js';
-import { nextTransportState } from './transport-state.js';
+import type { CheckTransaction, ResponseContext } from './check-response.js';
+import { updateTransportState } from './transport-state.js';
 import { generatePassword, generateTieBreaker, generateUfrag } from './credentials.js';
-import { answerCheck, type InboundContext } from './inbound-check.js';
+import type { InboundContext } from './inbound-check.js';
+import { receiveDatagram } from './inbound-datagram.js';
 import { strategyFor, type RoleContext, type RoleStrategy } from './roles.js';
-import { failOver, followPeer, type FailoverContext } from './failover.js';
+import { followPeer, type FailoverContext } from './failover.js';
+import { dropLocalCandidates, refuseDestination } from './path-loss.js';
+import { expireChecks, runConsent, sendCheck, transmit } from './outbound-check.js';
 
 export type { IceAgentCounters, IceAgentEngineOptions, IceAgentEvent, IceParameters, IceTransportState } from './agent-options.js';
 
-
+// It meets the contexts of inbound-datagram.ts, outbound-check.ts, path-loss.ts and transport-state.ts too,
+// checked where it passes itself: listed here, they would have to be named in the API reference.
 export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, InboundContext, ResponseContext, FailoverContext {
   readonly checklist: Checklist;
   readonly counters: IceAgentCounters = { malformed: 0, rejectedChecks: 0, unexpectedData: 0, unsendable: 0, unreachable: 0 };
@@ -38,7 +38,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   readonly nominationDelayMs: number;
   readonly directNominationDelayMs: number;
   readonly localCandidates: LocalCandidate[] = [];
-  private readonly remote: RemoteCandidates;
+  /** @internal */
+  readonly remote: RemoteCandidates;
   state: IceTransportState = 'new';
   selectedPair: CandidatePair | undefined;
   remoteParameters: IceParameters | undefined;
@@ -46,8 +47,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
 
   private usernameFragment: string;
   private password: string;
-  // Internals that inbound-check.ts and check-response.ts work on (their InboundContext and
-  // ResponseContext); not for applications.
+  // Internals that the modules the agent delegates to (inbound-check.ts, check-response.ts, outbound-check.ts,
+  // transport-state.ts...) work on, through their contexts; not for applications.
   /** @internal Our password, keyed. */
   localKey: HmacSha1;
   /** @internal The peer's password, keyed. */
@@ -60,17 +61,18 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   readonly consent: ConsentFreshness;
   private readonly transmits = new Queue<Transmit>();
   private readonly events = new Queue<IceAgentEvent>();
-  private readonly taMs: number;
+  /** @internal */
+  readonly taMs: number;
   private readonly pacer: CheckPacer;
   private readonly random: () => number;
   /** The peer's parameters changed (it restarted) since our last restart. */
   private remoteRestarted = false;
   private readonly renomination: boolean;
   private readonly failoverSilenceMs: number;
-  /** Since when the agent waits for the peer's active TCP candidate to connect (no pair of its own to check). */
-  private awaitingInboundSince: number | undefined;
-  /** The last NOMINATION counter sent (draft-thatcher-ice-renomination §3). */
-  private nominationCounter = 0;
+  /** @internal Since when the agent waits for the peer's active TCP candidate to connect (no pair of its own to check). */
+  awaitingInboundSince: number | undefined;
+  /** @internal The last NOMINATION counter sent (draft-thatcher-ice-renomination §3). */
+  nominationCounter = 0;
 
   constructor(options: IceAgentEngineOptions = {}) {
     this.lite = options.lite ?? false;
@@ -131,21 +133,9 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
    * pairs fail now, not at consent expiry; the selected pair among them is replaced (failover.ts).
    */
   removeLocalCandidates(socket: SocketId, now: number, reason = 'the local address went away'): CandidatePair[] {
-    for (let i = this.localCandidates.length - 1; i >= 0; i--) if (this.localCandidates[i].socket === socket) this.localCandidates.splice(i, 1);
-    for (const t of [...this.transactions]) if (t.socket === socket) this.transactions.cancel(t.transactionId);
-    const failed = this.checklist.failLocal(socket, reason);
-    if (this.selectedPair && failed.includes(this.selectedPair) && !failOver(this, this.selectedPair, reason, now)) {
-      if (this.localGatheringComplete) this.consent.expire(now);
-      else {
-        // RFC 8838 §8: while candidates may still come (continual gathering: a new address is being gathered
-        // on) this is no failure: disconnected, checks go on, and a pair of the new candidates is selected.
-        this.selectedPair = undefined;
-        this.consent.stop();
-        this.setState('disconnected', now);
-      }
-    }
+    const failed = dropLocalCandidates(this, socket, reason, now);
     this.strategy.update(this, now);
-    this.updateState(now);
+    updateTransportState(this, now);
     return failed;
   }
 
@@ -164,7 +154,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
 
   setLocalGatheringComplete(now: number): void {
     this.localGatheringComplete = true;
-    this.updateState(now);
+    updateTransportState(this, now);
   }
 
   /** The peer's ufrag/pwd. New values for a peer we already knew mean it restarted ICE (§9). */
@@ -186,7 +176,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   addRemoteCandidate(candidate: IceCandidate | null, now: number): boolean {
     if (candidate === null) {
       this.remote.endOfCandidates = true;
-      this.updateState(now);
+      updateTransportState(this, now);
       return true;
     }
     const result = this.remote.add(candidate);
@@ -231,7 +221,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
       this.counters.unsendable++;
       return false;
     }
-    this.transmit(pair, data, now);
+    transmit(this, pair, data, now);
     pair.stats.bytesSent += data.length;
     return true;
   }
@@ -247,24 +237,10 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
 
   handleDatagram(bytes: Uint8Array, source: DatagramSource, now: number): void {
     if (this.state === 'closed') return;
-    if (classifyDatagram(bytes) !== 'stun') {
-      this.receiveData(bytes, source, now);
-      return;
-    }
-    const message = decodeStunOrUndefined(bytes);
-    if (!message) {
-      this.counters.malformed++;
-      return;
-    }
-    if (message.method !== StunMethod.Binding) {
-      this.counters.malformed++;
-      return;
-    }
-    if (message.class === 'request') answerCheck(this, message, source, now);
-    else if (message.class === 'success' || message.class === 'error') handleCheckResponse(this, message, source, now);
-    // Binding indications are keepalives (§11): nothing to do.
+    // Data and malformed datagrams change nothing for the checks or the state.
+    if (!receiveDatagram(this, bytes, source, now)) return;
     this.pacer.wake();
-    this.updateState(now);
+    updateTransportState(this, now);
   }
 
   /**
@@ -275,42 +251,22 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
    */
   handleUnreachable(error: DestinationUnreachableError, source: DatagramSource, now: number): void {
     if (this.state === 'closed') return;
-    this.counters.unreachable++;
-    // A TURN permission is per IP (RFC 8656 §9): the server refuses every port of a forbidden peer.
-    const anyPort = error.code === 'peer-forbidden';
-    this.transactions.abandonTo(source.socket, source.from);
-    if (anyPort) {
-      const refused = [...this.transactions].filter((t) => t.socket === source.socket && t.to.address === source.from.address);
-      for (const t of refused) this.transactions.cancel(t.transactionId);
-    }
-    const failed = this.checklist.failTowards(source.socket, source.from, anyPort, error.message);
-    this.events.push({ type: 'unreachable', error, socket: source.socket, pairs: failed });
-    if (this.selectedPair && failed.includes(this.selectedPair) && !failOver(this, this.selectedPair, error.message, now)) this.consent.expire(now);
+    refuseDestination(this, error, source, now);
     this.pacer.wake();
     this.strategy.update(this, now);
-    this.updateState(now);
+    updateTransportState(this, now);
   }
 
   handleTimeout(now: number): void {
     if (this.state === 'closed') return;
-    const { retransmit, timedOut } = this.transactions.expire(now);
-    for (const t of retransmit) this.transmits.push({ socket: t.socket, to: t.to, bytes: t.request });
-    if (timedOut.length > 0) this.pacer.wake();
-    for (const t of timedOut) {
-      // §7.2.5.2.3: a check that times out fails its pair; a lost consent check only waits for expiry.
-      if (t.context.kind === 'check' && t.context.pair.inFlight === t.transactionId) {
-        t.context.pair.inFlight = undefined;
-        t.context.pair.state = 'failed';
-        t.context.pair.failureReason = `no answer to the check within ${Math.round((now - t.startedAt) / 100) / 10} s (RFC 8489 §6.2.1 retransmissions)`;
-      }
-    }
+    if (expireChecks(this, now)) this.pacer.wake();
     if (this.canCheck()) {
       const pair = this.pacer.take(now);
-      if (pair) this.sendCheck(pair, pair.nominating, now);
+      if (pair) sendCheck(this, pair, pair.nominating, now);
     }
-    this.runConsent(now);
+    runConsent(this, now);
     this.strategy.update(this, now);
-    this.updateState(now);
+    updateTransportState(this, now);
   }
 
   pollTransmit(): Transmit | undefined {
@@ -349,7 +305,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.selected(best);
     // Consent on the selected pair (RFC 7675); a lite agent sends no checks at all.
     if (this.strategy.sendsChecks) this.consent.start(now);
-    this.updateState(now);
+    updateTransportState(this, now);
   }
 
   /** @internal */
@@ -365,15 +321,15 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   heardFrom(pair: CandidatePair, now: number, data: boolean): void {
     if (!followPeer(this, pair, data ? this.failoverSilenceMs : this.consent.disconnectedAfterMs, now)) return;
     this.strategy.update(this, now);
-    this.updateState(now);
+    updateTransportState(this, now);
   }
 
   // ---- Internals ------------------------------------------------------------------------------------
 
   private lastNow = 0;
 
-  /** Something changed that may allow an immediate check. */
-  private touch(now: number): void {
+  /** @internal Something changed that may allow an immediate check. */
+  touch(now: number): void {
     this.lastNow = now;
     this.pacer.wake();
     if (this.state === 'new' && this.remoteParameters && this.checklist.pairs.length > 0) this.setState('checking', now);
@@ -390,64 +346,6 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.checklist.add(local, remote, this.role === 'controlling');
   }
 
-  /** Starts a check (or a consent check, RFC 7675 §5.1: the same Binding request) on `pair`. */
-  private sendCheck(pair: CandidatePair, useCandidate: boolean, now: number, consent = false): void {
-    if (!this.remoteParameters || !this.remoteKey) return;
-    const local = pair.local.candidate;
-    const { transactionId, bytes } = encodeCheckRequest({
-      localUfrag: this.usernameFragment,
-      remoteUfrag: this.remoteParameters.usernameFragment,
-      remoteKey: this.remoteKey,
-      // §7.1.1: PRIORITY is what a peer-reflexive candidate from this base would get.
-      priority: peerReflexivePriority(local),
-      role: this.role,
-      tieBreaker: this.tieBreaker,
-      useCandidate: useCandidate && this.role === 'controlling',
-      nomination: useCandidate && this.role === 'controlling' && this.renominating ? (pair.nomination = ++this.nominationCounter) : undefined,
-    });
-    pair.stats.requestsSent++;
-    pair.stats.lastRequestTimestamp = now;
-    if (consent) {
-      pair.stats.consentRequestsSent++;
-      this.transactions.start(transactionId, bytes, pair.remoteAddress, pair.local.socket, now, { kind: 'consent', pair });
-    } else {
-      // §14.3 (the RFC 5245 form): RTO = MAX(500 ms, Ta × (Waiting + In-Progress)).
-      const rto = Math.max(ICE_MIN_RTO_MS, this.taMs * this.checklist.active);
-      pair.state = 'in-progress';
-      pair.inFlight = transactionId;
-      this.transactions.start(transactionId, bytes, pair.remoteAddress, pair.local.socket, now, { kind: 'check', pair, useCandidate, role: this.role }, false, rto);
-    }
-    this.transmit(pair, bytes, now);
-  }
-
-  private transmit(pair: CandidatePair, bytes: Uint8Array, now: number): void {
-    pair.stats.packetsSent++;
-    pair.stats.lastPacketSentTimestamp = now;
-    this.transmits.push({ socket: pair.local.socket, to: pair.remoteAddress, bytes });
-  }
-
-  private receiveData(bytes: Uint8Array, source: DatagramSource, now: number): void {
-    // The selected pair first: during a restart a new, unchecked pair with the same addresses exists (§9).
-    const selected = this.selectedPair;
-    const pair = selected && selected.local.socket === source.socket && sameAddress(selected.remote, source.from) ? selected : this.checklist.find(source.socket, source.from);
-    // §12.2 / RFC 7675: data only from a peer that has proven it holds the credentials.
-    if (!pair || (!pair.valid && pair.stats.requestsReceived === 0)) {
-      this.counters.unexpectedData++;
-      return;
-    }
-    pair.stats.packetsReceived++;
-    pair.stats.bytesReceived += bytes.length;
-    pair.stats.lastPacketReceivedTimestamp = now;
-    this.events.push({ type: 'data', data: bytes, pair });
-    this.heardFrom(pair, now, true);
-  }
-
-  private runConsent(now: number): void {
-    const pair = this.selectedPair;
-    if (!pair || !this.consent.running) return;
-    if (this.consent.takeDueCheck(now)) this.sendCheck(pair, false, now, true);
-  }
-
   /** @internal */
   get localUfrag(): string {
     return this.usernameFragment;
@@ -458,9 +356,14 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     return this;
   }
 
-  /** @internal Queues a datagram (an answer to a check). */
+  /** @internal Queues a datagram: a check, an answer to one, or data. */
   reply(transmit: Transmit): void {
     this.transmits.push(transmit);
+  }
+
+  /** @internal Queues an event for the application. */
+  emit(event: IceAgentEvent): void {
+    this.events.push(event);
   }
 
   /** @internal */
@@ -492,68 +395,11 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     if (this.state !== 'new' && this.state !== 'closed') this.setState(this.selectedPair ? 'connected' : 'new', now);
   }
 
-  private updateState(now: number): void {
-    if (this.state === 'closed') return;
-    this.lastNow = now;
-    let consent = this.selectedPair && this.consent.running ? this.consent.status(now) : undefined;
-    // RFC 7675 §5.1: consent lost — stop sending on the pair, and carry on over another if one is valid.
-    if (consent === 'expired') {
-      if (failOver(this, this.selectedPair!, 'consent expired (RFC 7675 §5.1)', now)) consent = this.consent.status(now);
-      else this.consent.stop();
-    }
-    const next = nextTransportState({
-      current: this.state,
-      selected: this.selectedPair !== undefined,
-      consent,
-      gatheringDone: this.localGatheringComplete && this.remote.endOfCandidates,
-      checking: this.remoteParameters !== undefined && this.checklist.pairs.length > 0,
-      hopeless: (this.checklist.pairs.length === 0 || this.checklist.allFailed) && !this.awaitingInbound(now),
-      sendsChecks: this.strategy.sendsChecks && this.remoteParameters !== undefined,
-    });
-    // A usable pair is 'connected' before it is 'completed' (RTCIceTransportState), even when nomination and
-    // the end of candidates land in one step: listeners waiting for 'connected' must see it.
-    if (next === 'completed' && (this.state === 'new' || this.state === 'checking')) this.setState('connected', now);
-    this.setState(next, now);
-  }
-
-  /** RFC 6544 §6.2: our passive TCP candidate and their active one make no pair to check: their connection will. */
-  private awaitingInbound(now: number): boolean {
-    const waiting =
-      this.localCandidates.some((l) => l.candidate.protocol === 'tcp' && l.candidate.tcpType === 'passive') &&
-      this.remote.list.some((r) => r.protocol === 'tcp' && r.tcpType === 'active');
-    if (!waiting) {
-      this.awaitingInboundSince = undefined;
-      return false;
-    }
-    this.awaitingInboundSince ??= now;
-    return now < this.awaitingInboundSince + ICE_INBOUND_TCP_WAIT_MS;
-  }
-
-  private setState(state: IceTransportState, now: number): void {
+  /** @internal */
+  setState(state: IceTransportState, now: number): void {
     this.lastNow = now;
     if (this.state === state) return;
     this.state = state;
     this.events.push({ type: 'statechange', state });
   }
-
-
-  /** §7.3.1.3: the pair for a check from `from` on `socket`, learning a peer-reflexive candidate if needed. */
-  /** @internal */
-  pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined {
-    const existing = this.checklist.find(socket, from);
-    if (existing) return existing;
-    const local = this.localCandidates.find((l) => l.socket === socket && l.candidate.type !== 'srflx' && l.candidate.type !== 'prflx');
-    if (!local) return undefined;
-    const { component, protocol } = local.candidate;
-    const learned = this.remote.learn(from, priority, component, protocol, this.checklist, this.selectedPair);
-    if (!learned) return undefined;
-    if (learned.learned) this.events.push({ type: 'remotecandidate', candidate: learned.candidate });
-    const pair = this.checklist.add(local, learned.candidate, this.role === 'controlling', true);
-    this.touch(now);
-    return pair;
-  }
-}
-
-function sameAddress(c: IceCandidate, t: TransportAddress): boolean {
-  return c.address === t.address && c.port === t.port;
 }

@@ -5,9 +5,11 @@ import type { HmacSha1 } from '../crypto/index.js';
 import type { DatagramSource, SocketId, Transmit } from '../net/engine.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { StunMessage } from '../stun/message.js';
-import type { CandidatePair } from './candidate-pair.js';
+import type { IceAgentEvent } from './agent-options.js';
+import type { CandidatePair, LocalCandidate } from './candidate-pair.js';
 import type { Checklist } from './checklist.js';
 import { encodeCheckError, encodeCheckResponse, validateCheckRequest, type IceRole } from './checks.js';
+import type { RemoteCandidates } from './remote-candidates.js';
 import type { RoleContext, RoleStrategy } from './roles.js';
 
 /** What answering a check needs of the agent. */
@@ -20,11 +22,15 @@ export interface InboundContext {
   readonly checklist: Checklist;
   readonly strategy: RoleStrategy;
   readonly roleContext: RoleContext;
+  readonly localCandidates: LocalCandidate[];
+  readonly remote: RemoteCandidates;
+  readonly selectedPair: CandidatePair | undefined;
   /** Queues an answer. */
   reply(transmit: Transmit): void;
+  emit(event: IceAgentEvent): void;
+  /** Something changed that may allow an immediate check. */
+  touch(now: number): void;
   switchRole(role: IceRole, now: number): void;
-  /** The pair for a check from `from` on `socket`, learning a peer-reflexive remote candidate if needed. */
-  pairForCheck(socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined;
   countRejected(): void;
   /** §7.3.1.4: stop retransmitting the pair's check in flight (a late response still counts). */
   quiesce(pair: CandidatePair, now: number): void;
@@ -60,7 +66,7 @@ export function answerCheck(ctx: InboundContext, request: StunMessage, source: D
   }
 
   reply(encodeCheckResponse(request, source.from, ctx.localKey));
-  const pair = ctx.pairForCheck(source.socket, source.from, check.priority, now);
+  const pair = pairForCheck(ctx, source.socket, source.from, check.priority, now);
   if (!pair) return;
   pair.stats.requestsReceived++;
   pair.stats.responsesSent++;
@@ -76,4 +82,19 @@ export function answerCheck(ctx: InboundContext, request: StunMessage, source: D
   }
   strategy.onRequest(ctx.roleContext, pair, check.useCandidate, now, check.nomination);
   ctx.heardFrom(pair, now, false);
+}
+
+/** §7.3.1.3: the pair for a check from `from` on `socket`, learning a peer-reflexive candidate if needed. */
+function pairForCheck(ctx: InboundContext, socket: SocketId, from: TransportAddress, priority: number, now: number): CandidatePair | undefined {
+  const existing = ctx.checklist.find(socket, from);
+  if (existing) return existing;
+  const local = ctx.localCandidates.find((l) => l.socket === socket && l.candidate.type !== 'srflx' && l.candidate.type !== 'prflx');
+  if (!local) return undefined;
+  const { component, protocol } = local.candidate;
+  const learned = ctx.remote.learn(from, priority, component, protocol, ctx.checklist, ctx.selectedPair);
+  if (!learned) return undefined;
+  if (learned.learned) ctx.emit({ type: 'remotecandidate', candidate: learned.candidate });
+  const pair = ctx.checklist.add(local, learned.candidate, ctx.role === 'controlling', true);
+  ctx.touch(now);
+  return pair;
 }
