@@ -234,7 +234,8 @@ export class IceAgent extends IceAgentEventTarget {
     if (this.options.iceTransportPolicy !== 'relay') for (const g of tcpHostCandidates(opened)) this.onGathered(g);
     // The permissions for the peer's candidates known now are in place before the candidates go out: a peer
     // that connects to the relayed address as soon as it hears of it must find its permission there (§5.3).
-    await Promise.all(relayed.flatMap((g) => this.engine.remoteCandidates.map((r) => (g.socket as RelayedPassiveSocket).permit(r.address))));
+    const passive = relayed.map((g) => g.socket).filter((socket) => socket instanceof RelayedPassiveSocket);
+    await Promise.all(passive.flatMap((socket) => this.engine.remoteCandidates.map((r) => socket.permit(r.address))));
     if (this.closed) return;
     for (const g of relayed) this.onGathered(g);
   }

@@ -29,7 +29,7 @@ export class RemoteCandidates {
       this.refused++;
       return 'refused';
     }
-    const known = this.find(candidate, candidate.protocol);
+    const known = this.find(candidate, candidate.protocol, candidate.tcpType === 'passive');
     if (known >= 0) {
       const learned = this.list[known];
       if (learned.type !== 'prflx') return 'duplicate';
@@ -55,7 +55,9 @@ export class RemoteCandidates {
     checklist: Checklist,
     selected: CandidatePair | undefined,
   ): { candidate: IceCandidate; learned: boolean } | undefined {
-    const i = this.find(from, protocol);
+    // RFC 6544 §7.2: a check over a connection the peer opened comes from its active candidate — never from
+    // a passive one at the same address (a TURN server's Connect comes from the relayed address and port).
+    const i = this.find(from, protocol, false);
     if (i >= 0) return { candidate: this.list[i], learned: false };
     this.forgetOldest(checklist, selected);
     if (this.list.length >= this.maxCandidates) {
@@ -83,8 +85,11 @@ export class RemoteCandidates {
     this.endOfCandidates = false;
   }
 
-  private find(address: TransportAddress, protocol: IceProtocol): number {
-    return this.list.findIndex((r) => r.address === address.address && r.port === address.port && r.protocol === protocol);
+  /** `passive`: for TCP, whether a passive candidate is looked for (a check's source never is one). */
+  private find(address: TransportAddress, protocol: IceProtocol, passive: boolean): number {
+    return this.list.findIndex(
+      (r) => r.address === address.address && r.port === address.port && r.protocol === protocol && (protocol !== 'tcp' || (r.tcpType === 'passive') === passive),
+    );
   }
 
   /**

@@ -1,11 +1,12 @@
-// Relayed TCP candidates (RFC 6544 §5.2 with RFC 6062 TURN TCP allocations): an allocation at each TURN
+// Relayed TCP candidates (RFC 6544 §5.5 with RFC 6062 TURN TCP allocations): an allocation at each TURN
 // server reached over TCP or TLS (`turn:…?transport=tcp`, `turns:`) gives a passive relayed candidate — the
 // peer's active candidate connects to the relayed address, the server tells us (CONNECTION-ATTEMPT) and the
-// connection it binds carries RFC 4571 frames as any passive candidate's. §5.2: a relayed host needs only a
-// passive candidate, since any active candidate of the peer's can reach the relay.
+// connection it binds carries RFC 4571 frames as any passive candidate's — and, where the allocation can
+// Connect (§4.3), an active one at the relayed IP, port 9 (§4.5): its checks go out on a connection the
+// server opens to the peer's passive candidate, for a peer behind a firewall that only lets it listen.
 import type { IceServerTransport } from '../net/ice-server-uri.js';
 import { isIp } from '../net/ip.js';
-import { PassiveStreamSocket, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
+import { ActiveStreamSocket, PassiveStreamSocket, type StreamCandidateOptions } from '../net/stream-candidate-socket.js';
 import { familyOf, type TransportAddress } from '../net/transport-address.js';
 import { computeFoundation, computeTcpPriority } from './candidate.js';
 import type { GatheredCandidate, IceGatherer } from './gatherer.js';
@@ -47,7 +48,8 @@ export class RelayedPassiveSocket extends PassiveStreamSocket {
 
 /**
  * Opens a TCP allocation at each TURN server of the gatherer's reached over TCP or TLS, and makes its
- * passive relayed candidate: TCP type preference 0, below every other (RFC 6544 §4.2), the server's URL kept.
+ * passive relayed candidate and, where it can Connect, its active one: TCP type preference 0, below every
+ * other (RFC 6544 §4.2), the server's URL kept. The active one's sockets close with the allocation.
  * A server that fails is reported to `onError` as the UDP relays' are (its STUN code, or 701).
  */
 export async function gatherTcpRelays(gatherer: IceGatherer, open: OpenTcpRelay, component = 1): Promise<GatheredCandidate[]> {
@@ -61,25 +63,32 @@ export async function gatherTcpRelays(gatherer: IceGatherer, open: OpenTcpRelay,
       const socket = new RelayedPassiveSocket(allocation);
       const relayed = allocation.relayedAddress;
       const related = allocation.mappedAddress ?? relayed;
-      out.push({
-        socket,
-        host: socket,
-        base: relayed,
-        url,
-        candidate: {
-          foundation: computeFoundation('relay', relayed.address, 'tcp', server.address),
-          component,
-          protocol: 'tcp',
-          priority: computeTcpPriority('relay', 'passive', uri.transport === 'tcp' ? 8191 : 8190, component),
-          address: relayed.address,
-          port: relayed.port,
-          type: 'relay',
-          tcpType: 'passive',
-          relatedAddress: related.address,
-          relatedPort: related.port,
-          extensions: [],
-        },
+      const otherPreference = uri.transport === 'tcp' ? 8191 : 8190;
+      const candidate = (tcpType: 'active' | 'passive') => ({
+        foundation: computeFoundation('relay', relayed.address, 'tcp', server.address),
+        component,
+        protocol: 'tcp' as const,
+        priority: computeTcpPriority('relay', tcpType, otherPreference, component),
+        address: relayed.address,
+        port: tcpType === 'active' ? 9 : relayed.port,
+        type: 'relay' as const,
+        tcpType,
+        relatedAddress: related.address,
+        relatedPort: related.port,
+        extensions: [],
       });
+      out.push({ socket, host: socket, base: relayed, url, candidate: candidate('passive') });
+      const connect = allocation.connect?.bind(allocation);
+      if (connect) {
+        // A connection per remote, each opened by a Connect from the relayed address.
+        const active = new ActiveStreamSocket(relayed.address, connect);
+        const closePassive = allocation.onclose;
+        allocation.onclose = (error) => {
+          closePassive?.(error);
+          active.close();
+        };
+        out.push({ socket: active, host: active, base: { address: relayed.address, port: 9 }, url, candidate: candidate('active') });
+      }
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       gatherer.reportError({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err) });

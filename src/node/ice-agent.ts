@@ -203,6 +203,11 @@ function tcpRelayOpener(options: NodeIceAgentOptions): OpenTcpRelay {
       relayedAddress: handle.relayedAddress,
       mappedAddress: handle.mappedAddress,
       createPermission: (ip) => handle.createPermission(ip),
+      connect: async (peer) => {
+        const socket = await handle.connect(peer);
+        socket.setNoDelay(true);
+        return nodeByteStream(socket);
+      },
       onconnection: null,
       onclose: null,
       close: () => handle.close(),

@@ -2,7 +2,7 @@
 // page's bridge streams among them: the control connection is tcp-allocation-control.ts's, and each peer
 // that connects to the relayed address (CONNECTION-ATTEMPT, §4.4) gets a new connection that ConnectionBinds
 // and then carries the peer's bytes as they are (§4.5). What passive relayed ICE-TCP candidates need
-// (ice/tcp-relays.ts); a Connect (§4.3) is not offered here — node/turn-tcp-client.ts has one over node:net.
+// (ice/tcp-relays.ts), and a Connect (§4.3) for active ones, bound the same way.
 import { FramedStreamSocket, type ByteStream } from '../net/framed-stream-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { decodeStunOrUndefined } from '../stun/decode.js';
@@ -17,6 +17,12 @@ export interface TcpRelayAllocation {
   readonly mappedAddress: TransportAddress | undefined;
   /** RFC 6062 §5.3: a peer may connect to the relayed address only with a permission for its IP. */
   createPermission(peerIp: string): Promise<void>;
+  /**
+   * §4.3: the server connects to `peer` from the relayed address; resolves with the bound data connection
+   * (the peer's bytes as they are), rejects with a TurnError (447: no connection). Without it, no active
+   * relayed candidate is offered.
+   */
+  connect?(peer: TransportAddress): Promise<ByteStream>;
   /** A peer connected and its data connection is bound: the peer's bytes as they are (§4.5). */
   onconnection: ((stream: ByteStream, peer: TransportAddress) => void) | null;
   /** The allocation ended (its control connection closed, a refresh failed). */
@@ -42,6 +48,7 @@ export async function openStreamTcpAllocation(options: StreamTcpAllocationOption
     onconnection: null,
     onclose: null,
     createPermission: (peerIp) => control.createPermission(peerIp),
+    connect: async (peer) => bindDataConnection(options.connect, new ConnectionBinder(control.credentials, await control.connect(peer)), timeoutMs),
     close: () => control.close(),
   };
   control.onattempt = (connectionId, peer) => {

@@ -254,10 +254,17 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
       for (const line of peer.candidates) await a.addRemoteCandidate(line);
       await a.addRemoteCandidate(null);
       await a.gather();
-      assert(lines.length === 1 && / tcp \d+ 127\.0\.0\.1 \d+ typ relay raddr \S+ rport \d+ tcptype passive/.test(lines[0]), `page candidates: ${lines.join(' | ')}`);
+      // A passive relayed candidate, and an active one (RFC 6062 Connect) the active-only peer cannot pair with.
+      assert(
+        lines.length === 2 &&
+          lines.some((l) => / tcp \d+ 127\.0\.0\.1 \d+ typ relay raddr \S+ rport \d+ tcptype passive/.test(l)) &&
+          lines.some((l) => / tcp \d+ 127\.0\.0\.1 9 typ relay raddr \S+ rport \d+ tcptype active/.test(l)),
+        `page candidates: ${lines.join(' | ')}`,
+      );
       await icePeer('remote', { id: peer.id, ufrag: a.localParameters.usernameFragment, pwd: a.localParameters.password, candidates: lines, endOfCandidates: true });
       await within(connected(a), 20_000, 'the page agent connected through its TCP allocation');
       assertEqual(a.getSelectedCandidatePair()?.local.type, 'relay', 'the page end of the selected pair');
+      assertEqual(a.getSelectedCandidatePair()?.local.tcpType, 'passive', 'the page end of the selected pair');
       assert(a.send('hello through the relay'), 'the page agent has a selected pair');
       await until(
         async () => ((await (await fetch(`/__ice/state?id=${peer.id}`)).json()) as { received: { text?: string }[] }).received.some((r) => r.text === 'hello through the relay'),

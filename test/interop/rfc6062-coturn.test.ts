@@ -107,33 +107,53 @@ test('coturn: Connect to a closed port is 447', async () => {
   }
 });
 
-test('coturn: ICE over a relayed TCP candidate — a relay-only agent and a host-TCP peer connect through a coturn TCP allocation', { timeout: 30_000 }, async () => {
-  const url = `turn:${HOST}:${coturn.port}?transport=tcp`;
-  const a = createIceAgent({ mdns: false, addresses: [HOST], role: 'controlling', candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] });
-  const b = createIceAgent({ mdns: false, addresses: [HOST], role: 'controlled', candidateProtocols: ['tcp'] });
-  const relayed: string[] = [];
-  for (const [from, to] of [[a, b], [b, a]] as const) {
-    void to.setRemoteParameters(from.localParameters);
-    from.addEventListener('icecandidate', (e) => {
-      if (from === a && e.candidate) relayed.push(e.candidate.candidate);
-      void to.addRemoteCandidate(e.candidate);
-    });
-  }
-  try {
-    await Promise.all([a.gather(), b.gather()]);
-    assert.equal(relayed.length, 1, relayed.join(' | '));
-    assert.match(relayed[0], / tcp \d+ 127\.0\.0\.1 \d+ typ relay raddr \S+ rport \d+ tcptype passive/);
-    const deadline = Date.now() + 15_000;
-    while (!(a.state === 'completed' && b.state === 'completed')) {
-      if (Date.now() > deadline) throw new Error(`not connected: a ${a.state}, b ${b.state}\n${coturn.output().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 20));
+// Over the passive relayed candidate (b's active one connects to the relayed address) and over the active one
+// (a's Connect: coturn connects from the relayed address to b's passive candidate). Each side hears only of
+// the candidates that make that one path possible.
+for (const path of ['passive', 'active'] as const) {
+  test(`coturn: ICE over a ${path} relayed TCP candidate — a relay-only agent and a host-TCP peer connect through a coturn TCP allocation`, { timeout: 30_000 }, async () => {
+    const url = `turn:${HOST}:${coturn.port}?transport=tcp`;
+    const a = createIceAgent({ mdns: false, addresses: [HOST], role: 'controlling', candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] });
+    const b = createIceAgent({ mdns: false, addresses: [HOST], role: 'controlled', candidateProtocols: ['tcp'] });
+    const relayed: string[] = [];
+    // passive: a hears only of b's active candidate; active: b hears only of a's active relayed one.
+    const heard = (from: typeof a, candidate: string) => (path === 'passive' ? from === a || / tcptype active/.test(candidate) : from === b || / tcptype active/.test(candidate));
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      void to.setRemoteParameters(from.localParameters);
+      from.addEventListener('icecandidate', (e) => {
+        if (from === a && e.candidate) relayed.push(e.candidate.candidate);
+        if (e.candidate && !heard(from, e.candidate.candidate)) return;
+        void to.addRemoteCandidate(e.candidate);
+      });
     }
-    assert.equal(a.getSelectedCandidatePair()?.local.type, 'relay');
-    const got = new Promise<string>((resolve) => b.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
-    assert.ok(a.send('through coturn over tcp'));
-    assert.equal(await got, 'through coturn over tcp');
-  } finally {
-    await a.close();
-    await b.close();
-  }
-});
+    try {
+      await Promise.all([a.gather(), b.gather()]);
+      assert.equal(relayed.length, 2, relayed.join(' | '));
+      const passive = relayed.find((c) => / tcptype passive/.test(c))!;
+      assert.match(passive, / tcp \d+ 127\.0\.0\.1 \d+ typ relay raddr \S+ rport \d+ tcptype passive/);
+      assert.ok(relayed.some((c) => / tcp \d+ 127\.0\.0\.1 9 typ relay raddr \S+ rport \d+ tcptype active/.test(c)), relayed.join(' | '));
+      const deadline = Date.now() + 15_000;
+      while (!(a.state === 'completed' && b.state === 'completed')) {
+        if (Date.now() > deadline) throw new Error(`not connected: a ${a.state}, b ${b.state}\n${coturn.output().slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const selected = a.getSelectedCandidatePair()!;
+      assert.deepEqual([selected.local.type, selected.local.tcpType], ['relay', path]);
+      if (path === 'active') {
+        // coturn connects from the relayed transport address itself (RFC 6062 §5.2): b must take it for a's
+        // active candidate (peer-reflexive), not for the passive one it knows at that address and port.
+        const atB = b.getSelectedCandidatePair()!;
+        assert.deepEqual([atB.remote.type, atB.remote.tcpType], ['prflx', 'active']);
+      }
+      const got = new Promise<string>((resolve) => b.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
+      assert.ok(a.send('through coturn over tcp'));
+      assert.equal(await got, 'through coturn over tcp');
+      const back = new Promise<string>((resolve) => a.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
+      assert.ok(b.send('and back'));
+      assert.equal(await back, 'and back');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+}

@@ -1,7 +1,8 @@
-// Relayed TCP candidates (RFC 6544 §5.2 over RFC 6062 TURN TCP allocations) on real sockets on 127.0.0.1:
-// an agent whose only candidate is a passive relayed TCP one (iceTransportPolicy 'relay') and a peer with
-// host TCP candidates connect through icebridge's own TURN server — the peer's active candidate connects to
-// the relayed address, the server hands the connection to the allocation — and carry data both ways.
+// Relayed TCP candidates (RFC 6544 §5.5 over RFC 6062 TURN TCP allocations) on real sockets on 127.0.0.1:
+// an agent whose only candidates are relayed TCP ones (iceTransportPolicy 'relay') and a peer with host TCP
+// candidates connect through icebridge's own TURN server and carry data both ways — over the passive one
+// (the peer's active candidate connects to the relayed address, the server hands the connection to the
+// allocation) and over the active one (a Connect: the server connects to the peer's passive candidate).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIceAgent, type NodeIceAgentOptions } from '../../src/node/ice-agent.js';
@@ -19,7 +20,8 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-async function pair(aOptions: NodeIceAgentOptions, bOptions: NodeIceAgentOptions) {
+/** Which of a's candidates b hears of, and of b's a (all by default). */
+async function pair(aOptions: NodeIceAgentOptions, bOptions: NodeIceAgentOptions, heard: { toB?: (c: IceCandidate) => boolean; toA?: (c: IceCandidate) => boolean } = {}) {
   const a = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlling', ...aOptions });
   const b = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', ...bOptions });
   const candidates: { a: IceCandidate[]; b: IceCandidate[] } = { a: [], b: [] };
@@ -27,7 +29,10 @@ async function pair(aOptions: NodeIceAgentOptions, bOptions: NodeIceAgentOptions
   for (const [from, to, seen] of [[a, b, candidates.a], [b, a, candidates.b]] as const) {
     void to.setRemoteParameters(from.localParameters);
     from.addEventListener('icecandidate', (e) => {
-      if (e.candidate) seen.push(parseCandidate(e.candidate.candidate));
+      const c = e.candidate ? parseCandidate(e.candidate.candidate) : undefined;
+      if (c) seen.push(c);
+      const heardBy = from === a ? heard.toB : heard.toA;
+      if (c && heardBy && !heardBy(c)) return;
       void to.addRemoteCandidate(e.candidate);
     });
     from.addEventListener('icecandidateerror', (e) => errors.push(`${e.url} ${e.errorCode} ${e.errorText}`));
@@ -52,16 +57,21 @@ describe('relayed TCP candidates (RFC 6062 allocations)', () => {
   });
   after(() => turn.close());
 
-  it('a relay-only agent gathers one passive relayed TCP candidate and connects to a host-TCP peer through it', { timeout: 30_000 }, async () => {
+  it('a relay-only agent gathers a passive and an active relayed TCP candidate and connects to a host-TCP peer through the passive one', { timeout: 30_000 }, async () => {
     const { a, b, candidates, errors } = await pair(
       { candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
       { candidateProtocols: ['tcp'] },
+      // a hears only of b's active candidate: its active relayed one has nothing to Connect to.
+      { toA: (c) => c.tcpType === 'active' },
     );
     try {
       assert.deepEqual(errors, []);
-      assert.equal(candidates.a.length, 1, JSON.stringify(candidates.a));
-      const relayed = candidates.a[0];
+      assert.equal(candidates.a.length, 2, JSON.stringify(candidates.a));
+      const relayed = candidates.a.find((c) => c.tcpType === 'passive')!;
+      const active = candidates.a.find((c) => c.tcpType === 'active')!;
       assert.deepEqual([relayed.type, relayed.protocol, relayed.tcpType], ['relay', 'tcp', 'passive']);
+      assert.deepEqual([active.type, active.address, active.port], ['relay', relayed.address, 9], 'RFC 6544 §4.5: the active one at the relayed IP, port 9');
+      assert.equal(active.foundation, relayed.foundation);
       assert.equal(relayed.address, '127.0.0.1');
       assert.ok(relayed.relatedAddress !== undefined, 'the mapped address is the related one');
       const hostPassive = candidates.b.find((c) => c.tcpType === 'passive')!;
@@ -72,6 +82,33 @@ describe('relayed TCP candidates (RFC 6062 allocations)', () => {
       assert.equal(selected.local.port, relayed.port);
       await echo(a, b, 'a through the relay');
       await echo(b, a, 'b through the relay');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("over the active relayed candidate: a Connect from the relayed address reaches a peer that only listens", { timeout: 30_000 }, async () => {
+    // b hears only of a's active relayed candidate: b's active candidate has nothing to connect to, and the
+    // one pair that can work is a's active relay → b's passive host candidate (the TURN server connects).
+    const { a, b, candidates, errors } = await pair(
+      { candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
+      { candidateProtocols: ['tcp'] },
+      { toB: (c) => c.tcpType === 'active' },
+    );
+    try {
+      assert.deepEqual(errors, []);
+      await until(() => a.state === 'completed' && b.state === 'completed', 15_000, `both completed (a ${a.state}, b ${b.state})`);
+      const selected = a.getSelectedCandidatePair()!;
+      assert.deepEqual([selected.local.type, selected.local.tcpType, selected.local.port], ['relay', 'active', 9]);
+      assert.equal(selected.remote.tcpType, 'passive');
+      const relayed = candidates.a.find((c) => c.tcpType === 'passive')!;
+      const atB = b.getSelectedCandidatePair()!;
+      // The connection comes from the relayed address (RFC 6062 §5.2; from another port with icebridge's server
+      // on Node 20, see node/turn-tcp-relay.ts): b learns it as a peer-reflexive active candidate.
+      assert.deepEqual([atB.remote.type, atB.remote.tcpType, atB.remote.address], ['prflx', 'active', relayed.address]);
+      await echo(a, b, 'a through its Connect');
+      await echo(b, a, 'b back on it');
     } finally {
       await a.close();
       await b.close();

@@ -100,36 +100,49 @@ describe('page ICE-TCP candidates through the bridge', () => {
     }
   });
 
-  it('a relay-only page gets a passive relayed TCP candidate (RFC 6062 over bridge streams) and a host-TCP Node peer connects through it', { timeout: 30_000 }, async () => {
-    const s = new IcebridgeService({ WebSocket: WS });
-    const peer = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', candidateProtocols: ['tcp'] });
-    const events: AgentEventMessage[] = [];
-    try {
-      const url = `turn:127.0.0.1:${turn.tcpAddresses[0].port}?transport=tcp`;
-      const page = await s.createAgent(
-        { bridge: tokenUrl(plain), role: 'controlling', candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
-        (e) => {
-          events.push(e);
-          if (e.type === 'icecandidate') void peer.addRemoteCandidate(e.candidate ?? null);
-        },
-      );
-      peer.addEventListener('icecandidate', (e) => s.agentAddRemoteCandidate(page.id, e.candidate ?? null));
-      const received: string[] = [];
-      peer.addEventListener('data', (e) => received.push(new TextDecoder().decode(e.data)));
-      await peer.setRemoteParameters(page.localParameters);
-      s.agentSetRemoteParameters(page.id, peer.localParameters);
-      await Promise.all([s.agentGather(page.id), peer.gather()]);
-      const candidates = events.filter((e) => e.type === 'icecandidate' && e.candidate).map((e) => parseCandidate(e.candidate!.candidate));
-      assert.deepEqual(candidates.map((c) => [c.type, c.protocol, c.tcpType]), [['relay', 'tcp', 'passive']], JSON.stringify(events.filter((e) => e.type === 'icecandidateerror')));
-      await until(() => peer.state === 'completed' && s.agentGetSelectedCandidatePair(page.id) !== null, 15_000, `connected through the relay (peer ${peer.state})`).catch(async (e: Error) => {
-        throw new Error(`${e.message}: peer ${JSON.stringify((await peer.getStats()).map((p) => [p.local.candidate, p.remote.candidate, p.state, p.failureReason]))} page ${JSON.stringify((await s.agentGetStats(page.id)).map((p) => [p.local.candidate, p.remote.candidate, p.state]))}`);
-      });
-      assert.equal(s.agentGetSelectedCandidatePair(page.id)?.local.type, 'relay');
-      assert.ok(s.agentSend(page.id, 'page through the relay'));
-      await until(() => received.includes('page through the relay'), 5000, 'data at the peer');
-    } finally {
-      s.close();
-      await peer.close();
-    }
-  });
+  // Over the passive relayed candidate (the peer's active one connects to the relayed address) and over the
+  // active one (a Connect from the page's allocation to the peer's passive one); each side hears only of the
+  // candidates that make that path possible.
+  for (const path of ['passive', 'active'] as const) {
+    it(`a relay-only page gets passive and active relayed TCP candidates (RFC 6062 over bridge streams); a host-TCP Node peer connects through the ${path} one`, { timeout: 30_000 }, async () => {
+      const s = new IcebridgeService({ WebSocket: WS });
+      const peer = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', candidateProtocols: ['tcp'] });
+      const events: AgentEventMessage[] = [];
+      const active = (candidate: { candidate: string } | null | undefined) => candidate == null || / tcptype active/.test(candidate.candidate);
+      try {
+        const url = `turn:127.0.0.1:${turn.tcpAddresses[0].port}?transport=tcp`;
+        const page = await s.createAgent(
+          { bridge: tokenUrl(plain), role: 'controlling', candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
+          (e) => {
+            events.push(e);
+            if (e.type === 'icecandidate' && (path === 'passive' || active(e.candidate))) void peer.addRemoteCandidate(e.candidate ?? null);
+          },
+        );
+        peer.addEventListener('icecandidate', (e) => {
+          if (path === 'active' || active(e.candidate)) s.agentAddRemoteCandidate(page.id, e.candidate ?? null);
+        });
+        const received: string[] = [];
+        peer.addEventListener('data', (e) => received.push(new TextDecoder().decode(e.data)));
+        await peer.setRemoteParameters(page.localParameters);
+        s.agentSetRemoteParameters(page.id, peer.localParameters);
+        await Promise.all([s.agentGather(page.id), peer.gather()]);
+        const candidates = events.filter((e) => e.type === 'icecandidate' && e.candidate).map((e) => parseCandidate(e.candidate!.candidate));
+        assert.deepEqual(
+          candidates.map((c) => [c.type, c.protocol, c.tcpType]).sort(),
+          [['relay', 'tcp', 'active'], ['relay', 'tcp', 'passive']],
+          JSON.stringify(events.filter((e) => e.type === 'icecandidateerror')),
+        );
+        await until(() => peer.state === 'completed' && s.agentGetSelectedCandidatePair(page.id) !== null, 15_000, `connected through the relay (peer ${peer.state})`).catch(async (e: Error) => {
+          throw new Error(`${e.message}: peer ${JSON.stringify((await peer.getStats()).map((p) => [p.local.candidate, p.remote.candidate, p.state, p.failureReason]))} page ${JSON.stringify((await s.agentGetStats(page.id)).map((p) => [p.local.candidate, p.remote.candidate, p.state]))}`);
+        });
+        const selected = s.agentGetSelectedCandidatePair(page.id)!;
+        assert.deepEqual([selected.local.type, selected.local.tcpType], ['relay', path]);
+        assert.ok(s.agentSend(page.id, 'page through the relay'));
+        await until(() => received.includes('page through the relay'), 5000, 'data at the peer');
+      } finally {
+        s.close();
+        await peer.close();
+      }
+    });
+  }
 });
