@@ -1,26 +1,24 @@
 // startBridge(): the WebSocket-to-UDP bridge on its own HTTP server, or attached to an app's http.Server.
-// Admission (Origin, token, session cap) happens here; everything after is the session's.
+// Admission (Origin, token, session cap: websocket-admission.ts) happens here; everything after is the session's.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { networkInterfaces } from 'node:os';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { verifyRestCredential } from '../src/net/rest-credentials.js';
-import type { AddressFamily, TransportAddress } from '../src/net/transport-address.js';
 import { BridgeCloseCode } from './close-codes.js';
-import { BridgeMetrics, bridgeMetricsText, type BridgeMetricsSnapshot, type RefusalReason } from './metrics.js';
-import { checkHostAddresses, normalizeOrigin, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
+import { BridgeMetrics, bridgeMetricsText, type BridgeMetricsSnapshot } from './metrics.js';
+import { checkHostAddresses, resolveBridgeOptions, type BridgeOptions, type ResolvedBridgeOptions } from './options.js';
 import { BridgeSession, closeWebSocket, type BridgeDriverContext } from './session.js';
 import { BRIDGE_SUBPROTOCOL_V2 } from '../src/net/bridge-frame.js';
 import { ResolveCache } from '../src/bridge/resolve-cache.js';
 import type { SessionLimits } from '../src/bridge/session-types.js';
 import { makeLookup } from './resolver.js';
 import { makeMdnsLookup, nodeBridgeMdns, type BridgeMdnsResolver } from './mdns-resolver.js';
-import { watchHostAddresses } from '../src/node/host-addresses.js';
+import { hostAddressesFor, watchOwnAddresses } from './host-addresses.js';
 import { WebTransportSupervisor } from './webtransport-supervisor.js';
 import { UdpDropCounter } from './udp-drops.js';
 import { DataFrameScheduler } from './frame-scheduler.js';
 import { PendingConnections } from './pending-connections.js';
 import type { CertificateHash } from './webtransport-certificate.js';
+import { admit, headerOf, type Admission } from './websocket-admission.js';
 
 /** What each carrier of a running bridge is doing. */
 export interface BridgeCarriers {
@@ -72,10 +70,6 @@ export interface RunningBridge {
 
 /** How long close() waits for clients to answer the close handshake before cutting them off. */
 const SHUTDOWN_GRACE_MS = 1000;
-
-type Admission =
-  | { ok: true; user: string | undefined }
-  | { ok: false; code: number; refusal: RefusalReason; reason: string };
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
   const o = resolveBridgeOptions(options);
@@ -200,22 +194,12 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     });
   }
 
-  // The host's own addresses are destinations only with allowHostAddresses (or on allowHostPorts). Started
-  // once listening (nothing to stop if that fails); the first read is synchronous, so no session runs
-  // before the policy knows them. Stopped in close().
-  // The same reading tells the sessions when what their sockets are announced at changes (no operator list).
-  let interfaces: string[] = [];
-  const ownAddresses = () => {
-    if (!o.allowHostAddresses) o.policy.setHostAddresses([...interfaces, ...(o.hostAddresses ?? [])]);
-  };
-  const hostWatch = watchHostAddresses(
-    (found) => {
-      interfaces = found;
-      ownAddresses();
-      if (o.hostAddresses === undefined) for (const s of sessions) s.hostAddressesChanged();
-    },
-    { intervalMs: o.hostAddressIntervalMs },
-  );
+  // The host's own addresses for the policy (host-addresses.ts). Started once listening (nothing to stop if
+  // that fails); the first read is synchronous, so no session runs before the policy knows them. Stopped in
+  // close(). The same reading tells the sessions when what their sockets are announced at changes.
+  const ownAddresses = watchOwnAddresses(o, () => {
+    for (const s of sessions) s.hostAddressesChanged();
+  });
 
   // The WebTransport carrier: a supervised Deno process sharing this bridge's options, lookups and logger.
   if (o.webTransport) {
@@ -223,7 +207,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
       // The Deno carrier has no mDNS responder: its sessions are refused registration (`not-supported`).
       webTransport = await WebTransportSupervisor.start(o, o.webTransport, { ...context.session.limits, maxMdnsNames: 0, mdnsHostCandidates: false }, context.lookup);
     } catch (err) {
-      hostWatch?.stop();
+      ownAddresses.stop();
       server.off('upgrade', onUpgrade);
       if (owned) await new Promise<void>((resolve) => server.close(() => resolve()));
       throw err;
@@ -277,7 +261,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     setHostAddresses(addresses) {
       checkHostAddresses(addresses);
       o.hostAddresses = addresses === undefined ? undefined : [...addresses];
-      ownAddresses();
+      ownAddresses.update();
       for (const s of sessions) s.hostAddressesChanged();
       webTransport?.hostAddressesChanged();
     },
@@ -288,7 +272,7 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
     async close(code: number = BridgeCloseCode.goingAway, reason = 'bridge shutting down') {
       if (closing) return;
       closing = true;
-      hostWatch?.stop();
+      ownAddresses.stop();
       mdns?.close?.();
       const stoppingWebTransport = webTransport?.stop();
       server.off('upgrade', onUpgrade);
@@ -371,69 +355,10 @@ function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
   };
 }
 
-/** Origin, then token, then capacity: the cheapest checks that reveal the least come first. */
-function admit(o: ResolvedBridgeOptions, req: IncomingMessage, openSessions: number): Admission {
-  const origin = headerOf(req, 'origin');
-  if (origin === undefined ? !o.allowMissingOrigin : o.allowOrigins !== undefined && !o.allowOrigins.has(normalizeOrigin(origin))) {
-    return { ok: false, code: BridgeCloseCode.originNotAllowed, refusal: 'origin-not-allowed', reason: 'origin not allowed' };
-  }
-  const auth = authenticate(o, req);
-  if (!auth.ok) return auth;
-  if (openSessions >= o.maxSessions) {
-    return { ok: false, code: BridgeCloseCode.tooManySessions, refusal: 'too-many-sessions', reason: 'too many sessions' };
-  }
-  return auth;
-}
-
-function authenticate(o: ResolvedBridgeOptions, req: IncomingMessage): Admission {
-  const query = new URL(req.url ?? '/', 'http://bridge').searchParams;
-  const username = query.get('username');
-  // A '+' of base64 left unencoded in the URL arrives as a space; base64 has no spaces, so put it back.
-  const credential = query.get('credential')?.replace(/ /g, '+') ?? null;
-  const unauthorized = (reason: string): Admission => ({ ok: false, code: BridgeCloseCode.unauthorized, refusal: 'unauthorized', reason });
-  if (username === null && credential === null) {
-    return o.allowAnonymous ? { ok: true, user: undefined } : unauthorized('unauthorized: no token');
-  }
-  if (username === null || credential === null) return unauthorized('unauthorized: username and credential both needed');
-  const now = Date.now() / 1000;
-  let expired = false;
-  let malformed = false;
-  for (const secret of o.secrets) {
-    const check = verifyRestCredential(secret, username, credential, now);
-    if (check.ok) return { ok: true, user: check.user };
-    if (check.reason === 'expired') expired = true;
-    if (check.reason === 'malformed') malformed = true;
-  }
-  if (expired) return { ok: false, code: BridgeCloseCode.credentialExpired, refusal: 'credential-expired', reason: 'credential expired' };
-  return unauthorized(malformed ? 'unauthorized: malformed token' : 'unauthorized: bad signature');
-}
-
-/** The addresses a page should use as its host candidates for a socket bound to `bound`. */
-function hostAddressesFor(o: ResolvedBridgeOptions, family: AddressFamily, bound: TransportAddress): string[] {
-  const fam = (a: string) => (a.includes(':') ? 'IPv6' : 'IPv4') === family;
-  if (o.hostAddresses) return o.hostAddresses.filter(fam);
-  if (bound.address !== '0.0.0.0' && bound.address !== '::') return [bound.address];
-  const found: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) {
-      if (i.family !== family || (i.internal && !o.allowLoopback)) continue;
-      // An IPv6 link-local address needs a zone that means nothing to the page.
-      if (family === 'IPv6' && /^fe[89ab]/i.test(i.address)) continue;
-      found.push(i.address);
-    }
-  }
-  return found;
-}
-
 function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
-}
-
-function headerOf(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function refuseHttp(socket: Duplex, status: number, text: string): void {

@@ -364,7 +364,7 @@ export class WebTransportSupervisor {
   }
 }
 
-/** What a socket bound to a wildcard address announces, per family (as bridge/server.ts hostAddressesFor). */
+/** What a socket bound to a wildcard address announces, per family (as bridge/host-addresses.ts hostAddressesFor). */
 function announced(allowLoopback: boolean): { IPv4: string[]; IPv6: string[] } {
   const out = { IPv4: [] as string[], IPv6: [] as string[] };
   for (const list of Object.values(networkInterfaces())) {
