@@ -7,6 +7,11 @@ import { DestinationPolicy } from './policy.js';
 import type { BridgeResolveFunction } from './resolver.js';
 import type { BridgeMdnsResolver } from './mdns-resolver.js';
 import type { ResolvedWebTransportOptions } from './webtransport-supervisor.js';
+import { checkHostAddresses, integer, listenPortRange, normalizeOrigin } from './option-checks.js';
+import type { ResolvedBridgeOptions } from './resolved-options.js';
+
+export { checkHostAddresses, normalizeOrigin } from './option-checks.js';
+export type { ResolvedBridgeOptions } from './resolved-options.js';
 
 /** The WebTransport carrier (HTTP/3 datagrams, run by Deno: bridge/webtransport/PROTOCOL.md). */
 export interface WebTransportOptions {
@@ -212,65 +217,6 @@ export interface BridgeOptions {
   logger?: (line: string) => void;
 }
 
-export interface ResolvedBridgeOptions {
-  host: string;
-  port: number;
-  server: Server | undefined;
-  path: string;
-  metricsPath: string | false;
-  metricsSource: (() => Promise<string>) | undefined;
-  secrets: string[];
-  allowAnonymous: boolean;
-  allowOrigins: Set<string> | undefined;
-  allowMissingOrigin: boolean;
-  allowLoopback: boolean;
-  allow: string[];
-  deny: string[];
-  allowHostAddresses: boolean;
-  allowHostPorts: number[];
-  policy: DestinationPolicy;
-  udpBindAddress: { IPv4: string; IPv6: string };
-  hostAddresses: string[] | undefined;
-  hostAddressIntervalMs: number;
-  bindPortRange: [number, number];
-  maxSessions: number;
-  maxSockets: number;
-  maxPayload: number;
-  maxMessageBytes: number;
-  packetsPerSecond: number;
-  bytesPerSecond: number;
-  idleTimeoutMs: number;
-  maxBufferedBytes: number;
-  maxMalformedFrames: number;
-  errorFramesPerSecond: number;
-  maxQueueDelayMs: number;
-  receiveBufferBytes: number;
-  sendBufferBytes: number;
-  maxPendingConnections: number;
-  maxPendingConnectionsPerIp: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxStreams: number;
-  streamWindow: number;
-  connectTimeoutMs: number;
-  allowListen: boolean;
-  maxListeners: number;
-  listenPortRange: [number, number] | undefined;
-  tlsCa: string[] | undefined;
-  tlsInsecure: boolean;
-  allowResolve: boolean;
-  resolve: BridgeResolveFunction | undefined;
-  maxConcurrentLookups: number;
-  lookupsPerSecond: number;
-  resolveTimeoutMs: number;
-  resolveCacheSize: number;
-  mdns: boolean | BridgeMdnsResolver;
-  mdnsHostCandidates: 'on' | 'off';
-  maxMdnsNames: number;
-  webTransport: ResolvedWebTransportOptions | undefined;
-  logger: (line: string) => void;
-}
-
 export const BRIDGE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8787,
@@ -308,24 +254,6 @@ export const BRIDGE_DEFAULTS = {
   quicKeepAliveMs: 4_000,
   controlStreamTimeoutMs: 5_000,
 } as const;
-
-function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`bridge option ${name} must be an integer in ${min}..${max}, got ${v}`);
-  return v;
-}
-
-/** Origins compare as the browser sends them: scheme://host[:port], lowercased, no trailing slash. */
-export function normalizeOrigin(origin: string): string {
-  return origin.trim().toLowerCase().replace(/\/+$/, '');
-}
-
-/** The `hostAddresses` option and setHostAddresses(): at most 255 IP addresses, or undefined (TypeError otherwise). */
-export function checkHostAddresses(addresses: unknown): asserts addresses is string[] | undefined {
-  if (addresses === undefined) return;
-  if (!Array.isArray(addresses) || addresses.length > 255) throw new TypeError('hostAddresses takes at most 255 IP addresses, or undefined');
-  for (const a of addresses) if (typeof a !== 'string' || !isIp(a)) throw new TypeError(`hostAddresses: not an IP address: ${String(a)}`);
-}
 
 export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOptions {
   const secrets = options.secret === undefined ? [] : Array.isArray(options.secret) ? options.secret : [options.secret];
@@ -423,14 +351,6 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     throw new RangeError(`maxMessageBytes (${resolved.maxMessageBytes}) must hold a full data frame (maxPayload + ${DATA_HEADER_MAX})`);
   }
   return resolved;
-}
-
-function listenPortRange(range: [number, number] | undefined): [number, number] | undefined {
-  if (range === undefined) return undefined;
-  if (!Array.isArray(range) || range.length !== 2) throw new TypeError('bridge option listenPortRange must be [low, high]');
-  const [low, high] = [integer('listenPortRange[0]', range[0], 0, 1, 65535), integer('listenPortRange[1]', range[1], 0, 1, 65535)];
-  if (low > high) throw new RangeError('bridge option listenPortRange must be [low, high] with low <= high');
-  return [low, high];
 }
 
 function resolveWebTransport(wt: WebTransportOptions | false | undefined, bridgeHost: string): ResolvedWebTransportOptions | undefined {

@@ -1,0 +1,66 @@
+// The bridge's options once resolved (options.ts resolveBridgeOptions): every default filled in, every value
+// checked, in the forms the bridge's modules read. Its own file, as those modules need only this shape.
+import type { Server } from 'node:http';
+import type { DestinationPolicy } from './policy.js';
+import type { BridgeResolveFunction } from './resolver.js';
+import type { BridgeMdnsResolver } from './mdns-resolver.js';
+import type { ResolvedWebTransportOptions } from './webtransport-supervisor.js';
+
+export interface ResolvedBridgeOptions {
+  host: string;
+  port: number;
+  server: Server | undefined;
+  path: string;
+  metricsPath: string | false;
+  metricsSource: (() => Promise<string>) | undefined;
+  secrets: string[];
+  allowAnonymous: boolean;
+  allowOrigins: Set<string> | undefined;
+  allowMissingOrigin: boolean;
+  allowLoopback: boolean;
+  allow: string[];
+  deny: string[];
+  allowHostAddresses: boolean;
+  allowHostPorts: number[];
+  policy: DestinationPolicy;
+  udpBindAddress: { IPv4: string; IPv6: string };
+  hostAddresses: string[] | undefined;
+  hostAddressIntervalMs: number;
+  bindPortRange: [number, number];
+  maxSessions: number;
+  maxSockets: number;
+  maxPayload: number;
+  maxMessageBytes: number;
+  packetsPerSecond: number;
+  bytesPerSecond: number;
+  idleTimeoutMs: number;
+  maxBufferedBytes: number;
+  maxMalformedFrames: number;
+  errorFramesPerSecond: number;
+  maxQueueDelayMs: number;
+  receiveBufferBytes: number;
+  sendBufferBytes: number;
+  maxPendingConnections: number;
+  maxPendingConnectionsPerIp: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxStreams: number;
+  streamWindow: number;
+  connectTimeoutMs: number;
+  allowListen: boolean;
+  maxListeners: number;
+  listenPortRange: [number, number] | undefined;
+  tlsCa: string[] | undefined;
+  tlsInsecure: boolean;
+  allowResolve: boolean;
+  resolve: BridgeResolveFunction | undefined;
+  maxConcurrentLookups: number;
+  lookupsPerSecond: number;
+  resolveTimeoutMs: number;
+  resolveCacheSize: number;
+  mdns: boolean | BridgeMdnsResolver;
+  mdnsHostCandidates: 'on' | 'off';
+  maxMdnsNames: number;
+  webTransport: ResolvedWebTransportOptions | undefined;
+  logger: (line: string) => void;
+}
