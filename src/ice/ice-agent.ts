@@ -5,9 +5,7 @@ import { realClock, type Clock } from '../net/clock.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { SocketId } from '../net/engine.js';
-import type { IceServerTransport } from '../net/ice-server-uri.js';
-import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
-import { IceAgentEngine, type IceAgentEngineOptions, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
+import { IceAgentEngine, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
 import { candidateFromInit, candidateToInit, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
 import { isValidPassword, isValidUfrag } from './credentials.js';
 import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
@@ -15,73 +13,16 @@ import { IceAgentEventTarget } from './ice-agent-event-target.js';
 import { IceCandidateErrorEvent, IceCandidateEvent, IceDataEvent, IceAgentEventObject, IceRemoteCandidateEvent, type IceCandidateErrorInit } from './ice-agent-events.js';
 import { candidatePairStats, type IceCandidatePairStats } from './ice-agent-stats.js';
 import { validateIceConfiguration } from './ice-server-validation.js';
-import { TurnRelayFamilySocket } from '../turn/relay-family-socket.js';
-import { TurnRelaySocket } from '../turn/relay-socket.js';
-import { IceGatherer, type GatheredCandidate, type GatheringError, type IceServerConfig, type IceTransportPolicy } from './gatherer.js';
-import type { MdnsHostNames } from '../mdns/mdns-service.js';
-import { MdnsCandidates, type MdnsHostCandidates } from './mdns-candidates.js';
+import { IceGatherer, type GatheredCandidate, type GatheringError } from './gatherer.js';
+import type { IceAgentOptions, IceGatheringState, SelectedCandidatePair } from './ice-agent-options.js';
+import { MdnsCandidates } from './mdns-candidates.js';
+import { permitOnRelays } from './relay-permissions.js';
 import { tcpHostCandidates } from './tcp-candidates.js';
 import { gatherTcpRelays, RelayedPassiveSocket, type OpenTcpRelay } from './tcp-relays.js';
 
-export type IceGatheringState = 'new' | 'gathering' | 'complete';
-
-export interface IceAgentOptions extends Omit<IceAgentEngineOptions, 'random'> {
-  /** Like RTCConfiguration.iceServers: `{ urls: 'stun:host:3478' | 'turn:host?transport=tcp', username, credential }`. */
-  iceServers?: IceServerConfig[];
-  /** 'relay' offers and uses relayed candidates only. Default 'all'. */
-  iceTransportPolicy?: IceTransportPolicy;
-  /** Opens the host sockets to gather on: node:dgram sockets, bridge sockets, simulated ones. */
-  sockets: () => Promise<DatagramSocket[]>;
-  /**
-   * Opens host TCP candidates (RFC 6544): sockets that carry RFC 4571 frames as datagrams — an active one
-   * connects to each remote it sends to (its candidate says port 9), a passive one accepts connections.
-   * Each becomes a host candidate of its tcptype. Default none (UDP only).
-   */
-  tcpSockets?: () => Promise<{ socket: DatagramSocket; tcpType: 'active' | 'passive' }[]>;
-  openStreamSocket?: (server: TransportAddress, transport: IceServerTransport, serverName: string) => Promise<DatagramSocket>;
-  /**
-   * Opens an RFC 6062 TCP allocation: with `tcpSockets`, each TURN server reached over TCP or TLS then gives a
-   * passive relayed TCP candidate (tcp-relays.ts). Default none.
-   */
-  openTcpRelay?: OpenTcpRelay;
-  /** Looks a server name up, in `family` when given (the gatherer asks per host family). */
-  resolve?: (host: string, family?: AddressFamily) => Promise<string>;
-  /** Ask TURN servers for dual allocations (RFC 8656 §7.1 ADDITIONAL-ADDRESS-FAMILY): one relay candidate per family. Default false. */
-  relayDualStack?: boolean;
-  clock?: Clock;
-  random?: () => number;
-  stunTimeoutMs?: number;
-  turnTimeoutMs?: number;
-  /**
-   * mDNS (draft-ietf-mmusic-mdns-ice-candidates): resolves the peer's `<uuid>.local` candidates and, with
-   * `mdnsHostCandidates: 'on'`, answers for ours. Without it, `.local` candidates are dropped with an
-   * 'icecandidateerror' (they are never handed to a unicast resolver). The agent calls its `release()` on close.
-   */
-  mdns?: MdnsHostNames;
-  /** 'on': each host candidate's address is replaced by a fresh `<uuid>.local` name (needs `mdns`). Default 'off'. */
-  mdnsHostCandidates?: MdnsHostCandidates;
-  /**
-   * The most bytes send() takes in one datagram; more throws an IceSendError (RangeError, code
-   * DATAGRAM_TOO_LARGE). 1..65 507; default DEFAULT_MAX_DATAGRAM_SIZE (65 443: the largest UDP payload over
-   * IPv4 less the TURN framing of a relayed pair).
-   */
-  maxDatagramSize?: number;
-  /**
-   * 'once': gather on the sockets `gather()` opens, then end-of-candidates (RFC 8838 §13). 'continual': no
-   * end-of-candidates, so addSocket() can trickle candidates of an address that appears later and
-   * removeSocket() drops those of one that went away (the Node agent watches its interfaces itself).
-   * removeSocket() works in both. Default 'once'.
-   */
-  gatherPolicy?: 'once' | 'continual';
-}
-
+export type { IceAgentOptions, IceGatheringState, SelectedCandidatePair } from './ice-agent-options.js';
 export { IceAgentEventObject };
 export type { IceCandidatePairStats };
-
-export interface SelectedCandidatePair {
-  local: IceCandidate;
-  remote: IceCandidate;
-}
 
 /**
  * The ICE agent, in the W3C vocabulary: RTCConfiguration-like options (checked at construction as
@@ -284,7 +225,7 @@ export class IceAgent extends IceAgentEventTarget {
     }
     if (parsed && MdnsCandidates.isMdns(parsed)) return this.addMdnsCandidate(parsed);
     const added = this.engine.addRemoteCandidate(parsed, this.clock.now());
-    if (added && parsed) this.permitOnRelays(parsed);
+    if (added && parsed) permitOnRelays(this.local, parsed);
     this.driver.poll();
     return added;
   }
@@ -361,26 +302,6 @@ export class IceAgent extends IceAgentEventTarget {
       },
     );
     return true;
-  }
-
-  /**
-   * RFC 8445 §7.2.1: a relayed candidate needs a TURN permission for the peer before checks can flow; ask
-   * for it as soon as the peer's candidate is known, so the first check is not dropped at the server.
-   */
-  private permitOnRelays(remote: IceCandidate): void {
-    for (const g of this.local) {
-      if (g.socket instanceof RelayedPassiveSocket) {
-        void g.socket.permit(remote.address); // RFC 6062 §5.3: the peer connects to it
-        continue;
-      }
-      // A dual allocation's relayed candidates sit on per-family views of one relay socket.
-      if (g.candidate.type !== 'relay' || !(g.socket instanceof TurnRelaySocket || g.socket instanceof TurnRelayFamilySocket)) continue;
-      if (g.candidate.address.includes(':') !== remote.address.includes(':')) continue;
-      g.socket.createPermission({ address: remote.address, port: remote.port }).catch(() => {
-        // A 403 reaches the engine as a refusal (onunreachable): the pairs fail with its reason and an
-        // 'icecandidateerror' names the server (onEngineEvent). Other failures leave the checks to time out.
-      });
-    }
   }
 
   private onGathered(g: GatheredCandidate): void {
