@@ -8,7 +8,7 @@
 // where the rule is enforced. It never pretends to check what it cannot see.
 import { BridgeCloseCode } from '../../src/bridge/close-codes.js';
 import type { RefusalReason } from '../../src/bridge/metrics.js';
-import { verifyRestCredential } from '../../src/net/rest-credentials.js';
+import { checkToken } from '../../src/bridge/token-check.js';
 
 export type Admission =
   | { ok: true; user: string | undefined }
@@ -29,31 +29,10 @@ export function admit(rules: AdmissionRules, url: string, openSessions: number, 
     return { ok: false, code: BridgeCloseCode.unauthorized, refusal: 'unauthorized', reason: 'unauthorized: unreadable request' };
   }
   if (parsed.pathname !== rules.path) return { ok: false, code: 4004, refusal: 'not-found', reason: `no bridge at ${parsed.pathname}` };
-  const auth = authenticate(rules, parsed.searchParams, nowSeconds);
+  const auth = checkToken(rules, parsed.searchParams, nowSeconds);
   if (!auth.ok) return auth;
   if (openSessions >= rules.maxSessions) {
     return { ok: false, code: BridgeCloseCode.tooManySessions, refusal: 'too-many-sessions', reason: 'too many sessions' };
   }
   return auth;
-}
-
-function authenticate(rules: AdmissionRules, query: URLSearchParams, now: number): Admission {
-  const username = query.get('username');
-  // A '+' of base64 left unencoded in the URL arrives as a space; base64 has no spaces, so put it back.
-  const credential = query.get('credential')?.replace(/ /g, '+') ?? null;
-  const unauthorized = (reason: string): Admission => ({ ok: false, code: BridgeCloseCode.unauthorized, refusal: 'unauthorized', reason });
-  if (username === null && credential === null) {
-    return rules.allowAnonymous ? { ok: true, user: undefined } : unauthorized('unauthorized: no token');
-  }
-  if (username === null || credential === null) return unauthorized('unauthorized: username and credential both needed');
-  let expired = false;
-  let malformed = false;
-  for (const secret of rules.secrets) {
-    const check = verifyRestCredential(secret, username, credential, now);
-    if (check.ok) return { ok: true, user: check.user };
-    if (check.reason === 'expired') expired = true;
-    if (check.reason === 'malformed') malformed = true;
-  }
-  if (expired) return { ok: false, code: BridgeCloseCode.credentialExpired, refusal: 'credential-expired', reason: 'credential expired' };
-  return unauthorized(malformed ? 'unauthorized: malformed token' : 'unauthorized: bad signature');
 }
