@@ -44,6 +44,13 @@ export const ICE_FAILOVER_SILENCE_MS = 1_000;
  * would wait for its answer (RFC 8489 §6.2.2: 39.5 s).
  */
 export const ICE_INBOUND_TCP_WAIT_MS = STUN_RELIABLE_TIMEOUT_MS;
+/**
+ * An active TCP connection the far end accepts and closes before sending a byte is opened again after these
+ * waits (then it fails): a TURN server closes a peer's connection to a relayed address that has no permission
+ * yet (RFC 6062 §5.3), and the relaying agent installs it once that peer's candidates reach it — often just
+ * after the peer heard of the relayed candidate and connected. Not from an RFC.
+ */
+export const ICE_TCP_EARLY_CLOSE_RETRY_MS: readonly number[] = [250, 500, 1_000];
 /** RFC 8445 §14.3: the RTO of a check is MAX(500 ms, Ta · N · (Waiting + In-Progress)), never below 500 ms. */
 export const ICE_MIN_RTO_MS = 500;
 /** RFC 8445 §11: keepalives on a candidate pair in use at least every Tr = 15 s (consent checks count). */

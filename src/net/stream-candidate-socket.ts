@@ -7,13 +7,23 @@ import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket,
 import type { ByteStream } from './framed-stream-socket.js';
 import { frameRfc4571, Rfc4571Framer, RFC4571_MAX_PACKET } from './rfc4571-framer.js';
 import type { TransportAddress } from './transport-address.js';
+import { ICE_TCP_EARLY_CLOSE_RETRY_MS } from '../timing.js';
 
 export interface StreamCandidateOptions {
   /** Connections at once per candidate socket; more are refused (active) or closed on accept (passive). Default 16. */
   maxConnections?: number;
+  /**
+   * Active: the waits (ms) before opening again a connection the far end accepted and closed before sending a
+   * byte, whose packets so far are sent again on the new one; `[]` fails it at once. Default
+   * ICE_TCP_EARLY_CLOSE_RETRY_MS, [250, 500, 1000] (src/timing.ts says why).
+   */
+  earlyCloseRetryMs?: readonly number[];
 }
 
-export const STREAM_CANDIDATE_DEFAULTS = { maxConnections: 16 } as const;
+export const STREAM_CANDIDATE_DEFAULTS = { maxConnections: 16, earlyCloseRetryMs: ICE_TCP_EARLY_CLOSE_RETRY_MS } as const;
+
+/** At most this many packets are kept to be sent again on a reopened connection (checks: one or two). */
+const MAX_REPLAYED = 8;
 
 const keyOf = (a: TransportAddress): string => `${a.address}|${a.port}`;
 
@@ -21,6 +31,11 @@ interface Connection {
   stream: ByteStream | undefined;
   /** Frames written before the stream was open. */
   queue: Uint8Array[];
+  /** Frames written on the stream while nothing has come back on it (sent again if it is reopened). */
+  unanswered: Uint8Array[];
+  heard: boolean;
+  /** Reopens after an early close: true if it will (the frames then wait in `queue`). */
+  reopen?: () => boolean;
 }
 
 /** The connections of one TCP candidate, by remote transport address. */
@@ -45,29 +60,44 @@ export class StreamConnections {
   }
 
   /** A connection being opened to `remote`: frames written meanwhile wait for it. */
-  opening(remote: TransportAddress): void {
-    this.byRemote.set(keyOf(remote), { stream: undefined, queue: [] });
+  /** `reopen`: asked when the stream closes before anything came back on it (ActiveStreamSocket's retries). */
+  opening(remote: TransportAddress, reopen?: () => boolean): void {
+    this.byRemote.set(keyOf(remote), { stream: undefined, queue: [], unanswered: [], heard: false, reopen });
   }
 
-  /** A connected stream to or from `remote`: its frames in, its end as unreachable. */
+  /** A connected stream to or from `remote`: its frames in, its end as unreachable (or, early, reopened). */
   adopt(stream: ByteStream, remote: TransportAddress): void {
     const key = keyOf(remote);
     if (this.closed) return stream.close();
-    const entry = this.byRemote.get(key) ?? { stream: undefined, queue: [] };
+    const entry: Connection = this.byRemote.get(key) ?? { stream: undefined, queue: [], unanswered: [], heard: false };
     entry.stream = stream;
     this.byRemote.set(key, entry);
     const framer = new Rfc4571Framer();
     stream.ondata = (chunk) => {
+      entry.heard = true;
+      entry.unanswered.length = 0;
       for (const packet of framer.push(chunk)) this.ondatagram?.(packet, remote);
     };
     let ended = false;
     stream.onclose = (reason) => {
       if (ended) return;
       ended = true;
-      if (this.byRemote.get(key) === entry) this.byRemote.delete(key);
+      const current = this.byRemote.get(key) === entry;
+      if (current && !entry.heard && !this.closed && entry.reopen?.()) {
+        // Opened again: what went unanswered goes first on the new stream.
+        entry.stream = undefined;
+        entry.queue.unshift(...entry.unanswered.splice(0));
+        return;
+      }
+      if (current) this.byRemote.delete(key);
       this.unreachable(remote, reason?.message ?? 'the connection closed');
     };
-    for (const frame of entry.queue.splice(0)) stream.write(frame);
+    for (const frame of entry.queue.splice(0)) this.send(entry, frame);
+  }
+
+  private send(entry: Connection, frame: Uint8Array): void {
+    if (!entry.heard && entry.reopen && entry.unanswered.length < MAX_REPLAYED) entry.unanswered.push(frame);
+    entry.stream!.write(frame);
   }
 
   /** Opening `remote` failed. */
@@ -82,7 +112,7 @@ export class StreamConnections {
     if (!entry) return false;
     if (packet.length > RFC4571_MAX_PACKET) return true;
     const frame = frameRfc4571(packet);
-    if (entry.stream) entry.stream.write(frame);
+    if (entry.stream) this.send(entry, frame);
     else entry.queue.push(frame);
     return true;
   }
@@ -142,6 +172,7 @@ abstract class StreamCandidateSocket implements DatagramSocket {
  */
 export class ActiveStreamSocket extends StreamCandidateSocket {
   readonly localAddress: TransportAddress;
+  private readonly retryMs: readonly number[];
 
   constructor(
     address: string,
@@ -152,6 +183,7 @@ export class ActiveStreamSocket extends StreamCandidateSocket {
   ) {
     super(options);
     this.localAddress = { address, port: 9 };
+    this.retryMs = options.earlyCloseRetryMs ?? STREAM_CANDIDATE_DEFAULTS.earlyCloseRetryMs;
   }
 
   protected override release(): void {
@@ -164,8 +196,18 @@ export class ActiveStreamSocket extends StreamCandidateSocket {
       this.connections.failed(to, `more than maxConnections ${this.connections.maxConnections} TCP connections`);
       return;
     }
-    this.connections.opening(to);
+    let retries = 0;
+    this.connections.opening(to, () => {
+      if (retries >= this.retryMs.length) return false;
+      setTimeout(() => this.connect(to), this.retryMs[retries++]);
+      return true;
+    });
     this.connections.write(to, bytes);
+    this.connect(to);
+  }
+
+  private connect(to: TransportAddress): void {
+    if (this.closed || !this.connections.has(to)) return;
     this.open(to).then(
       (stream) => (this.closed ? stream.close() : this.connections.adopt(stream, to)),
       (err: unknown) => this.connections.failed(to, err instanceof Error ? err.message : String(err)),

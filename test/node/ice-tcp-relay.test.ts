@@ -20,8 +20,12 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-/** Which of a's candidates b hears of, and of b's a (all by default). */
-async function pair(aOptions: NodeIceAgentOptions, bOptions: NodeIceAgentOptions, heard: { toB?: (c: IceCandidate) => boolean; toA?: (c: IceCandidate) => boolean } = {}) {
+/** Which of a's candidates b hears of, and of b's a (all by default); `lateToA`: b's reach a this much later. */
+async function pair(
+  aOptions: NodeIceAgentOptions,
+  bOptions: NodeIceAgentOptions,
+  heard: { toB?: (c: IceCandidate) => boolean; toA?: (c: IceCandidate) => boolean; lateToA?: number } = {},
+) {
   const a = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlling', ...aOptions });
   const b = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', ...bOptions });
   const candidates: { a: IceCandidate[]; b: IceCandidate[] } = { a: [], b: [] };
@@ -33,7 +37,9 @@ async function pair(aOptions: NodeIceAgentOptions, bOptions: NodeIceAgentOptions
       if (c) seen.push(c);
       const heardBy = from === a ? heard.toB : heard.toA;
       if (c && heardBy && !heardBy(c)) return;
-      void to.addRemoteCandidate(e.candidate);
+      const late = from === b ? heard.lateToA : undefined;
+      if (late) setTimeout(() => void to.addRemoteCandidate(e.candidate), late);
+      else void to.addRemoteCandidate(e.candidate);
     });
     from.addEventListener('icecandidateerror', (e) => errors.push(`${e.url} ${e.errorCode} ${e.errorText}`));
   }
@@ -109,6 +115,27 @@ describe('relayed TCP candidates (RFC 6062 allocations)', () => {
       assert.deepEqual([atB.remote.type, atB.remote.tcpType, atB.remote.address], ['prflx', 'active', relayed.address]);
       await echo(a, b, 'a through its Connect');
       await echo(b, a, 'b back on it');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a peer that connects before its candidates reached the relaying agent: refused for want of a permission, it connects again and gets through", { timeout: 30_000 }, async () => {
+    // b's candidates reach a only 400 ms late, so b's active candidate connects to a's passive relayed address
+    // before a has a permission for b's IP: the TURN server closes it at once (RFC 6062 §5.3). a hears only of
+    // b's active candidate, so that is the one path; b's early-close retries carry it.
+    const { a, b, errors } = await pair(
+      { candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
+      { candidateProtocols: ['tcp'] },
+      { toA: (c) => c.tcpType === 'active', lateToA: 400 },
+    );
+    try {
+      assert.deepEqual(errors, []);
+      await until(() => a.state === 'completed' && b.state === 'completed', 15_000, `both completed (a ${a.state}, b ${b.state})`);
+      assert.deepEqual([a.getSelectedCandidatePair()!.local.type, a.getSelectedCandidatePair()!.local.tcpType], ['relay', 'passive']);
+      assert.ok(turn.engine.tcp.counters.refused > 0, 'the first connection was refused (no permission)');
+      await echo(b, a, 'b after its retry');
     } finally {
       await a.close();
       await b.close();
