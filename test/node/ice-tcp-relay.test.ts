@@ -20,11 +20,11 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-/** Which of a's candidates b hears of, and of b's a (all by default); `lateToA`: b's reach a this much later. */
+/** Which of a's candidates b hears of, and of b's a (all by default); `heldToA`: b's reach a once it settles. */
 async function pair(
   aOptions: NodeIceAgentOptions,
   bOptions: NodeIceAgentOptions,
-  heard: { toB?: (c: IceCandidate) => boolean; toA?: (c: IceCandidate) => boolean; lateToA?: number } = {},
+  heard: { toB?: (c: IceCandidate) => boolean; toA?: (c: IceCandidate) => boolean; heldToA?: Promise<void> } = {},
 ) {
   const a = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlling', ...aOptions });
   const b = createIceAgent({ mdns: false, addresses: ['127.0.0.1'], role: 'controlled', ...bOptions });
@@ -37,8 +37,8 @@ async function pair(
       if (c) seen.push(c);
       const heardBy = from === a ? heard.toB : heard.toA;
       if (c && heardBy && !heardBy(c)) return;
-      const late = from === b ? heard.lateToA : undefined;
-      if (late) setTimeout(() => void to.addRemoteCandidate(e.candidate), late);
+      const held = from === b ? heard.heldToA : undefined;
+      if (held) void held.then(() => to.addRemoteCandidate(e.candidate));
       else void to.addRemoteCandidate(e.candidate);
     });
     from.addEventListener('icecandidateerror', (e) => errors.push(`${e.url} ${e.errorCode} ${e.errorText}`));
@@ -122,19 +122,25 @@ describe('relayed TCP candidates (RFC 6062 allocations)', () => {
   });
 
   it("a peer that connects before its candidates reached the relaying agent: refused for want of a permission, it connects again and gets through", { timeout: 30_000 }, async () => {
-    // b's candidates reach a only 400 ms late, so b's active candidate connects to a's passive relayed address
-    // before a has a permission for b's IP: the TURN server closes it at once (RFC 6062 §5.3). a hears only of
-    // b's active candidate, so that is the one path; b's early-close retries carry it.
+    // b's candidates reach a only once the TURN server has refused a connection: b's active candidate connected
+    // to a's passive relayed address before a had a permission for b's IP, and the server closed it at once
+    // (RFC 6062 §5.3). a hears only of b's active candidate, so that is the one path; b's early-close retries
+    // carry it.
+    const refusedBefore = turn.engine.tcp.counters.refused;
+    const refused = (async () => {
+      const deadline = Date.now() + 10_000;
+      while (turn.engine.tcp.counters.refused === refusedBefore && Date.now() < deadline) await sleep(5);
+    })();
     const { a, b, errors } = await pair(
       { candidateProtocols: ['tcp'], iceTransportPolicy: 'relay', iceServers: [{ urls: url, username: 'alice', credential: 'secret' }] },
       { candidateProtocols: ['tcp'] },
-      { toA: (c) => c.tcpType === 'active', lateToA: 400 },
+      { toA: (c) => c.tcpType === 'active', heldToA: refused },
     );
     try {
       assert.deepEqual(errors, []);
       await until(() => a.state === 'completed' && b.state === 'completed', 15_000, `both completed (a ${a.state}, b ${b.state})`);
       assert.deepEqual([a.getSelectedCandidatePair()!.local.type, a.getSelectedCandidatePair()!.local.tcpType], ['relay', 'passive']);
-      assert.ok(turn.engine.tcp.counters.refused > 0, 'the first connection was refused (no permission)');
+      assert.ok(turn.engine.tcp.counters.refused > refusedBefore, 'the first connection was refused (no permission)');
       await echo(b, a, 'b after its retry');
     } finally {
       await a.close();
