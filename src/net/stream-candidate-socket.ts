@@ -34,6 +34,8 @@ interface Connection {
   /** Frames written on the stream while nothing has come back on it (sent again if it is reopened). */
   unanswered: Uint8Array[];
   heard: boolean;
+  /** Times it closed before anything came back. */
+  earlyCloses: number;
   /** Reopens after an early close: true if it will (the frames then wait in `queue`). */
   reopen?: () => boolean;
 }
@@ -62,14 +64,14 @@ export class StreamConnections {
   /** A connection being opened to `remote`: frames written meanwhile wait for it. */
   /** `reopen`: asked when the stream closes before anything came back on it (ActiveStreamSocket's retries). */
   opening(remote: TransportAddress, reopen?: () => boolean): void {
-    this.byRemote.set(keyOf(remote), { stream: undefined, queue: [], unanswered: [], heard: false, reopen });
+    this.byRemote.set(keyOf(remote), { stream: undefined, queue: [], unanswered: [], heard: false, earlyCloses: 0, reopen });
   }
 
   /** A connected stream to or from `remote`: its frames in, its end as unreachable (or, early, reopened). */
   adopt(stream: ByteStream, remote: TransportAddress): void {
     const key = keyOf(remote);
     if (this.closed) return stream.close();
-    const entry: Connection = this.byRemote.get(key) ?? { stream: undefined, queue: [], unanswered: [], heard: false };
+    const entry: Connection = this.byRemote.get(key) ?? { stream: undefined, queue: [], unanswered: [], heard: false, earlyCloses: 0 };
     entry.stream = stream;
     this.byRemote.set(key, entry);
     const framer = new Rfc4571Framer();
@@ -83,6 +85,7 @@ export class StreamConnections {
       if (ended) return;
       ended = true;
       const current = this.byRemote.get(key) === entry;
+      if (current && !entry.heard && !this.closed) entry.earlyCloses++;
       if (current && !entry.heard && !this.closed && entry.reopen?.()) {
         // Opened again: what went unanswered goes first on the new stream.
         entry.stream = undefined;
@@ -90,7 +93,8 @@ export class StreamConnections {
         return;
       }
       if (current) this.byRemote.delete(key);
-      this.unreachable(remote, reason?.message ?? 'the connection closed');
+      const early = entry.earlyCloses > 1 ? `the connection closed before any answer, ${entry.earlyCloses} times` : 'the connection closed';
+      this.unreachable(remote, reason?.message ?? early);
     };
     for (const frame of entry.queue.splice(0)) this.send(entry, frame);
   }

@@ -76,6 +76,7 @@ describe('ActiveStreamSocket early-close retries', () => {
     assert.equal(far.received.length, 3, 'one connection and two retries');
     assert.equal(unreachable.length, 1);
     assert.equal(unreachable[0]!.code, 'tcp-closed');
+    assert.match(unreachable[0]!.message, /closed before any answer, 3 times/, 'the reason a pair fails with says so');
 
     const answered = farEnd((n, stream, packet) => {
       stream.ondata?.(frameRfc4571(packet));
