@@ -1,9 +1,11 @@
 // The bridge at scale (issue 17): with 1 000 sessions each echoing 32-byte datagrams off a UDP echo, the
 // highest per-session rate with zero loss and p99 RTT under 50 ms, for `icebridge bridge --workers 1` and
 // `--workers 2`, and the bridge's CPU time per datagram and direction (user + system of all its processes,
-// so the kernel's loopback TCP/UDP work on its behalf is in it). The rig is the load test's
+// so the kernel's loopback TCP/UDP work on its behalf is in it); and the cores each part of the rig used,
+// which tell whether a rate is bounded by the bridge or by the machine. The rig is the load test's
 // (test/support/load-rig.ts): the bridge, the echo and two generator processes, each its own event loop —
 // on a 2-core machine they all share the two cores, which is the point of the figure.
+import { availableParallelism } from 'node:os';
 import { cpuMs, dropsOf, quantileMs, startRig } from '../test/support/load-rig.js';
 import { searchZeroLoss, type MeasuredStep } from './lib/zero-loss-search.js';
 import type { BenchContext, BenchFigure, Benchmark } from './lib/types.js';
@@ -22,6 +24,8 @@ interface Step extends MeasuredStep {
   p50Ms: number;
   p99Ms: number;
   cpuUsPerDatagram: number;
+  /** Cores each part of the rig used during the step (user + system over the step's wall time). */
+  cores: { bridge: number; generators: number; echo: number };
 }
 
 async function measureWorkers(ctx: BenchContext, workers: number): Promise<{ search: Awaited<ReturnType<typeof searchZeroLoss<Step>>> }> {
@@ -37,10 +41,17 @@ async function measureWorkers(ctx: BenchContext, workers: number): Promise<{ sea
       const before = dropsOf(await rig.metrics());
       const echoBefore = await rig.echo();
       const cpu0 = pids.map((p) => cpuMs(p) ?? 0);
+      const others = (list: readonly number[]) => list.reduce((a, p) => a + (cpuMs(p) ?? 0), 0);
+      const gen0 = others(rig.generatorPids);
+      const echo0 = others([rig.echoPid]);
+      const wall0 = performance.now();
       await rig.offer(rate, seconds);
+      const wallMs = performance.now() - wall0;
+      const bridgeCpu = () => pids.reduce((a, p, i) => a + ((cpuMs(p) ?? 0) - cpu0[i]!), 0);
+      const cores = { bridge: bridgeCpu() / wallMs, generators: (others(rig.generatorPids) - gen0) / wallMs, echo: (others([rig.echoPid]) - echo0) / wallMs };
       // What is in flight lands (bounded): the bridge drops anything over 200 ms old anyway.
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const cpu = pids.reduce((a, p, i) => a + ((cpuMs(p) ?? 0) - cpu0[i]!), 0);
+      const cpu = bridgeCpu();
       const s = await rig.stats(true);
       const after = dropsOf(await rig.metrics());
       const echo = await rig.echo();
@@ -57,13 +68,15 @@ async function measureWorkers(ctx: BenchContext, workers: number): Promise<{ sea
         p50Ms: quantileMs(s.histogram, 0.5),
         p99Ms: quantileMs(s.histogram, 0.99),
         cpuUsPerDatagram: (cpu * 1000) / Math.max(1, s.sent + s.received),
+        cores,
         noLoss: lost === 0 && quantileMs(s.histogram, 0.99) < P99_LIMIT_MS,
         offered: s.lateTicks === 0 && s.sent >= sessions * rate * seconds * 0.98,
         offeredPerSecond: s.sent / seconds / sessions,
       };
       ctx.log(
         `  --workers ${workers}: ${sessions} × ${rate}/s: lost ${lost} of ${s.sent} ${JSON.stringify(drops)}, RTT p50 ${step.p50Ms} / p99 ${step.p99Ms} ms, ` +
-          `bridge ${step.cpuUsPerDatagram.toFixed(1)} µs CPU per datagram and direction${s.lateTicks ? `, generator late ${s.lateTicks}×` : ''}`,
+          `bridge ${step.cpuUsPerDatagram.toFixed(1)} µs CPU per datagram and direction; cores used: bridge ${cores.bridge.toFixed(2)}, ` +
+          `generators ${cores.generators.toFixed(2)}, echo ${cores.echo.toFixed(2)}${s.lateTicks ? `, generator late ${s.lateTicks}×` : ''}`,
       );
       return step;
     });
@@ -101,7 +114,11 @@ const bench: Benchmark = {
       });
       if (search.stoppedAt) {
         const s = search.stoppedAt;
-        notes.push(`${contender}: stopped at ${s.rate}/s: lost ${s.lost} of ${s.sent} ${JSON.stringify(s.drops)}, p99 ${s.p99Ms} ms`);
+        const c = s.cores;
+        notes.push(
+          `${contender}: stopped at ${s.rate}/s: lost ${s.lost} of ${s.sent} ${JSON.stringify(s.drops)}, p99 ${s.p99Ms} ms; ` +
+            `cores used then: bridge ${c.bridge.toFixed(2)} + generators ${c.generators.toFixed(2)} + echo ${c.echo.toFixed(2)} = ${(c.bridge + c.generators + c.echo).toFixed(2)} of ${availableParallelism()}`,
+        );
       }
     }
     notes.push('target (issue 17): 1 000 × 30/s lossless on 2 cores, the load generator and echo sharing them');

@@ -71,6 +71,9 @@ export interface Rig {
   echoPort: number;
   /** The bridge's processes: the primary first (--workers 1: the only one). */
   bridgePids(): Promise<number[]>;
+  /** The echo's and the generators' processes (what shares the machine with the bridge). */
+  readonly echoPid: number;
+  readonly generatorPids: readonly number[];
   open(timeoutMs?: number): Promise<{ opened: number; failures: number; errors: string[] }>;
   /** Every session sends `rate`/s for `seconds`, all generators together; `during` runs halfway. */
   offer(rate: number, seconds: number, during?: () => void): Promise<LoadStats>;
@@ -178,9 +181,11 @@ export async function startRig(o: RigOptions): Promise<Rig> {
     children.push(echoChild);
     const echo = new Rpc(echoChild);
     const echoPort = ((await echo.first) as EchoStats).port;
+    const generatorPids: number[] = [];
     const generators = Array.from({ length: o.generators }, () => {
       const child = fork(new URL('test/support/load-client.ts', ROOT), [], { execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.push(child);
+      generatorPids.push(child.pid!);
       return new Rpc(child);
     });
     const share = (i: number) => Math.floor(o.sessions / o.generators) + (i < o.sessions % o.generators ? 1 : 0);
@@ -191,6 +196,8 @@ export async function startRig(o: RigOptions): Promise<Rig> {
       url,
       metricsUrl,
       echoPort,
+      echoPid: echoChild.pid!,
+      generatorPids,
       async bridgePids() {
         if (o.workers === 1) return [bridge.pid!];
         const text = await metrics();
