@@ -140,10 +140,12 @@ for (const path of ['passive', 'active'] as const) {
       const selected = a.getSelectedCandidatePair()!;
       assert.deepEqual([selected.local.type, selected.local.tcpType], ['relay', path]);
       if (path === 'active') {
-        // coturn connects from the relayed transport address itself (RFC 6062 §5.2): b must take it for a's
-        // active candidate (peer-reflexive), not for the passive one it knows at that address and port.
+        // coturn connects from the relayed transport address itself (RFC 6062 §5.2): the check's source is a's
+        // passive candidate's address and port, and still a's active candidate (peer-reflexive) to b — the
+        // case test/ice/remote-candidates.test.ts pins down when b knows that passive candidate too.
         const atB = b.getSelectedCandidatePair()!;
         assert.deepEqual([atB.remote.type, atB.remote.tcpType], ['prflx', 'active']);
+        assert.equal(`${atB.remote.address} ${atB.remote.port}`, / tcp \d+ (\S+ \d+) typ relay/.exec(passive)![1], 'from the relayed transport address');
       }
       const got = new Promise<string>((resolve) => b.addEventListener('data', (e) => resolve(new TextDecoder().decode(e.data)), { once: true }));
       assert.ok(a.send('through coturn over tcp'));
