@@ -2,7 +2,8 @@
 import { bridgeUsage, runBridge } from './bridge.js';
 import { runDecode } from './decode.js';
 import { natTypeUsage, runNatType } from './nat-type.js';
-import { peerUsage, runPeer } from './peer.js';
+import { peerUsage } from './peer-args.js';
+import { runPeer } from './peer.js';
 import { runServe, serveUsage } from './serve.js';
 import { runStun, stunUsage } from './stun.js';
 import { runToken, tokenUsage } from './token.js';

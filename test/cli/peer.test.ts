@@ -121,6 +121,22 @@ describe('icebridge peer: two processes piped together', () => {
     assert.ok(a.events.some((e) => e.event === 'echoed' && e.text === 'over tcp'), describeRun(a));
   });
 
+  it('--gather-policy continual: candidates trickled with no end-of-candidates; connects and echoes', async () => {
+    const [a, b] = await runPair(
+      ['--role', 'controlling', '--send', 'continual', '--address', HOST, '--gather-policy', 'continual', '--network-poll-interval-ms', '100'],
+      ['--role', 'controlled', '--echo', '--address', HOST, '--gather-policy', 'continual'],
+    );
+    assert.equal(a.code, 0, describeRun(a));
+    assert.equal(b.code, 0, describeRun(b));
+    for (const r of [a, b]) {
+      const lines = r.stdout.split('\n');
+      assert.ok(lines.some((l) => l.startsWith('a=candidate:') && l.includes(` ${HOST} `)), describeRun(r));
+      assert.ok(!lines.includes('a=end-of-candidates'), `continual gathering never ends: ${describeRun(r)}`);
+      assert.ok(!r.events.some((e) => e.event === 'gathering' && e.state === 'complete'), describeRun(r));
+    }
+    assert.ok(a.events.some((e) => e.event === 'echoed' && e.text === 'continual'), describeRun(a));
+  });
+
   it('--candidate-protocols names udp and/or tcp (exit 2 otherwise)', async () => {
     const { result } = startPeer(['--role', 'controlling', '--candidate-protocols', 'sctp']);
     const r = await result;
@@ -253,13 +269,20 @@ describe('icebridge peer: bad input', () => {
   });
 
   it('usage errors exit 2', async () => {
-    for (const args of [['--role', 'sideways'], ['--policy', 'relay', '--role', 'controlled'], ['--role', 'controlling', '--address', '192.0.2.250'], ['--role', 'controlling', '--nonsense']]) {
+    for (const args of [
+      ['--role', 'sideways'],
+      ['--policy', 'relay', '--role', 'controlled'],
+      ['--role', 'controlling', '--address', '192.0.2.250'],
+      ['--role', 'controlling', '--nonsense'],
+      ['--role', 'controlling', '--gather-policy', 'sometimes'],
+      ['--role', 'controlling', '--network-poll-interval-ms', '100'],
+    ]) {
       const p = startPeer(args);
       p.child.stdin.end();
       const r = await p.result;
       assert.equal(r.code, 2, `${args.join(' ')}: ${describeRun(r)}`);
       // One line naming the option (not the whole usage text), and where to read the rest.
-      assert.match(r.stderr, /^icebridge peer: .*(--role|--policy|--address|--nonsense)/m, describeRun(r));
+      assert.match(r.stderr, /^icebridge peer: .*(--role|--policy|--address|--nonsense|--gather-policy|--network-poll-interval-ms)/m, describeRun(r));
       assert.match(r.stderr, /Run `icebridge help peer`/);
     }
   });
