@@ -8,11 +8,12 @@ import { parseCommandArgs, positiveInteger, UsageError } from './args.js';
 
 export const peerUsage = `icebridge peer --role controlling|controlled [options]
 
-Runs one ICE agent. Its local description is written to stdout as RFC 8839 lines — a=ice-ufrag, a=ice-pwd,
-a=ice-options (trickle, renomination), one a=candidate per candidate as it is gathered, then a=end-of-candidates (not with --gather-policy continual) — and the
-peer's description is read from stdin in the same form, line by line (ice-ufrag and ice-pwd before the
-candidates). Events are written to stderr as JSON lines: state, gathering, selected, data, error.
-Two peers whose stdout and stdin are piped to each other connect.
+Runs one ICE agent. Its local description is written to stdout as RFC 8839 lines — a=ice-ufrag,
+a=ice-pwd, a=ice-options (trickle, renomination), one a=candidate per candidate as it is gathered, then
+a=end-of-candidates (not with --gather-policy continual) — and the peer's description is read from stdin
+in the same form, line by line (ice-ufrag and ice-pwd before the candidates). Events are written to
+stderr as JSON lines: state, gathering, selected, data, error. Two peers whose stdout and stdin are piped
+to each other connect.
 
 Exits 0 once connected (and, with --send, once the text came back; with --echo, once stdin has ended),
 1 on failure or timeout, 2 on usage errors.
