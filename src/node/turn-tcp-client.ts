@@ -5,11 +5,10 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import type { TransportAddress } from '../net/transport-address.js';
-import { decodeStunOrUndefined } from '../stun/decode.js';
 import { TurnError } from '../turn/errors.js';
 import type { TurnTcpAllocationOptions } from '../turn/tcp-allocation.js';
 import { openTcpAllocationControl } from '../turn/tcp-allocation-control.js';
-import { ConnectionBinder, stunMessageLength } from '../turn/tcp-connection-bind.js';
+import { ConnectionBinder } from '../turn/tcp-connection-bind.js';
 import { StreamSocket } from './stream-socket.js';
 
 export interface OpenTurnTcpAllocationOptions extends Omit<TurnTcpAllocationOptions, 'server'> {
@@ -83,7 +82,6 @@ function bindDataConnection(
   return new Promise((resolve, reject) => {
     const { address, port } = options.server;
     const socket: Socket = transport === 'tls' ? connectTls({ host: address, port, ...tls }) : connectTcp({ host: address, port });
-    let buffered = new Uint8Array(0);
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -94,27 +92,16 @@ function bindDataConnection(
     // the bytes that followed the response (unshifted back) come first.
     const onReadable = (): void => {
       for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
-        const joined = new Uint8Array(buffered.length + chunk.length);
-        joined.set(buffered);
-        joined.set(chunk, buffered.length);
-        buffered = joined;
-      }
-      for (;;) {
-        const length = stunMessageLength(buffered);
-        if (length === undefined || buffered.length < length) return;
-        const message = decodeStunOrUndefined(buffered.subarray(0, length));
-        const rest = buffered.slice(length);
-        buffered = rest;
-        const step = message === undefined ? undefined : binder.handle(message);
-        if (step === undefined) continue;
-        if (step.kind === 'send') socket.write(step.bytes);
-        else if (step.kind === 'failed') return fail(step.error);
-        else {
+        const progress = binder.receive(chunk);
+        for (const bytes of progress.send) socket.write(bytes);
+        if (progress.error) return fail(progress.error);
+        if (progress.bound) {
           clearTimeout(timer);
           socket.removeListener('readable', onReadable);
           socket.removeListener('error', fail);
           socket.on('error', () => {}); // 'close' follows an error; the caller listens for what it wants
-          if (rest.length > 0) socket.unshift(rest);
+          // What came after the response goes back in front of what is still unread.
+          if (progress.bound.rest.length > 0) socket.unshift(progress.bound.rest);
           resolve(socket);
           return;
         }

@@ -5,11 +5,10 @@
 // (ice/tcp-relays.ts), and a Connect (§4.3) for active ones, bound the same way.
 import { FramedStreamSocket, type ByteStream } from '../net/framed-stream-socket.js';
 import type { TransportAddress } from '../net/transport-address.js';
-import { decodeStunOrUndefined } from '../stun/decode.js';
 import { TurnError } from './errors.js';
 import type { TurnTcpAllocationOptions } from './tcp-allocation.js';
 import { openTcpAllocationControl } from './tcp-allocation-control.js';
-import { ConnectionBinder, stunMessageLength } from './tcp-connection-bind.js';
+import { ConnectionBinder } from './tcp-connection-bind.js';
 
 /** A TCP allocation whose peers connect to it: what a passive relayed TCP candidate is made of. */
 export interface TcpRelayAllocation {
@@ -70,7 +69,6 @@ export async function openStreamTcpAllocation(options: StreamTcpAllocationOption
 async function bindDataConnection(connect: () => Promise<ByteStream>, binder: ConnectionBinder, timeoutMs: number): Promise<ByteStream> {
   const stream = await connect();
   return new Promise((resolve, reject) => {
-    let buffered = new Uint8Array(0);
     const fail = (err: Error): void => {
       clearTimeout(timer);
       stream.ondata = stream.onclose = null;
@@ -80,24 +78,12 @@ async function bindDataConnection(connect: () => Promise<ByteStream>, binder: Co
     const timer = setTimeout(() => fail(new TurnError(408, 'no answer to the ConnectionBind', 'allocate', 'timeout')), timeoutMs);
     stream.onclose = (reason) => fail(reason ?? new TurnError(0, 'the data connection closed before its ConnectionBind was answered', 'allocate', 'closed'));
     stream.ondata = (chunk) => {
-      const joined = new Uint8Array(buffered.length + chunk.length);
-      joined.set(buffered);
-      joined.set(chunk, buffered.length);
-      buffered = joined;
-      for (;;) {
-        const length = stunMessageLength(buffered);
-        if (length === undefined || buffered.length < length) return;
-        const message = decodeStunOrUndefined(buffered.subarray(0, length));
-        buffered = buffered.slice(length);
-        const step = message === undefined ? undefined : binder.handle(message);
-        if (step === undefined) continue;
-        if (step.kind === 'send') stream.write(step.bytes);
-        else if (step.kind === 'failed') return fail(step.error);
-        else {
-          clearTimeout(timer);
-          resolve(peerStream(stream, buffered));
-          return;
-        }
+      const progress = binder.receive(chunk);
+      for (const bytes of progress.send) stream.write(bytes);
+      if (progress.error) fail(progress.error);
+      else if (progress.bound) {
+        clearTimeout(timer);
+        resolve(peerStream(stream, progress.bound.rest));
       }
     };
     stream.write(binder.start());

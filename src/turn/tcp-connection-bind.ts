@@ -4,6 +4,7 @@
 // renews the shared nonce. Sans-I/O: bytes out, the decoded response in; after success the connection
 // carries the peer's raw bytes.
 import { MAGIC_COOKIE, StunMethod } from '../stun/constants.js';
+import { decodeStunOrUndefined } from '../stun/decode.js';
 import { createStunMessage, type StunMessage } from '../stun/message.js';
 import type { LongTermCredentials } from './credentials.js';
 import { TurnError } from './errors.js';
@@ -13,8 +14,17 @@ export type ConnectionBindStep =
   | { readonly kind: 'bound' }
   | { readonly kind: 'failed'; readonly error: TurnError };
 
+/** What bytes read from the data connection led to: requests to write, and the outcome once there is one. */
+export interface ConnectionBindProgress {
+  readonly send: Uint8Array[];
+  /** Bound: the connection is the peer's now, and `rest` (what came after the response) is the peer's first bytes. */
+  readonly bound?: { readonly rest: Uint8Array };
+  readonly error?: TurnError;
+}
+
 export class ConnectionBinder {
   private transactionId = new Uint8Array(12);
+  private buffered = new Uint8Array(0);
   private authenticated = false;
   private retries = 0;
 
@@ -27,6 +37,29 @@ export class ConnectionBinder {
   /** The first request to write. */
   start(): Uint8Array {
     return this.request();
+  }
+
+  /**
+   * Takes bytes read from the data connection (RFC 8489 §6.2.2: STUN messages back to back): the requests to
+   * write (a retry after 401/438), and once answered, bound with what followed or failed.
+   */
+  receive(chunk: Uint8Array): ConnectionBindProgress {
+    const joined = new Uint8Array(this.buffered.length + chunk.length);
+    joined.set(this.buffered);
+    joined.set(chunk, this.buffered.length);
+    this.buffered = joined;
+    const send: Uint8Array[] = [];
+    for (;;) {
+      const length = stunMessageLength(this.buffered);
+      if (length === undefined || this.buffered.length < length) return { send };
+      const message = decodeStunOrUndefined(this.buffered.subarray(0, length));
+      this.buffered = this.buffered.slice(length);
+      const step = message === undefined ? undefined : this.handle(message);
+      if (step === undefined) continue;
+      if (step.kind === 'send') send.push(step.bytes);
+      else if (step.kind === 'failed') return { send, error: step.error };
+      else return { send, bound: { rest: this.buffered } };
+    }
   }
 
   /** Takes the response read from the data connection; undefined if it is not this request's. */
