@@ -10,7 +10,7 @@ import { familyOf, sameTransportAddress, type AddressFamily, type TransportAddre
 import { stunBinding } from '../stun/binding.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
 import { computeFoundation, computePriority, type IceCandidate, type IceCandidateType } from './candidate.js';
-import { assignLocalPreferences } from './local-preference.js';
+import { LocalPreferences, type LocalPreferenceInput } from './local-preference.js';
 
 /** Like RTCIceServer. */
 export interface IceServerConfig {
@@ -77,8 +77,11 @@ export class IceGatherer {
   readonly hostRoutes: DatagramSocket[] = [];
   private readonly demuxes: SocketDemux[] = [];
   private readonly relays: TurnRelaySocket[] = [];
-  /** The host socket of each relay, so that forget() can end the relays of an address that went away. */
-  private readonly relayHosts = new Map<TurnRelaySocket, DatagramSocket>();
+  /** The host socket of each relay, so that forget() can end the relays of an address that went away, and what local preferences it holds. */
+  private readonly relayHosts = new Map<TurnRelaySocket, { host: DatagramSocket; preferences: LocalPreferenceInput[] }>();
+  /** Unique per type over the agent's life (§5.1.2.1): host (and server-reflexive) by base address, relays by transport band. */
+  private readonly hostPreferences = new LocalPreferences();
+  private readonly relayPreferences = new LocalPreferences({ relayed: true });
   private closed = false;
 
   constructor(private readonly options: GathererOptions) {}
@@ -86,7 +89,7 @@ export class IceGatherer {
   /** Gathers on `sockets`; resolves when every server has answered or given up. */
   async gather(sockets: DatagramSocket[], component = 1): Promise<void> {
     const relayOnly = this.options.iceTransportPolicy === 'relay';
-    const preferences = assignLocalPreferences(sockets.map((s) => ({ address: s.localAddress.address })));
+    const preferences = this.hostPreferences.take(sockets.map((s) => ({ address: s.localAddress.address })));
     const hosts = sockets.map((socket, i) => {
       const demux = new SocketDemux(socket);
       this.demuxes.push(demux);
@@ -125,14 +128,16 @@ export class IceGatherer {
 
   /** A host socket is going away (its address did): its relays end and its routes are dropped; the socket is the caller's. */
   forget(socket: DatagramSocket): void {
-    for (const [relay, host] of this.relayHosts) {
+    for (const [relay, { host, preferences }] of this.relayHosts) {
       if (host !== socket) continue;
       relay.close();
       this.relayHosts.delete(relay);
       this.relays.splice(this.relays.indexOf(relay), 1);
+      for (const p of preferences) this.relayPreferences.release(p);
     }
     const i = this.demuxes.findIndex((d) => d.socket === socket);
     if (i < 0) return;
+    this.hostPreferences.release({ address: socket.localAddress.address });
     const [demux] = this.demuxes.splice(i, 1);
     const rest = demux.rest();
     const r = this.hostRoutes.indexOf(rest);
@@ -231,12 +236,13 @@ export class IceGatherer {
         return;
       }
       this.relays.push(relay);
-      this.relayHosts.set(relay, host.socket);
-      // RFC 8445 §5.1.2.1: among relays, UDP to the server is preferred over TCP over TLS.
-      const preference = uri.transport === 'udp' ? 65535 : uri.transport === 'tcp' ? 65534 : 65533;
       // A dual allocation: one socket per relayed address, so each candidate has its own (the agent keys on sockets).
       const sockets: readonly DatagramSocket[] = relay.relayedAddresses.length > 1 ? relay.familySockets() : [relay];
-      for (const socket of sockets) this.emit('relay', socket.localAddress, socket.localAddress, socket, preference, component, host.socket, server, relay.mappedAddress, url);
+      // RFC 8445 §5.1.2.1: among relays, UDP to the server is preferred over TCP over TLS (one band each).
+      const held = relay.relayedAddresses.map(({ address, port }) => ({ address, port, relayTransport: uri.transport }));
+      const preferences = this.relayPreferences.take(held);
+      this.relayHosts.set(relay, { host: host.socket, preferences: held });
+      sockets.forEach((socket, i) => this.emit('relay', socket.localAddress, socket.localAddress, socket, preferences[i], component, host.socket, server, relay.mappedAddress, url));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.options.onError?.({ url, errorCode: typeof code === 'number' ? code : 701, errorText: err instanceof Error ? err.message : String(err), address: host.address.address, port: host.address.port });

@@ -17,7 +17,7 @@ import { IceGatherer, type GatheredCandidate, type GatheringError } from './gath
 import type { IceAgentOptions, IceGatheringState, SelectedCandidatePair } from './ice-agent-options.js';
 import { MdnsCandidates } from './mdns-candidates.js';
 import { permitOnRelays } from './relay-permissions.js';
-import { tcpHostCandidates } from './tcp-candidates.js';
+import { TcpHostCandidates } from './tcp-candidates.js';
 import { gatherTcpRelays, RelayedPassiveSocket, type OpenTcpRelay } from './tcp-relays.js';
 
 export type { IceAgentOptions, IceGatheringState, SelectedCandidatePair } from './ice-agent-options.js';
@@ -39,6 +39,7 @@ export class IceAgent extends IceAgentEventTarget {
   private readonly driver: EngineDriver<IceAgentEvent>;
   private readonly clock: Clock;
   private readonly gatherer: IceGatherer;
+  private readonly tcpHosts = new TcpHostCandidates();
   private readonly socketIds = new Map<DatagramSocket, SocketId>();
   private readonly ownedSockets: DatagramSocket[] = [];
   private readonly local: GatheredCandidate[] = [];
@@ -134,7 +135,7 @@ export class IceAgent extends IceAgentEventTarget {
     }
     this.ownedSockets.push(socket);
     if (tcpType === undefined) await this.gatherer.gather([socket]);
-    else for (const g of tcpHostCandidates([{ socket, tcpType }])) this.onGathered(g);
+    else for (const g of this.tcpHosts.gather([{ socket, tcpType }])) this.onGathered(g);
   }
 
   /**
@@ -155,6 +156,7 @@ export class IceAgent extends IceAgentEventTarget {
       this.socketIds.delete(g.socket);
     }
     this.gatherer.forget(socket);
+    this.tcpHosts.forget(socket);
     const owned = this.ownedSockets.indexOf(socket);
     if (owned >= 0) {
       this.ownedSockets.splice(owned, 1);
@@ -172,7 +174,7 @@ export class IceAgent extends IceAgentEventTarget {
       return;
     }
     this.ownedSockets.push(...sockets);
-    if (this.options.iceTransportPolicy !== 'relay') for (const g of tcpHostCandidates(opened)) this.onGathered(g);
+    if (this.options.iceTransportPolicy !== 'relay') for (const g of this.tcpHosts.gather(opened)) this.onGathered(g);
     // The permissions for the peer's candidates known now are in place before the candidates go out: a peer
     // that connects to the relayed address as soon as it hears of it must find its permission there (§5.3).
     const passive = relayed.map((g) => g.socket).filter((socket) => socket instanceof RelayedPassiveSocket);

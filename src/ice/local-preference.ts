@@ -26,9 +26,10 @@ export interface LocalPreferenceOptions {
    * The inputs are relayed candidates: rank them first by relay transport, UDP > TCP > TLS (RFC 8445
    * §5.1.2.2 lets local preference order TURN servers; UDP avoids TCP's head-of-line blocking and TLS adds
    * its cost on top), then intermingle IPv6 and IPv4 within each transport. Distinct values per
-   * (transport, address, port) rather than per address.
+   * (transport, address, port) rather than per address. A list names the transports there are, in that
+   * order (`['tcp', 'tls']` for relayed TCP candidates); `true` is all three.
    */
-  relayed?: boolean;
+  relayed?: boolean | readonly RelayTransport[];
 }
 
 /** Relay transports in preference order. */
@@ -62,42 +63,93 @@ function intermingle(keys: readonly { key: string; v6: boolean }[]): string[] {
 }
 
 /**
- * One local preference per input, in input order: equal for inputs with the same base address (the
- * same transport, address and port when `relayed`), distinct otherwise, highest first in RFC 8421 order.
- * Deterministic. Throws TypeError for an input that is not an IP address, RangeError when the values
- * would not fit in 0..max.
+ * Local preferences over an agent's life (RFC 8445 §5.1.2.1: "the local preference MUST be unique" among
+ * a component's candidates of one type), however many times gathering adds candidates: a continual agent
+ * gathers on an address that appeared long after the first ones. A key (a base address; with `relayed`,
+ * transport, relayed address and port) keeps its value while it is held; new keys, taken together, get
+ * free values in RFC 8421 order below those in use, highest first. With `relayed`, the range is split in
+ * one band per transport, in preference order, so that a TCP relay gathered first still ranks below a UDP
+ * relay gathered later. Values come back when their key is released as often as it was taken.
  */
-export function assignLocalPreferences(
-  addresses: readonly LocalPreferenceInput[],
-  opts: LocalPreferenceOptions = {},
-): number[] {
-  const max = opts.max ?? 0xffff;
-  const step = opts.step ?? 1;
-  if (!Number.isInteger(max) || max < 0 || max > 0xffff) throw new RangeError(`max must be an integer in 0..65535, got ${max}`);
-  if (!Number.isInteger(step) || step < 1) throw new RangeError(`step must be a positive integer, got ${step}`);
+export class LocalPreferences {
+  private readonly max: number;
+  private readonly step: number;
+  private readonly bands: readonly RelayTransport[];
+  private readonly held = new Map<string, { value: number; band: number; count: number }>();
 
-  const keyOf = addresses.map((a) => {
+  constructor(private readonly opts: LocalPreferenceOptions = {}) {
+    this.max = opts.max ?? 0xffff;
+    this.step = opts.step ?? 1;
+    if (!Number.isInteger(this.max) || this.max < 0 || this.max > 0xffff) throw new RangeError(`max must be an integer in 0..65535, got ${this.max}`);
+    if (!Number.isInteger(this.step) || this.step < 1) throw new RangeError(`step must be a positive integer, got ${this.step}`);
+    this.bands = opts.relayed ? (opts.relayed === true ? RELAY_ORDER : opts.relayed) : ['udp'];
+  }
+
+  /**
+   * One value per input, in input order: equal for inputs with the same key, distinct otherwise. Throws
+   * TypeError for an input that is not an IP address (or a relay transport not in the bands), RangeError
+   * when a band has no free value left.
+   */
+  take(inputs: readonly LocalPreferenceInput[]): number[] {
+    const keys = inputs.map((a) => this.keyOf(a));
+    const fresh = new Map<string, { key: string; v6: boolean; band: number }>();
+    inputs.forEach((a, i) => {
+      const key = keys[i];
+      if (!this.held.has(key) && !fresh.has(key)) fresh.set(key, { key, v6: a.address.includes(':'), band: this.bands.indexOf(a.relayTransport ?? 'udp') });
+    });
+    const given = new Map<string, number>();
+    for (let band = 0; band < this.bands.length; band++) {
+      const order = intermingle([...fresh.values()].filter((d) => d.band === band));
+      const values = this.free(band, order.length);
+      order.forEach((key, i) => given.set(key, values[i]));
+    }
+    return keys.map((key) => {
+      const h = this.held.get(key);
+      if (h) {
+        h.count++;
+        return h.value;
+      }
+      const value = given.get(key) as number;
+      this.held.set(key, { value, band: fresh.get(key)!.band, count: 1 });
+      return value;
+    });
+  }
+
+  /** Gives back what one `take` of `input` held; its value is free once every taker has released it. */
+  release(input: LocalPreferenceInput): void {
+    const key = this.keyOf(input);
+    const h = this.held.get(key);
+    if (h && --h.count === 0) this.held.delete(key);
+  }
+
+  private keyOf(a: LocalPreferenceInput): string {
     const ip = identity(a.address);
-    if (!opts.relayed) return ip;
+    if (!this.opts.relayed) return ip;
     const transport = a.relayTransport ?? 'udp';
-    if (!RELAY_ORDER.includes(transport)) throw new TypeError(`unknown relay transport ${String(transport)}`);
+    if (!this.bands.includes(transport)) throw new TypeError(`unknown relay transport ${String(transport)}`);
     return `${transport} ${ip} ${a.port ?? ''}`;
-  });
-  const distinct = new Map<string, { key: string; v6: boolean; band: number }>();
-  addresses.forEach((a, i) => {
-    const key = keyOf[i];
-    if (distinct.has(key)) return;
-    const band = opts.relayed ? RELAY_ORDER.indexOf(a.relayTransport ?? 'udp') : 0;
-    distinct.set(key, { key, v6: a.address.includes(':'), band });
-  });
+  }
 
-  const order: string[] = [];
-  for (let band = 0; band < RELAY_ORDER.length; band++) {
-    order.push(...intermingle([...distinct.values()].filter((d) => d.band === band)));
+  /** `n` free values of `band`, highest first: below the lowest in use there, else any left. */
+  private free(band: number, n: number): number[] {
+    if (n === 0) return [];
+    const size = Math.floor((this.max + 1) / this.bands.length);
+    const top = this.max - band * size;
+    const bottom = top - size + 1;
+    const used = new Set([...this.held.values()].filter((h) => h.band === band).map((h) => h.value));
+    const lowest = Math.min(top + this.step, ...used);
+    const out: number[] = [];
+    for (let v = lowest - this.step; v >= bottom && out.length < n; v -= this.step) out.push(v);
+    for (let v = top; v >= bottom && out.length < n; v -= this.step) if (!used.has(v) && !out.includes(v)) out.push(v);
+    if (out.length < n) throw new RangeError(`${used.size + n} local preferences with step ${this.step} do not fit in ${bottom}..${top}`);
+    return out;
   }
-  if (order.length > 0 && max - (order.length - 1) * step < 0) {
-    throw new RangeError(`${order.length} addresses with step ${step} do not fit below ${max}`);
-  }
-  const value = new Map(order.map((key, rank) => [key, max - rank * step]));
-  return keyOf.map((key) => value.get(key) as number);
+}
+
+/**
+ * One local preference per input, in input order, for one set of candidates gathered together (see
+ * LocalPreferences for candidates added over time). Deterministic.
+ */
+export function assignLocalPreferences(addresses: readonly LocalPreferenceInput[], opts: LocalPreferenceOptions = {}): number[] {
+  return new LocalPreferences(opts).take(addresses);
 }

@@ -10,6 +10,7 @@ import { ActiveStreamSocket, PassiveStreamSocket, type StreamCandidateOptions } 
 import { familyOf, type TransportAddress } from '../net/transport-address.js';
 import { computeFoundation, computeTcpPriority } from './candidate.js';
 import type { GatheredCandidate, IceGatherer } from './gatherer.js';
+import { LocalPreferences } from './local-preference.js';
 import type { TcpRelayAllocation } from '../turn/tcp-allocation-streams.js';
 
 export type { TcpRelayAllocation } from '../turn/tcp-allocation-streams.js';
@@ -54,6 +55,8 @@ export class RelayedPassiveSocket extends PassiveStreamSocket {
  */
 export async function gatherTcpRelays(gatherer: IceGatherer, open: OpenTcpRelay, component = 1): Promise<GatheredCandidate[]> {
   const out: GatheredCandidate[] = [];
+  // Other-pref unique per allocation (§4.2 with RFC 8445 §5.1.2.1), TCP to the server above TLS (a band each).
+  const otherPreferences = new LocalPreferences({ max: 8191, relayed: ['tcp', 'tls'] });
   const work = gatherer.serverUris(false).map(async ({ uri, url, config }) => {
     if (uri.scheme !== 'turn' && uri.scheme !== 'turns') return;
     if (uri.transport === 'udp' || !config.username || config.credential === undefined) return;
@@ -63,7 +66,7 @@ export async function gatherTcpRelays(gatherer: IceGatherer, open: OpenTcpRelay,
       const socket = new RelayedPassiveSocket(allocation);
       const relayed = allocation.relayedAddress;
       const related = allocation.mappedAddress ?? relayed;
-      const otherPreference = uri.transport === 'tcp' ? 8191 : 8190;
+      const [otherPreference] = otherPreferences.take([{ ...relayed, relayTransport: uri.transport }]);
       const candidate = (tcpType: 'active' | 'passive') => ({
         foundation: computeFoundation('relay', relayed.address, 'tcp', server.address),
         component,

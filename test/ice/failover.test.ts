@@ -93,6 +93,16 @@ describe('a better pair later: renomination (simulator)', () => {
     assert.equal(a.localParameters.usernameFragment, ufrag, 'no ICE restart');
     await world.run(() => false, 12_000);
     await adding;
+    // RFC 8445 §5.1.2.1: local preferences stay unique across both gatherings — the later host candidate
+    // and its relay tie with none of the first ones (a lone address's 65535 each time, before).
+    const priorities = new Map<string, string[]>();
+    for (const c of trickled) {
+      const [, component, protocol, priority, , , , type] = c.split(' ');
+      const key = `${type} ${protocol} ${component}`;
+      priorities.set(key, [...(priorities.get(key) ?? []), priority]);
+    }
+    assert.ok((priorities.get('host udp 1')?.length ?? 0) >= 2 && (priorities.get('relay udp 1')?.length ?? 0) >= 2, JSON.stringify([...priorities]));
+    for (const [key, list] of priorities) assert.equal(new Set(list).size, list.length, `${key}: ${list.join(', ')}`);
     await a.close();
     await b.close();
   });

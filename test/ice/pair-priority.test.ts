@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { comparePairPriority, pairPriority, pairPriorityForRole } from '../../src/ice/pair-priority.js';
-import { assignLocalPreferences } from '../../src/ice/local-preference.js';
+import { assignLocalPreferences, LocalPreferences } from '../../src/ice/local-preference.js';
 import { computePriority } from '../../src/ice/candidate.js';
 import { formatIp, parseIp } from '../../src/net/ip.js';
 
@@ -178,10 +178,44 @@ describe('assignLocalPreferences (RFC 8421 §4)', () => {
       { address: '198.51.100.1', port: 5004 }, // udp by default
     ];
     const prefs = assignLocalPreferences(relays, { relayed: true });
-    // udp: one IPv6 then IPv4 in input order (Hi = 3/2 → 1), then tcp, then tls.
-    assert.deepEqual(prefs, [65531, 65532, 65534, 65535, 65533]);
+    // A band of 21 845 values per transport: udp (one IPv6 then IPv4 in input order, Hi = 3/2 → 1), tcp, tls.
+    assert.deepEqual(prefs, [21845, 43690, 65534, 65535, 65533]);
     // Without `relayed`, the same IP is one base: one value.
     assert.deepEqual(new Set(assignLocalPreferences(relays.filter((r) => !r.address.includes(':')))).size, 1);
+  });
+
+  it('stays unique over an agent\'s life: later addresses take values below those in use, released ones come back', () => {
+    const prefs = new LocalPreferences();
+    assert.deepEqual(prefs.take([{ address: v4(1) }, { address: v6(1) }]), [65534, 65535]);
+    // An address that appears later (continual gathering) ties with none; one already held keeps its value.
+    assert.deepEqual(prefs.take([{ address: v4(2) }, { address: v6(1) }]), [65533, 65535]);
+    // v6(1) was taken twice: one release keeps it held.
+    prefs.release({ address: v6(1) });
+    assert.deepEqual(prefs.take([{ address: v4(3) }]), [65532]);
+    prefs.release({ address: v6(1) });
+    prefs.release({ address: v6(1) });
+    // Freed at last; below the lowest in use there is still room, so that is taken first.
+    assert.deepEqual(prefs.take([{ address: v4(4) }]), [65531]);
+  });
+
+  it('reuses freed values when the range runs out, and refuses only when every value is held', () => {
+    const prefs = new LocalPreferences({ max: 2 });
+    assert.deepEqual(prefs.take([{ address: v4(1) }, { address: v4(2) }, { address: v4(3) }]), [2, 1, 0]);
+    prefs.release({ address: v4(1) });
+    assert.deepEqual(prefs.take([{ address: v4(4) }]), [2]);
+    assert.throws(() => prefs.take([{ address: v4(5) }]), RangeError);
+    // Nothing was held by the refused call.
+    prefs.release({ address: v4(2) });
+    assert.deepEqual(prefs.take([{ address: v4(5) }]), [1]);
+  });
+
+  it('keeps relays in their transport band whatever order they are gathered in', () => {
+    const prefs = new LocalPreferences({ max: 8191, relayed: ['tcp', 'tls'] });
+    const tls = prefs.take([{ address: '198.51.100.1', port: 1, relayTransport: 'tls' }]);
+    const tcp = prefs.take([{ address: '198.51.100.1', port: 2, relayTransport: 'tcp' }]);
+    const tcp2 = prefs.take([{ address: '198.51.100.2', port: 3, relayTransport: 'tcp' }]);
+    assert.deepEqual([tcp[0], tcp2[0], tls[0]], [8191, 8190, 4095]);
+    assert.throws(() => prefs.take([{ address: '198.51.100.1', relayTransport: 'udp' }]), TypeError);
   });
 
   it('satisfies RFC 8421 on random address sets', () => {

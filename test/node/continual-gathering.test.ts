@@ -111,6 +111,12 @@ describe("gatherPolicy 'continual' on real sockets", () => {
       aAddresses.push('127.0.0.5');
       await until(() => fromA.filter((c) => c.includes(' 127.0.0.5 ')).length === 2, 5_000, 'an active and a passive candidate of the new address trickled');
       assert.deepEqual(fromA.filter((c) => c.includes(' 127.0.0.5 ')).map((c) => / tcptype (\w+)/.exec(c)?.[1]).sort(), ['active', 'passive']);
+      // RFC 8445 §5.1.2.1 / RFC 6544 §4.2: its other-pref is below those in use, so it ties with no candidate
+      // trickled before (a lone address's 8191 each time, before — the first address's value).
+      for (const tcpType of ['active', 'passive']) {
+        const priorities = fromA.filter((c) => c.includes(` tcptype ${tcpType}`)).map((c) => c.split(' ')[3]);
+        assert.equal(new Set(priorities).size, priorities.length, `${tcpType}: ${priorities.join(', ')}`);
+      }
       await until(async () => (await a.getStats()).some((s) => s.local.address === '127.0.0.5' && s.state === 'succeeded'), 10_000, 'a pair of the new address checked');
     } finally {
       clearInterval(pinger);
