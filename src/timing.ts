@@ -81,6 +81,13 @@ export const ICE_DIRECT_NOMINATION_DELAY_MS = 300;
  * channel) failed while the thing refreshed has not yet expired (RFC 8656 §8: refresh "before it expires").
  */
 export const TURN_REFRESH_RETRY_MS = 10_000;
+/**
+ * Not an RFC value: how long close() waits for the answer to its deleting Refresh (RFC 8656 §8.1) before it
+ * reports 'deallocate-unconfirmed' and lets go of the socket. The RFC asks for no answer (an allocation left
+ * behind expires with its lifetime); a full transaction would hold the socket, and a Node process, 39.5 s
+ * when the server is gone.
+ */
+export const TURN_DEALLOCATE_TIMEOUT_MS = 2_000;
 /** RFC 6062 §5.2: a TURN server's outgoing connection to a peer times out after "at least 30 seconds" (→ 447). */
 export const TURN_TCP_CONNECT_TIMEOUT_MS = 30_000;
 /** RFC 6062 §5.2/§5.3: a peer data connection without a ConnectionBind after 30 s is closed. */

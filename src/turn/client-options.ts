@@ -11,6 +11,7 @@ import {
   TURN_PERMISSION_LIFETIME_MS,
   TURN_REFRESH_MARGIN_MS,
   TURN_REFRESH_RETRY_MS,
+  TURN_DEALLOCATE_TIMEOUT_MS,
 } from '../timing.js';
 import type { PasswordAlgorithmChoice } from './credentials.js';
 import type { TurnError } from './errors.js';
@@ -52,6 +53,8 @@ export interface TurnClientOptions {
   refreshMarginMs?: number;
   /** After a failed refresh, try again after this long while time is left. Default 10 000 ms. */
   refreshRetryMs?: number;
+  /** close() waits this long for its deleting Refresh to be answered, then closes unconfirmed. Default 2 000 ms. */
+  deallocateTimeoutMs?: number;
   /** RFC 8656 §9: 300 000 ms. An option only so tests and odd servers can change it. */
   permissionLifetimeMs?: number;
   /** RFC 8656 §12: 600 000 ms. */
@@ -97,6 +100,7 @@ export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTu
     lifetimeSeconds: options.lifetimeSeconds ?? TURN_DEFAULT_LIFETIME_S,
     refreshMarginMs: options.refreshMarginMs ?? TURN_REFRESH_MARGIN_MS,
     refreshRetryMs: options.refreshRetryMs ?? TURN_REFRESH_RETRY_MS,
+    deallocateTimeoutMs: options.deallocateTimeoutMs ?? TURN_DEALLOCATE_TIMEOUT_MS,
     permissionLifetimeMs: options.permissionLifetimeMs ?? TURN_PERMISSION_LIFETIME_MS,
     channelLifetimeMs: options.channelLifetimeMs ?? TURN_CHANNEL_LIFETIME_MS,
     channelReservationMs: options.channelReservationMs ?? TURN_CHANNEL_RESERVATION_MS,
@@ -114,6 +118,7 @@ export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTu
   const positive: (keyof ResolvedTurnClientOptions)[] = [
     'lifetimeSeconds',
     'refreshRetryMs',
+    'deallocateTimeoutMs',
     'permissionLifetimeMs',
     'channelLifetimeMs',
   ];

@@ -61,6 +61,8 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost, Upkeep
   private lifetime = 0;
   private expiresAt: number | undefined;
   private refreshAt: number | undefined;
+  /** While closing: when close() stops waiting for the deleting Refresh's answer. */
+  private deallocateBy: number | undefined;
   private refreshInFlight = false;
 
   constructor(options: TurnClientOptions) {
@@ -198,6 +200,7 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost, Upkeep
       return;
     }
     this.stateValue = 'closing';
+    this.deallocateBy = now + this.options.deallocateTimeoutMs;
     this.sendRequest({ op: 'deallocate' }, now, 0);
   }
 
@@ -251,6 +254,9 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost, Upkeep
     const { retransmit, timedOut } = this.transactions.expire(now);
     for (const t of retransmit) this.transmits.push({ socket: t.socket, to: t.to, bytes: t.request });
     for (const t of timedOut) this.responses.timedOut(t, now);
+    if (this.stateValue === 'closing' && now >= this.deallocateBy!) {
+      this.closeLocally('deallocate-unconfirmed', new TurnError(Code.RequestTimedOut, `no answer to the deleting Refresh within ${this.options.deallocateTimeoutMs} ms`, 'deallocate', 'timeout'));
+    }
     if (this.stateValue !== 'allocated') return;
     if (this.expiresAt !== undefined && now >= this.expiresAt) {
       this.closeLocally('expired');
@@ -269,6 +275,7 @@ export class TurnClient implements Engine<TurnClientEvent>, DataPathHost, Upkeep
 
   pollTimeout(): number | undefined {
     const next = this.transactions.nextDeadline();
+    if (this.stateValue === 'closing') return earliest(next, this.deallocateBy);
     if (this.stateValue !== 'allocated') return next;
     return earliest(next, this.expiresAt, this.refreshInFlight ? undefined : this.refreshAt, this.permissions.nextDeadline(), this.channels.nextDeadline());
   }

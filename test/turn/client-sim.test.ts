@@ -421,6 +421,25 @@ describe('TURN client: lifetimes', () => {
     assert.equal(closedWith, undefined);
     assert.equal(w.clientSocket.closed, false, 'the base socket belongs to the caller');
   });
+
+  it('close() to a server that no longer answers lets go after deallocateTimeoutMs, not a whole transaction', async () => {
+    let gone = false;
+    const w = world({ ignore: () => gone });
+    const e = engine(w, { deallocateTimeoutMs: 1_500 });
+    e.act((now) => e.client.allocate(now));
+    w.clock.runUntil(w.clock.now() + 1_000);
+    assert.equal(e.client.state, 'allocated');
+    gone = true;
+    const at = w.clock.now();
+    e.act((now) => e.client.close(now));
+    w.clock.runUntil(at + 1_499);
+    assert.equal(e.client.state, 'closing');
+    w.clock.runUntil(at + 1_500);
+    const closed = e.of('closed')[0];
+    assert.ok(closed?.type === 'closed' && closed.reason === 'deallocate-unconfirmed' && closed.error?.kind === 'timeout', JSON.stringify(closed));
+    assert.ok(w.server.requests('Refresh').length >= 2, 'the deleting Refresh was retransmitted meanwhile');
+    assert.throws(() => engine(w, { deallocateTimeoutMs: 0 }), RangeError);
+  });
 });
 
 describe('TURN client: permissions, channels and data', () => {
