@@ -65,8 +65,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   readonly taMs: number;
   private readonly pacer: CheckPacer;
   private readonly random: () => number;
-  /** The peer's parameters changed (it restarted) since our last restart. */
-  private remoteRestarted = false;
+  /** @internal The peer's parameters changed (it restarted) since our last restart: what it signalled since outlives ours. */
+  remoteRestarted = false;
   private readonly renomination: boolean;
   private readonly failoverSilenceMs: number;
   /** @internal Since when the agent waits for the peer's active TCP candidate to connect (no pair of its own to check). */
@@ -200,14 +200,17 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.usernameFragment = parameters?.usernameFragment ?? generateUfrag();
     this.password = parameters?.password ?? generatePassword();
     this.localKey = new HmacSha1(shortTermKey(this.password));
-    // JSEP order has the answerer apply the peer's new parameters before restarting itself: keep those.
-    if (!this.remoteRestarted) {
+    // JSEP order has the answerer apply the peer's new parameters, and the offer's candidates, before
+    // restarting itself: keep those (the peer's learned peer-reflexive ones are learned again).
+    const kept = this.remoteRestarted ? this.remote.signalled() : undefined;
+    if (!kept) {
       this.remoteParameters = undefined;
       this.remoteKey = undefined;
     }
     this.remoteRestarted = false;
     this.localGatheringComplete = false;
     this.resetChecks(now);
+    for (const c of kept ?? []) this.addRemoteCandidate(c, now);
     this.touch(now);
     return this.localParameters;
   }

@@ -245,7 +245,8 @@ export class IceAgent extends IceAgentEventTarget {
 
   /** ICE restart (RFC 8445 §9): new credentials; signal them and the candidates again to the peer. */
   async restart(): Promise<IceParameters> {
-    this.mdns.restart();
+    // Names still resolving are the peer's new candidates when it restarted first (JSEP's answerer).
+    if (!this.engine.remoteRestarted) this.mdns.restart();
     this.refusalsReported.clear();
     const parameters = this.engine.restart(this.clock.now());
     this.engine.setLocalGatheringComplete(this.clock.now());

@@ -80,6 +80,11 @@ export class RemoteCandidates {
     return { candidate, learned: true };
   }
 
+  /** What the peer signalled, end-of-candidates (null) last if it came: to be added again after a restart. */
+  signalled(): (IceCandidate | null)[] {
+    return [...this.list.filter((c) => c.type !== 'prflx'), ...(this.endOfCandidates ? [null] : [])];
+  }
+
   clear(): void {
     this.list.length = 0;
     this.endOfCandidates = false;

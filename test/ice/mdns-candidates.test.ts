@@ -156,6 +156,33 @@ describe('mDNS ICE candidates on the simulated network', () => {
     service.close();
   });
 
+  it('a restart that answers the peer’s keeps the names of its new candidates resolving (JSEP’s answerer order)', async () => {
+    const { world, lan, mdns } = setup(6);
+    const ha = lan.addHost();
+    const hb = lan.addHost();
+    const a = world.agent(ha, { mdns: mdns(ha), mdnsHostCandidates: 'on', role: 'controlling' });
+    const b = world.agent(hb, { mdns: mdns(hb), role: 'controlled' });
+    world.connect(a, b);
+    await Promise.all([a.gather(), b.gather()]);
+    assert.ok(await world.run(connected(a, b), 30_000));
+    const selected = b.getSelectedCandidatePair()!;
+    // a restarts; its offer carries its (hidden) host candidate; b applies it and answers with its own restart
+    // at once, while the name is still resolving.
+    const pa1 = await a.restart();
+    await b.setRemoteParameters(pa1);
+    const hidden = a.localCandidates.find((c) => c.type === 'host')!;
+    assert.ok(isMdnsCandidateAddress(hidden.address));
+    assert.equal(await b.addRemoteCandidate(a.toInit(hidden)), true);
+    const pb1 = await b.restart();
+    await a.setRemoteParameters(pb1);
+    for (const c of b.localCandidates) await a.addRemoteCandidate(b.toInit(c));
+    assert.ok(await world.run(() => b.getSelectedCandidatePair() !== selected && connected(a, b)(), 10_000), 'a new pair after both restarted');
+    assert.ok(b.remoteCandidates.some((c) => c.mdnsName === hidden.address && c.type === 'host'), JSON.stringify(b.remoteCandidates));
+    assert.equal(b.getSelectedCandidatePair()!.remote.mdnsName, hidden.address, 'paired through the resolved name, not a peer-reflexive guess');
+    a.close();
+    b.close();
+  });
+
   it('server-reflexive candidates carry raddr 0.0.0.0 rport 0 when host addresses are hidden', async () => {
     const world = new SimWorld({ seed: 5 });
     const nat = world.net.addNat({ publicAddress: '203.0.113.50' });

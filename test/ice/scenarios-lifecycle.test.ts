@@ -186,6 +186,26 @@ describe('ICE restart (RFC 8445 §9)', () => {
     b.close();
   });
 
+  it('the answerer applying an offer that carries candidates, then restarting, keeps those candidates', async () => {
+    // JSEP with the candidates in the offer: setRemoteDescription(offer: new ufrag/pwd + a=candidate lines),
+    // then createAnswer (our restart). The restart must not throw the offer's candidates away.
+    const { world, a, b, log } = await connectedPair(5);
+    await wait(world, 1_000);
+    const selectedBefore = log.b.selected.length;
+    const pa1 = await a.restart();
+    await b.setRemoteParameters(pa1);
+    await resignal(a, b);
+    const pb1 = await b.restart();
+    const pairs = await b.getStats();
+    assert.ok(pairs.length > 0 && pairs.every((p) => p.remote.type === 'host'), `b's pairs after its restart: ${JSON.stringify(pairs.map((p) => p.remote.type))}`);
+    await a.setRemoteParameters(pb1);
+    await resignal(b, a);
+    assert.ok(await world.run(() => log.b.selected.length > selectedBefore && connected(a) && connected(b), 5_000), 'a new pair selected');
+    assert.equal(b.getSelectedCandidatePair()?.remote.type, 'host', 'the signalled candidate, not one learned from a check');
+    a.close();
+    b.close();
+  });
+
   it('no check with the old credentials is sent once both sides restarted (a consent check in flight is flushed too)', async () => {
     const { world, ha, a, b, requests } = await connectedPair(4);
     // Restart 10 ms after a sends a consent check, while that check is still in flight (RTT 100 ms).
