@@ -74,7 +74,7 @@ async function udpClient(port: number) {
 
 describe('icebridge serve (TURN)', { timeout: 60_000 }, () => {
   it('starts, answers STUN Binding and TURN Allocate on one port, stops on SIGINT with exit 0', async () => {
-    const s = serve(['--stun-port', '0', '--host', '127.0.0.1', '--user', 'u:p', '--realm', 'r', '--allow-loopback']);
+    const s = serve(['--stun-port', '0', '--port', '0', '--host', '127.0.0.1', '--user', 'u:p', '--realm', 'r', '--allow-loopback']);
     const [, portText] = await s.line(/STUN server listening on udp 127\.0\.0\.1:(\d+)/);
     await s.line(/TURN server listening on udp 127\.0\.0\.1:\d+, realm "r", 1 user, relaying from 127\.0\.0\.1/);
     const port = Number(portText);
@@ -106,7 +106,7 @@ describe('icebridge serve (TURN)', { timeout: 60_000 }, () => {
 
   it('says TURN is disabled without credentials, and refuses bad flags with exit 2', async () => {
     // Without the bridge and the pages nothing needs a secret, so none is generated for TURN either.
-    const s = serve(['--stun-port', '0', '--host', '127.0.0.1', '--no-bridge', '--no-pages']);
+    const s = serve(['--stun-port', '0', '--port', '0', '--host', '127.0.0.1', '--no-bridge', '--no-pages']);
     await s.line(/TURN disabled: no --user or --secret given/);
     s.child.kill('SIGINT');
     assert.equal((await within(s.exited, WAIT_MS, 'serve to stop')).code, 0);
@@ -122,7 +122,7 @@ describe('icebridge serve (TURN)', { timeout: 60_000 }, () => {
     ];
     await Promise.all(
       bad.map(async (flags) => {
-        const b = serve(['--stun-port', '0', '--host', '127.0.0.1', ...flags]);
+        const b = serve(['--stun-port', '0', '--port', '0', '--host', '127.0.0.1', ...flags]);
         const result = await within(b.exited, WAIT_MS, `serve ${flags.join(' ')} to exit`);
         assert.equal(result.code, 2, `${flags.join(' ')}: ${b.output().stderr}`);
       }),
