@@ -145,13 +145,14 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker with ICE servers 
     const g = await gatherRecorded(a);
     assert(g.ended, 'the end-of-candidates (null) icecandidate event');
     assertEqual(g.candidates.filter((c) => c.type !== 'relay').length, 0, 'relay policy: relay candidates only');
-    // RFC 8445 §5.1.2.1 local preference among relays: UDP > TCP > TLS (priority = 256 × preference + 255, component 1).
+    // RFC 8445 §5.1.2.1 local preference among relays: UDP > TCP > TLS, a band of 21 845 values each, the top
+    // of its band for each transport's first relay (priority = 256 × preference + 255, component 1).
     const relay = g.candidates.sort((x, y) => y.priority - x.priority);
     assertDeepEqual(
       relay.map((c) => [c.address, c.priority]),
       [
-        ['127.0.0.1', 65534 * 256 + 255],
-        ['127.0.0.1', 65533 * 256 + 255],
+        ['127.0.0.1', 43690 * 256 + 255],
+        ['127.0.0.1', 21845 * 256 + 255],
       ],
       `one relay over TCP (${env.named.coturnTcp.urls}) and one over TLS (${env.named.coturnTls.urls}); errors: ${describeErrors(g.errors)}`,
     );
