@@ -102,7 +102,7 @@ const bench: Benchmark = {
         unit: 'datagrams/s per session',
         median: search.zeroLossRate,
         samples: [search.zeroLossRate],
-        extra: { 'echoes/s': search.zeroLossRate * (ctx.quick ? 100 : SESSIONS), 'p99 ms': at?.p99Ms ?? NaN, 'stopped by': search.stoppedBy },
+        extra: { 'echoes/s': search.zeroLossRate * (ctx.quick ? 100 : SESSIONS), 'p99 ms': at?.p99Ms ?? NaN, 'stopped by': search.stoppedBy === 'loss' && search.stoppedAt?.lost === 0 ? `p99 ≥ ${P99_LIMIT_MS} ms` : search.stoppedBy },
       });
       const cpuSteps = search.steps.filter((s) => s.sent > 0);
       figures.push({
