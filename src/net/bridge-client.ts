@@ -16,7 +16,7 @@ import {
   type ErrorFrame,
   type ResolvedAddress,
 } from './bridge-frame.js';
-import { carrierChoice, resolveConnectOptions, type BridgeConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
+import { carrierChoice, resolveConnectOptions, type BridgeConnectOptions, type BridgeStreamConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
 import { awaitHello, type BridgeSessionLimits } from './bridge-handshake.js';
 import { BridgeLookups, type ResolveOptions } from './bridge-lookups.js';
 import { BridgeRequests, type AnswerOf, type BridgeRequestKind } from './bridge-requests.js';
@@ -38,22 +38,12 @@ export type { ResolveOptions } from './bridge-lookups.js';
 export type { ResolvedAddress } from './bridge-frame.js';
 export type { BridgeCarrierKind, WebSocketConstructor } from './bridge-carrier.js';
 export type { CertificateHash, WebTransportConstructor } from './webtransport-carrier.js';
-export type { BridgeCarrierChoice, BridgeConnectOptions } from './bridge-connect-options.js';
+export type { BridgeCarrierChoice, BridgeConnectOptions, BridgeStreamConnectOptions } from './bridge-connect-options.js';
 
 /** The protocol version this client needs; it offers BRIDGE_SUBPROTOCOL_V2 to get it. */
 const CLIENT_PROTOCOL_VERSION = 2;
 
 export type { BridgeSessionLimits } from './bridge-handshake.js';
-
-export interface BridgeStreamConnectOptions {
-  /** An IP address, or a host name the bridge resolves first. */
-  address: string;
-  port: number;
-  /** TLS over the TCP connection (the bridge checks the server's certificate). Default false. */
-  tls?: boolean;
-  /** The TLS server name (SNI and certificate check). Default: `address` when it is a name, else none. */
-  serverName?: string;
-}
 
 export class BridgeConnection {
   /** Error frames from the bridge (drops it reports, malformed frames); informational. */

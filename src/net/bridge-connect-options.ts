@@ -1,6 +1,17 @@
-// The options of BridgeConnection.connect: timeouts, queue bounds and the carrier choice, validated once.
+// The options of BridgeConnection.connect (timeouts, queue bounds and the carrier choice, validated once)
+// and of its connect() for a TCP/TLS stream.
 import type { BridgeCarrierKind, WebSocketConstructor } from './bridge-carrier.js';
 import type { CertificateHash, WebTransportConstructor } from './webtransport-carrier.js';
+
+export interface BridgeStreamConnectOptions {
+  /** An IP address, or a host name the bridge resolves first. */
+  address: string;
+  port: number;
+  /** TLS over the TCP connection (the bridge checks the server's certificate). Default false. */
+  tls?: boolean;
+  /** The TLS server name (SNI and certificate check). Default: `address` when it is a name, else none. */
+  serverName?: string;
+}
 
 /** Which carrier to use: WebTransport first then WebSocket (`auto`), or one of them only. */
 export type BridgeCarrierChoice = 'auto' | BridgeCarrierKind;
