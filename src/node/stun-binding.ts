@@ -21,7 +21,8 @@ export function stunBinding(server: string | TransportAddress, options: NodeStun
   return stunBindingCore(server, {
     resolve: resolveHost,
     openSocket: async (to, transport): Promise<DatagramSocket> => {
-      if (transport === 'udp') return UdpSocket.bind({ family: familyOf(to.address) });
+      // Connected: a server that is not there refuses at once (ICMP port unreachable), no 39.5 s wait.
+      if (transport === 'udp') return UdpSocket.bind({ family: familyOf(to.address), connect: to });
       return StreamSocket.connect({ host: to.address, port: to.port, tls: transport === 'tls' ? (options.tls ?? true) : undefined });
     },
     ...options,

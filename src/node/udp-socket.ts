@@ -2,8 +2,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import type { DatagramHandler, DatagramSocket } from '../net/datagram-socket.js';
-import { familyOf, type TransportAddress } from '../net/transport-address.js';
+import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from '../net/datagram-socket.js';
+import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
 
 export interface UdpSocketOptions {
   /** Local address to bind; default 0.0.0.0, or :: when `family` is IPv6. */
@@ -14,11 +14,20 @@ export interface UdpSocketOptions {
   /** Socket buffer sizes in bytes (SO_RCVBUF/SO_SNDBUF); the OS default when omitted. */
   receiveBufferSize?: number;
   sendBufferSize?: number;
+  /**
+   * A socket for this one destination (a STUN server asked once): it is connected to it, so the kernel's
+   * ICMP port unreachable comes back at once as `onunreachable` (code `port-unreachable`), which an
+   * unconnected UDP socket never hears of, and the caller does not wait out its retransmissions.
+   * Datagrams to anywhere else are dropped (counted in `sendErrors`).
+   */
+  connect?: TransportAddress;
 }
 
 export class UdpSocket implements DatagramSocket {
   ondatagram: DatagramHandler | null = null;
   onclose: ((reason?: Error) => void) | null = null;
+  /** With `connect`: the destination refused a datagram (ICMP port unreachable). */
+  onunreachable: UnreachableHandler | null = null;
   /** Datagrams that could not be sent (the OS refused them); they are dropped, never thrown. */
   sendErrors = 0;
   private closed = false;
@@ -26,6 +35,7 @@ export class UdpSocket implements DatagramSocket {
   private constructor(
     private readonly socket: Socket,
     readonly localAddress: TransportAddress,
+    private readonly peer?: TransportAddress,
   ) {
     socket.on('message', (msg, rinfo) => {
       // A view on Node's buffer, not a copy: engines read it synchronously.
@@ -33,8 +43,9 @@ export class UdpSocket implements DatagramSocket {
       this.ondatagram?.(bytes, { address: rinfo.address, port: rinfo.port });
     });
     // ICMP errors surface as 'error' on some platforms; a datagram transport ignores them.
-    socket.on('error', () => {
-      this.sendErrors++;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (peer && err.code === 'ECONNREFUSED') this.onunreachable?.(new DestinationUnreachableError('port-unreachable', peer, `nothing listens at ${peer.address}:${peer.port} (ICMP port unreachable)`));
+      else this.sendErrors++;
     });
     socket.on('close', () => this.onclose?.());
   }
@@ -61,9 +72,14 @@ export class UdpSocket implements DatagramSocket {
       socket.once('error', onError);
       // exclusive: in a cluster worker a shared bind would hand every socket of every worker the primary's one.
       socket.bind({ port: options.port ?? 0, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), exclusive: true }, () => {
-        socket.off('error', onError);
-        const a = socket.address();
-        resolve(new UdpSocket(socket, { address: a.address, port: a.port }));
+        const done = () => {
+          socket.off('error', onError);
+          const a = socket.address();
+          resolve(new UdpSocket(socket, { address: a.address, port: a.port }, options.connect));
+        };
+        // A failed connect calls back with its error (no 'error' event then).
+        if (options.connect) socket.connect(options.connect.port, options.connect.address, ((err?: Error) => (err ? onError(err) : done())) as () => void);
+        else done();
       });
     });
   }
@@ -71,7 +87,9 @@ export class UdpSocket implements DatagramSocket {
   send(bytes: Uint8Array, to: TransportAddress): void {
     if (this.closed) return;
     // No per-send callback (it costs about 1 µs): send errors surface as 'error' events, counted above.
-    this.socket.send(bytes, to.port, to.address);
+    if (!this.peer) this.socket.send(bytes, to.port, to.address);
+    else if (sameTransportAddress(to, this.peer)) this.socket.send(bytes);
+    else this.sendErrors++;
   }
 
   close(): void {

@@ -1,7 +1,9 @@
-// UdpSocket's destination lookup (src/node/udp-socket.ts): IP literals answered at once, the last one
-// remembered per socket, .local names never sent to the system resolver — on real loopback sockets.
+// UdpSocket's destinations (src/node/udp-socket.ts): IP literals answered at once, the last one remembered
+// per socket, .local names never sent to the system resolver; a socket for one destination (`connect`)
+// hears of the kernel's ICMP port unreachable — on real loopback sockets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { stunBinding } from '../../src/node/stun-binding.js';
 import { UdpSocket } from '../../src/node/udp-socket.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -40,5 +42,44 @@ describe('UdpSocket destinations', () => {
       a.socket.close();
       b.socket.close();
     }
+  });
+
+  it('with `connect`: ICMP port unreachable is onunreachable at once; it sends to that destination only, and still receives', async () => {
+    const gone = await UdpSocket.bind({ address: '127.0.0.1' });
+    const to = gone.localAddress;
+    gone.close();
+    const socket = await UdpSocket.bind({ address: '127.0.0.1', connect: to });
+    const refused: { code: string; destination: string }[] = [];
+    socket.onunreachable = (e) => refused.push({ code: e.code, destination: `${e.destination.address}:${e.destination.port}` });
+    const got: string[] = [];
+    socket.ondatagram = (bytes, from) => got.push(`${str(bytes)} from ${from.port}`);
+    try {
+      socket.send(text('anyone?'), to);
+      await until(() => refused.length > 0);
+      assert.deepEqual(refused, [{ code: 'port-unreachable', destination: `127.0.0.1:${to.port}` }]);
+      assert.equal(socket.sendErrors, 0);
+      const other = await receiver();
+      socket.send(text('elsewhere'), other.socket.localAddress);
+      assert.equal(socket.sendErrors, 1, 'a datagram to another destination is dropped and counted');
+      other.socket.close();
+      // Something listens there now: the same socket reaches it and hears back.
+      const server = await UdpSocket.bind({ address: '127.0.0.1', port: to.port });
+      server.ondatagram = (bytes, from) => server.send(bytes, from);
+      socket.send(text('ping'), to);
+      await until(() => got.length > 0);
+      assert.deepEqual(got, [`ping from ${to.port}`]);
+      server.close();
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('a Node stunBinding to a UDP port where nothing listens is refused at once, not after its retransmissions', async () => {
+    const gone = await UdpSocket.bind({ address: '127.0.0.1' });
+    const to = gone.localAddress;
+    gone.close();
+    const started = Date.now();
+    await assert.rejects(stunBinding(`stun:127.0.0.1:${to.port}`), (e: Error & { code?: string }) => e.code === 'UNREACHABLE' && /port unreachable/.test(e.message));
+    assert.ok(Date.now() - started < 5_000, `refused after ${Date.now() - started} ms`);
   });
 });
