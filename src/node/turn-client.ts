@@ -46,7 +46,7 @@ export async function resolveTurnUri(uri: string, family?: 'IPv4' | 'IPv6'): Pro
 /**
  * Allocates a relayed address on the TURN server named by `uri`. Rejects with a TurnError when the server
  * refuses (401, 403, 486, 508, …) or does not answer, or with the socket error when it cannot be reached.
- * Over TCP/TLS a 300 Try Alternate is followed on a new connection (up to `maxRedirects`, default 3).
+ * A 300 Try Alternate is followed on a new socket or connection (up to `maxRedirects`, default 3).
  */
 export async function allocateTurn(uri: string, options: AllocateTurnOptions): Promise<TurnRelaySocket> {
   let server = await resolveTurnUri(uri);
@@ -57,13 +57,14 @@ export async function allocateTurn(uri: string, options: AllocateTurnOptions): P
   for (;;) {
     const base = await openBase(server, options);
     try {
-      return await TurnRelaySocket.allocate(base, { ...options, server: server.address, transport: server.transport, closeBase: true });
+      // The base is connected to the server: a 300 Try Alternate is followed here, on a new base.
+      return await TurnRelaySocket.allocate(base, { ...options, server: server.address, transport: server.transport, closeBase: true, followAlternate: false });
     } catch (err) {
       base.close();
       if (!(err instanceof TurnError)) throw err;
       if (err.code === TurnErrorCode.AllocationMismatch && err.kind === 'response' && ++mismatches < maxAttempts) continue;
       const to = err.alternateServer;
-      if (err.code === TurnErrorCode.TryAlternate && to && err.kind === 'response' && server.transport !== 'udp') {
+      if (err.code === TurnErrorCode.TryAlternate && to && err.kind === 'response') {
         const key = formatTransportAddress(to);
         if (visited.size <= maxRedirects && !visited.has(key)) {
           visited.add(key);
@@ -79,7 +80,8 @@ export async function allocateTurn(uri: string, options: AllocateTurnOptions): P
 
 async function openBase(server: ResolvedTurnServer, options: AllocateTurnOptions): Promise<DatagramSocket> {
   if (server.transport === 'udp') {
-    return UdpSocket.bind({ family: familyOf(server.address.address), address: options.localAddress });
+    // Connected: a server that is not there refuses at once (ICMP port unreachable).
+    return UdpSocket.bind({ family: familyOf(server.address.address), address: options.localAddress, connect: server.address });
   }
   const tls = server.transport === 'tls' ? { servername: isIP(server.host) ? undefined : server.host, ...(options.tls ?? {}) } : undefined;
   return StreamSocket.connect({

@@ -15,10 +15,11 @@ export interface UdpSocketOptions {
   receiveBufferSize?: number;
   sendBufferSize?: number;
   /**
-   * A socket for this one destination (a STUN server asked once): it is connected to it, so the kernel's
-   * ICMP port unreachable comes back at once as `onunreachable` (code `port-unreachable`), which an
-   * unconnected UDP socket never hears of, and the caller does not wait out its retransmissions.
-   * Datagrams to anywhere else are dropped (counted in `sendErrors`).
+   * A socket for this one destination (a STUN or TURN server): it is connected to it, so the kernel's ICMP
+   * port unreachable comes back at once as `onunreachable` (code `port-unreachable`), which an unconnected
+   * UDP socket never hears of, and the caller does not wait out its retransmissions. Datagrams to anywhere
+   * else are dropped (counted in `sendErrors`): Node can move a connected socket only by disconnecting,
+   * which on Linux gives it another local port.
    */
   connect?: TransportAddress;
 }

@@ -53,6 +53,12 @@ export interface TurnClientOptions {
   refreshMarginMs?: number;
   /** After a failed refresh, try again after this long while time is left. Default 10 000 ms. */
   refreshRetryMs?: number;
+  /**
+   * Follow a 300 Try Alternate (RFC 8656 §7.4) on this socket, over UDP. Default true. False: the Allocate
+   * fails with a TurnError carrying `alternateServer`, for a caller that opens a socket per server (a
+   * connected one; over TCP/TLS a new connection is always needed).
+   */
+  followAlternate?: boolean;
   /** close() waits this long for its deleting Refresh to be answered, then closes unconfirmed. Default 2 000 ms. */
   deallocateTimeoutMs?: number;
   /** RFC 8656 §9: 300 000 ms. An option only so tests and odd servers can change it. */
@@ -101,6 +107,7 @@ export function resolveTurnClientOptions(options: TurnClientOptions): ResolvedTu
     refreshMarginMs: options.refreshMarginMs ?? TURN_REFRESH_MARGIN_MS,
     refreshRetryMs: options.refreshRetryMs ?? TURN_REFRESH_RETRY_MS,
     deallocateTimeoutMs: options.deallocateTimeoutMs ?? TURN_DEALLOCATE_TIMEOUT_MS,
+    followAlternate: options.followAlternate ?? true,
     permissionLifetimeMs: options.permissionLifetimeMs ?? TURN_PERMISSION_LIFETIME_MS,
     channelLifetimeMs: options.channelLifetimeMs ?? TURN_CHANNEL_LIFETIME_MS,
     channelReservationMs: options.channelReservationMs ?? TURN_CHANNEL_RESERVATION_MS,

@@ -153,7 +153,7 @@ export class TurnResponses {
       this.failed(pending, new TurnError(Code.TryAlternate, reason, 'allocate', kind, to), now);
     if (!to) return fail('Try Alternate without ALTERNATE-SERVER', 'protocol');
     // A stream goes to one server; following needs a new connection, which whoever opened this one makes.
-    if (c.options.reliable) return fail(`Try Alternate ${formatTransportAddress(to)}: needs a new connection`, 'response');
+    if (c.options.reliable || !c.options.followAlternate) return fail(`Try Alternate ${formatTransportAddress(to)}: needs a new ${c.options.reliable ? 'connection' : 'socket'}`, 'response');
     if (this.redirects >= c.options.maxRedirects) return fail(`more than ${c.options.maxRedirects} redirects`, 'limit');
     const key = formatTransportAddress(to);
     if (this.visited.has(key)) return fail(`redirect loop back to ${key}`, 'protocol');

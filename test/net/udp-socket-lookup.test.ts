@@ -1,9 +1,15 @@
 // UdpSocket's destinations (src/node/udp-socket.ts): IP literals answered at once, the last one remembered
-// per socket, .local names never sent to the system resolver; a socket for one destination (`connect`)
-// hears of the kernel's ICMP port unreachable — on real loopback sockets.
+// per socket, .local names never sent to the system resolver; a socket for one destination (`connect`, as
+// Node's stunBinding and allocateTurn use) hears of the kernel's ICMP port unreachable — real loopback sockets.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stunBinding } from '../../src/node/stun-binding.js';
+import { allocateTurn } from '../../src/node/turn-client.js';
+import { TurnError } from '../../src/turn/errors.js';
+import { startTurnServer } from '../../src/node/turn-server.js';
+import { decodeStunMessage } from '../../src/stun/decode.js';
+import { encodeStunMessage } from '../../src/stun/encode.js';
+import { createStunMessage } from '../../src/stun/message.js';
 import { UdpSocket } from '../../src/node/udp-socket.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -53,33 +59,58 @@ describe('UdpSocket destinations', () => {
     socket.onunreachable = (e) => refused.push({ code: e.code, destination: `${e.destination.address}:${e.destination.port}` });
     const got: string[] = [];
     socket.ondatagram = (bytes, from) => got.push(`${str(bytes)} from ${from.port}`);
+    const other = await receiver();
+    let server: UdpSocket | undefined;
     try {
       socket.send(text('anyone?'), to);
       await until(() => refused.length > 0);
       assert.deepEqual(refused, [{ code: 'port-unreachable', destination: `127.0.0.1:${to.port}` }]);
       assert.equal(socket.sendErrors, 0);
-      const other = await receiver();
       socket.send(text('elsewhere'), other.socket.localAddress);
       assert.equal(socket.sendErrors, 1, 'a datagram to another destination is dropped and counted');
-      other.socket.close();
       // Something listens there now: the same socket reaches it and hears back.
-      const server = await UdpSocket.bind({ address: '127.0.0.1', port: to.port });
-      server.ondatagram = (bytes, from) => server.send(bytes, from);
+      server = await UdpSocket.bind({ address: '127.0.0.1', port: to.port });
+      const s = server;
+      s.ondatagram = (bytes, from) => s.send(bytes, from);
       socket.send(text('ping'), to);
       await until(() => got.length > 0);
       assert.deepEqual(got, [`ping from ${to.port}`]);
-      server.close();
+      assert.deepEqual(other.got, []);
     } finally {
       socket.close();
+      other.socket.close();
+      server?.close();
     }
   });
 
-  it('a Node stunBinding to a UDP port where nothing listens is refused at once, not after its retransmissions', async () => {
+  it('allocateTurn over UDP follows a 300 Try Alternate on a new connected socket', async () => {
+    const turn = await startTurnServer({ hosts: ['127.0.0.1'], port: 0, users: { u: 'p' }, allowLoopback: true });
+    // A server that sends every Allocate to the real one (RFC 8656 §7.4, unauthenticated as servers do).
+    const redirector = await UdpSocket.bind({ address: '127.0.0.1' });
+    redirector.ondatagram = (bytes, from) => {
+      const request = decodeStunMessage(bytes);
+      const answer = createStunMessage({ method: request.method, class: 'error', transactionId: request.transactionId, attributes: [['ERROR-CODE', { code: 300, reason: 'Try Alternate' }], ['ALTERNATE-SERVER', turn.addresses[0]]] });
+      redirector.send(encodeStunMessage(answer), from);
+    };
+    try {
+      const relay = await allocateTurn(`turn:127.0.0.1:${redirector.localAddress.port}`, { username: 'u', credential: 'p' });
+      assert.equal(turn.engine.allocationCount, 1);
+      relay.close();
+    } finally {
+      redirector.close();
+      await turn.close();
+    }
+  });
+
+  it('Node stunBinding and allocateTurn to a UDP port where nothing listens are refused at once, not after their retransmissions', async () => {
     const gone = await UdpSocket.bind({ address: '127.0.0.1' });
     const to = gone.localAddress;
     gone.close();
-    const started = Date.now();
+    let started = Date.now();
     await assert.rejects(stunBinding(`stun:127.0.0.1:${to.port}`), (e: Error & { code?: string }) => e.code === 'UNREACHABLE' && /port unreachable/.test(e.message));
-    assert.ok(Date.now() - started < 5_000, `refused after ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 5_000, `stunBinding refused after ${Date.now() - started} ms`);
+    started = Date.now();
+    await assert.rejects(allocateTurn(`turn:127.0.0.1:${to.port}`, { username: 'u', credential: 'p' }), (e: Error) => e instanceof TurnError && e.kind === 'unreachable' && /port unreachable/.test(e.message));
+    assert.ok(Date.now() - started < 5_000, `allocateTurn refused after ${Date.now() - started} ms`);
   });
 });
