@@ -134,7 +134,7 @@ describe('icebridge CLI', { concurrency: 3, timeout: 90_000 }, () => {
   });
 
   it('serve prints its listening line; stun --json against it prints mapped/local/rttMs; SIGINT stops serve with exit 0', async () => {
-    const serve = start(['serve', '--stun-port', '0', '--host', '127.0.0.1']);
+    const serve = start(['serve', '--port', '0', '--stun-port', '0', '--host', '127.0.0.1']);
     const served = finish(serve);
     served.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
     try {
