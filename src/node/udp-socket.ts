@@ -43,7 +43,7 @@ export class UdpSocket implements DatagramSocket {
       const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
       this.ondatagram?.(bytes, { address: rinfo.address, port: rinfo.port });
     });
-    // ICMP errors surface as 'error' on some platforms; a datagram transport ignores them.
+    // Send errors are counted and dropped; a connected socket's ECONNREFUSED is the peer's ICMP port unreachable.
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (peer && err.code === 'ECONNREFUSED') this.onunreachable?.(new DestinationUnreachableError('port-unreachable', peer, `nothing listens at ${peer.address}:${peer.port} (ICMP port unreachable)`));
       else this.sendErrors++;
