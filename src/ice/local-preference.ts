@@ -145,11 +145,3 @@ export class LocalPreferences {
     return out;
   }
 }
-
-/**
- * One local preference per input, in input order, for one set of candidates gathered together (see
- * LocalPreferences for candidates added over time). Deterministic.
- */
-export function assignLocalPreferences(addresses: readonly LocalPreferenceInput[], opts: LocalPreferenceOptions = {}): number[] {
-  return new LocalPreferences(opts).take(addresses);
-}

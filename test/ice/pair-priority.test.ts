@@ -2,11 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { comparePairPriority, pairPriority, pairPriorityForRole } from '../../src/ice/pair-priority.js';
-import { assignLocalPreferences, LocalPreferences } from '../../src/ice/local-preference.js';
+import { LocalPreferences, type LocalPreferenceInput, type LocalPreferenceOptions } from '../../src/ice/local-preference.js';
 import { computePriority } from '../../src/ice/candidate.js';
 import { formatIp, parseIp } from '../../src/net/ip.js';
 
 /** The formula as werift wrote it: `1 << 32` is 1 in JavaScript, so MIN(G,D) loses its weight. */
+/** One set of candidates gathered together: a fresh LocalPreferences' first take. */
+const assignLocalPreferences = (inputs: readonly LocalPreferenceInput[], opts?: LocalPreferenceOptions) => new LocalPreferences(opts).take(inputs);
+
 const weriftPairPriority = (g: number, d: number): number => (1 << 32) * Math.min(g, d) + 2 * Math.max(g, d) + (g > d ? 1 : 0);
 
 describe('pairPriority (RFC 8445 §6.1.2.3)', () => {
