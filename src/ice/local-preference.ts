@@ -140,7 +140,8 @@ export class LocalPreferences {
     const lowest = Math.min(top + this.step, ...used);
     const out: number[] = [];
     for (let v = lowest - this.step; v >= bottom && out.length < n; v -= this.step) out.push(v);
-    for (let v = top; v >= bottom && out.length < n; v -= this.step) if (!used.has(v) && !out.includes(v)) out.push(v);
+    // Below the lowest is taken already: the rest are the gaps above it.
+    for (let v = top; v > lowest && out.length < n; v -= this.step) if (!used.has(v)) out.push(v);
     if (out.length < n) throw new RangeError(`${used.size + n} local preferences with step ${this.step} do not fit in ${bottom}..${top}`);
     return out;
   }
