@@ -4,6 +4,7 @@ import type { Rfc5780Socket } from '../server/rfc5780.js';
 import { isIp } from '../net/ip.js';
 import { familyOf } from '../net/transport-address.js';
 import { UdpSocket } from './udp-socket.js';
+import { portOption } from './port-option.js';
 
 export interface Rfc5780ListenOptions {
   /** Exactly one specific address: A1. */
@@ -33,9 +34,6 @@ function checkAddresses(options: Rfc5780ListenOptions): [string, string] {
   return [hosts[0], a2];
 }
 
-function checkPort(name: string, port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`${name} must be 0..65535, got ${port}`);
-}
 
 /** Binds `port` on both addresses (0: a free one, the same on both). */
 async function bindPair(addresses: [string, string], port: number, receiveBufferSize: number | undefined): Promise<[UdpSocket, UdpSocket]> {
@@ -55,10 +53,8 @@ async function bindPair(addresses: [string, string], port: number, receiveBuffer
 
 export async function listenRfc5780(options: Rfc5780ListenOptions): Promise<{ sockets: UdpSocket[]; grid: Rfc5780Socket[] }> {
   const addresses = checkAddresses(options);
-  const port = options.port ?? 3478;
-  checkPort('port', port);
-  const altPort = options.altPort ?? (port === 0 ? 0 : port + 1);
-  checkPort('altPort', altPort);
+  const port = portOption('port', options.port, 3478);
+  const altPort = portOption('altPort', options.altPort, port === 0 ? 0 : port + 1);
   if (altPort !== 0 && altPort === port) throw new RangeError('altPort must differ from port');
   const primary = await bindPair(addresses, port, options.receiveBufferSize);
   let alternate: [UdpSocket, UdpSocket];

@@ -15,6 +15,7 @@ import { createRequestHandler, hostnameOf, refuseOtherUpgrades } from './serve-h
 import { attachSignalingRelay, type RunningSignalingRelay, type SignalingRelayOptions } from './signaling-relay.js';
 import { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './turn-server.js';
 import { turnServerMetricsText } from './turn-server-metrics.js';
+import { portOption } from './port-option.js';
 
 /**
  * Bridge options for `startIcebridgeServer`: every {@link BridgeOptions} but those it sets itself (it attaches
@@ -150,11 +151,6 @@ function urlHost(host: string): string {
   return reachable.includes(':') ? `[${reachable}]` : reachable;
 }
 
-function portOption(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new RangeError(`${name} must be 0..65535, got ${v}`);
-  return v;
-}
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {

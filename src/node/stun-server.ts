@@ -5,6 +5,7 @@ import type { Rfc5780Options } from '../server/rfc5780.js';
 import { StunServer, type StunServerOptions } from '../server/stun-server.js';
 import { listenRfc5780 } from './rfc5780-sockets.js';
 import { UdpSocket } from './udp-socket.js';
+import { portOption } from './port-option.js';
 
 export interface NodeStunServerOptions extends Omit<StunServerOptions, 'rfc5780'> {
   /** Addresses to listen on. Default ['0.0.0.0']. */
@@ -31,6 +32,7 @@ export interface RunningStunServer {
 }
 
 export async function startStunServer(options: NodeStunServerOptions = {}): Promise<RunningStunServer> {
+  let port = portOption('port', options.port, 3478);
   if (options.altAddress !== undefined) {
     const { sockets, grid } = await listenRfc5780(options);
     let engine: StunServer;
@@ -45,7 +47,6 @@ export async function startStunServer(options: NodeStunServerOptions = {}): Prom
   const engine = new StunServer({ ...options, rfc5780: undefined });
   const sockets: UdpSocket[] = [];
   try {
-    let port = options.port ?? 3478;
     for (const host of options.hosts ?? ['0.0.0.0']) {
       const socket = await UdpSocket.bind({ address: host, port, receiveBufferSize: options.receiveBufferSize });
       if (port === 0) port = socket.localAddress.port;

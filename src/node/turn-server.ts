@@ -14,6 +14,7 @@ import { TurnStreamListeners, type TurnStreamLimits } from './turn-stream-listen
 import { relaySocketOpener } from './turn-relay-ports.js';
 import { UdpSocket } from './udp-socket.js';
 import { createNodeTcpRelay } from './turn-tcp-relay.js';
+import { portOption } from './port-option.js';
 
 export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'> {
   /**
@@ -139,9 +140,8 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
   }
   const attempts = options.relayBindAttempts ?? 32;
   // Stream options are checked before any socket is bound (a bad certificate throws here).
-  for (const [name, value] of [['tcpPort', options.tcpPort], ['tlsPort', options.tlsPort]] as const) {
-    if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= 65535)) throw new RangeError(`${name} must be 0..65535, got ${value}`);
-  }
+  const port = portOption('port', options.port, 3478);
+  for (const [name, value] of [['tcpPort', options.tcpPort], ['tlsPort', options.tlsPort]] as const) if (value !== undefined) portOption(name, value, 0);
   if (options.tlsPort !== undefined && (options.cert === undefined || options.key === undefined)) throw new TypeError('tlsPort needs cert and key (PEM text)');
   let streams: TurnStreamListeners | undefined;
   let runningEngine: RunningTurnEngine | undefined;
@@ -180,10 +180,10 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
       listen.push(...bound.sockets);
       grid = bound.grid;
     } else {
-      let port = options.port ?? 3478;
+      let bound = port;
       for (const host of hosts) {
-        const socket = await UdpSocket.bind({ address: host, port, receiveBufferSize: options.receiveBufferSize });
-        if (port === 0) port = socket.localAddress.port;
+        const socket = await UdpSocket.bind({ address: host, port: bound, receiveBufferSize: options.receiveBufferSize });
+        if (bound === 0) bound = socket.localAddress.port;
         listen.push(socket);
       }
     }
