@@ -9,6 +9,7 @@ import { IceAgentEngine, type IceAgentEvent, type IceParameters, type IceTranspo
 import { candidateFromInit, candidateToInit, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
 import { isValidPassword, isValidUfrag } from './credentials.js';
 import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
+import { closedAgentError } from './closed-agent.js';
 import { IceAgentEventTarget } from './ice-agent-event-target.js';
 import { IceCandidateErrorEvent, IceCandidateEvent, IceDataEvent, IceAgentEventObject, IceRemoteCandidateEvent, type IceCandidateErrorInit } from './ice-agent-events.js';
 import { candidatePairStats, type IceCandidatePairStats } from './ice-agent-stats.js';
@@ -96,9 +97,10 @@ export class IceAgent extends IceAgentEventTarget {
     return [...this.engine.remoteCandidates];
   }
 
-  /** Opens the host sockets and gathers; candidates arrive as 'icecandidate' events, then a null one. */
+  /** Opens the host sockets and gathers: 'icecandidate' events, then a null one. InvalidStateError once closed or called again. */
   async gather(): Promise<void> {
-    if (this.gatheringState !== 'new') throw new Error(`gather() called in gathering state ${this.gatheringState}`);
+    this.assertOpen('gather');
+    if (this.gatheringState !== 'new') throw new DOMException(`gather() called in gathering state ${this.gatheringState}`, 'InvalidStateError');
     this.setGatheringState('gathering');
     const sockets = await this.options.sockets();
     if (this.closed) {
@@ -188,11 +190,17 @@ export class IceAgent extends IceAgentEventTarget {
     return this.engine.state === 'closed';
   }
 
+  private assertOpen(method: string): void {
+    if (this.closed) throw closedAgentError(method);
+  }
+
   /**
    * The peer's ufrag and pwd (RTCIceParameters). Rejects with a TypeError for ones RFC 8445 §5.3 forbids
-   * (a ufrag of 4 to 256 ice-chars, a password of 22 to 256): every check would fail its integrity.
+   * (a ufrag of 4 to 256 ice-chars, a password of 22 to 256): every check would fail its integrity. An
+   * InvalidStateError once closed.
    */
   async setRemoteParameters(parameters: IceParameters): Promise<void> {
+    this.assertOpen('setRemoteParameters');
     if (!isValidUfrag(parameters?.usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(parameters?.usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
     if (!isValidPassword(parameters.password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
     const { iceOptions } = parameters;
@@ -208,9 +216,11 @@ export class IceAgent extends IceAgentEventTarget {
    * A remote candidate as RTCIceCandidateInit (lib.dom's, or an RTCIceCandidate), an `a=candidate` line, or
    * parsed; null, an empty candidate string or an init without one is end-of-candidates. Resolves true when
    * the candidate was taken; a malformed one rejects with IceCandidateError. A `<uuid>.local` candidate is
-   * taken (true) and paired once mDNS resolves it; if it does not, 'icecandidateerror' says so.
+   * taken (true) and paired once mDNS resolves it; if it does not, 'icecandidateerror' says so. An
+   * InvalidStateError once closed.
    */
   async addRemoteCandidate(candidate: IceCandidateInitLike | IceCandidate | string | null | undefined): Promise<boolean> {
+    this.assertOpen('addRemoteCandidate');
     return this.addRemoteCandidateNow(candidate);
   }
 
@@ -243,8 +253,9 @@ export class IceAgent extends IceAgentEventTarget {
     return sent;
   }
 
-  /** ICE restart (RFC 8445 §9): new credentials; signal them and the candidates again to the peer. */
+  /** ICE restart (RFC 8445 §9): new credentials; signal them and the candidates again to the peer. An InvalidStateError once closed. */
   async restart(): Promise<IceParameters> {
+    this.assertOpen('restart');
     // Names still resolving are the peer's new candidates when it restarted first (JSEP's answerer).
     if (!this.engine.remoteRestarted) this.mdns.restart();
     this.refusalsReported.clear();

@@ -3,16 +3,17 @@
 // gather, setRemoteParameters, addRemoteCandidate, send, restart, getStats, getSelectedCandidatePair, close.
 // State arrives with every event, so the getters are synchronous and right inside a handler. Calls that must
 // ask the Worker return promises (as RTCPeerConnection's do); send() stays synchronous like the agent's.
-import { proxy, transfer } from 'comlink';
+import { proxy, transfer, type Remote } from 'comlink';
 import type { IceParameters, IceTransportState } from '../ice/agent.js';
 import type { IceCandidateInit, IceCandidateInitLike } from '../ice/candidate.js';
+import { closedAgentError } from '../ice/closed-agent.js';
 import { datagramBytes, resolveMaxDatagramSize } from '../ice/datagram-size.js';
 import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } from '../ice/ice-agent.js';
 import { IceAgentEventTarget } from '../ice/ice-agent-event-target.js';
 import { createIceAgentEvent, IceAgentEventObject } from '../ice/ice-agent-events.js';
 import { validateIceConfiguration } from '../ice/ice-server-validation.js';
 import type { IcebridgeWorker } from './client.js';
-import type { AgentEventMessage, AgentListener, AgentSnapshot, IceAgentConfig } from './protocol.js';
+import type { AgentEventMessage, AgentListener, AgentSnapshot, IceAgentConfig, WorkerApi } from './protocol.js';
 import { forTransfer } from './transfer.js';
 import { deserializeError } from './errors.js';
 import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
@@ -98,11 +99,11 @@ export class WorkerIceAgent extends IceAgentEventTarget {
 
   /** Opens the host sockets on the bridge and gathers; resolves after the null (end) icecandidate event. */
   gather(): Promise<void> {
-    return this.owner.call((api) => api.agentGather(this.id));
+    return this.whileOpen('gather', (api) => api.agentGather(this.id));
   }
 
   setRemoteParameters(parameters: IceParameters): Promise<void> {
-    return this.owner.call((api) => api.agentSetRemoteParameters(this.id, parameters));
+    return this.whileOpen('setRemoteParameters', (api) => api.agentSetRemoteParameters(this.id, parameters));
   }
 
   /**
@@ -111,7 +112,7 @@ export class WorkerIceAgent extends IceAgentEventTarget {
    */
   addRemoteCandidate(candidate: IceCandidateInitLike | string | null | undefined): Promise<boolean> {
     const plain = plainCandidate(candidate);
-    return this.owner.call((api) => api.agentAddRemoteCandidate(this.id, plain));
+    return this.whileOpen('addRemoteCandidate', (api) => api.agentAddRemoteCandidate(this.id, plain));
   }
 
   /**
@@ -129,7 +130,7 @@ export class WorkerIceAgent extends IceAgentEventTarget {
 
   /** ICE restart (RFC 8445 §9): new credentials to signal to the peer, with the candidates again. */
   async restart(): Promise<IceParameters> {
-    const parameters = await this.owner.call((api) => api.agentRestart(this.id));
+    const parameters = await this.whileOpen('restart', (api) => api.agentRestart(this.id));
     this.mirror = { ...this.mirror, localParameters: parameters };
     return parameters;
   }
@@ -148,11 +149,18 @@ export class WorkerIceAgent extends IceAgentEventTarget {
     if (this.mirror.state === 'closed') return;
     try {
       await this.owner.call((api) => api.agentClose(this.id));
+      this.mirror = { ...this.mirror, state: 'closed' };
     } catch (err) {
       // A terminated Worker took the agent with it: closed is what was asked for.
       if ((err as Error).name !== 'IcebridgeWorkerError') throw err;
       this.mirror = { ...this.mirror, state: 'closed' };
     }
+  }
+
+  /** A call to the Worker's agent; once closed, the core agent's InvalidStateError (the Worker has let it go). */
+  private whileOpen<T>(method: string, call: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    if (this.mirror.state === 'closed') return Promise.reject(closedAgentError(method));
+    return this.owner.call(call);
   }
 
   private receive(message: AgentEventMessage): void {

@@ -124,6 +124,11 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
     await closedEvent;
     assertEqual(a.state, 'closed');
     assertEqual(a.send('late'), false, 'a closed agent sends nothing');
+    // As a closed RTCPeerConnection: signalling rejects with InvalidStateError (the Node agent’s, word for word).
+    const refusals = await Promise.all(
+      [a.gather(), a.setRemoteParameters(b.localParameters), a.addRemoteCandidate(null), a.restart()].map((p) => p.then(() => 'resolved', (e: Error) => `${e.name}: ${e.message}`)),
+    );
+    assertEqual(refusals.join(' | '), ['gather', 'setRemoteParameters', 'addRemoteCandidate', 'restart'].map((m) => `InvalidStateError: ${m}() on a closed agent`).join(' | '));
     await b.close();
     await until(async () => (await bridgeSessions()) === 0, 5000, 'both agent sessions closed');
   });

@@ -150,6 +150,22 @@ describe('Node IceAgent: the page’s API', () => {
     assert.deepEqual(await arriving, [DEFAULT_MAX_DATAGRAM_SIZE, 5]);
   });
 
+  it('a second gather() and signalling after close() reject with InvalidStateError, as a closed RTCPeerConnection does', async () => {
+    const a = agent();
+    await a.gather();
+    await assert.rejects(a.gather(), { name: 'InvalidStateError', message: /gathering state complete/ });
+    await a.close();
+    const closed = (method: string) => ({ name: 'InvalidStateError', message: `${method}() on a closed agent` });
+    await assert.rejects(a.setRemoteParameters({ usernameFragment: 'abcd', password: 'abcdefghijklmnopqrstuv' }), closed('setRemoteParameters'));
+    await assert.rejects(a.addRemoteCandidate('candidate:1 1 udp 1 192.0.2.1 9 typ host'), closed('addRemoteCandidate'));
+    await assert.rejects(a.restart(), closed('restart'));
+    assert.equal(a.state, 'closed', 'restart() did not bring a closed agent back');
+    const never = agent();
+    await never.close();
+    await assert.rejects(never.gather(), closed('gather'));
+    assert.equal(never.gatheringState, 'new', 'a closed agent opened no sockets and says it never gathered');
+  });
+
   it('configuration errors at construction: SyntaxError, InvalidAccessError, TypeError', () => {
     assert.throws(() => new IceAgent({ iceServers: [{ urls: 'stun:' }] }), (e: unknown) => e instanceof DOMException && e.name === 'SyntaxError');
     assert.throws(() => new IceAgent({ iceServers: [{ urls: `turn:${HOST}` }] }), (e: unknown) => e instanceof DOMException && e.name === 'InvalidAccessError');
