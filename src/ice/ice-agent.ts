@@ -268,10 +268,11 @@ export class IceAgent extends IceAgentEventTarget {
   /**
    * RTCIceTransport.getSelectedCandidatePair(). Hidden candidates show their names, ours and the peer's
    * (draft-ietf-mmusic-mdns-ice-candidates §3.3.1, as browsers do): a peer's resolved one keeps `mdnsName`.
+   * Null once closed, as RTCIceTransport's is in state 'closed'.
    */
   getSelectedCandidatePair(): SelectedCandidatePair | null {
     const pair = this.engine.selectedPair;
-    if (!pair) return null;
+    if (!pair || this.closed) return null;
     const remote = pair.remote.mdnsName ? { ...pair.remote, address: pair.remote.mdnsName } : pair.remote;
     return { local: this.exposed.get(pair.local.candidate) ?? pair.local.candidate, remote };
   }

@@ -137,6 +137,8 @@ export class WorkerIceAgent extends IceAgentEventTarget {
 
   /** RTCIceCandidatePairStats-like records for every pair, the selected one flagged. */
   getStats(): Promise<IceCandidatePairStats[]> {
+    // A closed agent has no pairs (the Node agent's answer; the Worker has let it go).
+    if (this.mirror.state === 'closed') return Promise.resolve([]);
     return this.owner.call((api) => api.agentGetStats(this.id));
   }
 
@@ -149,11 +151,11 @@ export class WorkerIceAgent extends IceAgentEventTarget {
     if (this.mirror.state === 'closed') return;
     try {
       await this.owner.call((api) => api.agentClose(this.id));
-      this.mirror = { ...this.mirror, state: 'closed' };
+      this.mirror = { ...this.mirror, state: 'closed', selectedPair: null };
     } catch (err) {
       // A terminated Worker took the agent with it: closed is what was asked for.
       if ((err as Error).name !== 'IcebridgeWorkerError') throw err;
-      this.mirror = { ...this.mirror, state: 'closed' };
+      this.mirror = { ...this.mirror, state: 'closed', selectedPair: null };
     }
   }
 

@@ -124,6 +124,8 @@ for (const carrier of CARRIERS) describe(`IceAgent in a Worker, host sockets on 
     await closedEvent;
     assertEqual(a.state, 'closed');
     assertEqual(a.send('late'), false, 'a closed agent sends nothing');
+    assertEqual(a.getSelectedCandidatePair(), null, 'no selected pair once closed (RTCIceTransport)');
+    assertEqual((await a.getStats()).length, 0, 'a closed agent has no pairs, as in Node');
     // As a closed RTCPeerConnection: signalling rejects with InvalidStateError (the Node agent’s, word for word).
     const refusals = await Promise.all(
       [a.gather(), a.setRemoteParameters(b.localParameters), a.addRemoteCandidate(null), a.restart()].map((p) => p.then(() => 'resolved', (e: Error) => `${e.name}: ${e.message}`)),

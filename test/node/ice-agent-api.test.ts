@@ -148,6 +148,9 @@ describe('Node IceAgent: the page’s API', () => {
     assert.equal(a.send(new Uint8Array(DEFAULT_MAX_DATAGRAM_SIZE)), true);
     assert.equal(a.send('small'), true);
     assert.deepEqual(await arriving, [DEFAULT_MAX_DATAGRAM_SIZE, 5]);
+    await a.close();
+    assert.equal(a.getSelectedCandidatePair(), null, 'no selected pair once closed (RTCIceTransport)');
+    assert.deepEqual(await a.getStats(), []);
   });
 
   it('a second gather() and signalling after close() reject with InvalidStateError, as a closed RTCPeerConnection does', async () => {
