@@ -149,7 +149,10 @@ async function resolveServer(
   server: string | TransportAddress,
   resolve: ((host: string) => Promise<string>) | undefined,
 ): Promise<{ address: TransportAddress; transport: IceServerTransport }> {
-  if (typeof server !== 'string') return { address: server, transport: 'udp' };
+  if (typeof server !== 'string') {
+    if (!isTransportAddress(server)) throw new TypeError(`stunBinding: the server must be a STUN URI, host:port or { address, port }, got ${describe(server)}`);
+    return { address: server, transport: 'udp' };
+  }
   const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `stun:${server}`);
   const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(uri.host) || uri.host.includes(':');
   let address = uri.host;
@@ -158,4 +161,13 @@ async function resolveServer(
     address = await resolve(uri.host);
   }
   return { address: { address, port: uri.port }, transport: uri.transport };
+}
+
+function isTransportAddress(value: unknown): value is TransportAddress {
+  const a = value as Partial<TransportAddress> | null;
+  return typeof a === 'object' && a !== null && typeof a.address === 'string' && Number.isInteger(a.port) && a.port! >= 0 && a.port! <= 0xffff;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }

@@ -35,6 +35,14 @@ describe('STUN Binding on the simulated network', () => {
     assert.equal(decodeStunMessage(arrivals[0].bytes).class, 'request');
   });
 
+  it('a server that is neither text nor { address, port } is a TypeError saying what came, not a crash inside', async () => {
+    const net = new SimNetwork({ clock: new VirtualClock(), seed: 1 });
+    const socket = net.addHost('192.0.2.10').bind();
+    for (const bad of [5, {}, { address: '192.0.2.1', port: 70_000 }, null]) {
+      await assert.rejects(stunBinding(bad as never, { socket }), { name: 'TypeError', message: /^stunBinding: the server must be a STUN URI, host:port or \{ address, port \}, got / });
+    }
+  });
+
   it('answers with the source address the server saw', async () => {
     const clock = new VirtualClock();
     const net = new SimNetwork({ clock, seed: 2 });
