@@ -18,6 +18,7 @@ import {
 } from './bridge-frame-types.js';
 
 function familyByte(family: AddressFamily): 4 | 6 {
+  if (family !== 'IPv4' && family !== 'IPv6') throw new TypeError(`family must be 'IPv4' or 'IPv6', got ${JSON.stringify(family)}`);
   return family === 'IPv6' ? 6 : 4;
 }
 

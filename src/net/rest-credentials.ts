@@ -39,12 +39,14 @@ function keyOf(secret: string | Uint8Array): Uint8Array {
 
 /** Mints the username/credential pair that expires `ttlSeconds` after `nowSeconds` (default: now). */
 export function mintRestCredential(options: MintRestCredentialOptions): RestCredential {
-  const { ttlSeconds, nowSeconds = Date.now() / 1000 } = options;
+  const { secret, user, ttlSeconds, nowSeconds = Date.now() / 1000 } = options;
+  if (!(typeof secret === 'string' || secret instanceof Uint8Array) || secret.length === 0) throw new TypeError('secret must be a non-empty string or Uint8Array');
+  if (typeof user !== 'string') throw new TypeError(`user must be a string (the application's user id), got ${typeof user}`);
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be a positive integer, got ${ttlSeconds}`);
   if (!Number.isFinite(nowSeconds) || nowSeconds < 0) throw new RangeError(`nowSeconds must be a non-negative number, got ${nowSeconds}`);
-  const username = `${Math.floor(nowSeconds) + ttlSeconds}:${options.user}`;
+  const username = `${Math.floor(nowSeconds) + ttlSeconds}:${user}`;
   if (username.length > MAX_REST_USERNAME_LENGTH) throw new RangeError(`the username would exceed ${MAX_REST_USERNAME_LENGTH} characters`);
-  return { username, credential: toBase64(new HmacSha1(keyOf(options.secret)).digest(utf8Encode(username))) };
+  return { username, credential: toBase64(new HmacSha1(keyOf(secret)).digest(utf8Encode(username))) };
 }
 
 /**

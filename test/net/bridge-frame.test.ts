@@ -68,6 +68,8 @@ describe('bridge frame layout', () => {
     assert.throws(() => encodeDataFrame(70_000, { address: '1.2.3.4', port: 1 }, new Uint8Array(0)), RangeError);
     assert.throws(() => encodeDataFrame(1, { address: 'example.com', port: 1 }, new Uint8Array(0)), TypeError);
     assert.throws(() => encodeDataFrame(1, { address: '1.2.3.4', port: 65536 }, new Uint8Array(0)), RangeError);
+    // bind({ family: 'IPv5' }) was an IPv4 bind.
+    assert.throws(() => encodeBridgeFrame({ type: 'bind', requestId: 1, family: 'IPv5' as 'IPv4', port: 0 }), { name: 'TypeError', message: `family must be 'IPv4' or 'IPv6', got "IPv5"` });
   });
 });
 

@@ -47,6 +47,15 @@ describe('TURN REST API credentials', () => {
     }
   });
 
+  it('refuses a missing or empty secret and a user that is not text (it minted "<expiry>:undefined")', () => {
+    for (const secret of [undefined, '', new Uint8Array(0), 5]) {
+      assert.throws(() => mintRestCredential({ secret, user: 'u', ttlSeconds: 60 } as never), { name: 'TypeError', message: /^secret must be/ });
+    }
+    for (const user of [undefined, 7, null]) {
+      assert.throws(() => mintRestCredential({ secret: 's', user, ttlSeconds: 60 } as never), { name: 'TypeError', message: /^user must be a string/ });
+    }
+  });
+
   it('round-trips for any secret, user and time', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.string({ maxLength: 100 }), fc.integer({ min: 1, max: 1e7 }), fc.integer({ min: 0, max: 4e9 }), (secret, user, ttl, now) => {
