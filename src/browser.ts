@@ -19,6 +19,7 @@ import { validateIceConfiguration } from './ice/ice-server-validation.js';
 import type { BridgeCarrierKind } from './net/bridge-carrier.js';
 import type { BridgeError } from './net/bridge-error.js';
 import { IcebridgeWorker } from './worker/client.js';
+import { checkBridgeConfig } from './worker/protocol.js';
 import type { WorkerIceAgent } from './worker/client-agent.js';
 import { AGENT_EVENT_TYPES, type IceAgentConfig } from './worker/protocol.js';
 
@@ -93,6 +94,7 @@ export class IceAgent extends IceAgentEventTarget {
   constructor(config: IceAgentInit) {
     super();
     validateIceConfiguration(config);
+    checkBridgeConfig(config.bridge);
     this.configuredMaxDatagramSize = resolveMaxDatagramSize(config.maxDatagramSize);
     const { worker, workerUrl, ...rest } = config;
     this.initialRole = config.lite ? 'controlled' : (config.role ?? 'controlling');

@@ -38,6 +38,7 @@ export function resolveMaxDatagramSize(value: number | undefined): number {
 
 /** The bytes to send, or an IceSendError when there are more than `maxSize`. */
 export function datagramBytes(data: Uint8Array | string, maxSize: number): Uint8Array {
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new TypeError(`send() takes a Uint8Array or a string, got ${data === null ? 'null' : typeof data === 'object' ? Object.prototype.toString.call(data).slice(8, -1) : typeof data}`);
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   if (bytes.byteLength > maxSize) throw new IceSendError('DATAGRAM_TOO_LARGE', bytes.byteLength, maxSize);
   return bytes;

@@ -181,7 +181,9 @@ export class WorkerIceAgent extends IceAgentEventTarget {
  * four RTCIceCandidateInit fields are copied; no `candidate` is end-of-candidates, as in addIceCandidate().
  */
 function plainCandidate(candidate: IceCandidateInitLike | string | null | undefined): IceCandidateInit | string | null {
-  if (candidate === null || candidate === undefined || typeof candidate === 'string') return candidate ?? null;
+  if (candidate === null || candidate === undefined) return null;
+  // A string, or what is no candidate at all (a number: the Worker's agent refuses it, as Node's does).
+  if (typeof candidate !== 'object') return candidate;
   if (candidate.candidate === undefined) return null;
   const init: IceCandidateInit = { candidate: candidate.candidate };
   if (candidate.sdpMid !== undefined) init.sdpMid = candidate.sdpMid;

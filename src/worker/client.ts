@@ -11,7 +11,7 @@ import { WorkerIceAgent } from './client-agent.js';
 import { WorkerBridgeSocket, WorkerRelaySocket } from './client-sockets.js';
 import { deserializeError, IcebridgeWorkerError, isSerializedError } from './errors.js';
 import { firstAttempt, inlineAttempt, startFailure, type WorkerAttempt } from './worker-start.js';
-import type { BridgeConfig, CloseListener, ConnectionInfo, IceAgentConfig, NatDiscoveryConfig, NatDiscoveryResult, StunBindingConfig, TurnAllocationConfig, WorkerApi } from './protocol.js';
+import { checkBridgeConfig, type BridgeConfig, type CloseListener, type ConnectionInfo, type IceAgentConfig, type NatDiscoveryConfig, type NatDiscoveryResult, type StunBindingConfig, type TurnAllocationConfig, type WorkerApi } from './protocol.js';
 import type { AddressFamily } from '../net/transport-address.js';
 import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 
@@ -127,6 +127,7 @@ export class IcebridgeWorker {
 
   /** Opens a bridge session in the Worker; rejects with a BridgeError when the bridge refuses (bad token: 4001). */
   async connectBridge(bridge: BridgeConfig): Promise<WorkerBridgeConnection> {
+    checkBridgeConfig(bridge);
     const connection = new WorkerBridgeConnection(this);
     const info = await this.call((api) => api.connect(bridge, proxy<CloseListener>((e) => connection.closedBy(e && (deserializeError(e) as BridgeError)))));
     connection.opened(info);
@@ -183,6 +184,11 @@ export class IcebridgeWorker {
   /** An IceAgent in the Worker on a bridge connection of its own (`config.bridge`), closed with the agent. */
   createIceAgent(config: IceAgentConfig): Promise<WorkerIceAgent> {
     if (config.bridge === undefined) return Promise.reject(new TypeError('createIceAgent needs config.bridge'));
+    try {
+      checkBridgeConfig(config.bridge);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Page-side options that reach here with the rest (IceAgentInit) are not the Worker's: a URL does not even clone.
     const { worker: _worker, workerUrl: _url, ...rest } = config as IceAgentConfig & { worker?: unknown; workerUrl?: unknown };
     return WorkerIceAgent.create(this, rest);

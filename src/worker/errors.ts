@@ -20,6 +20,8 @@ export interface SerializedError {
   kind?: string;
   alternateServer?: TransportAddress;
   stack?: string;
+  /** A DOMException (InvalidStateError, SyntaxError, …): rebuilt as one, as the Node agent throws it. */
+  domException?: true;
 }
 
 export function isSerializedError(value: unknown): value is SerializedError {
@@ -30,6 +32,7 @@ export function serializeError(error: unknown): SerializedError {
   if (isSerializedError(error)) return error;
   if (!(error instanceof Error)) return { icebridgeError: true, name: 'Error', message: String(error) };
   const out: SerializedError = { icebridgeError: true, name: error.name, message: error.message, stack: error.stack };
+  if (typeof DOMException !== 'undefined' && error instanceof DOMException) out.domException = true;
   if (error instanceof BridgeError) Object.assign(out, { code: error.code, reason: error.reason, closeCode: error.closeCode });
   else if (error instanceof TurnError) {
     Object.assign(out, { code: error.code, reason: error.reason, operation: error.operation, kind: error.kind, alternateServer: error.alternateServer });
@@ -47,6 +50,7 @@ export function deserializeError(data: SerializedError): Error {
 }
 
 function rebuild(d: SerializedError): Error {
+  if (d.domException && typeof DOMException !== 'undefined') return new DOMException(d.message, d.name);
   switch (d.name) {
     case 'BridgeError':
       return new BridgeError(String(d.code), d.reason ?? d.message, d.closeCode);

@@ -37,6 +37,13 @@ export type BridgeConfig =
       carrier?: BridgeCarrierChoice;
     };
 
+/** A TypeError for a `bridge` that is no BridgeConfig, before the Worker is asked (it would try it as a relative URL). */
+export function checkBridgeConfig(bridge: unknown): void {
+  if (typeof bridge === 'string' || (typeof bridge === 'object' && bridge !== null && !(bridge instanceof URL) && typeof (bridge as { url?: unknown }).url === 'string')) return;
+  const got = bridge instanceof URL ? 'a URL object (pass its href)' : bridge === null ? 'null' : typeof bridge === 'object' ? 'an object without a url string' : typeof bridge;
+  throw new TypeError(`bridge must be the bridge's ws:// or wss:// URL, or { url, username, credential, … }; got ${got}`);
+}
+
 /** The WebSocket URL of a bridge config: `username` and `credential` go in the query (bridge/README.md). */
 export function bridgeUrl(config: BridgeConfig): string {
   if (typeof config === 'string') return config;

@@ -37,6 +37,10 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
       [{ iceServers: [{ urls: 'turns:127.0.0.1', username: 'u' }] }, 'InvalidAccessError'],
       [{ iceTransportPolicy: 'nohost' as 'all' }, 'TypeError'],
       [{ maxDatagramSize: 0 }, 'RangeError'],
+      // Tried as a relative URL in the Worker before: a session that never opened.
+      [{ bridge: 5 as unknown as string }, 'TypeError'],
+      [{ bridge: new URL('ws://127.0.0.1:1/') as unknown as string }, 'TypeError'],
+      [{ bridge: { username: 'u' } as unknown as string }, 'TypeError'],
     ];
     for (const [config, name] of cases) {
       let caught: unknown;
@@ -122,6 +126,18 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
       assert(late instanceof IceSendError, `an IceSendError: ${String(late)}`);
       assertEqual(late.code, 'DATAGRAM_TOO_LARGE');
       assertEqual(late.size, DEFAULT_MAX_DATAGRAM_SIZE + 1);
+      // What is neither bytes nor text, or no candidate at all: typed errors, as in Node (not end-of-candidates).
+      let notBytes: unknown;
+      try {
+        a.send(5 as unknown as string);
+      } catch (err) {
+        notBytes = err;
+      }
+      assert(notBytes instanceof TypeError && /^send\(\) takes a Uint8Array or a string, got number$/.test(notBytes.message), `send(5): ${String(notBytes)}`);
+      const refused = await a.addRemoteCandidate(5 as unknown as string).then(() => 'taken', (err: Error) => err.name);
+      assertEqual(refused, 'IceCandidateError', 'addRemoteCandidate(5) is refused');
+      const again = await a.gather().then(() => undefined, (err: unknown) => err);
+      assert(again instanceof DOMException && again.name === 'InvalidStateError', `a second gather(): a DOMException InvalidStateError, as in Node: ${String(again)}`);
     } finally {
       await Promise.all([a.close(), b.close()]);
       await until(async () => (await bridgeSessions()) === 0, 5000, 'every bridge session closed');

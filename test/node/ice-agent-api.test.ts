@@ -147,6 +147,9 @@ describe('Node IceAgent: the page’s API', () => {
     const arriving = received(b, 2, 5_000);
     assert.equal(a.send(new Uint8Array(DEFAULT_MAX_DATAGRAM_SIZE)), true);
     assert.equal(a.send('small'), true);
+    assert.throws(() => a.send(5 as unknown as string), { name: 'TypeError', message: 'send() takes a Uint8Array or a string, got number' });
+    assert.throws(() => a.send(new ArrayBuffer(4) as unknown as string), { name: 'TypeError', message: 'send() takes a Uint8Array or a string, got ArrayBuffer' });
+    await assert.rejects(a.addRemoteCandidate(5 as unknown as string), { name: 'IceCandidateError' });
     assert.deepEqual(await arriving, [DEFAULT_MAX_DATAGRAM_SIZE, 5]);
     await a.close();
     assert.equal(a.getSelectedCandidatePair(), null, 'no selected pair once closed (RTCIceTransport)');
