@@ -7,13 +7,12 @@
 // has never sent to — and only then the mapping tests, which send to the alternate address and port.
 import { realClock, type Clock } from '../net/clock.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
-import { parseIceServerUri } from '../net/ice-server-uri.js';
-import { isIp } from '../net/ip.js';
 import { formatTransportAddress, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import { probeBindingLifetime, type BindingLifetimeOptions, type BindingLifetimeResult } from './binding-lifetime.js';
 import { NatDiscoveryError } from './errors.js';
 import { classicNatType, describeIceOutlook, iceOutlook, type ClassicNatType, type IceOutlook, type NatBehavior } from './nat-behavior.js';
 import { ProbeSession, type SessionOutcome } from './probe-session.js';
+import { serverTarget } from '../stun/server-target.js';
 
 export interface NatDiscoveryOptions {
   /** The socket the tests run from (borrowed: its handlers are put back). Use a fresh one (§4.1). */
@@ -96,6 +95,7 @@ const WILDCARD = new Set(['0.0.0.0', '::']);
  * a TransportAddress). Rejects with NatDiscoveryError when the server cannot answer the question.
  */
 export async function discoverNatBehavior(server: string | TransportAddress, options: NatDiscoveryOptions): Promise<NatBehaviorResult> {
+  if (!options?.socket) throw new TypeError('discoverNatBehavior needs options.socket: the DatagramSocket whose NAT to classify');
   const target = await resolveServer(server, options.resolve);
   const clock = options.clock ?? realClock;
   const timeoutMs = options.timeoutMs ?? 3000;
@@ -251,10 +251,9 @@ function isOwnAddress(mapped: TransportAddress, local: TransportAddress, localAd
 }
 
 async function resolveServer(server: string | TransportAddress, resolve: ((host: string) => Promise<string>) | undefined): Promise<TransportAddress> {
-  if (typeof server !== 'string') return server;
-  const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `stun:${server}`);
-  if (uri.transport !== 'udp') throw new NatDiscoveryError('NO_RFC5780', `NAT behaviour discovery here runs over UDP, not ${uri.transport}`);
-  if (isIp(uri.host)) return { address: uri.host, port: uri.port };
-  if (!resolve) throw new NatDiscoveryError('UNRESOLVED', `'${uri.host}' is a name; give discoverNatBehavior a resolve() function or an IP address`);
-  return { address: await resolve(uri.host), port: uri.port };
+  const target = serverTarget(server, 'discoverNatBehavior');
+  if (target.transport !== 'udp') throw new NatDiscoveryError('NO_RFC5780', `NAT behaviour discovery here runs over UDP, not ${target.transport}`);
+  if (!target.isName) return { address: target.host, port: target.port };
+  if (!resolve) throw new NatDiscoveryError('UNRESOLVED', `'${target.host}' is a name; give discoverNatBehavior a resolve() function or an IP address`);
+  return { address: await resolve(target.host), port: target.port };
 }

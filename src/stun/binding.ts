@@ -3,11 +3,12 @@
 import { realClock, type Clock } from '../net/clock.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
-import { parseIceServerUri, type IceServerTransport } from '../net/ice-server-uri.js';
+import type { IceServerTransport } from '../net/ice-server-uri.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { StunClient } from './client.js';
 import { StunMethod } from './constants.js';
 import { createStunMessage } from './message.js';
+import { serverTarget } from './server-target.js';
 
 export interface StunBindingResult {
   /** The server-reflexive address: XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS from an RFC 3489 server. */
@@ -149,25 +150,11 @@ async function resolveServer(
   server: string | TransportAddress,
   resolve: ((host: string) => Promise<string>) | undefined,
 ): Promise<{ address: TransportAddress; transport: IceServerTransport }> {
-  if (typeof server !== 'string') {
-    if (!isTransportAddress(server)) throw new TypeError(`stunBinding: the server must be a STUN URI, host:port or { address, port }, got ${describe(server)}`);
-    return { address: server, transport: 'udp' };
+  const target = serverTarget(server, 'stunBinding');
+  let address = target.host;
+  if (target.isName) {
+    if (!resolve) throw new StunBindingError('UNRESOLVED', `'${target.host}' is a name; give stunBinding a resolve() function or an IP address`);
+    address = await resolve(target.host);
   }
-  const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `stun:${server}`);
-  const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(uri.host) || uri.host.includes(':');
-  let address = uri.host;
-  if (!isIp) {
-    if (!resolve) throw new StunBindingError('UNRESOLVED', `'${uri.host}' is a name; give stunBinding a resolve() function or an IP address`);
-    address = await resolve(uri.host);
-  }
-  return { address: { address, port: uri.port }, transport: uri.transport };
-}
-
-function isTransportAddress(value: unknown): value is TransportAddress {
-  const a = value as Partial<TransportAddress> | null;
-  return typeof a === 'object' && a !== null && typeof a.address === 'string' && Number.isInteger(a.port) && a.port! >= 0 && a.port! <= 0xffff;
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+  return { address: { address, port: target.port }, transport: target.transport };
 }

@@ -142,6 +142,15 @@ describe('NAT behaviour discovery on the simulated network', () => {
     });
   });
 
+  it('no socket, or a server that is no STUN URI nor { address, port }: a TypeError saying so, not a crash inside', async () => {
+    const net = new SimNetwork({ clock: new VirtualClock(), seed: 26 });
+    const socket = net.addHost('192.0.2.10').bind();
+    await assert.rejects(discoverNatBehavior(`${A1}:${P1}`, {} as never), { name: 'TypeError', message: /^discoverNatBehavior needs options\.socket/ });
+    for (const bad of [5, { address: A1 }, null]) {
+      await assert.rejects(discoverNatBehavior(bad as never, { socket }), { name: 'TypeError', message: /^discoverNatBehavior: the server must be a STUN URI, host:port or \{ address, port \}, got / });
+    }
+  });
+
   it('a server that sends OTHER-ADDRESS but ignores CHANGE-REQUEST is caught (NO_RFC5780), not read as endpoint-independent filtering', async () => {
     const clock = new VirtualClock();
     const net = new SimNetwork({ clock, seed: 27 });
