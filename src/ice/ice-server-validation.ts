@@ -11,9 +11,16 @@ export interface IceConfigurationToValidate {
   iceServers?: readonly IceServerConfig[] | undefined;
   iceTransportPolicy?: IceTransportPolicy | undefined;
   maxDatagramSize?: number | undefined;
+  role?: 'controlling' | 'controlled' | undefined;
+  gatherPolicy?: 'once' | 'continual' | undefined;
+  lite?: boolean | undefined;
+  renomination?: boolean | undefined;
 }
 
 const POLICIES: readonly string[] = ['all', 'relay'];
+/** icebridge's own enumerations and switches, checked as WebIDL would check an enum or a boolean member. */
+const CHOICES = { role: ['controlling', 'controlled'], gatherPolicy: ['once', 'continual'] } as const;
+const SWITCHES = ['lite', 'renomination'] as const;
 
 /**
  * Throws what RTCPeerConnection throws for the same configuration:
@@ -22,7 +29,8 @@ const POLICIES: readonly string[] = ['all', 'relay'];
  * - a turn:/turns: URL in a server without `username` or `credential` → DOMException 'InvalidAccessError';
  * - `iceServers` not an array, a server without `urls`, a `username`/`credential` that is not a string, an
  *   `iceTransportPolicy` other than 'all' or 'relay' → TypeError (WebIDL conversion errors);
- * - and, icebridge's own, a `maxDatagramSize` out of 1..65 507 → RangeError.
+ * - and, icebridge's own, a `maxDatagramSize` out of 1..65 507 → RangeError; a `role` or `gatherPolicy`
+ *   that is none of its values, a `lite` or `renomination` that is not a boolean → TypeError.
  * DOMException is the global one (browsers, Workers, Node ≥ 17); without it, an Error of that name.
  */
 export function validateIceConfiguration(config: IceConfigurationToValidate): void {
@@ -31,6 +39,14 @@ export function validateIceConfiguration(config: IceConfigurationToValidate): vo
     throw new TypeError(`iceTransportPolicy ${JSON.stringify(policy)} is not 'all' or 'relay'`);
   }
   resolveMaxDatagramSize(config.maxDatagramSize);
+  for (const [name, values] of Object.entries(CHOICES)) {
+    const value: unknown = config[name as keyof typeof CHOICES];
+    if (value !== undefined && !(values as readonly unknown[]).includes(value)) throw new TypeError(`${name} ${JSON.stringify(value)} is not ${values.map((v) => `'${v}'`).join(' or ')}`);
+  }
+  for (const name of SWITCHES) {
+    const value: unknown = config[name];
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  }
   const servers: unknown = config.iceServers;
   if (servers === undefined) return;
   if (!Array.isArray(servers)) throw new TypeError('iceServers must be an array of { urls, username?, credential? }');

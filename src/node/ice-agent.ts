@@ -138,9 +138,10 @@ export function listHostAddresses(options: { includeLinkLocal?: boolean; ipv4?: 
 /** The addresses createIceAgent binds for these options. */
 export function selectHostAddresses(options: Pick<NodeIceAgentOptions, 'addressFilter' | 'addresses' | 'includeLinkLocal' | 'ipv4' | 'ipv6'> = {}): HostAddress[] {
   if (options.addresses) {
+    if (!Array.isArray(options.addresses)) throw new TypeError(`addresses must be an array of IP addresses, got ${JSON.stringify(options.addresses)}`);
     return options.addresses.map((text) => {
-      const raw = text.split('%')[0];
-      if (!isIp(raw)) throw new TypeError(`'${text}' is not an IP address`);
+      const raw = typeof text === 'string' ? text.split('%')[0] : '';
+      if (!isIp(raw)) throw new TypeError(`addresses: ${JSON.stringify(text)} is not an IP address`);
       const bytes = parseIp(raw);
       const zone = text.includes('%') ? text.slice(text.indexOf('%') + 1) : undefined;
       const v6 = bytes.length === 16 ? ipv6Class(bytes) : undefined;

@@ -41,6 +41,9 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
       [{ bridge: 5 as unknown as string }, 'TypeError'],
       [{ bridge: new URL('ws://127.0.0.1:1/') as unknown as string }, 'TypeError'],
       [{ bridge: { username: 'u' } as unknown as string }, 'TypeError'],
+      [{ role: 'boss' as 'controlling' }, 'TypeError'],
+      [{ gatherPolicy: 'always' as 'once' }, 'TypeError'],
+      [{ lite: 'yes' as unknown as boolean }, 'TypeError'],
     ];
     for (const [config, name] of cases) {
       let caught: unknown;

@@ -176,5 +176,15 @@ describe('Node IceAgent: the page’s API', () => {
     assert.throws(() => new IceAgent({ iceServers: [{ urls: 'stun:' }] }), (e: unknown) => e instanceof DOMException && e.name === 'SyntaxError');
     assert.throws(() => new IceAgent({ iceServers: [{ urls: `turn:${HOST}` }] }), (e: unknown) => e instanceof DOMException && e.name === 'InvalidAccessError');
     assert.throws(() => new IceAgent({ iceTransportPolicy: 'public' as 'all' }), TypeError);
+    // icebridge's own options, checked as WebIDL checks an enum or a boolean (they were taken as they came).
+    const own: [object, RegExp][] = [
+      [{ role: 'boss' }, /^role "boss" is not 'controlling' or 'controlled'$/],
+      [{ gatherPolicy: 'always' }, /^gatherPolicy "always" is not 'once' or 'continual'$/],
+      [{ lite: 'true' }, /^lite must be true or false, got "true"$/],
+      [{ renomination: 1 }, /^renomination must be true or false, got 1$/],
+      [{ addresses: HOST }, /^addresses must be an array of IP addresses/],
+      [{ addresses: [HOST, 7] }, /^addresses: 7 is not an IP address$/],
+    ];
+    for (const [options, message] of own) assert.throws(() => new IceAgent(options as never), { name: 'TypeError', message }, JSON.stringify(options));
   });
 });
