@@ -34,7 +34,6 @@ function checkAddresses(options: Rfc5780ListenOptions): [string, string] {
   return [hosts[0], a2];
 }
 
-
 /** Binds `port` on both addresses (0: a free one, the same on both). */
 async function bindPair(addresses: [string, string], port: number, receiveBufferSize: number | undefined): Promise<[UdpSocket, UdpSocket]> {
   let lastError: unknown;
