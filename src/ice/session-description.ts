@@ -129,7 +129,7 @@ function shifted<T>(offset: number, make: () => T): T {
  * OPTIONS, CONFLICT (a candidate whose ufrag is of another ICE generation) or SYNTAX (an option).
  */
 export function toSessionDescription(description: SessionIceDescription, options: SessionDescriptionOptions): string {
-  const { role } = options;
+  const role: unknown = options?.role;
   if (role !== 'offer' && role !== 'answer') throw new IceSdpError('SYNTAX', 0, `role must be 'offer' or 'answer', got ${quote(String(role))}`);
   const mid = options.mid ?? '0';
   if (typeof mid !== 'string' || !TOKEN.test(mid)) throw new IceSdpError('SYNTAX', 0, `mid ${quote(String(mid))} is not a token (RFC 8843)`);
@@ -150,6 +150,7 @@ export function toSessionDescription(description: SessionIceDescription, options
   const maxMessageSize = options.maxMessageSize ?? 262144;
   checkUint('maxMessageSize', maxMessageSize, 0, Number.MAX_SAFE_INTEGER);
 
+  if (description === null || typeof description !== 'object') throw new IceSdpError('SYNTAX', 0, 'the description must be { parameters, candidates?, endOfCandidates? }');
   const { parameters } = description;
   if (parameters === null || typeof parameters !== 'object') throw new IceSdpError('SYNTAX', 0, 'parameters must be { usernameFragment, password }');
   const ufrag = parameters.usernameFragment;
@@ -157,7 +158,8 @@ export function toSessionDescription(description: SessionIceDescription, options
   if (typeof parameters.password !== 'string') throw new IceSdpError('PWD', 0, 'parameters.password is missing');
   let endOfCandidates = description.endOfCandidates === true;
   const candidates: IceCandidate[] = [];
-  (Array.isArray(description.candidates) ? description.candidates : []).forEach((input, i) => {
+  if (description.candidates !== undefined && !Array.isArray(description.candidates)) throw new IceSdpError('SYNTAX', 0, 'candidates must be an array');
+  (description.candidates ?? []).forEach((input, i) => {
     const c = toCandidate(input, i);
     if (c === null) {
       endOfCandidates = true;

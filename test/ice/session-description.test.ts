@@ -278,6 +278,10 @@ describe('toSessionDescription', () => {
     assert.throws(() => to({ candidates: [{ candidate: HOST, usernameFragment: '!' }] }), sdpError('CANDIDATE', 0, /candidates\[0\]/));
     assert.throws(() => to({ candidates: ['a=ice-lite'] }), sdpError('CANDIDATE', 0));
     assert.throws(() => to({ candidates: [`${HOST} ufrag old1`] }), sdpError('CONFLICT', 0, /another ICE generation/));
+    // What no TypeScript caller can write: a missing options or description, candidates that are no array (taken as none).
+    assert.throws(() => toSessionDescription(ok, undefined as unknown as SessionDescriptionOptions), sdpError('SYNTAX', 0, /role/));
+    assert.throws(() => toSessionDescription(null as unknown as SessionIceDescription, { role: 'offer' }), sdpError('SYNTAX', 0, /the description must be/));
+    assert.throws(() => to({ candidates: HOST as unknown as string[] }), sdpError('SYNTAX', 0, /candidates must be an array/));
   });
 });
 
