@@ -339,6 +339,18 @@ export function candidateToInit(
 }
 
 /**
+ * What addRemoteCandidate takes, as a candidate: an RTCIceCandidateInit (or an RTCIceCandidate), an
+ * `a=candidate` line, or one parsed already; null for end-of-candidates (null, '', an init without one).
+ */
+export function remoteCandidateOf(input: IceCandidateInitLike | IceCandidate | string | null | undefined): IceCandidate | null {
+  if (input === null || input === undefined) return null;
+  if (typeof input === 'string') return input.trim() === '' ? null : parseCandidate(input);
+  // Parsed, not an init record: an RTCIceCandidate has `address` too, but no `extensions`.
+  const parsed = Array.isArray((input as { extensions?: unknown }).extensions) && typeof (input as { candidate?: unknown }).candidate !== 'string';
+  return parsed ? (input as IceCandidate) : candidateFromInit(input as IceCandidateInitLike);
+}
+
+/**
  * The candidate in an RTCIceCandidateInit, or null for an empty candidate string (end of candidates,
  * RFC 8838 §4 / W3C). A usernameFragment the line lacks is added as its "ufrag" extension, so the
  * candidate keeps its ICE generation; one that contradicts the line's ufrag is an error.

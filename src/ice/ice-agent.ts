@@ -6,7 +6,7 @@ import type { DatagramSocket } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { SocketId } from '../net/engine.js';
 import { IceAgentEngine, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
-import { candidateFromInit, candidateToInit, parseCandidate, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
+import { candidateToInit, remoteCandidateOf, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
 import { isValidPassword, isValidUfrag } from './credentials.js';
 import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
 import { closedAgentError } from './closed-agent.js';
@@ -225,11 +225,7 @@ export class IceAgent extends IceAgentEventTarget {
   }
 
   private addRemoteCandidateNow(candidate: IceCandidateInitLike | IceCandidate | string | null | undefined): boolean {
-    let parsed: IceCandidate | null;
-    if (candidate === null || candidate === undefined) parsed = null;
-    else if (typeof candidate === 'string') parsed = candidate.trim() === '' ? null : parseCandidate(candidate);
-    else if (isParsedCandidate(candidate)) parsed = candidate;
-    else parsed = candidateFromInit(candidate);
+    const parsed = remoteCandidateOf(candidate);
     if (parsed === null && this.mdns.resolving > 0) {
       // End-of-candidates waits for the names still resolving: a candidate after it would be refused.
       this.mdns.whenSettled(() => this.addRemoteCandidateNow(null));
@@ -399,9 +395,4 @@ export class IceAgent extends IceAgentEventTarget {
     this.gatheringState = state;
     this.dispatchEvent(new IceAgentEventObject('gatheringstatechange'));
   }
-}
-
-/** A parsed IceCandidate, not an init record (an RTCIceCandidate has `address` too, but no `extensions`). */
-function isParsedCandidate(candidate: IceCandidateInitLike | IceCandidate): candidate is IceCandidate {
-  return Array.isArray((candidate as { extensions?: unknown }).extensions) && typeof (candidate as { candidate?: unknown }).candidate !== 'string';
 }
