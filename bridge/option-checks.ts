@@ -10,6 +10,43 @@ export function integer(name: string, value: number | undefined, fallback: numbe
   return v;
 }
 
+/** An option that takes a list of text (origins, CIDR blocks): undefined or an array of strings (TypeError otherwise). */
+export function textList(name: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new TypeError(`bridge option ${name} must be an array of strings, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * The `allowOrigins` option, each one as a page's Origin header says it: scheme://host[:port] with no path,
+ * a default port dropped (`http://a.example:80` is sent as `http://a.example`). TypeError for what is none.
+ */
+export function originList(value: unknown): Set<string> | undefined {
+  const list = textList('allowOrigins', value);
+  if (list === undefined) return undefined;
+  return new Set(
+    list.map((o) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(o.trim());
+      } catch {
+        // not a URL at all
+      }
+      const bare = url !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(o.trim());
+      if (!url || !bare) throw new TypeError(`bridge option allowOrigins: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
+      // An origin of a scheme without one of its own (chrome-extension://…) is compared as written.
+      return url.origin === 'null' ? normalizeOrigin(o) : url.origin.toLowerCase();
+    }),
+  );
+}
+
+/** The `logger` option: a function given each JSON log line; default: a line to stderr. */
+export function loggerOption(logger: unknown): (line: string) => void {
+  if (logger === undefined) return (line) => process.stderr.write(`${line}\n`);
+  if (typeof logger !== 'function') throw new TypeError(`bridge option logger must be a function (line: string) => void, got ${typeof logger}`);
+  return logger as (line: string) => void;
+}
+
 /** Origins compare as the browser sends them: scheme://host[:port], lowercased, no trailing slash. */
 export function normalizeOrigin(origin: string): string {
   return origin.trim().toLowerCase().replace(/\/+$/, '');

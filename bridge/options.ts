@@ -7,7 +7,7 @@ import { DestinationPolicy } from './policy.js';
 import type { BridgeResolveFunction } from './resolver.js';
 import type { BridgeMdnsResolver } from './mdns-resolver.js';
 import type { ResolvedWebTransportOptions } from './webtransport-supervisor.js';
-import { checkHostAddresses, integer, listenPortRange, normalizeOrigin } from './option-checks.js';
+import { checkHostAddresses, integer, listenPortRange, loggerOption, originList, textList } from './option-checks.js';
 import type { ResolvedBridgeOptions } from './resolved-options.js';
 
 export { checkHostAddresses, normalizeOrigin } from './option-checks.js';
@@ -290,11 +290,11 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     metricsSource: options.metricsSource,
     secrets,
     allowAnonymous,
-    allowOrigins: options.allowOrigins ? new Set(options.allowOrigins.map(normalizeOrigin)) : undefined,
+    allowOrigins: originList(options.allowOrigins),
     allowMissingOrigin: options.allowMissingOrigin ?? true,
     allowLoopback: options.allowLoopback === true,
-    allow: [...(options.allow ?? [])],
-    deny: [...(options.deny ?? [])],
+    allow: [...(textList('allow', options.allow) ?? [])],
+    deny: [...(textList('deny', options.deny) ?? [])],
     allowHostAddresses,
     allowHostPorts,
     policy: new DestinationPolicy({ allowLoopback: options.allowLoopback, allow: options.allow, deny: options.deny, allowHostAddresses, allowHostPorts }),
@@ -337,7 +337,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     mdnsHostCandidates: options.mdnsHostCandidates ?? 'off',
     maxMdnsNames: integer('maxMdnsNames', options.maxMdnsNames, BRIDGE_DEFAULTS.maxMdnsNames, 0, 255),
     webTransport: resolveWebTransport(options.webTransport, options.host ?? BRIDGE_DEFAULTS.host),
-    logger: options.logger ?? ((line) => process.stderr.write(`${line}\n`)),
+    logger: loggerOption(options.logger),
   };
   if (resolved.requestTimeoutMs < resolved.headersTimeoutMs) throw new RangeError('bridge option requestTimeoutMs must be at least headersTimeoutMs');
   if (resolved.tlsCa?.some((ca) => typeof ca !== 'string' || !ca.includes('-----BEGIN'))) throw new TypeError('bridge option tlsCa must be PEM text');

@@ -349,5 +349,15 @@ describe('bridge options', () => {
     assert.throws(() => resolveBridgeOptions({ secret: 's', bindPortRange: [5000, 4000] }), RangeError);
     for (const bad of [[0], [65536], [1.5], [Number.NaN]]) assert.throws(() => resolveBridgeOptions({ secret: 's', allowHostPorts: bad }), RangeError, String(bad));
     assert.throws(() => resolveBridgeOptions({ secret: 's', allowHostPorts: 3478 as unknown as number[] }), TypeError);
+    // Lists that are no arrays ('….map is not a function'), origins that are none, a logger that would throw at the first line.
+    const named = (message: RegExp) => ({ name: 'TypeError', message });
+    assert.throws(() => resolveBridgeOptions({ secret: 's', allowOrigins: 'https://app.example' as unknown as string[] }), named(/^bridge option allowOrigins must be an array of strings/));
+    assert.throws(() => resolveBridgeOptions({ secret: 's', deny: '10.0.0.0/8' as unknown as string[] }), named(/^bridge option deny must be an array of strings/));
+    for (const origin of ['app.example', 'https://app.example/page', 'https://app.example?x=1', ''])
+      assert.throws(() => resolveBridgeOptions({ secret: 's', allowOrigins: [origin] }), named(/is not an origin/), origin);
+    assert.throws(() => resolveBridgeOptions({ secret: 's', logger: 'stderr' as unknown as () => void }), named(/^bridge option logger must be a function/));
+    // As a browser sends them: lowercase, a default port dropped, a trailing slash ignored; other schemes as written.
+    const origins = resolveBridgeOptions({ secret: 's', allowOrigins: ['HTTPS://App.Example:443', 'http://a.example:8080/', 'chrome-extension://abcdef'] }).allowOrigins;
+    assert.deepEqual([...(origins ?? [])], ['https://app.example', 'http://a.example:8080', 'chrome-extension://abcdef']);
   });
 });
