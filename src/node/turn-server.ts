@@ -5,6 +5,7 @@
 import { networkInterfaces } from 'node:os';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import { isIp } from '../net/ip.js';
 import { runTurnServer, type RunningTurnEngine } from '../server/turn-server-runner.js';
 import { TurnServer, type TurnServerEvent, type TurnServerOptions } from '../server/turn-server.js';
 import type { Rfc5780Options, Rfc5780Socket } from '../server/rfc5780.js';
@@ -101,7 +102,7 @@ function defaultRelayAddress(family: AddressFamily): string {
 
 function chooseRelayAddresses(options: NodeTurnServerOptions, hosts: readonly string[]): Map<AddressFamily, string> {
   const byFamily = new Map<AddressFamily, string>();
-  const configured = options.relayAddress === undefined ? [] : typeof options.relayAddress === 'string' ? [options.relayAddress] : options.relayAddress;
+  const configured = addressList('relayAddress', options.relayAddress);
   for (const address of configured) {
     if (UNSPECIFIED.has(address)) throw new RangeError(`relayAddress ${address} is unspecified: clients need an address they can reach`);
     const family = familyOf(address);
@@ -114,6 +115,14 @@ function chooseRelayAddresses(options: NodeTurnServerOptions, hosts: readonly st
     }
   }
   return byFamily;
+}
+
+/** `relayAddress` / `externalAddress`: one IP address or a list of them (TypeError otherwise, before anything is bound). */
+function addressList(name: string, value: string | readonly string[] | undefined): readonly string[] {
+  const list: unknown = value === undefined ? [] : typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list)) throw new TypeError(`${name} must be an IP address or a list of them, got ${JSON.stringify(value)}`);
+  for (const address of list) if (typeof address !== 'string' || !isIp(address)) throw new TypeError(`${name}: ${JSON.stringify(address)} is not an IP address`);
+  return list as readonly string[];
 }
 
 async function closeUdp(socket: UdpSocket): Promise<void> {
@@ -132,6 +141,7 @@ function isLoopbackAddress(address: string): boolean {
 
 export async function startTurnServer(options: NodeTurnServerOptions = {}): Promise<RunningTurnServer> {
   const hosts = options.hosts ?? [...TURN_SERVER_DEFAULT_HOSTS];
+  if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) throw new TypeError(`hosts must be an array of addresses, got ${JSON.stringify(hosts)}`);
   const allowLoopback = options.allowLoopback ?? hosts.every(isLoopbackAddress);
   const relayAddresses = chooseRelayAddresses(options, hosts);
   const range = options.relayPortRange ?? { min: 49152, max: 65535 };
@@ -163,7 +173,7 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
   // Checked before any socket is bound; with RFC 5780 the engine needs the sockets' addresses, so it comes after.
   const early = options.altAddress === undefined ? new TurnServer(engineOptions) : undefined;
   const external = new Map<AddressFamily, string>();
-  for (const address of typeof options.externalAddress === 'string' ? [options.externalAddress] : (options.externalAddress ?? [])) {
+  for (const address of addressList('externalAddress', options.externalAddress)) {
     if (UNSPECIFIED.has(address)) throw new RangeError(`externalAddress ${address} is unspecified`);
     if (!external.has(familyOf(address))) external.set(familyOf(address), address);
   }

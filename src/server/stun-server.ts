@@ -66,6 +66,8 @@ export class StunServer implements Engine<never> {
 
   constructor(options: StunServerOptions = {}) {
     this.software = options.software ?? 'icebridge';
+    // RFC 8489 §14.14: SOFTWARE MUST be fewer than 128 characters ('' sends none).
+    if (typeof this.software !== 'string' || [...this.software].length >= 128) throw new RangeError('STUN server option software must be text of fewer than 128 characters (RFC 8489 §14.14)');
     this.softwareBytes = new TextEncoder().encode(this.software);
     this.answerClassicStun = options.answerClassicStun ?? true;
     this.rfc5780 = options.rfc5780 === undefined ? undefined : new Rfc5780Responder(options.rfc5780);

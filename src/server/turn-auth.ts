@@ -13,7 +13,7 @@ import { PasswordAlgorithm } from '../stun/constants.js';
 import { verifyMessageIntegrity, verifyMessageIntegritySha256, type LongTermAlgorithm } from '../stun/integrity.js';
 import type { StunMessage } from '../stun/message.js';
 import { NonceIssuer } from './turn-nonce.js';
-import { checkRealmName, RealmCredentials, type TurnRealmCredentials } from './turn-realms.js';
+import { checkRealmCredentials, checkRealmName, RealmCredentials, type TurnRealmCredentials } from './turn-realms.js';
 
 export type { TurnRealmCredentials } from './turn-realms.js';
 
@@ -101,6 +101,8 @@ export class TurnAuthenticator {
   constructor(options: TurnCredentialOptions, defaultNonceLifetimeMs: Millis) {
     this.realm = checkRealmName(options.realm ?? DEFAULT_REALM);
     const extra = options.realms ?? {};
+    checkRealmCredentials('TURN server option ', options);
+    for (const [name, credentials] of Object.entries(extra)) checkRealmCredentials(`TURN server option realms[${JSON.stringify(name)}].`, credentials);
     const own = extra[this.realm];
     this.realms.set(
       this.realm,

@@ -29,6 +29,21 @@ export function checkRealmName(realm: unknown): string {
   return realm;
 }
 
+/**
+ * TypeErrors for credentials of another shape, before they are spread or hashed: `users` as a string would
+ * spread into users '0', '1', … with one-character passwords.
+ */
+export function checkRealmCredentials(where: string, credentials: TurnRealmCredentials | undefined): void {
+  const { users, secret } = credentials ?? {};
+  if (users !== undefined) {
+    if (typeof users !== 'object' || users === null || Array.isArray(users)) throw new TypeError(`${where}users must be an object of username → password`);
+    for (const [name, password] of Object.entries(users)) {
+      if (name === '' || typeof password !== 'string') throw new TypeError(`${where}users: ${JSON.stringify(name)} needs a non-empty name and a string password`);
+    }
+  }
+  if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw new TypeError(`${where}secret must be a string or a Uint8Array`);
+}
+
 export class RealmCredentials {
   private readonly users: Map<string, string>;
   /** hex(USERHASH) → username, over the static users only. */

@@ -106,16 +106,6 @@ describe('RFC 5780 errors and the TURN server in RFC 5780 mode', TIMEOUT, () => 
     await assert.rejects(startTurnServer({ hosts: ['0.0.0.0'], altAddress: '127.0.0.2', port: 0 }), RangeError);
   });
 
-  it('a port that is not 0..65535 is a RangeError naming the option, before anything is bound (node:dgram takes -1)', async () => {
-    const named = (option: string) => ({ name: 'RangeError', message: new RegExp(`^${option} must be 0\\.\\.65535`) });
-    await assert.rejects(startStunServer({ hosts: ['127.0.0.1'], port: -1 }), named('port'));
-    await assert.rejects(startStunServer({ hosts: ['127.0.0.1'], port: 70_000 }), named('port'));
-    await assert.rejects(startTurnServer({ port: -1 }), named('port'));
-    await assert.rejects(startTurnServer({ port: 'abc' as unknown as number }), named('port'));
-    await assert.rejects(startTurnServer({ port: 0, tcpPort: 1.5 }), named('tcpPort'));
-    await assert.rejects(startStunServer({ hosts: ['127.0.0.1'], altAddress: '127.0.0.2', port: 0, altPort: 65_536 }), named('altPort'));
-  });
-
   it('the TURN server listens on the 2 × 2 sockets, answers discovery and still relays', async () => {
     const turn = await startTurnServer({ hosts: ['127.0.0.1'], altAddress: '127.0.0.2', port: 0, users: { u: 'p' }, allowLoopback: true });
     try {
