@@ -1,6 +1,6 @@
 // One UDP socket on the bridge host, carried by a BridgeConnection: a DatagramSocket like any other.
 import type { BridgeError } from './bridge-error.js';
-import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from './datagram-socket.js';
+import { checkSendArguments, DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from './datagram-socket.js';
 import type { ErrorFrame } from './bridge-frame.js';
 import type { TransportAddress } from './transport-address.js';
 
@@ -47,6 +47,7 @@ export class BridgeSocket implements DatagramSocket {
   }
 
   send(bytes: Uint8Array, to: TransportAddress): void {
+    checkSendArguments(bytes, to);
     if (!this.closed) this.connection.sendData(this.id, bytes, to);
   }
 

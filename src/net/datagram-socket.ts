@@ -19,6 +19,15 @@ export class DestinationUnreachableError extends Error {
   }
 }
 
+/**
+ * A TypeError for what is no datagram or no destination at all (a caller's mistake, not a network error:
+ * sockets still drop and count a datagram to an address or port that cannot be reached).
+ */
+export function checkSendArguments(bytes: unknown, to: unknown): void {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`send() takes the datagram as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  if (to === null || typeof to !== 'object') throw new TypeError(`send() needs a destination { address, port }, got ${to === null ? 'null' : typeof to}`);
+}
+
 /** Receives a refusal of datagrams to one destination. */
 export type UnreachableHandler = (error: DestinationUnreachableError) => void;
 

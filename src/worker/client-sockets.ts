@@ -1,7 +1,7 @@
 // Page-side handles on sockets that live in the Worker: a bridge socket and a TURN relay. Both look like a
 // DatagramSocket (send, ondatagram, onclose, close); bytes cross the boundary transferred, both ways.
 import { proxy, transfer } from 'comlink';
-import type { DatagramHandler } from '../net/datagram-socket.js';
+import { checkSendArguments, type DatagramHandler } from '../net/datagram-socket.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import type { IcebridgeWorker, WorkerBridgeConnection } from './client.js';
 import { deserializeError } from './errors.js';
@@ -56,6 +56,7 @@ abstract class WorkerSocketBase {
 
   /** Sends one datagram; fire and forget, like UDP. The bytes are transferred (see forTransfer). */
   send(bytes: Uint8Array, to: TransportAddress): void {
+    checkSendArguments(bytes, to);
     if (this.ended) return;
     const moved = forTransfer(bytes);
     this.post(transfer(moved, [moved.buffer]), { address: to.address, port: to.port });

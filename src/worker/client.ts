@@ -3,7 +3,7 @@
 // createIceAgent); errors come back as the same typed classes (BridgeError, TurnError, StunBindingError,
 // IceCandidateError, NatDiscoveryError).
 import { proxy, wrap, type Remote } from 'comlink';
-import type { BridgeError } from '../net/bridge-client.js';
+import { BridgeError } from '../net/bridge-error.js';
 import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import type { StunBindingResult } from '../stun/binding.js';
@@ -228,18 +228,19 @@ export class WorkerBridgeConnection {
   /** In `auto`, why WebTransport was not used (BridgeError `handshake-failed`, `timeout`, `not-supported`, …). */
   fallbackReason: BridgeError | undefined;
   private id = 0;
-  private ended = false;
+  /** Why the session ended, what every call after it rejects with (as BridgeConnection's do in Node). */
+  private endedWith: BridgeError | undefined;
 
   /** @internal made by IcebridgeWorker.connectBridge(). */
   constructor(readonly owner: IcebridgeWorker) {}
 
   get closed(): boolean {
-    return this.ended;
+    return this.endedWith !== undefined;
   }
 
   /** A UDP socket on the bridge host, as a DatagramSocket-shaped proxy. */
   bind(options: { family?: AddressFamily; port?: number } = {}): Promise<WorkerBridgeSocket> {
-    return WorkerBridgeSocket.open(this.owner, this.id, options);
+    return this.endedWith ? Promise.reject(this.endedWith) : WorkerBridgeSocket.open(this.owner, this.id, options);
   }
 
   /**
@@ -249,36 +250,37 @@ export class WorkerBridgeConnection {
    */
   resolve(name: string, options: { families?: AddressFamily[] } = {}): Promise<ResolvedAddress[]> {
     const { families } = options;
-    return this.owner.call((api) => api.resolve(this.id, name, families));
+    return this.call((api) => api.resolve(this.id, name, families));
   }
 
   /** One Binding request (UDP, or TLS for `stuns:`); a server name resolves on the bridge. */
   stunBinding(server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
     const { timeoutMs, rtoMs } = options;
-    return this.owner.call((api) => api.stunBinding(this.id, server, { timeoutMs, rtoMs }));
+    return this.call((api) => api.stunBinding(this.id, server, { timeoutMs, rtoMs }));
   }
 
   /** RFC 5780 NAT behaviour discovery from sockets of this session (see IcebridgeWorker.discoverNat). */
   discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
     const { timeoutMs, rtoMs, hairpinning } = options;
-    return this.owner.call((api) => api.discoverNat(this.id, server, { timeoutMs, rtoMs, hairpinning }));
+    return this.call((api) => api.discoverNat(this.id, server, { timeoutMs, rtoMs, hairpinning }));
   }
 
   /** A TURN allocation over UDP, or a bridge stream for `turn:…?transport=tcp` and `turns:`; a name resolves on the bridge. */
   allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig): Promise<WorkerRelaySocket> {
     const { username, credential, family, lifetimeSeconds, timeoutMs } = options;
+    if (this.endedWith) return Promise.reject(this.endedWith);
     return WorkerRelaySocket.allocate(this.owner, this.id, server, { username, credential, family, lifetimeSeconds, timeoutMs });
   }
 
   /** An IceAgent whose host sockets are opened on this connection (`config.bridge` is ignored). */
   createIceAgent(config: Omit<IceAgentConfig, 'bridge'> = {}): Promise<WorkerIceAgent> {
-    return WorkerIceAgent.create(this.owner, config, this.id);
+    return this.endedWith ? Promise.reject(this.endedWith) : WorkerIceAgent.create(this.owner, config, this.id);
   }
 
   /** Closes the session and with it every socket, relay and agent on it. */
   close(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.endedWith) return;
+    this.endedWith = new BridgeError('closed', 'closed by the application', 1000);
     this.owner.post((api) => api.closeConnection(this.id));
   }
 
@@ -292,8 +294,12 @@ export class WorkerBridgeConnection {
 
   /** @internal the bridge ended the session. */
   closedBy(error: BridgeError | undefined): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.endedWith) return;
+    this.endedWith = error ?? new BridgeError('closed', 'the bridge session ended');
     this.onclose?.(error);
+  }
+
+  private call<T>(body: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    return this.endedWith ? Promise.reject(this.endedWith) : this.owner.call(body);
   }
 }

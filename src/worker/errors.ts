@@ -4,6 +4,7 @@
 import { BridgeError } from '../net/bridge-client.js';
 import { IceCandidateError, type IceCandidateErrorCode } from '../ice/candidate.js';
 import { NatDiscoveryError, type NatDiscoveryErrorCode } from '../nat/errors.js';
+import { IceServerUriError } from '../net/ice-server-uri.js';
 import type { TransportAddress } from '../net/transport-address.js';
 import { StunBindingError } from '../stun/binding.js';
 import { TurnError, type TurnErrorKind, type TurnOperation } from '../turn/errors.js';
@@ -19,6 +20,8 @@ export interface SerializedError {
   operation?: string;
   kind?: string;
   alternateServer?: TransportAddress;
+  /** IceServerUriError's URI as given. */
+  uri?: string;
   stack?: string;
   /** A DOMException (InvalidStateError, SyntaxError, …): rebuilt as one, as the Node agent throws it. */
   domException?: true;
@@ -38,6 +41,7 @@ export function serializeError(error: unknown): SerializedError {
     Object.assign(out, { code: error.code, reason: error.reason, operation: error.operation, kind: error.kind, alternateServer: error.alternateServer });
   } else if (error instanceof StunBindingError) out.code = error.code;
   else if (error instanceof IceCandidateError) Object.assign(out, { code: error.code, reason: error.reason });
+  else if (error instanceof IceServerUriError) Object.assign(out, { uri: error.uri, reason: error.reason });
   else if ('code' in error && (typeof error.code === 'string' || typeof error.code === 'number')) out.code = error.code;
   return out;
 }
@@ -60,6 +64,8 @@ function rebuild(d: SerializedError): Error {
       return new StunBindingError(d.code as StunBindingError['code'], d.message);
     case 'IceCandidateError':
       return new IceCandidateError(d.code as IceCandidateErrorCode, d.reason ?? d.message);
+    case 'IceServerUriError':
+      return new IceServerUriError(d.uri ?? '', d.reason ?? d.message);
     case 'NatDiscoveryError':
       return new NatDiscoveryError(d.code as NatDiscoveryErrorCode, d.message);
     case 'TypeError':

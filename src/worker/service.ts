@@ -16,8 +16,8 @@ import {
 import { serializeError } from './errors.js';
 import type { Clock } from '../net/clock.js';
 import type { DatagramSocket } from '../net/datagram-socket.js';
-import { parseIceServerUri, type IceServerTransport } from '../net/ice-server-uri.js';
-import { isIp } from '../net/ip.js';
+import type { IceServerTransport } from '../net/ice-server-uri.js';
+import { serverTarget } from '../stun/server-target.js';
 import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
 import type { IceParameters } from '../ice/agent.js';
@@ -128,7 +128,7 @@ export class IcebridgeService {
    */
   async stunBinding(connection: number, server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
     const bridge = this.connection(connection);
-    const target = await serverThrough(bridge, server, 'stun');
+    const target = await serverThrough(bridge, server, 'stun', 'stunBinding');
     const { stunBinding } = await import('../stun/binding.js');
     const socket = await openBase(bridge, target);
     try {
@@ -153,7 +153,7 @@ export class IcebridgeService {
    */
   async discoverNat(connection: number, server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
     const bridge = this.connection(connection);
-    const target = await serverThrough(bridge, server, 'stun');
+    const target = await serverThrough(bridge, server, 'stun', 'discoverNat');
     if (target.transport !== 'udp') throw new TypeError(`NAT behaviour discovery runs over UDP, not ${target.transport} ('${String(server)}')`);
     const family = familyOf(target.address.address);
     const { discoverNatBehavior } = await import('../nat/nat-discovery.js');
@@ -185,7 +185,7 @@ export class IcebridgeService {
     onclose?: ServiceCloseListener,
   ): Promise<RelayInfo> {
     const bridge = this.connection(connection);
-    const target = await serverThrough(bridge, server, 'turn');
+    const target = await serverThrough(bridge, server, 'turn', 'allocateTurn');
     const { TurnRelaySocket } = await import('../turn/relay-socket.js');
     const base = await openBase(bridge, target);
     let relay: TurnRelaySocket;
@@ -347,13 +347,12 @@ interface BridgeServer {
  * The server of `host:port`, a `stun:`/`turn:` URI or a TransportAddress, its name resolved on the bridge (whose
  * policy judges the answers, as it judges datagrams): the bridge host's view of the name is the one that counts.
  */
-async function serverThrough(bridge: BridgeConnection, server: string | TransportAddress, scheme: 'stun' | 'turn'): Promise<BridgeServer> {
-  if (typeof server !== 'string') return { address: { address: server.address, port: server.port }, transport: 'udp', host: server.address };
-  const uri = parseIceServerUri(/^(stuns?|turns?):/i.test(server) ? server : `${scheme}:${server}`);
-  if (!uri.scheme.startsWith(scheme)) throw new TypeError(`'${server}' is not a ${scheme}: server`);
+async function serverThrough(bridge: BridgeConnection, server: string | TransportAddress, scheme: 'stun' | 'turn', caller: string): Promise<BridgeServer> {
+  const target = serverTarget(server, caller, scheme);
+  if (!target.scheme.startsWith(scheme)) throw new TypeError(`'${String(server)}' is not a ${scheme}: server`);
   // A first: resolveHost asks for both families and the bridge answers A before AAAA.
-  const address = isIp(uri.host) ? uri.host : await bridge.resolveHost(uri.host);
-  return { address: { address, port: uri.port }, transport: uri.transport, host: uri.host };
+  const address = target.isName ? await bridge.resolveHost(target.host) : target.host;
+  return { address: { address, port: target.port }, transport: target.transport, host: target.host };
 }
 
 /** A UDP socket of the server's family, or a TCP/TLS stream to it, on the bridge host. */

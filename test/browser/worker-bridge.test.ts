@@ -2,6 +2,7 @@
 // 127.0.0.1 through a real bridge: STUN Bindings to icebridge's server and to coturn, TURN allocations on
 // both with data through the relay to a UDP echo peer and back, and the bridge's refusal as a typed error.
 import { BridgeError, IcebridgeWorker, StunBindingError, TurnError, type WorkerBridgeConnection } from '../../src/worker.js';
+import { IceServerUriError } from '../../src/browser.js';
 import { assert, assertDeepEqual, assertEqual } from './assert.js';
 import { bridgeSessions, testEnv, until, within, type BrowserTestEnv } from './env.js';
 
@@ -133,6 +134,32 @@ describe('icebridge in a Worker, through the bridge', () => {
     assert(caught instanceof TurnError, `expected a TurnError, got ${String(caught)}`);
     assertEqual(caught.code, 401);
     assertEqual(caught.operation, 'allocate');
+  });
+
+  it('refuses what is no input with the typed errors Node gives, and a closed connection with its BridgeError', async () => {
+    const connection = await worker.connectBridge(env.bridge.tokenUrl);
+    const socket = await connection.bind({ family: 'IPv4' });
+    const failure = (f: () => unknown): Promise<string> =>
+      Promise.resolve()
+        .then(f)
+        .then(() => 'no error', (e: Error) => `${e.name}: ${e.message}`);
+    const expected: [string, () => unknown, string][] = [
+      ['send(5)', () => socket.send(5 as unknown as Uint8Array, { address: '127.0.0.1', port: 9 }), 'TypeError: send() takes the datagram as a Uint8Array, got number'],
+      ['send to null', () => socket.send(bytesOf('x'), null as unknown as { address: string; port: number }), 'TypeError: send() needs a destination { address, port }, got null'],
+      ['bind IPv5', () => connection.bind({ family: 'IPv5' as 'IPv4' }), `TypeError: family must be 'IPv4' or 'IPv6', got "IPv5"`],
+      ['stunBinding(5)', () => connection.stunBinding(5 as unknown as string), 'TypeError: stunBinding: the server must be a STUN URI, host:port or { address, port }, got 5'],
+      ['discoverNat(5)', () => connection.discoverNat(5 as unknown as string), 'TypeError: discoverNat: the server must be a STUN URI, host:port or { address, port }, got 5'],
+      ['a bad IPv6 literal', () => connection.stunBinding('stun:[::65536]'), `IceServerUriError: invalid STUN/TURN URI 'stun:[::65536]': '::65536' is not an IPv6 address`],
+    ];
+    for (const [what, call, message] of expected) assertEqual(await failure(call), message, what);
+    let uriError: unknown;
+    await connection.stunBinding('stun:[::65536]').catch((e: unknown) => (uriError = e));
+    assert(uriError instanceof IceServerUriError && uriError.uri === 'stun:[::65536]', 'the IceServerUriError class, rebuilt in the page');
+    connection.close();
+    // As Node's BridgeConnection: closed (1000), not the Worker's 'no bridge connection N'.
+    for (const [what, call] of [['bind', () => connection.bind()], ['resolve', () => connection.resolve('localhost')], ['createIceAgent', () => connection.createIceAgent()]] as const) {
+      assertEqual(await failure(call), 'BridgeError: closed (1000): closed by the application', `${what} after close()`);
+    }
   });
 
   it('closes the bridge sessions it opened', async () => {

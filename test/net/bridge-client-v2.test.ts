@@ -513,6 +513,12 @@ describe('bridge client, protocol v2', () => {
 
       peer.send({ type: 'error', socketId: 3, code: 'rate-limited', reason: 'slow down' }); // no destination: onerror only
       await new Promise<void>((resolve) => (socket.onerror = () => resolve()));
+      // A caller's mistake is a TypeError (the page's socket says the same); an unreachable address is dropped and counted.
+      assert.throws(() => socket.send(5 as unknown as Uint8Array, destination), { name: 'TypeError', message: 'send() takes the datagram as a Uint8Array, got number' });
+      assert.throws(() => socket.send(new Uint8Array(1), null as unknown as typeof destination), { name: 'TypeError', message: 'send() needs a destination { address, port }, got null' });
+      const dropped = connection.droppedSends;
+      socket.send(new Uint8Array(1), { address: 'not-an-address', port: 1 });
+      assert.equal(connection.droppedSends, dropped + 1);
       connection.close();
     });
   });
