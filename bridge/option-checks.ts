@@ -11,9 +11,9 @@ export function integer(name: string, value: number | undefined, fallback: numbe
 }
 
 /** An option that takes a list of text (origins, CIDR blocks): undefined or an array of strings (TypeError otherwise). */
-export function textList(name: string, value: unknown): string[] | undefined {
+export function textList(name: string, value: unknown, owner = 'bridge'): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new TypeError(`bridge option ${name} must be an array of strings, got ${JSON.stringify(value)}`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new TypeError(`${owner} option ${name} must be an array of strings, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -21,8 +21,8 @@ export function textList(name: string, value: unknown): string[] | undefined {
  * The `allowOrigins` option, each one as a page's Origin header says it: scheme://host[:port] with no path,
  * a default port dropped (`http://a.example:80` is sent as `http://a.example`). TypeError for what is none.
  */
-export function originList(value: unknown): Set<string> | undefined {
-  const list = textList('allowOrigins', value);
+export function originList(value: unknown, owner = 'bridge'): Set<string> | undefined {
+  const list = textList('allowOrigins', value, owner);
   if (list === undefined) return undefined;
   return new Set(
     list.map((o) => {
@@ -33,7 +33,7 @@ export function originList(value: unknown): Set<string> | undefined {
         // not a URL at all
       }
       const bare = url !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(o.trim());
-      if (!url || !bare) throw new TypeError(`bridge option allowOrigins: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
+      if (!url || !bare) throw new TypeError(`${owner} option allowOrigins: ${JSON.stringify(o)} is not an origin (scheme://host[:port], no path)`);
       // An origin of a scheme without one of its own (chrome-extension://…) is compared as written.
       return url.origin === 'null' ? normalizeOrigin(o) : url.origin.toLowerCase();
     }),

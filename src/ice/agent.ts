@@ -18,7 +18,7 @@ import { ConsentFreshness } from './consent.js';
 import { RemoteCandidates } from './remote-candidates.js';
 import type { CheckTransaction, ResponseContext } from './check-response.js';
 import { updateTransportState } from './transport-state.js';
-import { generatePassword, generateTieBreaker, generateUfrag } from './credentials.js';
+import { checkLocalCredentials, generatePassword, generateTieBreaker, generateUfrag } from './credentials.js';
 import type { InboundContext } from './inbound-check.js';
 import { receiveDatagram } from './inbound-datagram.js';
 import { strategyFor, type RoleContext, type RoleStrategy } from './roles.js';
@@ -75,6 +75,7 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
   nominationCounter = 0;
 
   constructor(options: IceAgentEngineOptions = {}) {
+    checkLocalCredentials(options);
     this.lite = options.lite ?? false;
     this.usernameFragment = options.usernameFragment ?? generateUfrag();
     this.password = options.password ?? generatePassword();
@@ -87,9 +88,8 @@ export class IceAgentEngine implements Engine<IceAgentEvent>, RoleContext, Inbou
     this.random = options.random ?? Math.random;
     this.renomination = options.renomination ?? true;
     this.failoverSilenceMs = options.failoverSilenceMs ?? ICE_FAILOVER_SILENCE_MS;
-    if (!(this.failoverSilenceMs >= 0)) throw new RangeError('IceAgentEngine: failoverSilenceMs must be ≥ 0');
-    if (!(this.taMs > 0) || !(this.nominationDelayMs >= 0) || !(this.directNominationDelayMs >= 0)) {
-      throw new RangeError('IceAgentEngine: taMs must be > 0, nominationDelayMs and directNominationDelayMs ≥ 0');
+    if (!(this.taMs > 0) || !(this.nominationDelayMs >= 0) || !(this.directNominationDelayMs >= 0) || !(this.failoverSilenceMs >= 0)) {
+      throw new RangeError('IceAgentEngine: taMs must be > 0, nominationDelayMs, directNominationDelayMs and failoverSilenceMs ≥ 0');
     }
     this.checklist = new Checklist({ maxPairs: options.maxPairs });
     this.pacer = new CheckPacer(this.checklist, this.taMs);

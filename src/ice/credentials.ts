@@ -79,3 +79,10 @@ export function generateTieBreaker(fill: RandomFill = webCryptoFill): bigint {
   for (const b of bytes) value = (value << 8n) | BigInt(b);
   return value;
 }
+
+/** RFC 8445 §5.3: local credentials given as options that a peer's checks could never match are refused, not advertised. */
+export function checkLocalCredentials(options: { usernameFragment?: string; password?: string }): void {
+  const { usernameFragment, password } = options;
+  if (usernameFragment !== undefined && !isValidUfrag(usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
+  if (password !== undefined && !isValidPassword(password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
+}

@@ -15,12 +15,15 @@ export interface IceConfigurationToValidate {
   gatherPolicy?: 'once' | 'continual' | undefined;
   lite?: boolean | undefined;
   renomination?: boolean | undefined;
+  stunTimeoutMs?: number | undefined;
+  turnTimeoutMs?: number | undefined;
 }
 
 const POLICIES: readonly string[] = ['all', 'relay'];
 /** icebridge's own enumerations and switches, checked as WebIDL would check an enum or a boolean member. */
 const CHOICES = { role: ['controlling', 'controlled'], gatherPolicy: ['once', 'continual'] } as const;
 const SWITCHES = ['lite', 'renomination'] as const;
+const TIMEOUTS = ['stunTimeoutMs', 'turnTimeoutMs'] as const;
 
 /**
  * Throws what RTCPeerConnection throws for the same configuration:
@@ -30,7 +33,8 @@ const SWITCHES = ['lite', 'renomination'] as const;
  * - `iceServers` not an array, a server without `urls`, a `username`/`credential` that is not a string, an
  *   `iceTransportPolicy` other than 'all' or 'relay' → TypeError (WebIDL conversion errors);
  * - and, icebridge's own, a `maxDatagramSize` out of 1..65 507 → RangeError; a `role` or `gatherPolicy`
- *   that is none of its values, a `lite` or `renomination` that is not a boolean → TypeError.
+ *   that is none of its values, a `lite` or `renomination` that is not a boolean → TypeError; a
+ *   `stunTimeoutMs` or `turnTimeoutMs` that is not a positive number of milliseconds → RangeError.
  * DOMException is the global one (browsers, Workers, Node ≥ 17); without it, an Error of that name.
  */
 export function validateIceConfiguration(config: IceConfigurationToValidate): void {
@@ -46,6 +50,10 @@ export function validateIceConfiguration(config: IceConfigurationToValidate): vo
   for (const name of SWITCHES) {
     const value: unknown = config[name];
     if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+  }
+  for (const name of TIMEOUTS) {
+    const value: unknown = config[name];
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new RangeError(`${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
   }
   const servers: unknown = config.iceServers;
   if (servers === undefined) return;

@@ -254,9 +254,12 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
   };
   const mdns = options.mdns === false ? undefined : (options.mdns ?? lazyNodeMdns(() => hosts ?? selectHostAddresses(options)));
   const protocols = options.candidateProtocols ?? ['udp'];
-  if (protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp')) {
+  if (!Array.isArray(protocols) || protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp')) {
     throw new TypeError(`candidateProtocols must list 'udp' and/or 'tcp', got ${JSON.stringify(protocols)}`);
   }
+  const { connectTimeoutMs, addressFilter } = options;
+  if (connectTimeoutMs !== undefined && !(typeof connectTimeoutMs === 'number' && connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be a positive number of milliseconds, got ${JSON.stringify(connectTimeoutMs)}`);
+  if (addressFilter !== undefined && typeof addressFilter !== 'function') throw new TypeError(`addressFilter must be a function (address: string) => boolean, got ${typeof addressFilter}`);
   // A host's TCP candidates: an active one, and a passive one where it can listen.
   const openTcp = async (h: HostAddress): Promise<Required<WatchedSocket>[]> => {
     if (h.linkLocal) return []; // A TCP connection to fe80:: needs a zone the candidate cannot carry.

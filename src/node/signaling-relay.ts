@@ -30,6 +30,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { originList } from '../../bridge/option-checks.js';
 import { TokenBucket } from '../../bridge/rate-limit.js';
 
 export const SignalingCloseCode = {
@@ -124,7 +125,7 @@ export function attachSignalingRelay(server: Server, options: SignalingRelayOpti
   const burst = positive('messageBurst', options.messageBurst, SIGNALING_DEFAULTS.messageBurst);
   const maxRooms = positive('maxRooms', options.maxRooms, SIGNALING_DEFAULTS.maxRooms);
   const idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs, SIGNALING_DEFAULTS.idleTimeoutMs);
-  const allowOrigins = options.allowOrigins && new Set(options.allowOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
+  const allowOrigins = originList(options.allowOrigins, 'signalling');
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: false, perMessageDeflate: false });
   const rooms = new Map<string, Peer[]>();

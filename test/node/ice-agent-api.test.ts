@@ -184,7 +184,15 @@ describe('Node IceAgent: the page’s API', () => {
       [{ renomination: 1 }, /^renomination must be true or false, got 1$/],
       [{ addresses: HOST }, /^addresses must be an array of IP addresses/],
       [{ addresses: [HOST, 7] }, /^addresses: 7 is not an IP address$/],
+      [{ candidateProtocols: 'udp' }, /^candidateProtocols must list 'udp' and\/or 'tcp', got "udp"$/],
+      [{ addressFilter: '127.0.0.1' }, /^addressFilter must be a function/],
+      // RFC 8445 §5.3: credentials no peer's check could match were advertised as they came.
+      [{ usernameFragment: 'abc' }, /^usernameFragment "abc" is not 4 to 256 ice-chars/],
+      [{ password: 'short' }, /^password is not 22 to 256 ice-chars/],
     ];
     for (const [options, message] of own) assert.throws(() => new IceAgent(options as never), { name: 'TypeError', message }, JSON.stringify(options));
+    for (const [options, name] of [[{ stunTimeoutMs: 0 }, 'stunTimeoutMs'], [{ turnTimeoutMs: -1 }, 'turnTimeoutMs'], [{ connectTimeoutMs: -1 }, 'connectTimeoutMs']] as const) {
+      assert.throws(() => new IceAgent(options), { name: 'RangeError', message: new RegExp(`^${name} must be a positive number of milliseconds`) });
+    }
   });
 });

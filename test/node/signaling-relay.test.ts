@@ -261,5 +261,8 @@ describe('signalling relay limits', () => {
     assert.throws(() => attachSignalingRelay(server, { maxMessageBytes: 0 }), RangeError);
     assert.throws(() => attachSignalingRelay(server, { messagesPerSecond: 1.5 }), RangeError);
     assert.throws(() => attachSignalingRelay(server, { path: 'signal' }), TypeError);
+    // An allowOrigins that is no list ('….map is not a function'), or holds no origin (it never matched).
+    assert.throws(() => attachSignalingRelay(server, { allowOrigins: 'https://app.example' as unknown as string[] }), { name: 'TypeError', message: /^signalling option allowOrigins must be an array of strings/ });
+    assert.throws(() => attachSignalingRelay(server, { allowOrigins: ['app.example'] }), { name: 'TypeError', message: /^signalling option allowOrigins: "app\.example" is not an origin/ });
   });
 });
