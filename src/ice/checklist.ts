@@ -31,10 +31,7 @@ export class Checklist {
 
   /**
    * Pairs `local` with `remote` if they can be paired (same component, address family and transport,
-   * §6.1.2.2) and the pair is not redundant (§6.1.2.4: same base and remote). Returns the new pair.
-   */
-  /**
-   * Pairs `local` with `remote` (§6.1.2.2). TCP candidates pair by direction (RFC 6544 §6.2): our active
+   * §6.1.2.2) and the pair is not redundant (§6.1.2.4: same base and remote); returns the new pair. TCP candidates pair by direction (RFC 6544 §6.2): our active
    * with their passive, S-O with S-O; our passive one only `fromCheck` — with the active peer that connected
    * and checked it — since §6.2 prunes pairs whose local candidate is passive: we cannot connect from it.
    */

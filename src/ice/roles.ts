@@ -12,6 +12,9 @@ export interface RoleContext {
   readonly directNominationDelayMs: number;
   /** Both agents support renomination (draft-thatcher-ice-renomination): nominating again is allowed. */
   readonly renominating: boolean;
+  /** Our gathering ended, and the peer said end-of-candidates. */
+  readonly localGatheringComplete: boolean;
+  readonly remoteEndOfCandidates: boolean;
   /** Sends the next check on `pair` with USE-CANDIDATE (regular nomination, RFC 8445 §8.1.1). */
   nominate(pair: CandidatePair, now: number): void;
   /** Makes the highest-priority nominated pair the selected one. */
@@ -109,9 +112,9 @@ export class ControlledStrategy implements RoleStrategy {
     }
   }
 
-  update(): void {}
+  update(_ctx: RoleContext, _now: number): void {}
 
-  deadline(): number | undefined {
+  deadline(_ctx: RoleContext): number | undefined {
     return undefined;
   }
 }
@@ -119,9 +122,33 @@ export class ControlledStrategy implements RoleStrategy {
 /**
  * Lite (RFC 8445 §2.5, §7.3.2, §8.2): no checks of its own; a pair is valid when an authenticated check
  * arrives on it, and nominated with USE-CANDIDATE. A lite agent is always controlled.
+ *
+ * Facing a lite peer, nobody checks (§6.1.1 "Both lite"): once both candidate lists are complete, §8.2 puts
+ * the pair of each component in the valid list and ICE is done. With more than one pair (§8.2 recommends
+ * RFC 6724), the pair of highest priority is taken; reconciling a different choice by the peer (the
+ * controlling agent's updated candidate list) is the application's signalling.
  */
 export class LiteStrategy extends ControlledStrategy {
   override readonly sendsChecks = false;
+
+  override update(ctx: RoleContext, now: number): void {
+    if (!this.choosesAlone(ctx)) return;
+    const pair = ctx.checklist.pairs[0]!; // the checklist is in priority order
+    pair.valid = true;
+    pair.state = 'succeeded';
+    pair.nominated = true;
+    ctx.selectNominated(now);
+  }
+
+  override deadline(ctx: RoleContext): number | undefined {
+    return this.choosesAlone(ctx) ? 0 : undefined; // at once
+  }
+
+  /** Both lite, both lists complete, and no pair chosen yet. */
+  private choosesAlone(ctx: RoleContext): boolean {
+    const complete = ctx.localGatheringComplete && ctx.remoteEndOfCandidates;
+    return ctx.remoteLite && complete && ctx.checklist.pairs.length > 0 && ctx.checklist.bestNominated() === undefined;
+  }
 
   override onRequest(ctx: RoleContext, pair: CandidatePair, useCandidate: boolean, now: number, nomination?: number): void {
     pair.valid = true;

@@ -174,7 +174,49 @@ describe('ICE-lite (RFC 8445 §2.5, §6.1.1)', () => {
     });
   }
 
-  it.skip('lite vs lite: not expected to work (RFC 8445 §6.1.1: no agent would send checks)', () => {});
+  it('lite vs lite (RFC 8445 §6.1.1 "Both lite", §8.2): no checks at all; once both lists are complete the one pair is taken, data flows', async () => {
+    const world = new SimWorld({ seed: 9 });
+    const a = world.agent(world.host('public', 0), { lite: true });
+    const b = world.agent(world.host('public', 1), { lite: true });
+    const requests: SimTraceEvent[] = [];
+    world.net.ontrace = (ev) => {
+      if (ev.type === 'send' && isBindingRequest(ev.datagram.bytes)) requests.push(ev);
+    };
+    const la = watch(world, a);
+    const lb = watch(world, b);
+    world.connect(a, b);
+    void a.gather();
+    void b.gather();
+    assert.ok(await world.run(() => a.state === 'completed' && b.state === 'completed', 10_000), `a ${a.state}, b ${b.state}`);
+    for (const [agent, peer] of [[a, b], [b, a]] as const) {
+      const pair = agent.getSelectedCandidatePair();
+      assert.deepEqual([pair?.local.port, pair?.remote.port], [agent.localCandidates[0]!.port, peer.localCandidates[0]!.port], 'each takes the only pair there is');
+    }
+    assert.ok(a.send('from a') && b.send('from b'));
+    await wait(world, 30_000);
+    assert.deepEqual([lb.data, la.data], [['from a'], ['from b']]);
+    assert.equal(requests.length, 0, 'neither sends a Binding request, not even for consent');
+    assert.ok(a.state === 'completed' && b.state === 'completed', `after 30 s: a ${a.state}, b ${b.state}`);
+    a.close();
+    b.close();
+  });
+
+  it('lite vs lite waits for both candidate lists: without the peer’s end-of-candidates nothing is chosen', async () => {
+    const world = new SimWorld({ seed: 10 });
+    const a = world.agent(world.host('public', 0), { lite: true });
+    const b = world.agent(world.host('public', 1), { lite: true });
+    void a.setRemoteParameters(b.localParameters);
+    b.addEventListener('icecandidate', (e) => e.candidate && void a.addRemoteCandidate(e.candidate)); // no null: no end
+    void a.gather();
+    void b.gather();
+    await wait(world, 10_000);
+    assert.equal(a.getSelectedCandidatePair(), null, 'a second pair could still come (§8.2 chooses among all of them)');
+    assert.equal(a.state, 'checking');
+    await a.addRemoteCandidate(null);
+    assert.ok(await world.run(() => a.state === 'completed', 1_000), a.state);
+    a.close();
+    b.close();
+  });
 });
 
 /**
