@@ -177,6 +177,15 @@ describe('icebridge peer: two processes piped together', () => {
     assert.ok(b.events.some((e) => e.event === 'echoed' && e.text === 'hi there'), describeRun(b));
   });
 
+  it('both --lite (RFC 8445 §8.2): over real UDP each takes the only pair, and the text is echoed', async () => {
+    const [a, b] = await runPair(['--lite', '--role', 'controlled', '--send', 'lite to lite', '--address', HOST], ['--lite', '--role', 'controlled', '--echo', '--address', HOST]);
+    assert.equal(a.code, 0, describeRun(a));
+    assert.equal(b.code, 0, describeRun(b));
+    assert.ok(a.events.some((e) => e.event === 'echoed' && e.text === 'lite to lite'), describeRun(a));
+    for (const r of [a, b]) assert.ok(r.stdout.includes('a=ice-lite'), `each says it is lite\n${describeRun(r)}`);
+    assert.deepEqual([selected(a).local.address, selected(a).remote.address], [HOST, HOST]);
+  });
+
   describe('through icebridge TURN server', () => {
     let turn: RunningTurnServer;
 
