@@ -67,15 +67,7 @@ function run(engine: StunServer, sockets: UdpSocket[]): RunningStunServer {
     addresses: sockets.map((s) => s.localAddress),
     close: async () => {
       driver.close();
-      await Promise.all(
-        sockets.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.raw.once('close', () => resolve());
-              s.close();
-            }),
-        ),
-      );
+      await Promise.all(sockets.map((s) => s.closeAndWait()));
     },
   };
 }

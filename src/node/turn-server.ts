@@ -125,13 +125,6 @@ function addressList(name: string, value: string | readonly string[] | undefined
   return list as readonly string[];
 }
 
-async function closeUdp(socket: UdpSocket): Promise<void> {
-  await new Promise<void>((resolve) => {
-    socket.raw.once('close', () => resolve());
-    socket.close();
-  });
-}
-
 /** Where startTurnServer listens without `hosts`: this machine only, as `icebridge serve` does. */
 export const TURN_SERVER_DEFAULT_HOSTS: readonly string[] = Object.freeze(['127.0.0.1']);
 
@@ -198,14 +191,14 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
       }
     }
   } catch (err) {
-    await Promise.all(listen.map(closeUdp));
+    await Promise.all(listen.map((s) => s.closeAndWait()));
     throw err;
   }
   let engine: TurnServer;
   try {
     engine = early ?? new TurnServer({ ...engineOptions, rfc5780: { ...options.rfc5780, sockets: grid } });
   } catch (err) {
-    await Promise.all(listen.map(closeUdp));
+    await Promise.all(listen.map((s) => s.closeAndWait()));
     throw err;
   }
 
@@ -220,19 +213,22 @@ export async function startTurnServer(options: NodeTurnServerOptions = {}): Prom
   try {
     if (options.allowHostAddresses !== true) hostWatch = watchHostAddresses((found) => engine.setHostAddresses([...found, ...configured]));
   } catch (err) {
-    await Promise.all(listen.map(closeUdp));
+    await Promise.all(listen.map((s) => s.closeAndWait()));
     throw err;
   }
   // RFC 6062 TCP relays: listeners on the same relay addresses and port range as the UDP relays.
   const tcpRelay = createNodeTcpRelay({ relayAddresses, externalAddresses: external, portRange: range, bindAttempts: attempts });
   const running = runTurnServer({ engine, listen, openRelaySocket, relayedAddress, onEvent: options.onEvent, tcpRelay });
   runningEngine = running;
-  const close = async () => {
-    hostWatch?.stop();
-    await streams?.close(); // their allocations go with the connections
-    running.close();
-    await Promise.all(listen.map(closeUdp));
-  };
+  // Once: a second close() gets the first one's promise, as the streams and the engine close only once.
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      hostWatch?.stop();
+      await streams?.close(); // their allocations go with the connections
+      running.close();
+      await Promise.all(listen.map((s) => s.closeAndWait()));
+    })());
   let tcpAddresses: TransportAddress[] = [];
   let tlsAddresses: TransportAddress[] = [];
   try {

@@ -32,6 +32,8 @@ export class UdpSocket implements DatagramSocket {
   /** Datagrams that could not be sent (the OS refused them); they are dropped, never thrown. */
   sendErrors = 0;
   private closed = false;
+  /** Settles when node:dgram has closed the socket (its 'close' event). */
+  private readonly released: Promise<void>;
 
   private constructor(
     private readonly socket: Socket,
@@ -48,6 +50,7 @@ export class UdpSocket implements DatagramSocket {
       if (peer && err.code === 'ECONNREFUSED') this.onunreachable?.(new DestinationUnreachableError('port-unreachable', peer, `nothing listens at ${peer.address}:${peer.port} (ICMP port unreachable)`));
       else this.sendErrors++;
     });
+    this.released = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('close', () => this.onclose?.());
   }
 
@@ -97,6 +100,12 @@ export class UdpSocket implements DatagramSocket {
     if (this.closed) return;
     this.closed = true;
     this.socket.close();
+  }
+
+  /** close(), then the moment the OS has let the port go; at once for a socket closed already. */
+  closeAndWait(): Promise<void> {
+    this.close();
+    return this.released;
   }
 
   /** The underlying node:dgram socket, for the few Node-only needs (buffer sizes, unref). */

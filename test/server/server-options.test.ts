@@ -2,6 +2,7 @@
 // before anything is bound: node:dgram would bind port -1 as some other port, a `users` string would spread
 // into users '0', '1', … with one-character passwords, an address that is not one would fail only when a
 // client allocates, and a SOFTWARE of 128 characters or more breaks an RFC 8489 MUST in every response.
+// And close() may be called again: it settles (it waited for a 'close' event that had come already).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startStunServer } from '../../src/node/stun-server.js';
@@ -45,5 +46,22 @@ describe('STUN and TURN server options, checked at start', () => {
     assert.throws(() => new TurnServer({ software: 'é'.repeat(128) }), named('RangeError', /fewer than 128 characters/));
     const ok = await startStunServer({ hosts: ['127.0.0.1'], port: 0, software: 'é'.repeat(127) });
     await ok.close();
+  });
+});
+
+describe('STUN and TURN servers closed twice', () => {
+  it('a second close() settles, at once or with the first, for each kind of server', async () => {
+    const settles = async (label: string, close: () => Promise<void>) => {
+      const timeout = new Promise<string>((resolve) => setTimeout(() => resolve(`${label}: the second close() never settled`), 5000).unref());
+      assert.equal(await Promise.race([close().then(() => 'settled'), timeout]), 'settled', label);
+    };
+    const turn = await startTurnServer({ port: 0, tcpPort: 0 });
+    await turn.close();
+    await settles('TURN', () => turn.close());
+    const stun = await startStunServer({ hosts: ['127.0.0.1'], port: 0 });
+    await stun.close();
+    await settles('STUN', () => stun.close());
+    const grid = await startStunServer({ hosts: ['127.0.0.1'], altAddress: '127.0.0.2', port: 0 });
+    await Promise.all([grid.close(), settles('RFC 5780 STUN, both at once', () => grid.close())]);
   });
 });
