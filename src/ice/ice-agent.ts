@@ -2,7 +2,7 @@
 // simulated network — only where the host sockets come from differs (`sockets`). It runs the sans-I/O
 // IceAgentEngine with an EngineDriver and gathers with IceGatherer.
 import { realClock, type Clock } from '../net/clock.js';
-import type { DatagramSocket } from '../net/datagram-socket.js';
+import { checkDatagramSocket, type DatagramSocket } from '../net/datagram-socket.js';
 import { EngineDriver } from '../net/driver.js';
 import type { SocketId } from '../net/engine.js';
 import { IceAgentEngine, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
@@ -125,13 +125,14 @@ export class IceAgent extends IceAgentEventTarget {
   }
 
   /**
-   * gatherPolicy 'continual': gathers on a socket of an address that appeared (host, server-reflexive and
-   * relayed candidates, trickled as 'icecandidate' events); the agent owns it from now on and may move the
-   * selected pair to a better pair it makes (renomination). With `tcpType`, the socket is a TCP candidate's
-   * (as `tcpSockets` gives them: an active or a passive host candidate, RFC 6544 §5.1). An InvalidStateError
-   * once closed, before gather(), or with gatherPolicy 'once' (end-of-candidates has told the peer there are no more).
+   * gatherPolicy 'continual': gathers on a socket of an address that appeared (host, server-reflexive and relayed
+   * candidates, trickled); the agent owns it and may move the selected pair to a better one (renomination). With
+   * `tcpType`, it is a TCP candidate's socket (RFC 6544 §5.1, as `tcpSockets` gives them). InvalidStateError once
+   * closed, before gather(), or with gatherPolicy 'once' (end-of-candidates told the peer there are no more).
    */
   async addSocket(socket: DatagramSocket, tcpType?: 'active' | 'passive'): Promise<void> {
+    checkDatagramSocket(socket, 'addSocket()');
+    if (tcpType !== undefined && tcpType !== 'active' && tcpType !== 'passive') throw new TypeError(`addSocket(): tcpType ${JSON.stringify(tcpType)} is not 'active' or 'passive'`);
     if (this.closed || this.gatheringState === 'new' || this.options.gatherPolicy !== 'continual') {
       throw new DOMException(`addSocket() needs gatherPolicy 'continual' and gather() called first (gathering state ${this.gatheringState}, state ${this.engine.state})`, 'InvalidStateError');
     }
@@ -146,6 +147,7 @@ export class IceAgent extends IceAgentEventTarget {
    * the best remaining valid pair (no ICE restart), its relays end and the socket is closed if the agent owns it.
    */
   removeSocket(socket: DatagramSocket): void {
+    checkDatagramSocket(socket, 'removeSocket()');
     const gone = this.local.filter((g) => g.host === socket || g.socket === socket);
     const now = this.clock.now();
     for (const id of new Set(gone.map((g) => this.socketIds.get(g.socket)))) {

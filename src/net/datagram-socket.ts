@@ -28,6 +28,13 @@ export function checkSendArguments(bytes: unknown, to: unknown): void {
   if (to === null || typeof to !== 'object') throw new TypeError(`send() needs a destination { address, port }, got ${to === null ? 'null' : typeof to}`);
 }
 
+/** A TypeError for what is no DatagramSocket, before an agent takes it (and would fail to close it later). */
+export function checkDatagramSocket(value: unknown, where: string): asserts value is DatagramSocket {
+  const s = value as Partial<DatagramSocket> | null;
+  if (typeof s === 'object' && s !== null && typeof s.send === 'function' && typeof s.close === 'function' && typeof s.localAddress?.address === 'string') return;
+  throw new TypeError(`${where} takes a DatagramSocket (send, close, localAddress), got ${s === null ? 'null' : typeof s}`);
+}
+
 /** Receives a refusal of datagrams to one destination. */
 export type UnreachableHandler = (error: DestinationUnreachableError) => void;
 

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createIceAgent } from '../../src/node/ice-agent.js';
+import { UdpSocket } from '../../src/node/udp-socket.js';
 import type { IceAgent } from '../../src/ice/ice-agent.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -132,7 +133,23 @@ describe("gatherPolicy 'continual' on real sockets", () => {
 
   it('addSocket() before gather() or with gatherPolicy once is an InvalidStateError', async () => {
     const once = createIceAgent({ addresses: ['127.0.0.1'], mdns: false });
-    await assert.rejects(once.addSocket({} as never), { name: 'InvalidStateError' });
+    const socket = await UdpSocket.bind({ address: '127.0.0.1' });
+    await assert.rejects(once.addSocket(socket), { name: 'InvalidStateError' });
+    socket.close();
     await once.close();
+  });
+
+  it('addSocket()/removeSocket() of what is no socket, or a tcpType that is none, is a TypeError that leaves the agent able to close', async () => {
+    const agent = createIceAgent({ gatherPolicy: 'continual', listAddresses: () => ['127.0.0.1'], mdns: false });
+    await agent.gather();
+    for (const bad of [null, {}, { send() {}, close() {} }]) {
+      await assert.rejects(agent.addSocket(bad as never), { name: 'TypeError', message: /^addSocket\(\) takes a DatagramSocket/ });
+    }
+    const socket = await UdpSocket.bind({ address: '127.0.0.1' });
+    await assert.rejects(agent.addSocket(socket, 'sideways' as 'active'), { name: 'TypeError', message: /tcpType "sideways" is not 'active' or 'passive'/ });
+    assert.throws(() => agent.removeSocket(null as never), { name: 'TypeError', message: /^removeSocket\(\) takes a DatagramSocket/ });
+    // Before, the agent kept what it was given, and close() then threw 's.close is not a function'.
+    await agent.close();
+    socket.close();
   });
 });
