@@ -86,3 +86,15 @@ export function checkLocalCredentials(options: { usernameFragment?: string; pass
   if (usernameFragment !== undefined && !isValidUfrag(usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
   if (password !== undefined && !isValidPassword(password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
 }
+
+/**
+ * The peer's parameters as setRemoteParameters takes them: RFC 8445 §5.3 credentials, `iceLite` a boolean
+ * (a string 'false' would be truthy and make us take the controlling role, §6.1.1), `iceOptions` tags.
+ */
+export function checkRemoteParameters(parameters: { usernameFragment?: unknown; password?: unknown; iceLite?: unknown; iceOptions?: unknown } | null | undefined): void {
+  if (!isValidUfrag(parameters?.usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(parameters?.usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
+  const { password, iceLite, iceOptions } = parameters!;
+  if (!isValidPassword(password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
+  if (iceLite !== undefined && typeof iceLite !== 'boolean') throw new TypeError(`iceLite must be true or false, got ${JSON.stringify(iceLite)}`);
+  if (iceOptions !== undefined && !(Array.isArray(iceOptions) && iceOptions.every((o) => typeof o === 'string'))) throw new TypeError('iceOptions must be an array of ice-option tags');
+}

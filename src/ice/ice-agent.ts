@@ -7,7 +7,7 @@ import { EngineDriver } from '../net/driver.js';
 import type { SocketId } from '../net/engine.js';
 import { IceAgentEngine, type IceAgentEvent, type IceParameters, type IceTransportState } from './agent.js';
 import { candidateToInit, remoteCandidateOf, type IceCandidate, type IceCandidateInit, type IceCandidateInitLike } from './candidate.js';
-import { isValidPassword, isValidUfrag } from './credentials.js';
+import { checkRemoteParameters } from './credentials.js';
 import { datagramBytes, resolveMaxDatagramSize } from './datagram-size.js';
 import { closedAgentError } from './closed-agent.js';
 import { IceAgentEventTarget } from './ice-agent-event-target.js';
@@ -198,15 +198,12 @@ export class IceAgent extends IceAgentEventTarget {
 
   /**
    * The peer's ufrag and pwd (RTCIceParameters). Rejects with a TypeError for ones RFC 8445 §5.3 forbids
-   * (a ufrag of 4 to 256 ice-chars, a password of 22 to 256): every check would fail its integrity. An
-   * InvalidStateError once closed.
+   * (a ufrag of 4 to 256 ice-chars, a password of 22 to 256): every check would fail its integrity; and for
+   * an `iceLite` or `iceOptions` of another type. An InvalidStateError once closed.
    */
   async setRemoteParameters(parameters: IceParameters): Promise<void> {
     this.assertOpen('setRemoteParameters');
-    if (!isValidUfrag(parameters?.usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(parameters?.usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
-    if (!isValidPassword(parameters.password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
-    const { iceOptions } = parameters;
-    if (iceOptions !== undefined && !(Array.isArray(iceOptions) && iceOptions.every((o) => typeof o === 'string'))) throw new TypeError('iceOptions must be an array of ice-option tags');
+    checkRemoteParameters(parameters);
     const old = this.engine.remoteParameters;
     // The peer restarted: names still resolving belong to its old candidates.
     if (old && (old.usernameFragment !== parameters.usernameFragment || old.password !== parameters.password)) this.mdns.restart();

@@ -160,6 +160,11 @@ describe('Node IceAgent: the page’s API', () => {
     const a = agent();
     await a.gather();
     await assert.rejects(a.gather(), { name: 'InvalidStateError', message: /gathering state complete/ });
+    // A string 'false' was truthy: the agent took the peer for lite and itself for controlling (RFC 8445 §6.1.1).
+    const remote = { usernameFragment: 'abcd', password: 'abcdefghijklmnopqrstuv' };
+    await assert.rejects(a.setRemoteParameters({ ...remote, iceLite: 'false' as unknown as boolean }), { name: 'TypeError', message: 'iceLite must be true or false, got "false"' });
+    await assert.rejects(a.setRemoteParameters({ ...remote, iceOptions: 'trickle' as unknown as string[] }), { name: 'TypeError', message: /^iceOptions must be an array/ });
+    await assert.rejects(a.setRemoteParameters(null as never), { name: 'TypeError', message: /^usernameFragment undefined is not/ });
     await a.close();
     const closed = (method: string) => ({ name: 'InvalidStateError', message: `${method}() on a closed agent` });
     await assert.rejects(a.setRemoteParameters({ usernameFragment: 'abcd', password: 'abcdefghijklmnopqrstuv' }), closed('setRemoteParameters'));
