@@ -95,6 +95,7 @@ export class IceAgent extends IceAgentEventTarget {
     super();
     validateIceConfiguration(config);
     checkBridgeConfig(config.bridge);
+    if (config.worker !== undefined && typeof (config.worker as Partial<IcebridgeWorker> | null)?.createIceAgent !== 'function') throw new TypeError('worker must be an IcebridgeWorker (new IcebridgeWorker(), or leave it out for the shared one)');
     this.configuredMaxDatagramSize = resolveMaxDatagramSize(config.maxDatagramSize);
     const { worker, workerUrl, ...rest } = config;
     this.initialRole = config.lite ? 'controlled' : (config.role ?? 'controlling');

@@ -38,6 +38,7 @@ const TIMEOUTS = ['stunTimeoutMs', 'turnTimeoutMs'] as const;
  * DOMException is the global one (browsers, Workers, Node ≥ 17); without it, an Error of that name.
  */
 export function validateIceConfiguration(config: IceConfigurationToValidate): void {
+  if (config === null || typeof config !== 'object') throw new TypeError(`the configuration must be an object { iceServers?, … }, got ${config === null ? 'null' : typeof config}`);
   const policy: unknown = config.iceTransportPolicy;
   if (policy !== undefined && !POLICIES.includes(policy as string)) {
     throw new TypeError(`iceTransportPolicy ${JSON.stringify(policy)} is not 'all' or 'relay'`);

@@ -15,6 +15,7 @@ import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { lazyNodeMdns } from './mdns-sockets.js';
 import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher, type WatchedSocket } from './network-watcher.js';
 import { TcpActiveSocket, TcpPassiveSocket, type TcpCandidateOptions } from './tcp-candidate-sockets.js';
+import { validateIceConfiguration } from '../ice/ice-server-validation.js';
 
 export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
   /**
@@ -240,6 +241,7 @@ function streamOpener(options: NodeIceAgentOptions): NonNullable<IceAgentOptions
  * `addressFilter`, `addresses`) and gathers on them. Sockets are closed by `agent.close()`.
  */
 export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
+  validateIceConfiguration(options); // first: an options object at all (the core agent checks the rest again)
   // Validated now, not at gather(): a bad `addresses` entry is the caller's mistake.
   const hosts = options.addresses ? selectHostAddresses(options) : undefined;
   const continual = options.gatherPolicy === 'continual';

@@ -136,7 +136,7 @@ export class IcebridgeWorker {
 
   /** Resolves `name` on the bridge host (A and AAAA unless `families` says), on a bridge connection of its own. */
   async resolve(name: string, options: { bridge: BridgeConfig; families?: AddressFamily[] }): Promise<ResolvedAddress[]> {
-    const connection = await this.connectBridge(options.bridge);
+    const connection = await this.connectBridge(options?.bridge);
     try {
       return await connection.resolve(name, options);
     } finally {
@@ -146,7 +146,7 @@ export class IcebridgeWorker {
 
   /** One Binding request through the bridge: the bridge host's address as `server` sees it. */
   async stunBinding(server: string | TransportAddress, options: StunBindingConfig & { bridge: BridgeConfig }): Promise<StunBindingResult> {
-    const connection = await this.connectBridge(options.bridge);
+    const connection = await this.connectBridge(options?.bridge);
     try {
       return await connection.stunBinding(server, options);
     } finally {
@@ -160,7 +160,7 @@ export class IcebridgeWorker {
    * 'NatDiscoveryError' whose `code` says why (`NO_RFC5780`: the server has no second address and port).
    */
   async discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig & { bridge: BridgeConfig }): Promise<NatDiscoveryResult> {
-    const connection = await this.connectBridge(options.bridge);
+    const connection = await this.connectBridge(options?.bridge);
     try {
       return await connection.discoverNat(server, options);
     } finally {
@@ -170,7 +170,7 @@ export class IcebridgeWorker {
 
   /** A TURN allocation through the bridge on a connection of its own, closed with the relay. */
   async allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig & { bridge: BridgeConfig }): Promise<WorkerRelaySocket> {
-    const connection = await this.connectBridge(options.bridge);
+    const connection = await this.connectBridge(options?.bridge);
     try {
       const relay = await connection.allocateTurn(server, options);
       relay.owns(connection);
@@ -183,9 +183,8 @@ export class IcebridgeWorker {
 
   /** An IceAgent in the Worker on a bridge connection of its own (`config.bridge`), closed with the agent. */
   createIceAgent(config: IceAgentConfig): Promise<WorkerIceAgent> {
-    if (config.bridge === undefined) return Promise.reject(new TypeError('createIceAgent needs config.bridge'));
     try {
-      checkBridgeConfig(config.bridge);
+      checkBridgeConfig(config?.bridge);
     } catch (err) {
       return Promise.reject(err);
     }

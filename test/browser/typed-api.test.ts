@@ -22,7 +22,7 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
 
   after(() => worker.terminate());
 
-  it('a bad configuration throws in the constructor with the W3C error name, and the Worker is never asked', () => {
+  it('a bad configuration throws in the constructor with the W3C error name, and the Worker is never asked', async () => {
     let asked = 0;
     const spy = {
       createIceAgent: () => {
@@ -44,6 +44,7 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
       [{ role: 'boss' as 'controlling' }, 'TypeError'],
       [{ gatherPolicy: 'always' as 'once' }, 'TypeError'],
       [{ lite: 'yes' as unknown as boolean }, 'TypeError'],
+      [{ worker: {} as unknown as IcebridgeWorker }, 'TypeError'],
     ];
     for (const [config, name] of cases) {
       let caught: unknown;
@@ -56,6 +57,17 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
       assertEqual(caught.name, name, `${JSON.stringify(config)}: ${caught.message}`);
       if (name === 'SyntaxError' || name === 'InvalidAccessError') assert(caught instanceof DOMException, 'a DOMException, as RTCPeerConnection throws');
     }
+    for (const config of [null, undefined, 'ws://127.0.0.1:1/']) {
+      let caught: unknown;
+      try {
+        new IceAgent(config as unknown as IceAgentInit);
+      } catch (err) {
+        caught = err;
+      }
+      assert(caught instanceof TypeError && !/Cannot read properties/.test(caught.message), `new IceAgent(${String(config)}): a TypeError saying what is wrong, got ${String(caught)}`);
+    }
+    const helper = await worker.stunBinding('127.0.0.1:3478', undefined as never).then(() => 'resolved', (err: Error) => err.message);
+    assert(helper.startsWith('bridge must be'), `stunBinding without options: ${helper}`);
     assertEqual(asked, 0, 'no Worker asked for a configuration that cannot work');
     new IceAgent({ bridge: env.bridge.tokenUrl, worker: spy, iceServers: [{ urls: 'turn:127.0.0.1', username: 'u', credential: 'p' }] });
     assertEqual(asked, 1, 'a valid one is handed to the Worker');

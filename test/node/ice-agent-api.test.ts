@@ -196,6 +196,7 @@ describe('Node IceAgent: the page’s API', () => {
       [{ password: 'short' }, /^password is not 22 to 256 ice-chars/],
     ];
     for (const [options, message] of own) assert.throws(() => new IceAgent(options as never), { name: 'TypeError', message }, JSON.stringify(options));
+    assert.throws(() => new IceAgent(null as never), { name: 'TypeError', message: /^the configuration must be an object/ });
     for (const [options, name] of [[{ stunTimeoutMs: 0 }, 'stunTimeoutMs'], [{ turnTimeoutMs: -1 }, 'turnTimeoutMs'], [{ connectTimeoutMs: -1 }, 'connectTimeoutMs']] as const) {
       assert.throws(() => new IceAgent(options), { name: 'RangeError', message: new RegExp(`^${name} must be a positive number of milliseconds`) });
     }
