@@ -80,11 +80,15 @@ export function generateTieBreaker(fill: RandomFill = webCryptoFill): bigint {
   return value;
 }
 
+/** RFC 8445 §5.3 credentials, each one given (or, unless `required`, left out); a TypeError naming the bad one. */
+function checkCredentials(usernameFragment: unknown, password: unknown, required: boolean): void {
+  if ((required || usernameFragment !== undefined) && !isValidUfrag(usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
+  if ((required || password !== undefined) && !isValidPassword(password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
+}
+
 /** RFC 8445 §5.3: local credentials given as options that a peer's checks could never match are refused, not advertised. */
 export function checkLocalCredentials(options: { usernameFragment?: string; password?: string }): void {
-  const { usernameFragment, password } = options;
-  if (usernameFragment !== undefined && !isValidUfrag(usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
-  if (password !== undefined && !isValidPassword(password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
+  checkCredentials(options.usernameFragment, options.password, false);
 }
 
 /**
@@ -92,9 +96,8 @@ export function checkLocalCredentials(options: { usernameFragment?: string; pass
  * (a string 'false' would be truthy and make us take the controlling role, §6.1.1), `iceOptions` tags.
  */
 export function checkRemoteParameters(parameters: { usernameFragment?: unknown; password?: unknown; iceLite?: unknown; iceOptions?: unknown } | null | undefined): void {
-  if (!isValidUfrag(parameters?.usernameFragment)) throw new TypeError(`usernameFragment ${JSON.stringify(parameters?.usernameFragment)} is not 4 to 256 ice-chars (RFC 8445 §5.3)`);
-  const { password, iceLite, iceOptions } = parameters!;
-  if (!isValidPassword(password)) throw new TypeError('password is not 22 to 256 ice-chars (RFC 8445 §5.3)');
+  checkCredentials(parameters?.usernameFragment, parameters?.password, true);
+  const { iceLite, iceOptions } = parameters!;
   if (iceLite !== undefined && typeof iceLite !== 'boolean') throw new TypeError(`iceLite must be true or false, got ${JSON.stringify(iceLite)}`);
   if (iceOptions !== undefined && !(Array.isArray(iceOptions) && iceOptions.every((o) => typeof o === 'string'))) throw new TypeError('iceOptions must be an array of ice-option tags');
 }

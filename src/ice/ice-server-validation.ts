@@ -38,7 +38,7 @@ const TIMEOUTS = ['stunTimeoutMs', 'turnTimeoutMs'] as const;
  * DOMException is the global one (browsers, Workers, Node ≥ 17); without it, an Error of that name.
  */
 export function validateIceConfiguration(config: IceConfigurationToValidate): void {
-  if (config === null || typeof config !== 'object') throw new TypeError(`the configuration must be an object { iceServers?, … }, got ${config === null ? 'null' : typeof config}`);
+  checkConfigurationObject(config);
   const policy: unknown = config.iceTransportPolicy;
   if (policy !== undefined && !POLICIES.includes(policy as string)) {
     throw new TypeError(`iceTransportPolicy ${JSON.stringify(policy)} is not 'all' or 'relay'`);
@@ -52,14 +52,21 @@ export function validateIceConfiguration(config: IceConfigurationToValidate): vo
     const value: unknown = config[name];
     if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${name} must be true or false, got ${JSON.stringify(value)}`);
   }
-  for (const name of TIMEOUTS) {
-    const value: unknown = config[name];
-    if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new RangeError(`${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
-  }
+  for (const name of TIMEOUTS) checkMilliseconds(name, config[name]);
   const servers: unknown = config.iceServers;
   if (servers === undefined) return;
   if (!Array.isArray(servers)) throw new TypeError('iceServers must be an array of { urls, username?, credential? }');
   servers.forEach((server: unknown, index) => validateIceServer(server, index));
+}
+
+/** A TypeError for a configuration that is no object at all (null, a URL string). */
+export function checkConfigurationObject(config: unknown): void {
+  if (config === null || typeof config !== 'object') throw new TypeError(`the configuration must be an object { iceServers?, … }, got ${config === null ? 'null' : typeof config}`);
+}
+
+/** A RangeError for a timeout option that is not a positive number of milliseconds. */
+export function checkMilliseconds(name: string, value: unknown): void {
+  if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new RangeError(`${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
 }
 
 /** "validate an ICE server" for `iceServers[index]`. */

@@ -15,7 +15,7 @@ import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { lazyNodeMdns } from './mdns-sockets.js';
 import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher, type WatchedSocket } from './network-watcher.js';
 import { TcpActiveSocket, TcpPassiveSocket, type TcpCandidateOptions } from './tcp-candidate-sockets.js';
-import { validateIceConfiguration } from '../ice/ice-server-validation.js';
+import { checkConfigurationObject, checkMilliseconds } from '../ice/ice-server-validation.js';
 
 export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
   /**
@@ -241,7 +241,7 @@ function streamOpener(options: NodeIceAgentOptions): NonNullable<IceAgentOptions
  * `addressFilter`, `addresses`) and gathers on them. Sockets are closed by `agent.close()`.
  */
 export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
-  validateIceConfiguration(options); // first: an options object at all (the core agent checks the rest again)
+  checkConfigurationObject(options); // the core agent's constructor checks the rest (validateIceConfiguration)
   // Validated now, not at gather(): a bad `addresses` entry is the caller's mistake.
   const hosts = options.addresses ? selectHostAddresses(options) : undefined;
   const continual = options.gatherPolicy === 'continual';
@@ -260,7 +260,7 @@ export function createIceAgent(options: NodeIceAgentOptions = {}): IceAgent {
     throw new TypeError(`candidateProtocols must list 'udp' and/or 'tcp', got ${JSON.stringify(protocols)}`);
   }
   const { connectTimeoutMs, addressFilter } = options;
-  if (connectTimeoutMs !== undefined && !(typeof connectTimeoutMs === 'number' && connectTimeoutMs > 0)) throw new RangeError(`connectTimeoutMs must be a positive number of milliseconds, got ${JSON.stringify(connectTimeoutMs)}`);
+  checkMilliseconds('connectTimeoutMs', connectTimeoutMs);
   if (addressFilter !== undefined && typeof addressFilter !== 'function') throw new TypeError(`addressFilter must be a function (address: string) => boolean, got ${typeof addressFilter}`);
   // A host's TCP candidates: an active one, and a passive one where it can listen.
   const openTcp = async (h: HostAddress): Promise<Required<WatchedSocket>[]> => {
