@@ -19,9 +19,8 @@ import { validateIceConfiguration } from './ice/ice-server-validation.js';
 import type { BridgeCarrierKind } from './net/bridge-carrier.js';
 import type { BridgeError } from './net/bridge-error.js';
 import { IcebridgeWorker } from './worker/client.js';
-import { checkBridgeConfig } from './worker/protocol.js';
 import type { WorkerIceAgent } from './worker/client-agent.js';
-import { AGENT_EVENT_TYPES, type IceAgentConfig } from './worker/protocol.js';
+import { AGENT_EVENT_TYPES, checkBridgeConfig, type IceAgentConfig } from './worker/protocol.js';
 
 // The Worker-backed API by its own names, for pages that want the Worker or the bridge directly.
 export * from './worker.js';
