@@ -1,5 +1,6 @@
 // Option parsing shared by the commands, with the one exit-code convention: a UsageError (exit 2) names the
-// option and what was wrong with it in one line; anything else that fails at run time exits 1.
+// option and what was wrong with it in one line (every mistake of the command line: UsageChecks); anything
+// else that fails at run time exits 1.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseCidr } from '../net/address-policy.js';
 import { IceServerUriError, parseIceServerUri, type IceServerUri } from '../net/ice-server-uri.js';
@@ -38,7 +39,53 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O, 
   try {
     return parseArgs({ args: joined, options, allowPositionals, strict: true });
   } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const unknown = unknownOptions(joined, options);
+      if (unknown.length > 1) throw new UsageError(`unknown options ${unknown.join(', ')}`);
+    }
     throw new UsageError(describeParseError(err));
+  }
+}
+
+/** Every option parseArgs does not know, so that one run names them all (it stops at the first). */
+function unknownOptions(args: string[], options: Options): string[] {
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  const names = tokens.flatMap((t) => (t.kind === 'option' && !Object.hasOwn(options, t.name) ? [t.rawName] : []));
+  return [...new Set(names)];
+}
+
+/**
+ * A command line's mistakes, collected so that one run names all of them in one line (`; ` between)
+ * rather than only the first: fix it, run again, meet the next.
+ */
+export class UsageChecks {
+  readonly #problems: string[] = [];
+
+  /** What `check` returns; undefined when it throws a UsageError, whose message is kept. */
+  take<T>(check: () => T): T | undefined {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      this.#problems.push(err.message);
+      return undefined;
+    }
+  }
+
+  /** Keeps `message` as a mistake when `wrong`. */
+  fail(wrong: boolean, message: string): void {
+    if (wrong) this.#problems.push(message);
+  }
+
+  /** All the mistakes in one line, or undefined when there are none. */
+  get message(): string | undefined {
+    return this.#problems.length > 0 ? this.#problems.join('; ') : undefined;
+  }
+
+  /** Throws one UsageError naming every mistake kept. */
+  done(): void {
+    const message = this.message;
+    if (message !== undefined) throw new UsageError(message);
   }
 }
 
@@ -69,6 +116,12 @@ export function positiveInteger(name: string, text: string | undefined): number 
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n <= 0) throw invalid(name, 'a positive integer', text);
   return n;
+}
+
+/** One of `choices`, as typed: `--name must be a or b, got "c"`. */
+export function oneOf<const C extends readonly string[]>(name: string, text: string, choices: C): C[number] {
+  if (choices.includes(text)) return text;
+  throw invalid(name, choices.length > 2 ? `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}` : choices.join(' or '), text);
 }
 
 /** A whole number >= 0 (0 meaning none). */

@@ -16,7 +16,7 @@ import {
   portNumber,
   portRangeOption,
   positiveInteger,
-  UsageError,
+  UsageChecks,
 } from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
@@ -121,24 +121,41 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
     false,
   );
   const secrets = values.secret ?? (process.env.ICEBRIDGE_SECRET ? [process.env.ICEBRIDGE_SECRET] : undefined);
-  if ((secrets === undefined || secrets.length === 0) && !values['allow-anonymous']) {
-    throw new UsageError('missing --secret (or set ICEBRIDGE_SECRET); --allow-anonymous accepts clients without a token');
-  }
-  const allowOrigins = values['allow-origin']?.map(originOption);
-  const wtPort = portNumber('webtransport-port', values['webtransport-port']);
-  if (wtPort === undefined && (values['webtransport-cert'] || values['webtransport-key'] || values['webtransport-path'])) {
-    throw new UsageError('--webtransport-cert/--webtransport-key/--webtransport-path need --webtransport-port');
-  }
-  const listenPort = portNumber('port', values.port);
-  const allowHostPorts = values['allow-host-port']?.map((p) => portNumber('allow-host-port', p, false)!);
-  const maxSessions = positiveInteger('max-sessions', values['max-sessions']);
-  const maxSockets = positiveInteger('max-sockets', values['max-sockets']);
-  const idleTimeoutMs = positiveInteger('idle-timeout-ms', values['idle-timeout-ms']);
-  const maxStreams = nonNegativeInteger('max-streams', values['max-streams']);
-  const listenPortRange = portRangeOption('listen-port-range', values['listen-port-range']);
-  const maxListeners = nonNegativeInteger('max-listeners', values['max-listeners']);
-  if (!values['allow-listen'] && (listenPortRange !== undefined || maxListeners !== undefined)) throw new UsageError('--max-listeners and --listen-port-range need --allow-listen');
-  for (const name of ['allow', 'deny'] as const) for (const text of values[name] ?? []) cidrOption(name, text);
+  const checks = new UsageChecks();
+  checks.fail(
+    (secrets === undefined || secrets.length === 0) && !values['allow-anonymous'],
+    'missing --secret (or set ICEBRIDGE_SECRET); --allow-anonymous accepts clients without a token',
+  );
+  const allowOrigins = checks.take(() => values['allow-origin']?.map(originOption));
+  const wtPort = checks.take(() => portNumber('webtransport-port', values['webtransport-port']));
+  checks.fail(
+    values['webtransport-port'] === undefined && !!(values['webtransport-cert'] || values['webtransport-key'] || values['webtransport-path']),
+    '--webtransport-cert/--webtransport-key/--webtransport-path need --webtransport-port',
+  );
+  const number = (check: typeof positiveInteger, name: keyof typeof values & string) => checks.take(() => check(name, values[name] as string | undefined));
+  const listenPort = checks.take(() => portNumber('port', values.port));
+  const allowHostPorts = checks.take(() => values['allow-host-port']?.map((p) => portNumber('allow-host-port', p, false)!));
+  const maxSessions = number(positiveInteger, 'max-sessions');
+  const maxSockets = number(positiveInteger, 'max-sockets');
+  const idleTimeoutMs = number(positiveInteger, 'idle-timeout-ms');
+  const maxStreams = number(nonNegativeInteger, 'max-streams');
+  const listenPortRange = checks.take(() => portRangeOption('listen-port-range', values['listen-port-range']));
+  const maxListeners = number(nonNegativeInteger, 'max-listeners');
+  checks.fail(
+    !values['allow-listen'] && (values['listen-port-range'] !== undefined || values['max-listeners'] !== undefined),
+    '--max-listeners and --listen-port-range need --allow-listen',
+  );
+  for (const name of ['allow', 'deny'] as const) for (const text of values[name] ?? []) checks.take(() => cidrOption(name, text));
+  const singleOnly = values.mdns || values['webtransport-port'] !== undefined;
+  const workers = number(positiveInteger, 'workers') ?? (singleOnly ? 1 : availableParallelism());
+  checks.fail(workers > 1 && singleOnly, '--mdns and --webtransport-port run in one process: use --workers 1');
+  const maxQueueDelayMs = number(positiveInteger, 'max-queue-delay-ms');
+  const receiveBufferBytes = number(positiveInteger, 'receive-buffer-bytes');
+  const sendBufferBytes = number(positiveInteger, 'send-buffer-bytes');
+  const maxPendingConnections = number(positiveInteger, 'max-pending-connections');
+  const maxPendingConnectionsPerIp = number(positiveInteger, 'max-pending-connections-per-ip');
+  const headersTimeoutMs = number(positiveInteger, 'headers-timeout-ms');
+  checks.done();
   let tlsCa: string[] | undefined;
   try {
     tlsCa = values['tls-ca']?.map((file) => readFileSync(file, 'utf8'));
@@ -146,9 +163,6 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
     io.stderr(`icebridge bridge: cannot read --tls-ca: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_RUNTIME;
   }
-  const singleOnly = values.mdns || wtPort !== undefined;
-  const workers = positiveInteger('workers', values.workers) ?? (singleOnly ? 1 : availableParallelism());
-  if (workers > 1 && singleOnly) throw new UsageError('--mdns and --webtransport-port run in one process: use --workers 1');
   const options: BridgeOptions = {
       port: listenPort,
       host: values.host,
@@ -167,16 +181,13 @@ export async function runBridge(args: string[], io: CliIO, signal?: AbortSignal)
       allowListen: values['allow-listen'],
       maxListeners,
       listenPortRange,
-      maxQueueDelayMs: positiveInteger('max-queue-delay-ms', values['max-queue-delay-ms']),
-      receiveBufferBytes: positiveInteger('receive-buffer-bytes', values['receive-buffer-bytes']),
-      sendBufferBytes: positiveInteger('send-buffer-bytes', values['send-buffer-bytes']),
-      maxPendingConnections: positiveInteger('max-pending-connections', values['max-pending-connections']),
-      maxPendingConnectionsPerIp: positiveInteger('max-pending-connections-per-ip', values['max-pending-connections-per-ip']),
-      headersTimeoutMs: positiveInteger('headers-timeout-ms', values['headers-timeout-ms']),
-      requestTimeoutMs: (() => {
-        const h = positiveInteger('headers-timeout-ms', values['headers-timeout-ms']);
-        return h === undefined ? undefined : Math.max(h, BRIDGE_DEFAULTS.requestTimeoutMs);
-      })(),
+      maxQueueDelayMs,
+      receiveBufferBytes,
+      sendBufferBytes,
+      maxPendingConnections,
+      maxPendingConnectionsPerIp,
+      headersTimeoutMs,
+      requestTimeoutMs: headersTimeoutMs === undefined ? undefined : Math.max(headersTimeoutMs, BRIDGE_DEFAULTS.requestTimeoutMs),
       tlsCa,
       tlsInsecure: values['tls-insecure'],
       allowResolve: !values['no-resolve'],

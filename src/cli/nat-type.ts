@@ -7,7 +7,7 @@ import { isIp } from '../net/ip.js';
 import { familyOf, formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import { connectBridge } from '../node/bridge-client.js';
 import { discoverNatBehavior } from '../node/nat-discovery.js';
-import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageError } from './args.js';
+import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageChecks } from './args.js';
 import type { CliIO } from './main.js';
 
 export const natTypeUsage = `icebridge nat-type --server <stun:host:port | host:port> [options]
@@ -50,15 +50,18 @@ export async function runNatType(args: string[], io: CliIO): Promise<number> {
   });
   const server = values.server ?? positionals[0];
   if (server === undefined) throw missing('--server (stun:host[:port] or host:port)');
-  if (positionals.length > (values.server === undefined ? 1 : 0)) throw new UsageError(`one server only, got also ${JSON.stringify(positionals.at(-1))}`);
-  const uri = stunServerArgument(server, 'nat-type');
-  if (uri.transport !== 'udp') throw new UsageError(`NAT behaviour discovery runs over UDP: give a stun: server, not ${JSON.stringify(server)}`);
-  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']);
-  const rtoMs = positiveInteger('rto-ms', values['rto-ms']);
-  const lifetimeMaxMs = positiveInteger('lifetime-max-ms', values['lifetime-max-ms']);
-  if (values.bridge !== undefined && (values['local-address'] !== undefined || values.lifetime)) {
-    throw new UsageError(`--bridge does not go with ${values.lifetime ? '--lifetime' : '--local-address'}`);
-  }
+  const checks = new UsageChecks();
+  checks.fail(positionals.length > (values.server === undefined ? 1 : 0), `one server only, got also ${JSON.stringify(positionals.at(-1))}`);
+  const uri = checks.take(() => stunServerArgument(server, 'nat-type'));
+  checks.fail(uri !== undefined && uri.transport !== 'udp', `NAT behaviour discovery runs over UDP: give a stun: server, not ${JSON.stringify(server)}`);
+  const timeoutMs = checks.take(() => positiveInteger('timeout-ms', values['timeout-ms']));
+  const rtoMs = checks.take(() => positiveInteger('rto-ms', values['rto-ms']));
+  const lifetimeMaxMs = checks.take(() => positiveInteger('lifetime-max-ms', values['lifetime-max-ms']));
+  checks.fail(
+    values.bridge !== undefined && (values['local-address'] !== undefined || values.lifetime),
+    `--bridge does not go with ${values.lifetime ? '--lifetime' : '--local-address'}`,
+  );
+  checks.done();
   try {
     const common = { timeoutMs, rtoMs, hairpinning: !values['no-hairpin'] };
     const result =

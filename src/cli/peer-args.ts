@@ -4,7 +4,7 @@ import type { IceServerConfig } from '../ice/gatherer.js';
 import { parseIceServerUri } from '../net/ice-server-uri.js';
 import { formatIp, isIp, parseIp } from '../net/ip.js';
 import { listHostAddresses } from '../node/ice-agent.js';
-import { parseCommandArgs, positiveInteger, UsageError } from './args.js';
+import { oneOf, parseCommandArgs, positiveInteger, UsageChecks, UsageError } from './args.js';
 
 export const peerUsage = `icebridge peer --role controlling|controlled [options]
 
@@ -85,13 +85,13 @@ export function parsePeerArgs(args: string[]): PeerOptions {
     },
     false,
   );
+  const checks = new UsageChecks();
   const role = values.role ?? (values.lite ? 'controlled' : undefined);
-  if (role === undefined) throw new UsageError('missing --role (controlling or controlled)');
-  if (role !== 'controlling' && role !== 'controlled') throw new UsageError(`--role must be controlling or controlled, got ${JSON.stringify(role)}`);
-  if (values.lite && role !== 'controlled') throw new UsageError('an ICE-lite agent is always controlled');
-  const policy = values.policy;
-  if (policy !== 'all' && policy !== 'relay') throw new UsageError(`--policy must be all or relay, got ${JSON.stringify(policy)}`);
-  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']) ?? 30_000;
+  checks.fail(role === undefined, 'missing --role (controlling or controlled)');
+  const roleChoice = role === undefined ? undefined : checks.take(() => oneOf('role', role, ['controlling', 'controlled'] as const));
+  checks.fail(values.lite && role === 'controlling', 'an ICE-lite agent is always controlled');
+  const policy = checks.take(() => oneOf('policy', values.policy, ['all', 'relay'] as const));
+  const timeoutMs = checks.take(() => positiveInteger('timeout-ms', values['timeout-ms'])) ?? 30_000;
   const urls = values['ice-server'] ?? [];
   let turn = false;
   for (const url of urls) {
@@ -99,39 +99,42 @@ export function parsePeerArgs(args: string[]): PeerOptions {
       turn ||= parseIceServerUri(url).scheme.startsWith('turn');
     } catch (err) {
       const reason = (err as { reason?: unknown }).reason;
-      throw new UsageError(`--ice-server ${JSON.stringify(url)} is not a STUN/TURN URI: ${typeof reason === 'string' ? reason : String(err)}`);
+      checks.fail(true, `--ice-server ${JSON.stringify(url)} is not a STUN/TURN URI: ${typeof reason === 'string' ? reason : String(err)}`);
+      turn ||= /^turns?:/i.test(url); // its mistake is named; do not also call it missing
     }
   }
-  if (turn && (values.username === undefined || values.credential === undefined)) throw new UsageError('a turn: server needs --username and --credential');
-  if (policy === 'relay' && !turn) throw new UsageError('--policy relay needs a turn: or turns: --ice-server');
-  if (values.lite && policy === 'relay') throw new UsageError('an ICE-lite agent has host candidates only');
-  const mdnsHostCandidates = values['mdns-host-candidates'];
-  if (mdnsHostCandidates !== 'on' && mdnsHostCandidates !== 'off') throw new UsageError(`--mdns-host-candidates must be on or off, got ${JSON.stringify(mdnsHostCandidates)}`);
-  const mdnsTimeoutMs = positiveInteger('mdns-timeout-ms', values['mdns-timeout-ms']);
+  checks.fail(turn && (values.username === undefined || values.credential === undefined), 'a turn: server needs --username and --credential');
+  checks.fail(policy === 'relay' && !turn, '--policy relay needs a turn: or turns: --ice-server');
+  checks.fail(values.lite && policy === 'relay', 'an ICE-lite agent has host candidates only');
+  const mdnsHostCandidates = checks.take(() => oneOf('mdns-host-candidates', values['mdns-host-candidates'], ['on', 'off'] as const));
+  const mdnsTimeoutMs = checks.take(() => positiveInteger('mdns-timeout-ms', values['mdns-timeout-ms']));
   const protocols = values['candidate-protocols'].split(',').map((p) => p.trim().toLowerCase());
-  if (protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp') || new Set(protocols).size !== protocols.length) {
-    throw new UsageError(`--candidate-protocols must be udp, tcp or udp,tcp, got ${JSON.stringify(values['candidate-protocols'])}`);
-  }
-  if (values.lite && protocols.includes('tcp')) throw new UsageError('an ICE-lite agent here gathers UDP host candidates only: use --candidate-protocols udp');
-  const gatherPolicy = values['gather-policy'];
-  if (gatherPolicy !== 'once' && gatherPolicy !== 'continual') throw new UsageError(`--gather-policy must be once or continual, got ${JSON.stringify(gatherPolicy)}`);
-  const networkPollIntervalMs = positiveInteger('network-poll-interval-ms', values['network-poll-interval-ms']);
-  if (networkPollIntervalMs !== undefined && gatherPolicy !== 'continual') throw new UsageError('--network-poll-interval-ms goes with --gather-policy continual');
+  checks.fail(
+    protocols.length === 0 || !protocols.every((p) => p === 'udp' || p === 'tcp') || new Set(protocols).size !== protocols.length,
+    `--candidate-protocols must be udp, tcp or udp,tcp, got ${JSON.stringify(values['candidate-protocols'])}`,
+  );
+  checks.fail(values.lite && protocols.includes('tcp'), 'an ICE-lite agent here gathers UDP host candidates only: use --candidate-protocols udp');
+  const gatherPolicy = checks.take(() => oneOf('gather-policy', values['gather-policy'], ['once', 'continual'] as const));
+  const networkPollIntervalMs = checks.take(() => positiveInteger('network-poll-interval-ms', values['network-poll-interval-ms']));
+  checks.fail(values['network-poll-interval-ms'] !== undefined && values['gather-policy'] !== 'continual', '--network-poll-interval-ms goes with --gather-policy continual');
+  const addresses = values.address ? checks.take(() => checkAddresses(values.address!)) : undefined;
+  checks.done();
   const iceServers: IceServerConfig[] = urls.map((u) => (u.toLowerCase().startsWith('turn') ? { urls: u, username: values.username, credential: values.credential } : { urls: u }));
+  // Past done(), each choice was given and is one of its values.
   return {
-    role,
+    role: roleChoice!,
     iceServers,
-    policy,
+    policy: policy!,
     lite: values.lite,
     send: values.send,
     echo: values.echo,
     timeoutMs,
-    addresses: values.address ? checkAddresses(values.address) : undefined,
+    addresses,
     insecure: values.insecure,
-    mdnsHostCandidates,
+    mdnsHostCandidates: mdnsHostCandidates!,
     mdnsTimeoutMs,
     candidateProtocols: protocols as ('udp' | 'tcp')[],
-    gatherPolicy,
+    gatherPolicy: gatherPolicy!,
     networkPollIntervalMs,
   };
 }

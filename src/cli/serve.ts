@@ -5,7 +5,18 @@ import { formatTransportAddress } from '../net/transport-address.js';
 import { isWildcardHost, startIcebridgeServer, SERVE_DEFAULTS, type IcebridgeServerOptions, type RunningIcebridgeServer } from '../node/serve.js';
 import { BRIDGE_DEFAULTS } from '../../bridge/options.js';
 import { isBridgeWorker, serveAsClusterWorker } from '../../bridge/cluster-worker.js';
-import { cidrOption, hostLookupError, ipOption, originOption, parseCommandArgs, UsageError } from './args.js';
+import {
+  cidrOption,
+  hostLookupError,
+  ipOption,
+  originOption,
+  parseCommandArgs,
+  portNumber,
+  portRangeOption,
+  positiveInteger,
+  UsageChecks,
+  UsageError,
+} from './args.js';
 import type { CliIO } from './main.js';
 import { untilStopped } from './stop-signal.js';
 
@@ -85,56 +96,58 @@ Options:
   --user-quota N        TURN allocations per user (default 10; then 486)
   --max-bps N           relayed bytes per second per allocation (default 2500000; excess dropped)`;
 
-function count(text: string | undefined, name: string): number | undefined | Error {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n > 0 ? n : new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-}
-
-function port(text: string, name: string): number | Error {
-  const n = Number(text);
-  return /^\d{1,5}$/.test(text) && n <= 65535 ? n : new Error(`--${name} must be a port (0..65535), got ${JSON.stringify(text)}`);
-}
-
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-/** Turns the flags into server options, or an error message for a usage error. */
+/** Turns the flags into server options, or a message naming every usage error (one line). */
 export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.env): IcebridgeServerOptions | string {
   const str = (name: string) => values[name] as string | undefined;
   const list = (name: string) => values[name] as string[] | undefined;
+  const given = (name: string) => values[name] !== undefined;
+  const checks = new UsageChecks();
+  const port = (name: string) => checks.take(() => portNumber(name, str(name)));
+  const count = (name: string) => checks.take(() => positiveInteger(name, str(name)));
   const stunText = str('stun-port');
   const turnText = str('turn-port');
-  if (stunText !== undefined && turnText !== undefined && stunText !== turnText) return '--stun-port and --turn-port name the same port; give one';
-  const udpText = stunText ?? turnText;
-  const stunPort = udpText === undefined ? undefined : port(udpText, 'stun-port');
-  const httpPort = str('port') === undefined ? undefined : port(str('port')!, 'port');
-  const wtPort = str('webtransport-port') === undefined ? undefined : port(str('webtransport-port')!, 'webtransport-port');
-  if (wtPort instanceof Error) return wtPort.message;
-  if (wtPort !== undefined && values['no-webtransport'] === true) return '--webtransport-port and --no-webtransport contradict each other';
+  checks.fail(stunText !== undefined && turnText !== undefined && stunText !== turnText, '--stun-port and --turn-port name the same port; give one');
+  const stunPort = checks.take(() => portNumber(stunText === undefined ? 'turn-port' : 'stun-port', stunText ?? turnText));
+  const httpPort = port('port');
+  const wtPort = port('webtransport-port');
+  checks.fail(given('webtransport-port') && values['no-webtransport'] === true, '--webtransport-port and --no-webtransport contradict each other');
   const users: Record<string, string> = {};
   for (const entry of list('user') ?? []) {
     const colon = entry.indexOf(':');
-    if (colon <= 0) return `--user takes NAME:PASSWORD, got ${JSON.stringify(entry)}`;
-    users[entry.slice(0, colon)] = entry.slice(colon + 1);
+    checks.fail(colon <= 0, `--user takes NAME:PASSWORD, got ${JSON.stringify(entry)}`);
+    if (colon > 0) users[entry.slice(0, colon)] = entry.slice(colon + 1);
   }
-  let relayPortRange: { min: number; max: number } | undefined;
-  const ports = str('relay-ports');
-  if (ports !== undefined) {
-    const m = /^(\d+)-(\d+)$/.exec(ports);
-    relayPortRange = m ? { min: Number(m[1]), max: Number(m[2]) } : undefined;
-    if (!relayPortRange || relayPortRange.min < 1 || relayPortRange.min > relayPortRange.max || relayPortRange.max > 65535) {
-      return '--relay-ports takes MIN-MAX within 1-65535';
-    }
-  }
-  const tcpPort = str('tcp-port') === undefined ? undefined : port(str('tcp-port')!, 'tcp-port');
-  const tlsPort = str('tls-port') === undefined ? undefined : port(str('tls-port')!, 'tls-port');
-  if (tcpPort instanceof Error) return tcpPort.message;
-  if (tlsPort instanceof Error) return tlsPort.message;
+  const range = checks.take(() => portRangeOption('relay-ports', str('relay-ports')));
+  const relayPortRange = range && { min: range[0], max: range[1] };
+  const tcpPort = port('tcp-port');
+  const tlsPort = port('tls-port');
   const certFile = str('cert');
   const keyFile = str('key');
-  if (tlsPort !== undefined && (certFile === undefined || keyFile === undefined)) return '--tls-port needs --cert and --key (PEM files)';
-  if (tlsPort === undefined && (certFile !== undefined || keyFile !== undefined)) return '--cert and --key are for --tls-port';
-  if (tlsPort !== undefined && tcpPort !== undefined && tlsPort === tcpPort && tlsPort !== 0) return '--tcp-port and --tls-port must differ';
+  checks.fail(given('tls-port') && (certFile === undefined || keyFile === undefined), '--tls-port needs --cert and --key (PEM files)');
+  checks.fail(!given('tls-port') && (certFile !== undefined || keyFile !== undefined), '--cert and --key are for --tls-port');
+  checks.fail(tlsPort !== undefined && tcpPort !== undefined && tlsPort === tcpPort && tlsPort !== 0, '--tcp-port and --tls-port must differ');
+  const altPort = port('alt-port');
+  checks.fail(given('alt-port') && !given('alt-address'), '--alt-port needs --alt-address');
+  const maxAllocations = count('max-allocations');
+  const maxAllocationsPerUser = count('user-quota');
+  const bytesPerSecond = count('max-bps');
+  const ttl = count('credential-ttl');
+  const maxSessions = count('max-sessions');
+  const workers = count('workers');
+  if (workers !== undefined && workers > 1) {
+    checks.fail(values.mdns === true, '--mdns runs in one process: use --workers 1');
+    checks.fail(given('webtransport-port'), '--webtransport-port runs in one process: use --workers 1');
+  }
+  checks.fail(values['no-loopback'] === true && values['allow-loopback'] === true, '--no-loopback and --allow-loopback contradict each other');
+  const secret = str('secret') ?? (env.ICEBRIDGE_SECRET || undefined);
+  const allowOrigins = checks.take(() => list('allow-origin')?.map(originOption));
+  for (const name of ['allow', 'deny']) for (const text of list(name) ?? []) checks.take(() => cidrOption(name, text));
+  for (const name of ['relay-address', 'external-address', 'alt-address']) for (const text of [values[name] ?? []].flat()) checks.take(() => ipOption(name, String(text)));
+  checks.fail(given('allow-origin') && values['no-bridge'] === true, '--allow-origin is the bridge\'s Origin list (and /config.json\'s CORS); it does not go with --no-bridge');
+  // The files are read once the flags are right: a usage error is named before a missing file.
+  if (checks.message !== undefined) return checks.message;
   let cert: string | undefined;
   let key: string | undefined;
   try {
@@ -143,42 +156,15 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     return `cannot read the TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`;
   }
-  const altPort = str('alt-port') === undefined ? undefined : port(str('alt-port')!, 'alt-port');
-  if (altPort instanceof Error) return altPort.message;
-  if (altPort !== undefined && str('alt-address') === undefined) return '--alt-port needs --alt-address';
-  const maxAllocations = count(str('max-allocations'), 'max-allocations');
-  const maxAllocationsPerUser = count(str('user-quota'), 'user-quota');
-  const bytesPerSecond = count(str('max-bps'), 'max-bps');
-  const ttl = count(str('credential-ttl'), 'credential-ttl');
-  const maxSessions = count(str('max-sessions'), 'max-sessions');
-  const workers = count(str('workers'), 'workers');
-  for (const n of [stunPort, httpPort, maxAllocations, maxAllocationsPerUser, bytesPerSecond, ttl, maxSessions, workers]) if (n instanceof Error) return n.message;
-  if (typeof workers === 'number' && workers > 1) {
-    if (values.mdns === true) return '--mdns runs in one process: use --workers 1';
-    if (wtPort !== undefined) return '--webtransport-port runs in one process: use --workers 1';
-  }
-  if (values['no-loopback'] === true && values['allow-loopback'] === true) return '--no-loopback and --allow-loopback contradict each other';
-  const secret = str('secret') ?? (env.ICEBRIDGE_SECRET || undefined);
-  let allowOrigins: string[] | undefined;
-  try {
-    allowOrigins = list('allow-origin')?.map(originOption);
-    for (const name of ['allow', 'deny']) for (const text of list(name) ?? []) cidrOption(name, text);
-    for (const name of ['relay-address', 'external-address']) for (const text of list(name) ?? []) ipOption(name, text);
-    const alt = str('alt-address');
-    if (alt !== undefined) ipOption('alt-address', alt);
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-  if (allowOrigins !== undefined && values['no-bridge'] === true) return '--allow-origin is the bridge\'s Origin list (and /config.json\'s CORS); it does not go with --no-bridge';
   return {
     host: list('host'),
-    port: httpPort as number | undefined,
-    stunPort: stunPort as number | undefined,
+    port: httpPort,
+    stunPort,
     // A port asked for by number is a requirement; only the defaults may move.
     strictPorts: { http: httpPort !== undefined, stun: stunPort !== undefined },
     secret,
     allowLoopback: values['no-loopback'] !== true,
-    credentialTtlSeconds: ttl as number | undefined,
+    credentialTtlSeconds: ttl,
     allowHosts: list('allow-host'),
     bridge:
       values['no-bridge'] === true
@@ -186,7 +172,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
         : {
             allow: list('allow'),
             deny: list('deny'),
-            maxSessions: maxSessions as number | undefined,
+            maxSessions,
             allowHostAddresses: values['allow-host-addresses'] === true,
             allowListen: values['allow-listen'] === true,
             mdns: values.mdns === true,
@@ -208,9 +194,9 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
             deny: list('deny'),
             allow: list('allow'),
             allowHostAddresses: values['allow-host-addresses'] === true,
-            maxAllocations: maxAllocations as number | undefined,
-            maxAllocationsPerUser: maxAllocationsPerUser as number | undefined,
-            bytesPerSecond: bytesPerSecond as number | undefined,
+            maxAllocations,
+            maxAllocationsPerUser,
+            bytesPerSecond,
             tcpPort,
             tlsPort,
             cert,
@@ -218,7 +204,7 @@ export function serveOptions(values: Values, env: NodeJS.ProcessEnv = process.en
           },
     signal: values['no-signal'] !== true,
     pages: values['no-pages'] !== true,
-    workers: workers as number | undefined,
+    workers,
     webTransport: values['no-webtransport'] === true ? false : wtPort === undefined ? true : { port: wtPort },
   };
 }

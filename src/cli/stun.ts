@@ -6,7 +6,7 @@ import { familyOf, formatTransportAddress } from '../net/transport-address.js';
 import { connectBridge } from '../node/bridge-client.js';
 import { stunBinding } from '../node/stun-binding.js';
 import { stunBinding as stunBindingOver, type StunBindingResult } from '../stun/binding.js';
-import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageError } from './args.js';
+import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageChecks } from './args.js';
 import type { CliIO } from './main.js';
 
 export const stunUsage = `icebridge stun <host[:port] | stun:host[:port] | stuns:host[:port]> [options]
@@ -35,18 +35,22 @@ export async function runStun(args: string[], io: CliIO): Promise<number> {
     bridge: { type: 'string' },
   });
   const [text] = positionals;
-  if (text === undefined) throw missing('the STUN server (host:port, stun:host[:port] or stuns:host[:port])');
-  if (positionals.length > 1) throw new UsageError(`one server only, got also ${JSON.stringify(positionals[1])}`);
-  const uri = stunServerArgument(text, 'stun');
-  if (values.tcp && uri.scheme !== 'stun') throw new UsageError('--tcp is for stun: servers (stuns: already runs over TLS/TCP)');
-  if (values.bridge !== undefined && values.insecure) {
-    throw new UsageError('--insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
-  }
-  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']);
-  const rtoMs = positiveInteger('rto-ms', values['rto-ms']);
+  const checks = new UsageChecks();
+  checks.fail(text === undefined, missing('the STUN server (host:port, stun:host[:port] or stuns:host[:port])').message);
+  checks.fail(positionals.length > 1, `one server only, got also ${JSON.stringify(positionals[1])}`);
+  const uri = text === undefined ? undefined : checks.take(() => stunServerArgument(text, 'stun'));
+  checks.fail(values.tcp && uri !== undefined && uri.scheme !== 'stun', '--tcp is for stun: servers (stuns: already runs over TLS/TCP)');
+  checks.fail(
+    values.bridge !== undefined && values.insecure,
+    '--insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)',
+  );
+  const timeoutMs = checks.take(() => positiveInteger('timeout-ms', values['timeout-ms']));
+  const rtoMs = checks.take(() => positiveInteger('rto-ms', values['rto-ms']));
+  checks.done();
   // The URI grammar says TCP only for turn: (RFC 7065); STUN over TCP goes to the same kind of server.
-  const host = uri.host.includes(':') ? `[${uri.host}]` : uri.host;
-  const server = values.tcp ? `turn:${host}:${uri.port}?transport=tcp` : `${uri.scheme}:${host}:${uri.port}`;
+  const { host: name, port, scheme } = uri!; // done() threw unless the server was given and parsed
+  const host = name.includes(':') ? `[${name}]` : name;
+  const server = values.tcp ? `turn:${host}:${port}?transport=tcp` : `${scheme}:${host}:${port}`;
   try {
     const r = values.bridge !== undefined
       ? await bindingThroughBridge(server, values.bridge, timeoutMs, rtoMs)

@@ -11,7 +11,7 @@ import { familyOf, formatTransportAddress, type AddressFamily, type TransportAdd
 import { connectBridge } from '../node/bridge-client.js';
 import { allocateTurn } from '../node/turn-client.js';
 import { TurnRelaySocket } from '../turn/relay-socket.js';
-import { missing, parseCommandArgs, positiveInteger, turnServerArgument, UsageError } from './args.js';
+import { missing, parseCommandArgs, positiveInteger, turnServerArgument, UsageChecks } from './args.js';
 import type { CliIO } from './main.js';
 
 export const turnUsage = `icebridge turn <turn:host[:port][?transport=udp|tcp] | turns:host[:port]> --username U --credential P --peer host:port [options]
@@ -48,18 +48,24 @@ export async function runTurn(args: string[], io: CliIO): Promise<number> {
     bridge: { type: 'string' },
   });
   const [uri] = positionals;
+  const checks = new UsageChecks();
   if (uri === undefined) throw missing('the TURN server (turn:host[:port][?transport=udp|tcp] or turns:host[:port])');
-  if (positionals.length > 1) throw new UsageError(`one server only, got also ${JSON.stringify(positionals[1])}`);
-  turnServerArgument(uri);
+  checks.fail(positionals.length > 1, `one server only, got also ${JSON.stringify(positionals[1])}`);
+  checks.take(() => turnServerArgument(uri));
   const absent = (['username', 'credential', 'peer'] as const).filter((name) => values[name] === undefined).map((name) => `--${name}`);
-  if (absent.length > 0) throw missing(absent.length === 1 ? absent[0] : `${absent.slice(0, -1).join(', ')} and ${absent.at(-1)}`);
-  const peerText = values.peer!;
+  checks.fail(absent.length > 0, `missing ${absent.length === 1 ? absent[0] : `${absent.slice(0, -1).join(', ')} and ${absent.at(-1)}`}`);
+  const peerText = values.peer ?? '';
   const peerPort = Number(/:(\d+)$/.exec(peerText)?.[1]);
-  if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText) || !(peerPort >= 1 && peerPort <= 65535)) throw new UsageError(`--peer must be host:port (IPv6 as [addr]:port), got ${JSON.stringify(peerText)}`);
-  const timeoutMs = positiveInteger('timeout-ms', values['timeout-ms']) ?? 10_000;
-  if (values.bridge !== undefined && values.insecure) {
-    throw new UsageError('--insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)');
-  }
+  checks.fail(
+    values.peer !== undefined && (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(peerText) || !(peerPort >= 1 && peerPort <= 65535)),
+    `--peer must be host:port (IPv6 as [addr]:port), got ${JSON.stringify(peerText)}`,
+  );
+  const timeoutMs = checks.take(() => positiveInteger('timeout-ms', values['timeout-ms'])) ?? 10_000;
+  checks.fail(
+    values.bridge !== undefined && values.insecure,
+    '--insecure does not apply with --bridge: the bridge checks certificates (its --tls-ca, --tls-insecure)',
+  );
+  checks.done();
   const deadline = Date.now() + timeoutMs;
   let socket: TurnRelaySocket | undefined;
   let connection: BridgeConnection | undefined;

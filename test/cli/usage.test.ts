@@ -100,6 +100,27 @@ describe('icebridge CLI conventions', { concurrency: 4, timeout: 300_000 }, () =
     [['peer', '--role', 'controlling', '--timeout-ms', '-5'], /^icebridge peer: --timeout-ms must be a positive integer, got "-5"$/],
     [['decode'], /^icebridge decode: missing the message as hex/],
     [['frobnicate'], /^icebridge: unknown command 'frobnicate'$/],
+    // Several mistakes: every one named, in the same one line, not only the first.
+    [['stun', '127.0.0.1:3478', '--frobnicate', '--nope'], /^icebridge stun: unknown options --frobnicate, --nope$/],
+    [
+      ['bridge', '--secret', 's', '--port', '70000', '--max-sessions', '0', '--allow', '10.0.0.0/33'],
+      /^icebridge bridge: --port must be a port \(0\.\.65535\), got "70000"; --max-sessions must be a positive integer, got "0"; --allow must be a CIDR block .*, got "10\.0\.0\.0\/33"$/,
+    ],
+    [['bridge', '--port', 'x'], /^icebridge bridge: missing --secret .*; --port must be a port \(0\.\.65535\), got "x"$/],
+    [
+      ['serve', '--port', '-1', '--user', 'bob', '--relay-ports', '9-1', '--deny', 'x'],
+      /^icebridge serve: --port must be a port .*, got "-1"; --user takes NAME:PASSWORD, got "bob"; --relay-ports must be MIN-MAX within 1-65535, got "9-1"; --deny must be a CIDR block .*, got "x"$/,
+    ],
+    [['token', '--ttl', '0'], /^icebridge token: missing --secret \(or set ICEBRIDGE_SECRET\); missing --user; --ttl must be a positive integer, got "0"$/],
+    [
+      ['peer', '--role', 'sideways', '--policy', 'some', '--gather-policy', 'x'],
+      /^icebridge peer: --role must be controlling or controlled, got "sideways"; --policy must be all or relay, got "some"; --gather-policy must be once or continual, got "x"$/,
+    ],
+    [
+      ['turn', 'turn:127.0.0.1', '--peer', 'nowhere', '--timeout-ms', '0'],
+      /^icebridge turn: missing --username and --credential; --peer must be host:port .*, got "nowhere"; --timeout-ms must be a positive integer, got "0"$/,
+    ],
+    [['nat-type', '--server', '127.0.0.1:3478', '--timeout-ms', '-1', '--rto-ms', 'x'], /^icebridge nat-type: --timeout-ms must be .*, got "-1"; --rto-ms must be .*, got "x"$/],
   ];
   for (const [args, expected] of usageErrors) {
     it(`usage error, exit 2: icebridge ${args.join(' ')}`, async () => {
