@@ -4,7 +4,7 @@ import type { Rfc5780Socket } from '../server/rfc5780.js';
 import { isIp } from '../net/ip.js';
 import { familyOf } from '../net/transport-address.js';
 import { UdpSocket } from './udp-socket.js';
-import { portOption } from './port-option.js';
+import { portOption } from './listen-options.js';
 
 export interface Rfc5780ListenOptions {
   /** Exactly one specific address: A1. */

@@ -15,7 +15,7 @@ import { createRequestHandler, hostnameOf, refuseOtherUpgrades } from './serve-h
 import { attachSignalingRelay, type RunningSignalingRelay, type SignalingRelayOptions } from './signaling-relay.js';
 import { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './turn-server.js';
 import { turnServerMetricsText } from './turn-server-metrics.js';
-import { portOption } from './port-option.js';
+import { portOption } from './listen-options.js';
 
 /**
  * Bridge options for `startIcebridgeServer`: every {@link BridgeOptions} but those it sets itself (it attaches

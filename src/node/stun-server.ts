@@ -5,10 +5,10 @@ import type { Rfc5780Options } from '../server/rfc5780.js';
 import { StunServer, type StunServerOptions } from '../server/stun-server.js';
 import { listenRfc5780 } from './rfc5780-sockets.js';
 import { UdpSocket } from './udp-socket.js';
-import { portOption } from './port-option.js';
+import { hostsOption, portOption } from './listen-options.js';
 
 export interface NodeStunServerOptions extends Omit<StunServerOptions, 'rfc5780'> {
-  /** Addresses to listen on. Default ['0.0.0.0']. */
+  /** Addresses to listen on. Default ['127.0.0.1'] (this machine only, as startTurnServer); ['0.0.0.0'] for all IPv4. */
   hosts?: string[];
   /** UDP port; 0 picks a free one (the same free port is then used for every host where possible). Default 3478. */
   port?: number;
@@ -33,8 +33,9 @@ export interface RunningStunServer {
 
 export async function startStunServer(options: NodeStunServerOptions = {}): Promise<RunningStunServer> {
   let port = portOption('port', options.port, 3478);
+  const hosts = hostsOption(options.hosts);
   if (options.altAddress !== undefined) {
-    const { sockets, grid } = await listenRfc5780(options);
+    const { sockets, grid } = await listenRfc5780({ ...options, hosts });
     let engine: StunServer;
     try {
       engine = new StunServer({ ...options, rfc5780: { ...options.rfc5780, sockets: grid } });
@@ -47,7 +48,7 @@ export async function startStunServer(options: NodeStunServerOptions = {}): Prom
   const engine = new StunServer({ ...options, rfc5780: undefined });
   const sockets: UdpSocket[] = [];
   try {
-    for (const host of options.hosts ?? ['0.0.0.0']) {
+    for (const host of hosts) {
       const socket = await UdpSocket.bind({ address: host, port, receiveBufferSize: options.receiveBufferSize });
       if (port === 0) port = socket.localAddress.port;
       sockets.push(socket);

@@ -15,7 +15,7 @@ import { TurnStreamListeners, type TurnStreamLimits } from './turn-stream-listen
 import { relaySocketOpener } from './turn-relay-ports.js';
 import { UdpSocket } from './udp-socket.js';
 import { createNodeTcpRelay } from './turn-tcp-relay.js';
-import { portOption } from './port-option.js';
+import { hostsOption, portOption, SERVER_DEFAULT_HOSTS } from './listen-options.js';
 
 export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'> {
   /**
@@ -126,15 +126,14 @@ function addressList(name: string, value: string | readonly string[] | undefined
 }
 
 /** Where startTurnServer listens without `hosts`: this machine only, as `icebridge serve` does. */
-export const TURN_SERVER_DEFAULT_HOSTS: readonly string[] = Object.freeze(['127.0.0.1']);
+export const TURN_SERVER_DEFAULT_HOSTS: readonly string[] = SERVER_DEFAULT_HOSTS;
 
 function isLoopbackAddress(address: string): boolean {
   return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
 export async function startTurnServer(options: NodeTurnServerOptions = {}): Promise<RunningTurnServer> {
-  const hosts = options.hosts ?? [...TURN_SERVER_DEFAULT_HOSTS];
-  if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === 'string')) throw new TypeError(`hosts must be an array of addresses, got ${JSON.stringify(hosts)}`);
+  const hosts = hostsOption(options.hosts);
   const allowLoopback = options.allowLoopback ?? hosts.every(isLoopbackAddress);
   const relayAddresses = chooseRelayAddresses(options, hosts);
   const range = options.relayPortRange ?? { min: 49152, max: 65535 };

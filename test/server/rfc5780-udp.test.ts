@@ -101,7 +101,7 @@ describe('RFC 5780 errors and the TURN server in RFC 5780 mode', TIMEOUT, () => 
   });
 
   it('refuses an alternate address without one specific primary, or equal to it', async () => {
-    await assert.rejects(startStunServer({ altAddress: '127.0.0.2', port: 0 }), RangeError);
+    await assert.rejects(startStunServer({ hosts: ['0.0.0.0'], altAddress: '127.0.0.2', port: 0 }), RangeError);
     await assert.rejects(startStunServer({ hosts: ['127.0.0.1'], altAddress: '127.0.0.1', port: 0 }), RangeError);
     await assert.rejects(startTurnServer({ hosts: ['0.0.0.0'], altAddress: '127.0.0.2', port: 0 }), RangeError);
   });

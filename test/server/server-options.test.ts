@@ -39,6 +39,18 @@ describe('STUN and TURN server options, checked at start', () => {
     await assert.rejects(startTurnServer({ port: 0, relayAddress: 5 as unknown as string }), named('TypeError', /^relayAddress must be an IP address or a list of them/));
     await assert.rejects(startTurnServer({ port: 0, externalAddress: ['203.0.113.9', 'x'] }), named('TypeError', /^externalAddress: "x" is not an IP address$/));
     await assert.rejects(startTurnServer({ port: 0, hosts: '127.0.0.1' as unknown as string[] }), named('TypeError', /^hosts must be an array of addresses/));
+    await assert.rejects(startStunServer({ port: 0, hosts: '127.0.0.1' as unknown as string[] }), named('TypeError', /^hosts must be an array of addresses/));
+  });
+
+  it('without hosts, the STUN server listens on this machine only, as the TURN server and serve do', async () => {
+    const stun = await startStunServer({ port: 0 });
+    const turn = await startTurnServer({ port: 0 });
+    try {
+      assert.deepEqual(stun.addresses.map((a) => a.address), ['127.0.0.1']);
+      assert.deepEqual(turn.addresses.map((a) => a.address), ['127.0.0.1']);
+    } finally {
+      await Promise.all([stun.close(), turn.close()]);
+    }
   });
 
   it('SOFTWARE has fewer than 128 characters (RFC 8489 §14.14)', async () => {
