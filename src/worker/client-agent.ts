@@ -12,10 +12,10 @@ import type { IceCandidatePairStats, IceGatheringState, SelectedCandidatePair } 
 import { IceAgentEventTarget } from '../ice/ice-agent-event-target.js';
 import { createIceAgentEvent, IceAgentEventObject } from '../ice/ice-agent-events.js';
 import { validateIceConfiguration } from '../ice/ice-server-validation.js';
-import type { IcebridgeWorker } from './client.js';
+import type { IcebridgeWorker, WorkerResident } from './client.js';
 import type { AgentEventMessage, AgentListener, AgentSnapshot, IceAgentConfig, WorkerApi } from './protocol.js';
 import { forTransfer } from './transfer.js';
-import { deserializeError } from './errors.js';
+import { deserializeError, type IcebridgeWorkerError } from './errors.js';
 import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
 import type { BridgeError } from '../net/bridge-error.js';
 
@@ -25,7 +25,7 @@ import type { BridgeError } from '../net/bridge-error.js';
  */
 export { IceAgentEventObject as WorkerIceAgentEvent };
 
-export class WorkerIceAgent extends IceAgentEventTarget {
+export class WorkerIceAgent extends IceAgentEventTarget implements WorkerResident {
   /** The most bytes send() takes: the Worker agent's `maxDatagramSize` (the option, or the bridge's limit). */
   maxDatagramSize: number;
   private id = 0;
@@ -34,6 +34,8 @@ export class WorkerIceAgent extends IceAgentEventTarget {
   private early: AgentEventMessage[] | undefined = [];
   private carrierKind: BridgeCarrierKind = 'websocket';
   private fallback: BridgeError | undefined;
+  /** Set when the agent went with its terminated Worker: what later calls reject with. */
+  private workerError: IcebridgeWorkerError | undefined;
 
   private constructor(
     private readonly owner: IcebridgeWorker,
@@ -63,6 +65,7 @@ export class WorkerIceAgent extends IceAgentEventTarget {
     agent.mirror = snapshot;
     agent.carrierKind = carrier;
     agent.fallback = fallbackReason && (deserializeError(fallbackReason) as BridgeError);
+    owner.adopt(agent);
     const early = agent.early ?? [];
     agent.early = undefined;
     for (const e of early) agent.receive(e);
@@ -149,6 +152,7 @@ export class WorkerIceAgent extends IceAgentEventTarget {
   /** Closes the agent, its sockets and (when made by createIceAgent) its bridge connection. */
   async close(): Promise<void> {
     if (this.mirror.state === 'closed') return;
+    this.owner.release(this);
     try {
       await this.owner.call((api) => api.agentClose(this.id));
       this.mirror = { ...this.mirror, state: 'closed', selectedPair: null };
@@ -161,8 +165,16 @@ export class WorkerIceAgent extends IceAgentEventTarget {
 
   /** A call to the Worker's agent; once closed, the core agent's InvalidStateError (the Worker has let it go). */
   private whileOpen<T>(method: string, call: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {
-    if (this.mirror.state === 'closed') return Promise.reject(closedAgentError(method));
+    if (this.mirror.state === 'closed') return Promise.reject(this.workerError ?? closedAgentError(method));
     return this.owner.call(call);
+  }
+
+  /** @internal the agent went with its terminated Worker: 'closed', told by a statechange event. */
+  workerEnded(error: IcebridgeWorkerError): void {
+    if (this.mirror.state === 'closed') return;
+    this.workerError = error;
+    this.mirror = { ...this.mirror, state: 'closed', selectedPair: null };
+    this.dispatchEvent(createIceAgentEvent('statechange'));
   }
 
   private receive(message: AgentEventMessage): void {
@@ -172,6 +184,7 @@ export class WorkerIceAgent extends IceAgentEventTarget {
     }
     const { type, candidate, data, error, ...snapshot } = message;
     this.mirror = snapshot;
+    if (snapshot.state === 'closed') this.owner.release(this);
     this.dispatchEvent(createIceAgentEvent(type, { candidate, data, error }));
   }
 }

@@ -3,8 +3,8 @@
 import { proxy, transfer } from 'comlink';
 import { checkSendArguments, type DatagramHandler } from '../net/datagram-socket.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
-import type { IcebridgeWorker, WorkerBridgeConnection } from './client.js';
-import { deserializeError } from './errors.js';
+import type { IcebridgeWorker, WorkerBridgeConnection, WorkerResident } from './client.js';
+import { deserializeError, type IcebridgeWorkerError } from './errors.js';
 import type { CloseListener, DatagramListener, TurnAllocationConfig } from './protocol.js';
 import { forTransfer } from './transfer.js';
 
@@ -17,7 +17,7 @@ function listenersFor(target: { deliver: DatagramHandler; end: (reason?: Error) 
 }
 
 /** Shared by both handles: the datagram and close callbacks, ended once. */
-abstract class WorkerSocketBase {
+abstract class WorkerSocketBase implements WorkerResident {
   /** Datagrams received; `bytes` is the page's own (transferred from the Worker). */
   ondatagram: DatagramHandler | null = null;
   onclose: ((reason?: Error) => void) | null = null;
@@ -43,11 +43,18 @@ abstract class WorkerSocketBase {
     if (this.early) this.early.push(() => this.end(reason));
     else if (!this.ended) {
       this.ended = true;
+      this.owner.release(this);
       this.onclose?.(reason);
     }
   }
 
+  /** @internal the socket went with its Worker: onclose, with the IcebridgeWorkerError. */
+  workerEnded(error: IcebridgeWorkerError): void {
+    this.end(error);
+  }
+
   protected started(id: number): void {
+    this.owner.adopt(this);
     this.id = id;
     const early = this.early ?? [];
     this.early = undefined;
@@ -65,6 +72,7 @@ abstract class WorkerSocketBase {
   close(): void {
     if (this.ended) return;
     this.ended = true;
+    this.owner.release(this);
     this.closeInWorker();
     // Like a dgram socket, report the close after close() returns.
     queueMicrotask(() => this.onclose?.());

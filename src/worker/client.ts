@@ -42,6 +42,8 @@ export class IcebridgeWorker {
   /** Rejects when the Worker is unusable; raced against every call so none waits forever. */
   private readonly dead: Promise<never>;
   private kill!: (error: IcebridgeWorkerError) => void;
+  /** What lives in the Worker and ends with it: agents, bridge sessions, sockets (told by terminate()). */
+  private readonly residents = new Set<WorkerResident>();
 
   /**
    * Starts the Worker (see worker-start.ts for where its script is found). Throws IcebridgeWorkerError
@@ -193,12 +195,30 @@ export class IcebridgeWorker {
     return WorkerIceAgent.create(this, rest);
   }
 
-  /** Stops the Worker and everything in it; calls still waiting reject with IcebridgeWorkerError 'terminated'. */
+  /**
+   * Stops the Worker and everything in it. Calls still waiting reject with IcebridgeWorkerError 'terminated',
+   * as do later ones; agents move to 'closed' (a statechange event), bridge connections and sockets call
+   * their onclose.
+   */
   terminate(): void {
     this.ended = true;
-    this.kill(new IcebridgeWorkerError('terminated', 'the icebridge Worker was terminated'));
+    const error = new IcebridgeWorkerError('terminated', 'the icebridge Worker was terminated');
+    this.kill(error);
     this.current?.terminate();
     if (shared === this) shared = undefined;
+    const residents = [...this.residents];
+    this.residents.clear();
+    for (const r of residents) r.workerEnded(error);
+  }
+
+  /** @internal `resident` lives in this Worker until release(): terminate() tells it. */
+  adopt(resident: WorkerResident): void {
+    if (!this.ended) this.residents.add(resident);
+  }
+
+  /** @internal */
+  release(resident: WorkerResident): void {
+    this.residents.delete(resident);
   }
 
   /** @internal A call into the Worker: waits for it to be up, rebuilds typed errors, never hangs on a dead Worker. */
@@ -217,8 +237,13 @@ export class IcebridgeWorker {
   }
 }
 
+/** @internal A page-side handle on something in the Worker, which ends when the Worker is terminated. */
+export interface WorkerResident {
+  workerEnded(error: IcebridgeWorkerError): void;
+}
+
 /** A bridge session held in the Worker: several sockets, bindings, relays and agents share its carrier. */
-export class WorkerBridgeConnection {
+export class WorkerBridgeConnection implements WorkerResident {
   /** Called once if the session ends without close() (bridge shut down, idle timeout, …). */
   onclose: ((error: BridgeError | undefined) => void) | null = null;
   limits: BridgeLimits | undefined;
@@ -280,11 +305,13 @@ export class WorkerBridgeConnection {
   close(): void {
     if (this.endedWith) return;
     this.endedWith = new BridgeError('closed', 'closed by the application', 1000);
+    this.owner.release(this);
     this.owner.post((api) => api.closeConnection(this.id));
   }
 
   /** @internal */
   opened(info: ConnectionInfo): void {
+    this.owner.adopt(this);
     this.id = info.id;
     this.limits = info.limits;
     this.carrier = info.carrier;
@@ -295,7 +322,13 @@ export class WorkerBridgeConnection {
   closedBy(error: BridgeError | undefined): void {
     if (this.endedWith) return;
     this.endedWith = error ?? new BridgeError('closed', 'the bridge session ended');
+    this.owner.release(this);
     this.onclose?.(error);
+  }
+
+  /** @internal the session went with its Worker. */
+  workerEnded(error: IcebridgeWorkerError): void {
+    this.closedBy(new BridgeError('closed', error.message));
   }
 
   private call<T>(body: (api: Remote<WorkerApi>) => Promise<T>): Promise<T> {

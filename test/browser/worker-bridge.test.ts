@@ -2,7 +2,7 @@
 // 127.0.0.1 through a real bridge: STUN Bindings to icebridge's server and to coturn, TURN allocations on
 // both with data through the relay to a UDP echo peer and back, and the bridge's refusal as a typed error.
 import { BridgeError, IcebridgeWorker, StunBindingError, TurnError, type WorkerBridgeConnection } from '../../src/worker.js';
-import { IceServerUriError } from '../../src/browser.js';
+import { IceAgent, IceServerUriError } from '../../src/browser.js';
 import { assert, assertDeepEqual, assertEqual } from './assert.js';
 import { bridgeSessions, testEnv, until, within, type BrowserTestEnv } from './env.js';
 
@@ -178,5 +178,43 @@ describe('icebridge in a Worker, through the bridge', () => {
     await own.connectBridge(env.bridge.tokenUrl).catch((e: unknown) => (caught = e));
     assertEqual((caught as Error | undefined)?.name, 'IcebridgeWorkerError');
     await until(async () => (await bridgeSessions()) === 0, 5000, 'the terminated Worker\'s session to close');
+  });
+
+  it('a terminated Worker ends what lived in it: agents close with a statechange, sessions and sockets call onclose', async () => {
+    const own = new IcebridgeWorker();
+    const connection = await own.connectBridge(env.bridge.tokenUrl);
+    const socket = await connection.bind();
+    const agent = await own.createIceAgent({ bridge: env.bridge.tokenUrl });
+    const page = new IceAgent({ bridge: env.bridge.tokenUrl, worker: own });
+    await page.ready;
+    await agent.gather();
+    const heard: string[] = [];
+    agent.addEventListener('statechange', () => heard.push(`agent ${agent.state}`));
+    page.onstatechange = () => heard.push(`page agent ${page.state}`);
+    let connectionError: unknown;
+    connection.onclose = (error) => {
+      connectionError = error;
+      heard.push('connection onclose');
+    };
+    let socketError: unknown;
+    socket.onclose = (error) => {
+      socketError = error;
+      heard.push('socket onclose');
+    };
+    own.terminate();
+    assertDeepEqual([...heard].sort(), ['agent closed', 'connection onclose', 'page agent closed', 'socket onclose'], 'each told once, at once');
+    assertEqual(agent.getSelectedCandidatePair(), null);
+    assert(connection.closed && socket.closed, 'the connection and the socket say closed');
+    assert(connectionError instanceof BridgeError && connectionError.code === 'closed', `the connection's onclose had ${String(connectionError)}`);
+    assertEqual((socketError as Error | undefined)?.name, 'IcebridgeWorkerError');
+    const rejection = async (call: Promise<unknown>) => call.then(() => 'resolved', (e: unknown) => (e as Error).name);
+    assertEqual(await rejection(agent.gather()), 'IcebridgeWorkerError', 'a call on the agent says the Worker is gone');
+    assertEqual(await rejection(page.restart()), 'IcebridgeWorkerError', 'so does one on the page agent');
+    assertEqual(await rejection(connection.bind()), 'BridgeError', 'a call on the connection rejects with its close');
+    await agent.close(); // quiet
+    await page.close();
+    own.terminate(); // again: nothing more is told
+    assertEqual(heard.length, 4);
+    await until(async () => (await bridgeSessions()) === 0, 5000, 'the terminated Worker\'s sessions to close');
   });
 });
