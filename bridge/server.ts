@@ -19,6 +19,7 @@ import { DataFrameScheduler } from './frame-scheduler.js';
 import { PendingConnections } from './pending-connections.js';
 import type { CertificateHash } from './webtransport-certificate.js';
 import { admit, headerOf, type Admission } from './websocket-admission.js';
+import { checkOptionsObject } from '../src/net/option-checks.js';
 
 /** What each carrier of a running bridge is doing. */
 export interface BridgeCarriers {
@@ -72,6 +73,7 @@ export interface RunningBridge {
 const SHUTDOWN_GRACE_MS = 1000;
 
 export async function startBridge(options: BridgeOptions): Promise<RunningBridge> {
+  checkOptionsObject('startBridge', options, '{ secret | allowAnonymous, port?, … }');
   const o = resolveBridgeOptions(options);
   const metrics = new BridgeMetrics();
   const udpDrops = new UdpDropCounter((count) => metrics.drop('receive-buffer', count));

@@ -3,6 +3,7 @@
 // its Worker — so a mistyped server fails at once, with the W3C error name, instead of as an
 // icecandidateerror after gathering has begun.
 import { IceServerUriError, parseIceServerUri } from '../net/ice-server-uri.js';
+import { checkMilliseconds } from '../net/option-checks.js';
 import { resolveMaxDatagramSize } from './datagram-size.js';
 import type { IceServerConfig, IceTransportPolicy } from './gatherer.js';
 
@@ -62,11 +63,6 @@ export function validateIceConfiguration(config: IceConfigurationToValidate): vo
 /** A TypeError for a configuration that is no object at all (null, a URL string). */
 export function checkConfigurationObject(config: unknown): void {
   if (config === null || typeof config !== 'object') throw new TypeError(`the configuration must be an object { iceServers?, … }, got ${config === null ? 'null' : typeof config}`);
-}
-
-/** A RangeError for a timeout option that is not a positive number of milliseconds. */
-export function checkMilliseconds(name: string, value: unknown): void {
-  if (value !== undefined && !(typeof value === 'number' && value > 0)) throw new RangeError(`${name} must be a positive number of milliseconds, got ${JSON.stringify(value)}`);
 }
 
 /** "validate an ICE server" for `iceServers[index]`. */

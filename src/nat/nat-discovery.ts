@@ -13,6 +13,7 @@ import { NatDiscoveryError } from './errors.js';
 import { classicNatType, describeIceOutlook, iceOutlook, type ClassicNatType, type IceOutlook, type NatBehavior } from './nat-behavior.js';
 import { ProbeSession, type SessionOutcome } from './probe-session.js';
 import { serverTarget } from '../stun/server-target.js';
+import { checkMilliseconds } from '../net/option-checks.js';
 
 export interface NatDiscoveryOptions {
   /** The socket the tests run from (borrowed: its handlers are put back). Use a fresh one (§4.1). */
@@ -96,6 +97,8 @@ const WILDCARD = new Set(['0.0.0.0', '::']);
  */
 export async function discoverNatBehavior(server: string | TransportAddress, options: NatDiscoveryOptions): Promise<NatBehaviorResult> {
   if (!options?.socket) throw new TypeError('discoverNatBehavior needs options.socket: the DatagramSocket whose NAT to classify');
+  checkMilliseconds('timeoutMs', options.timeoutMs);
+  checkMilliseconds('rtoMs', options.rtoMs);
   const target = await resolveServer(server, options.resolve);
   const clock = options.clock ?? realClock;
   const timeoutMs = options.timeoutMs ?? 3000;

@@ -16,7 +16,7 @@ import {
   type ErrorFrame,
   type ResolvedAddress,
 } from './bridge-frame.js';
-import { carrierChoice, resolveConnectOptions, type BridgeConnectOptions, type BridgeStreamConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
+import { carrierChoice, checkBridgeUrl, resolveConnectOptions, type BridgeConnectOptions, type BridgeStreamConnectOptions, type ConnectionOptions } from './bridge-connect-options.js';
 import { awaitHello, type BridgeSessionLimits } from './bridge-handshake.js';
 import { BridgeLookups, type ResolveOptions } from './bridge-lookups.js';
 import { BridgeRequests, type AnswerOf, type BridgeRequestKind } from './bridge-requests.js';
@@ -84,6 +84,7 @@ export class BridgeConnection {
    * `handshake-failed` (a certificate that does not match `certificateHashes`, nothing listening) or `not-supported`.
    */
   static async connect(url: string, options: BridgeConnectOptions = {}): Promise<BridgeConnection> {
+    checkBridgeUrl(url, options);
     const { resolved, webTransportTimeoutMs } = resolveConnectOptions(options);
     const { choice, webTransportUrl } = carrierChoice(url, options);
     const overWebSocket = () => {

@@ -2,6 +2,7 @@
 // and of its connect() for a TCP/TLS stream.
 import type { BridgeCarrierKind, WebSocketConstructor } from './bridge-carrier.js';
 import type { CertificateHash, WebTransportConstructor } from './webtransport-carrier.js';
+import { checkOptionsObject } from './option-checks.js';
 
 export interface BridgeStreamConnectOptions {
   /** An IP address, or a host name the bridge resolves first. */
@@ -77,4 +78,13 @@ function integerOption(name: string, value: number | undefined, fallback: number
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
   return value;
+}
+
+/** The URL and options of connect(): typed errors for what is neither (the page's `{ url, … }` form included). */
+export function checkBridgeUrl(url: unknown, options: unknown): void {
+  if (typeof url !== 'string') {
+    const got = url === null ? 'null' : typeof url === 'object' ? 'an object (pass its url, and the other fields as options)' : typeof url;
+    throw new TypeError(`connect: the bridge URL must be a ws:// or wss:// (or https: WebTransport) string, got ${got}`);
+  }
+  checkOptionsObject('connect', options);
 }

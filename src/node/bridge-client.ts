@@ -10,6 +10,8 @@ export interface NodeBridgeConnectOptions extends Omit<BridgeConnectOptions, 'We
 }
 
 export function connectBridge(url: string, options: NodeBridgeConnectOptions = {}): Promise<BridgeConnection> {
+  // Not an object: connect() names the mistake (destructuring would not).
+  if (options === null || typeof options !== 'object') return BridgeConnection.connect(url, options);
   const { origin, headers, ...rest } = options;
   const wsOptions = { origin, headers, perMessageDeflate: false };
   // ws takes its options after the subprotocols; the isomorphic client passes the URL and the subprotocols.

@@ -15,7 +15,8 @@ import type { MdnsHostNames } from '../mdns/mdns-service.js';
 import { lazyNodeMdns } from './mdns-sockets.js';
 import { DEFAULT_NETWORK_POLL_INTERVAL_MS, NetworkWatcher, type WatchedSocket } from './network-watcher.js';
 import { TcpActiveSocket, TcpPassiveSocket, type TcpCandidateOptions } from './tcp-candidate-sockets.js';
-import { checkConfigurationObject, checkMilliseconds } from '../ice/ice-server-validation.js';
+import { checkConfigurationObject } from '../ice/ice-server-validation.js';
+import { checkMilliseconds } from '../net/option-checks.js';
 
 export interface NodeIceAgentOptions extends Omit<IceAgentOptions, 'sockets' | 'tcpSockets' | 'openStreamSocket' | 'resolve' | 'mdns'> {
   /**

@@ -16,6 +16,7 @@ import { attachSignalingRelay, type RunningSignalingRelay, type SignalingRelayOp
 import { startTurnServer, type NodeTurnServerOptions, type RunningTurnServer } from './turn-server.js';
 import { turnServerMetricsText } from './turn-server-metrics.js';
 import { portOption } from './listen-options.js';
+import { checkOptionsObject } from '../net/option-checks.js';
 
 /**
  * Bridge options for `startIcebridgeServer`: every {@link BridgeOptions} but those it sets itself (it attaches
@@ -170,6 +171,7 @@ function closeHttp(server: Server): Promise<void> {
 }
 
 export async function startIcebridgeServer(options: IcebridgeServerOptions = {}): Promise<RunningIcebridgeServer> {
+  checkOptionsObject('startIcebridgeServer', options, '{ host?, port?, bridge?, turn?, … }');
   const hosts = options.host === undefined ? [SERVE_DEFAULTS.host] : typeof options.host === 'string' ? [options.host] : options.host;
   if (hosts.length === 0) throw new TypeError('host: give at least one address');
   const httpPort = portOption('port', options.port, SERVE_DEFAULTS.port);

@@ -6,6 +6,7 @@ import { StunServer, type StunServerOptions } from '../server/stun-server.js';
 import { listenRfc5780 } from './rfc5780-sockets.js';
 import { UdpSocket } from './udp-socket.js';
 import { hostsOption, portOption } from './listen-options.js';
+import { checkOptionsObject } from '../net/option-checks.js';
 
 export interface NodeStunServerOptions extends Omit<StunServerOptions, 'rfc5780'> {
   /** Addresses to listen on. Default ['127.0.0.1'] (this machine only, as startTurnServer); ['0.0.0.0'] for all IPv4. */
@@ -32,6 +33,7 @@ export interface RunningStunServer {
 }
 
 export async function startStunServer(options: NodeStunServerOptions = {}): Promise<RunningStunServer> {
+  checkOptionsObject('startStunServer', options, '{ hosts?, port?, … }');
   let port = portOption('port', options.port, 3478);
   const hosts = hostsOption(options.hosts);
   if (options.altAddress !== undefined) {

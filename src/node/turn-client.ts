@@ -11,6 +11,7 @@ import { TurnError, TurnErrorCode } from '../turn/errors.js';
 import { TurnRelaySocket, type TurnRelaySocketOptions } from '../turn/relay-socket.js';
 import { StreamSocket } from './stream-socket.js';
 import { UdpSocket } from './udp-socket.js';
+import { checkOptionsObject } from '../net/option-checks.js';
 
 export interface AllocateTurnOptions extends Omit<TurnRelaySocketOptions, 'server' | 'transport' | 'closeBase' | 'username' | 'credential'> {
   username: string;
@@ -49,6 +50,7 @@ export async function resolveTurnUri(uri: string, family?: 'IPv4' | 'IPv6'): Pro
  * A 300 Try Alternate is followed on a new socket or connection (up to `maxRedirects`, default 3).
  */
 export async function allocateTurn(uri: string, options: AllocateTurnOptions): Promise<TurnRelaySocket> {
+  checkOptionsObject('allocateTurn', options, '{ username, credential, … }');
   let server = await resolveTurnUri(uri);
   const maxAttempts = options.maxAttempts ?? 3;
   const maxRedirects = options.maxRedirects ?? 3;

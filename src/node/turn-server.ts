@@ -16,6 +16,7 @@ import { relaySocketOpener } from './turn-relay-ports.js';
 import { UdpSocket } from './udp-socket.js';
 import { createNodeTcpRelay } from './turn-tcp-relay.js';
 import { hostsOption, portOption, SERVER_DEFAULT_HOSTS } from './listen-options.js';
+import { checkOptionsObject } from '../net/option-checks.js';
 
 export interface NodeTurnServerOptions extends Omit<TurnServerOptions, 'rfc5780'> {
   /**
@@ -133,6 +134,7 @@ function isLoopbackAddress(address: string): boolean {
 }
 
 export async function startTurnServer(options: NodeTurnServerOptions = {}): Promise<RunningTurnServer> {
+  checkOptionsObject('startTurnServer', options, '{ hosts?, port?, users?, secret?, … }');
   const hosts = hostsOption(options.hosts);
   const allowLoopback = options.allowLoopback ?? hosts.every(isLoopbackAddress);
   const relayAddresses = chooseRelayAddresses(options, hosts);

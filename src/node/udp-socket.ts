@@ -3,7 +3,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from '../net/datagram-socket.js';
+import { checkOptionsObject } from '../net/option-checks.js';
 import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
+import { portOption } from './listen-options.js';
 
 export interface UdpSocketOptions {
   /** Local address to bind; default 0.0.0.0, or :: when `family` is IPv6. */
@@ -54,7 +56,10 @@ export class UdpSocket implements DatagramSocket {
     socket.on('close', () => this.onclose?.());
   }
 
-  static bind(options: UdpSocketOptions = {}): Promise<UdpSocket> {
+  static async bind(options: UdpSocketOptions = {}): Promise<UdpSocket> {
+    checkOptionsObject('UdpSocket.bind', options, '{ address?, port?, family?, connect?, … }');
+    const port = portOption('port', options.port, 0);
+    if (options.family !== undefined && options.family !== 'IPv4' && options.family !== 'IPv6') throw new TypeError(`family must be 'IPv4' or 'IPv6', got ${JSON.stringify(options.family)}`);
     const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
     const socket = createSocket({
       type: family === 'IPv6' ? 'udp6' : 'udp4',
@@ -75,7 +80,7 @@ export class UdpSocket implements DatagramSocket {
       };
       socket.once('error', onError);
       // exclusive: in a cluster worker a shared bind would hand every socket of every worker the primary's one.
-      socket.bind({ port: options.port ?? 0, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), exclusive: true }, () => {
+      socket.bind({ port, address: options.address ?? (family === 'IPv6' ? '::' : '0.0.0.0'), exclusive: true }, () => {
         const done = () => {
           socket.off('error', onError);
           const a = socket.address();

@@ -9,6 +9,7 @@ import { StunClient } from './client.js';
 import { StunMethod } from './constants.js';
 import { createStunMessage } from './message.js';
 import { serverTarget } from './server-target.js';
+import { checkMilliseconds, checkOptionsObject } from '../net/option-checks.js';
 
 export interface StunBindingResult {
   /** The server-reflexive address: XOR-MAPPED-ADDRESS, or MAPPED-ADDRESS from an RFC 3489 server. */
@@ -67,6 +68,9 @@ export interface StunBindingOptions {
  * with the mapped address and the round-trip time.
  */
 export async function stunBinding(server: string | TransportAddress, options: StunBindingOptions): Promise<StunBindingResult> {
+  checkOptionsObject('stunBinding', options, '{ socket | openSocket, timeoutMs?, … }');
+  checkMilliseconds('timeoutMs', options.timeoutMs);
+  checkMilliseconds('rtoMs', options.rtoMs);
   const target = await resolveServer(server, options.resolve);
   const opened = options.socket ? undefined : await openFor(target, options);
   const socket = options.socket ?? opened!;

@@ -14,6 +14,7 @@ import type { TurnClientCounters, TurnClientEvent, TurnClientOptions, TurnCloseR
 import { TurnError, TurnErrorCode as Code } from './errors.js';
 import { canonicalIp } from './permissions.js';
 import { TurnRelayFamilySocket, type FamilySocketRelay } from './relay-family-socket.js';
+import { checkMilliseconds } from '../net/option-checks.js';
 
 export interface TurnRelaySocketOptions extends Omit<TurnClientOptions, 'socket' | 'reliable'> {
   /** How `base` reaches the server: 'tcp' and 'tls' make transactions reliable (RFC 8489 §6.2.2). Default 'udp'. */
@@ -66,6 +67,7 @@ export class TurnRelaySocket implements DatagramSocket, FamilySocketRelay {
    * rejects with a TurnError (401, 403, 437, 440, 441, 442, 486, 508, a timeout, …) when that fails.
    */
   static allocate(base: DatagramSocket, options: TurnRelaySocketOptions): Promise<TurnRelaySocket> {
+    checkMilliseconds('timeoutMs', options.timeoutMs);
     const clock = options.clock ?? realClock;
     const socket = new TurnRelaySocket(base, options, clock);
     return new Promise<TurnRelaySocket>((resolve, reject) => {
