@@ -37,11 +37,21 @@ export type BridgeConfig =
       carrier?: BridgeCarrierChoice;
     };
 
-/** A TypeError for a `bridge` that is no BridgeConfig, before the Worker is asked (it would try it as a relative URL). */
+/**
+ * A TypeError for a `bridge` that is no BridgeConfig, or whose URL is not absolute, before the Worker is asked:
+ * it would try it as a URL relative to its own script (where a server that takes any WebSocket leaves the
+ * agent waiting out the hello timeout), and a Worker from a blob: URL cannot resolve it at all.
+ */
 export function checkBridgeConfig(bridge: unknown): void {
-  if (typeof bridge === 'string' || (typeof bridge === 'object' && bridge !== null && !(bridge instanceof URL) && typeof (bridge as { url?: unknown }).url === 'string')) return;
-  const got = bridge instanceof URL ? 'a URL object (pass its href)' : bridge === null ? 'null' : typeof bridge === 'object' ? 'an object without a url string' : typeof bridge;
-  throw new TypeError(`bridge must be the bridge's ws:// or wss:// URL, or { url, username, credential, … }; got ${got}`);
+  const url = typeof bridge === 'string' ? bridge : typeof bridge === 'object' && bridge !== null && !(bridge instanceof URL) ? (bridge as { url?: unknown }).url : undefined;
+  if (typeof url !== 'string') {
+    const got = bridge instanceof URL ? 'a URL object (pass its href)' : bridge === null ? 'null' : typeof bridge === 'object' ? 'an object without a url string' : typeof bridge;
+    throw new TypeError(`bridge must be the bridge's ws:// or wss:// URL, or { url, username, credential, … }; got ${got}`);
+  }
+  if (!/^(wss?|https?):\/\/[^/?#]/i.test(url)) {
+    // The query may hold the credential: it is not repeated.
+    throw new TypeError(`bridge URL must be absolute, ws://HOST… or wss://HOST…; got ${JSON.stringify(url.replace(/[?#].*$/, ''))}`);
+  }
 }
 
 /** The WebSocket URL of a bridge config: `username` and `credential` go in the query (bridge/README.md). */

@@ -41,6 +41,10 @@ describe('page IceAgent: configuration, typed events, candidates, datagram size'
       [{ bridge: 5 as unknown as string }, 'TypeError'],
       [{ bridge: new URL('ws://127.0.0.1:1/') as unknown as string }, 'TypeError'],
       [{ bridge: { username: 'u' } as unknown as string }, 'TypeError'],
+      // Not absolute: the Worker resolved it against its own script's URL, or could not (a blob: Worker).
+      [{ bridge: 'notaurl' }, 'TypeError'],
+      [{ bridge: { url: '/bridge', username: 'u', credential: 'c' } }, 'TypeError'],
+      [{ bridge: 'ftp://127.0.0.1/bridge' }, 'TypeError'],
       [{ role: 'boss' as 'controlling' }, 'TypeError'],
       [{ gatherPolicy: 'always' as 'once' }, 'TypeError'],
       [{ lite: 'yes' as unknown as boolean }, 'TypeError'],
