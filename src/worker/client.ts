@@ -14,6 +14,7 @@ import { firstAttempt, inlineAttempt, startFailure, type WorkerAttempt } from '.
 import { checkBridgeConfig, type BridgeConfig, type CloseListener, type ConnectionInfo, type IceAgentConfig, type NatDiscoveryConfig, type NatDiscoveryResult, type StunBindingConfig, type TurnAllocationConfig, type WorkerApi } from './protocol.js';
 import type { AddressFamily } from '../net/transport-address.js';
 import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
+import { checkMilliseconds, checkOptionsObject } from '../net/option-checks.js';
 
 export interface IcebridgeWorkerOptions {
   /** A Worker already running icebridge's `worker.js`, for apps that construct it themselves (CSP, bundlers). */
@@ -47,10 +48,13 @@ export class IcebridgeWorker {
 
   /**
    * Starts the Worker (see worker-start.ts for where its script is found). Throws IcebridgeWorkerError
-   * `unsupported-runtime` where there is no Web Worker (Node: use `icebridge/node`) and `invalid-worker-url`;
-   * every other failure to start rejects the calls with an IcebridgeWorkerError saying what was tried.
+   * `unsupported-runtime` where there is no Web Worker (Node: use `icebridge/node`) and `invalid-worker-url`,
+   * and a TypeError or RangeError for options of the wrong shape; every other failure to start rejects the
+   * calls with an IcebridgeWorkerError saying what was tried.
    */
   constructor(options: IcebridgeWorkerOptions = {}) {
+    checkOptionsObject('IcebridgeWorker', options, '{ workerUrl?, worker?, startTimeoutMs? }');
+    checkMilliseconds('startTimeoutMs', options.startTimeoutMs);
     const first = firstAttempt(options);
     this.current = first?.worker;
     this.dead = new Promise<never>((_, reject) => (this.kill = reject));
@@ -263,8 +267,10 @@ export class WorkerBridgeConnection implements WorkerResident {
   }
 
   /** A UDP socket on the bridge host, as a DatagramSocket-shaped proxy. */
-  bind(options: { family?: AddressFamily; port?: number } = {}): Promise<WorkerBridgeSocket> {
-    return this.endedWith ? Promise.reject(this.endedWith) : WorkerBridgeSocket.open(this.owner, this.id, options);
+  async bind(options: { family?: AddressFamily; port?: number } = {}): Promise<WorkerBridgeSocket> {
+    checkOptionsObject('bind', options, '{ family?, port? }');
+    if (this.endedWith) throw this.endedWith;
+    return WorkerBridgeSocket.open(this.owner, this.id, options);
   }
 
   /**
@@ -272,27 +278,31 @@ export class WorkerBridgeConnection implements WorkerResident {
    * answers itself). Rejects with BridgeError: `name-not-found`, `destination-denied` (the bridge's policy
    * refused every answer), `resolve-timeout`, `rate-limited`, `not-supported`, …
    */
-  resolve(name: string, options: { families?: AddressFamily[] } = {}): Promise<ResolvedAddress[]> {
+  async resolve(name: string, options: { families?: AddressFamily[] } = {}): Promise<ResolvedAddress[]> {
+    checkOptionsObject('resolve', options, '{ families? }');
     const { families } = options;
     return this.call((api) => api.resolve(this.id, name, families));
   }
 
   /** One Binding request (UDP, or TLS for `stuns:`); a server name resolves on the bridge. */
-  stunBinding(server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
+  async stunBinding(server: string | TransportAddress, options: StunBindingConfig = {}): Promise<StunBindingResult> {
+    checkOptionsObject('stunBinding', options, '{ timeoutMs?, rtoMs? }');
     const { timeoutMs, rtoMs } = options;
     return this.call((api) => api.stunBinding(this.id, server, { timeoutMs, rtoMs }));
   }
 
   /** RFC 5780 NAT behaviour discovery from sockets of this session (see IcebridgeWorker.discoverNat). */
-  discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
+  async discoverNat(server: string | TransportAddress, options: NatDiscoveryConfig = {}): Promise<NatDiscoveryResult> {
+    checkOptionsObject('discoverNat', options, '{ timeoutMs?, rtoMs?, hairpinning? }');
     const { timeoutMs, rtoMs, hairpinning } = options;
     return this.call((api) => api.discoverNat(this.id, server, { timeoutMs, rtoMs, hairpinning }));
   }
 
   /** A TURN allocation over UDP, or a bridge stream for `turn:…?transport=tcp` and `turns:`; a name resolves on the bridge. */
-  allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig): Promise<WorkerRelaySocket> {
+  async allocateTurn(server: string | TransportAddress, options: TurnAllocationConfig): Promise<WorkerRelaySocket> {
+    checkOptionsObject('allocateTurn', options, '{ username, credential, … }');
     const { username, credential, family, lifetimeSeconds, timeoutMs } = options;
-    if (this.endedWith) return Promise.reject(this.endedWith);
+    if (this.endedWith) throw this.endedWith;
     return WorkerRelaySocket.allocate(this.owner, this.id, server, { username, credential, family, lifetimeSeconds, timeoutMs });
   }
 

@@ -48,10 +48,18 @@ export function checkBridgeConfig(bridge: unknown): void {
     const got = bridge instanceof URL ? 'a URL object (pass its href)' : bridge === null ? 'null' : typeof bridge === 'object' ? 'an object without a url string' : typeof bridge;
     throw new TypeError(`bridge must be the bridge's ws:// or wss:// URL, or { url, username, credential, … }; got ${got}`);
   }
-  if (!/^(wss?|https?):\/\/[^/?#]/i.test(url)) {
-    // The query may hold the credential: it is not repeated.
-    throw new TypeError(`bridge URL must be absolute, ws://HOST… or wss://HOST…; got ${JSON.stringify(url.replace(/[?#].*$/, ''))}`);
+  // The query may hold the credential: it is not repeated.
+  const shown = (u: string) => JSON.stringify(u.replace(/[?#].*$/, ''));
+  if (!/^(wss?|https?):\/\/[^/?#]/i.test(url)) throw new TypeError(`bridge URL must be absolute, ws://HOST… or wss://HOST…; got ${shown(url)}`);
+  if (typeof bridge === 'string') return;
+  const { username, credential, webTransportUrl, certificateHashes } = bridge as Exclude<BridgeConfig, string>;
+  for (const [name, value] of [['username', username], ['credential', credential]] as const) {
+    if (value !== undefined && typeof value !== 'string') throw new TypeError(`bridge.${name} must be a string, got ${typeof value}`);
   }
+  if (webTransportUrl !== undefined && !(typeof webTransportUrl === 'string' && /^https:\/\/[^/?#]/i.test(webTransportUrl))) {
+    throw new TypeError(`bridge.webTransportUrl must be the bridge's https://HOST… WebTransport URL, got ${typeof webTransportUrl === 'string' ? shown(webTransportUrl) : typeof webTransportUrl}`);
+  }
+  if (certificateHashes !== undefined && !Array.isArray(certificateHashes)) throw new TypeError('bridge.certificateHashes must be an array of { algorithm: \'sha-256\', value }');
 }
 
 /** The WebSocket URL of a bridge config: `username` and `credential` go in the query (bridge/README.md). */

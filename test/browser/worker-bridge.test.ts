@@ -180,6 +180,41 @@ describe('icebridge in a Worker, through the bridge', () => {
     await until(async () => (await bridgeSessions()) === 0, 5000, 'the terminated Worker\'s session to close');
   });
 
+  it('options of the wrong shape are typed errors at the call, before any session is opened', async () => {
+    const threw = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return `${(err as Error).name}: ${(err as Error).message}`;
+      }
+      return 'no error';
+    };
+    const rejected = (call: Promise<unknown>) => call.then(() => 'resolved', (e: unknown) => `${(e as Error).name}: ${(e as Error).message}`);
+    assert(/^TypeError: IcebridgeWorker: the options must be an object/.test(threw(() => new IcebridgeWorker(null as never))), 'new IcebridgeWorker(null)');
+    assert(/^RangeError: startTimeoutMs must be a positive number of milliseconds/.test(threw(() => new IcebridgeWorker({ startTimeoutMs: -1 }))), 'startTimeoutMs -1');
+    const url = env.bridge.tokenUrl;
+    const configs: [object, RegExp][] = [
+      [{ url, username: 5 }, /^TypeError: bridge\.username must be a string, got number$/],
+      [{ url, webTransportUrl: 'http://127.0.0.1:1/bridge' }, /^TypeError: bridge\.webTransportUrl must be the bridge's https:\/\/HOST… WebTransport URL, got "http:/],
+      [{ url, webTransportUrl: 'notaurl' }, /^TypeError: bridge\.webTransportUrl must be/],
+      [{ url, webTransportUrl: 'https://127.0.0.1:1/bridge', certificateHashes: 'x' }, /^TypeError: bridge\.certificateHashes must be an array/],
+    ];
+    for (const [config, expected] of configs) {
+      const got = await rejected(worker.connectBridge(config as never));
+      assert(expected.test(got), `${JSON.stringify(config)}: ${got}`);
+    }
+    const connection = await worker.connectBridge(url);
+    try {
+      assert(/^TypeError: bind: the options must be an object/.test(await rejected(connection.bind(null as never))), 'bind(null)');
+      assert(/^TypeError: stunBinding: the options must be an object/.test(await rejected(connection.stunBinding(env.stun.icebridge, null as never))), 'stunBinding(…, null)');
+      assert(/^TypeError: allocateTurn: the options must be an object/.test(await rejected(connection.allocateTurn(env.stun.icebridge, undefined as never))), 'allocateTurn without options');
+      const timeout = await rejected(connection.stunBinding(env.stun.icebridge, { timeoutMs: -1 }));
+      assert(/^RangeError: timeoutMs must be a positive number of milliseconds, got -1$/.test(timeout), `the Worker's check comes back as a RangeError: ${timeout}`);
+    } finally {
+      connection.close();
+    }
+  });
+
   it('a terminated Worker ends what lived in it: agents close with a statechange, sessions and sockets call onclose', async () => {
     const own = new IcebridgeWorker();
     const connection = await own.connectBridge(env.bridge.tokenUrl);
