@@ -2,9 +2,9 @@
 // names the option: exit 2). The run itself is peer.ts.
 import type { IceServerConfig } from '../ice/gatherer.js';
 import { parseIceServerUri } from '../net/ice-server-uri.js';
-import { formatIp, isIp, parseIp } from '../net/ip.js';
+import { formatIp, parseIp } from '../net/ip.js';
 import { listHostAddresses } from '../node/ice-agent.js';
-import { oneOf, parseCommandArgs, positiveInteger, UsageChecks, UsageError } from './args.js';
+import { ipOption, oneOf, parseCommandArgs, positiveInteger, UsageChecks, UsageError } from './args.js';
 
 export const peerUsage = `icebridge peer --role controlling|controlled [options]
 
@@ -143,9 +143,8 @@ export function parsePeerArgs(args: string[]): PeerOptions {
 function checkAddresses(texts: string[]): string[] {
   const local = new Set(listHostAddresses({ includeLinkLocal: true }).map((h) => h.address));
   return texts.map((text) => {
-    if (!isIp(text)) throw new UsageError(`--address '${text}' is not an IP address`);
-    const address = formatIp(parseIp(text));
-    if (!local.has(address)) throw new UsageError(`--address ${address} is not an address of this machine`);
+    const address = formatIp(parseIp(ipOption('address', text)));
+    if (!local.has(address)) throw new UsageError(`--address must be an address of this machine, got ${JSON.stringify(text)}`);
     return address;
   });
 }

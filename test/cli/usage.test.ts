@@ -98,6 +98,8 @@ describe('icebridge CLI conventions', { concurrency: 4, timeout: 300_000 }, () =
     [['peer', '--role', 'sideways'], /^icebridge peer: --role must be controlling or controlled, got "sideways"$/],
     [['peer', '--role', 'controlling', '--ice-server', 'http://x'], /^icebridge peer: --ice-server "http:\/\/x" is not a STUN\/TURN URI: /],
     [['peer', '--role', 'controlling', '--timeout-ms', '-5'], /^icebridge peer: --timeout-ms must be a positive integer, got "-5"$/],
+    [['peer', '--role', 'controlling', '--address', 'nope'], /^icebridge peer: --address must be an IP address, got "nope"$/],
+    [['peer', '--role', 'controlling', '--address', '192.0.2.77'], /^icebridge peer: --address must be an address of this machine, got "192\.0\.2\.77"$/],
     [['decode'], /^icebridge decode: missing the message as hex/],
     [['frobnicate'], /^icebridge: unknown command 'frobnicate'$/],
     // Several mistakes: every one named, in the same one line, not only the first.
