@@ -6,7 +6,7 @@ import { familyOf, formatTransportAddress } from '../net/transport-address.js';
 import { connectBridge } from '../node/bridge-client.js';
 import { stunBinding } from '../node/stun-binding.js';
 import { stunBinding as stunBindingOver, type StunBindingResult } from '../stun/binding.js';
-import { missing, parseCommandArgs, positiveInteger, stunServerArgument, UsageChecks } from './args.js';
+import { parseCommandArgs, positiveInteger, stunServerArgument, UsageChecks } from './args.js';
 import type { CliIO } from './main.js';
 
 export const stunUsage = `icebridge stun <host[:port] | stun:host[:port] | stuns:host[:port]> [options]
@@ -36,7 +36,7 @@ export async function runStun(args: string[], io: CliIO): Promise<number> {
   });
   const [text] = positionals;
   const checks = new UsageChecks();
-  checks.fail(text === undefined, missing('the STUN server (host:port, stun:host[:port] or stuns:host[:port])').message);
+  checks.fail(text === undefined, 'missing the STUN server (host:port, stun:host[:port] or stuns:host[:port])');
   checks.fail(positionals.length > 1, `one server only, got also ${JSON.stringify(positionals[1])}`);
   const uri = text === undefined ? undefined : checks.take(() => stunServerArgument(text, 'stun'));
   checks.fail(values.tcp && uri !== undefined && uri.scheme !== 'stun', '--tcp is for stun: servers (stuns: already runs over TLS/TCP)');
