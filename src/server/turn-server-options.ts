@@ -89,7 +89,8 @@ export interface ResolvedTurnLimits {
   readonly maxReservations: number;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, integer = true): number {
+/** A TURN server limit: `value` or `fallback`, positive (a whole number when `integer`; Infinity: none), or a RangeError. */
+export function positiveLimit(name: string, value: number | undefined, fallback: number, integer = true): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !(v > 0) || (integer && v !== Infinity && !Number.isInteger(v))) {
     throw new RangeError(`TURN server option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
@@ -102,28 +103,28 @@ export function resolveTurnLimits(options: TurnServerOptions): ResolvedTurnLimit
   for (const family of relayFamilies) {
     if (family !== 'IPv4' && family !== 'IPv6') throw new RangeError(`relayFamilies: unknown family ${String(family)}`);
   }
-  const defaultLifetimeS = positive('defaultLifetimeS', options.defaultLifetimeS, TURN_DEFAULT_LIFETIME_S);
-  const maxLifetimeS = positive('maxLifetimeS', options.maxLifetimeS, Math.max(TURN_MAX_LIFETIME_S, defaultLifetimeS));
+  const defaultLifetimeS = positiveLimit('defaultLifetimeS', options.defaultLifetimeS, TURN_DEFAULT_LIFETIME_S);
+  const maxLifetimeS = positiveLimit('maxLifetimeS', options.maxLifetimeS, Math.max(TURN_MAX_LIFETIME_S, defaultLifetimeS));
   if (maxLifetimeS < defaultLifetimeS) throw new RangeError('maxLifetimeS must be >= defaultLifetimeS');
-  const bytesPerSecond = positive('bytesPerSecond', options.bytesPerSecond, 2_500_000, false);
+  const bytesPerSecond = positiveLimit('bytesPerSecond', options.bytesPerSecond, 2_500_000, false);
   const burstDefault = bytesPerSecond === Infinity ? Infinity : Math.max(bytesPerSecond, 65_536);
   return {
     relayFamilies: [...relayFamilies],
     defaultLifetimeS,
     maxLifetimeS,
-    permissionLifetimeMs: positive('permissionLifetimeMs', options.permissionLifetimeMs, TURN_PERMISSION_LIFETIME_MS, false),
-    channelLifetimeMs: positive('channelLifetimeMs', options.channelLifetimeMs, TURN_CHANNEL_LIFETIME_MS, false),
-    channelReservationMs: positive('channelReservationMs', options.channelReservationMs, TURN_CHANNEL_RESERVATION_MS, false),
-    maxAllocationsPerUser: positive('maxAllocationsPerUser', options.maxAllocationsPerUser, 10),
-    maxAllocations: positive('maxAllocations', options.maxAllocations, 1000),
+    permissionLifetimeMs: positiveLimit('permissionLifetimeMs', options.permissionLifetimeMs, TURN_PERMISSION_LIFETIME_MS, false),
+    channelLifetimeMs: positiveLimit('channelLifetimeMs', options.channelLifetimeMs, TURN_CHANNEL_LIFETIME_MS, false),
+    channelReservationMs: positiveLimit('channelReservationMs', options.channelReservationMs, TURN_CHANNEL_RESERVATION_MS, false),
+    maxAllocationsPerUser: positiveLimit('maxAllocationsPerUser', options.maxAllocationsPerUser, 10),
+    maxAllocations: positiveLimit('maxAllocations', options.maxAllocations, 1000),
     bytesPerSecond,
-    burstBytes: positive('burstBytes', options.burstBytes, burstDefault, false),
-    maxPermissionsPerAllocation: positive('maxPermissionsPerAllocation', options.maxPermissionsPerAllocation, 128),
-    maxChannelsPerAllocation: positive('maxChannelsPerAllocation', options.maxChannelsPerAllocation, 256),
-    relayOpenTimeoutMs: positive('relayOpenTimeoutMs', options.relayOpenTimeoutMs, 5000, false),
+    burstBytes: positiveLimit('burstBytes', options.burstBytes, burstDefault, false),
+    maxPermissionsPerAllocation: positiveLimit('maxPermissionsPerAllocation', options.maxPermissionsPerAllocation, 128),
+    maxChannelsPerAllocation: positiveLimit('maxChannelsPerAllocation', options.maxChannelsPerAllocation, 256),
+    relayOpenTimeoutMs: positiveLimit('relayOpenTimeoutMs', options.relayOpenTimeoutMs, 5000, false),
     channelMax: channelMaxOf(options.channelNumbers),
-    reservationLifetimeMs: positive('reservationLifetimeMs', options.reservationLifetimeMs, TURN_RESERVATION_LIFETIME_MS, false),
-    maxReservations: positive('maxReservations', options.maxReservations, 1000),
+    reservationLifetimeMs: positiveLimit('reservationLifetimeMs', options.reservationLifetimeMs, TURN_RESERVATION_LIFETIME_MS, false),
+    maxReservations: positiveLimit('maxReservations', options.maxReservations, 1000),
   };
 }
 

@@ -1,6 +1,7 @@
 // Options of RFC 6062 TCP relay allocations in the TURN server engine, each with its default.
 import type { Millis } from '../net/clock.js';
 import { TURN_TCP_BIND_TIMEOUT_MS, TURN_TCP_CONNECT_TIMEOUT_MS } from '../timing.js';
+import { positiveLimit } from './turn-server-options.js';
 
 export interface TurnTcpRelayOptions {
   /**
@@ -29,20 +30,12 @@ export interface ResolvedTurnTcpLimits {
   readonly maxConnectionsPerAllocation: number;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, integer: boolean): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) {
-    throw new RangeError(`TURN server option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
-  }
-  return v;
-}
-
 export function resolveTurnTcpLimits(options: TurnTcpRelayOptions): ResolvedTurnTcpLimits {
   if (options.tcpRelay !== undefined && typeof options.tcpRelay !== 'boolean') throw new RangeError('TURN server option tcpRelay must be a boolean');
   return {
     enabled: options.tcpRelay ?? true,
-    connectTimeoutMs: positive('tcpConnectTimeoutMs', options.tcpConnectTimeoutMs, TURN_TCP_CONNECT_TIMEOUT_MS, false),
-    bindTimeoutMs: positive('tcpBindTimeoutMs', options.tcpBindTimeoutMs, TURN_TCP_BIND_TIMEOUT_MS, false),
-    maxConnectionsPerAllocation: positive('maxTcpConnectionsPerAllocation', options.maxTcpConnectionsPerAllocation, 64, true),
+    connectTimeoutMs: positiveLimit('tcpConnectTimeoutMs', options.tcpConnectTimeoutMs, TURN_TCP_CONNECT_TIMEOUT_MS, false),
+    bindTimeoutMs: positiveLimit('tcpBindTimeoutMs', options.tcpBindTimeoutMs, TURN_TCP_BIND_TIMEOUT_MS, false),
+    maxConnectionsPerAllocation: positiveLimit('maxTcpConnectionsPerAllocation', options.maxTcpConnectionsPerAllocation, 64, true),
   };
 }
