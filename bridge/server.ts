@@ -206,8 +206,9 @@ export async function startBridge(options: BridgeOptions): Promise<RunningBridge
   // The WebTransport carrier: a supervised Deno process sharing this bridge's options, lookups and logger.
   if (o.webTransport) {
     try {
-      // The Deno carrier has no mDNS responder: its sessions are refused registration (`not-supported`).
-      webTransport = await WebTransportSupervisor.start(o, o.webTransport, { ...context.session.limits, maxMdnsNames: 0, mdnsHostCandidates: false }, context.lookup);
+      // The Deno carrier has no mDNS responder: its sessions are refused registration (`not-supported`); and
+      // Deno's UDP sockets cannot connect, so they offer no connected sockets.
+      webTransport = await WebTransportSupervisor.start(o, o.webTransport, { ...context.session.limits, maxMdnsNames: 0, mdnsHostCandidates: false, connect: false }, context.lookup);
     } catch (err) {
       ownAddresses.stop();
       server.off('upgrade', onUpgrade);
@@ -348,6 +349,7 @@ function sessionLimits(o: ResolvedBridgeOptions): SessionLimits {
     mdns: o.allowResolve && o.mdns !== false,
     maxMdnsNames: o.allowResolve && (o.mdns === true || (typeof o.mdns === 'object' && typeof o.mdns.register === 'function')) ? o.maxMdnsNames : 0,
     mdnsHostCandidates: o.mdnsHostCandidates === 'on',
+    connect: true,
     maxConcurrentLookups: o.maxConcurrentLookups,
     lookupsPerSecond: o.lookupsPerSecond,
     resolveTimeoutMs: o.resolveTimeoutMs,

@@ -122,15 +122,19 @@ export class BridgeSession extends SessionDriver<UdpSocket, Socket> implements Q
     socket.send(payload, to);
   }
 
-  protected bindSocket(socketId: number, family: AddressFamily, port: number): void {
+  protected bindSocket(socketId: number, family: AddressFamily, port: number, connect: TransportAddress | undefined): void {
     const o = this.ctx.options;
-    UdpSocket.bind({ family, address: o.udpBindAddress[family], port, receiveBufferSize: o.receiveBufferBytes, sendBufferSize: o.sendBufferBytes }).then(
+    UdpSocket.bind({ family, address: o.udpBindAddress[family], port, connect, receiveBufferSize: o.receiveBufferBytes, sendBufferSize: o.sendBufferBytes }).then(
       (socket) => {
         if (this.finished) return socket.close();
         this.ctx.options.policy.addSessionPort(socket.localAddress.port);
         this.dropKeys.set(socket, { family, key: this.ctx.udpDrops.watch(family, socket.localAddress.address, socket.localAddress.port) });
-        // After bind, an 'error' is a send the OS refused (UdpSocket keeps no datagram it cannot send).
-        socket.raw.on('error', () => this.ctx.metrics.drop('send-failed'));
+        // After bind, an 'error' is a send the OS refused (UdpSocket keeps no datagram it cannot send), or a
+        // connected socket's ICMP port unreachable: the datagram went out, and the peer refused it.
+        socket.raw.on('error', (err: NodeJS.ErrnoException) => {
+          if (!(connect && err.code === 'ECONNREFUSED')) this.ctx.metrics.drop('send-failed');
+        });
+        socket.onunreachable = (err) => this.run(() => this.engine.handleUnreachable(socketId, err.destination));
         socket.ondatagram = (bytes, from) => {
           const at = (this.datagramAt = performance.now());
           this.run(() => this.engine.handleDatagram(socketId, bytes, from, at));

@@ -25,6 +25,7 @@ export function helloLimits(l: SessionLimits, version: number): BridgeLimits {
       (streams > 0 && l.tls ? BridgeFeature.tls : 0) |
       (l.resolve && l.mdns ? BridgeFeature.mdns : 0) |
       (l.resolve && l.mdns && l.maxMdnsNames > 0 && l.mdnsHostCandidates ? BridgeFeature.mdnsHostCandidates : 0) |
-      (streams > 0 && l.listen && l.maxListeners > 0 ? BridgeFeature.listen : 0),
+      (streams > 0 && l.listen && l.maxListeners > 0 ? BridgeFeature.listen : 0) |
+      (l.connect === true ? BridgeFeature.connect : 0),
   };
 }

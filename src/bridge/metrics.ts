@@ -29,7 +29,10 @@ export type RefusalReason =
   | 'too-many-pending-per-ip'
   | 'socket-limit'
   | 'bind-port-not-allowed'
-  | 'bind-failed';
+  | 'bind-failed'
+  /** A connected socket's peer (`bind` with `connect`) that the destination policy refuses. */
+  | 'destination-denied'
+  | 'invalid-destination';
 
 /** How a name lookup ended (protocol v2 `resolve`). */
 export type LookupOutcome =

@@ -79,7 +79,7 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
   protected abstract closeCarrier(code: number, reason: string): void;
   protected abstract sendDatagram(socket: Socket, payload: Uint8Array, to: TransportAddress): void;
   /** Binds a UDP socket; then `adoptSocket` it, or tell the engine `handleBindFailed` (through `run`). */
-  protected abstract bindSocket(socketId: number, family: AddressFamily, port: number): void;
+  protected abstract bindSocket(socketId: number, family: AddressFamily, port: number, connect: TransportAddress | undefined): void;
   /** Closes a socket this session no longer holds. */
   protected abstract releaseSocket(socket: Socket): void;
   /** Opens a TCP/TLS connection that reports to `events`. */
@@ -151,7 +151,7 @@ export abstract class SessionDriver<Socket, Stream extends DriverStream> {
         return;
       }
       case 'bind':
-        return this.bindSocket(a.socketId, a.family, a.port);
+        return this.bindSocket(a.socketId, a.family, a.port, a.connect);
       case 'close-socket': {
         const socket = this.sockets.get(a.socketId);
         this.sockets.delete(a.socketId);

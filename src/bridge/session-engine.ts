@@ -155,6 +155,11 @@ export class BridgeSessionEngine {
     this.sockets.handleBindFailed(socketId, detail);
   }
 
+  /** A connected socket's peer refused (ICMP port unreachable, as the OS reported it). */
+  handleUnreachable(socketId: number, destination: TransportAddress): void {
+    if (!this.closing) this.sockets.handleUnreachable(socketId, destination);
+  }
+
   /**
    * The addresses ctx.hostAddresses gives changed (an interface came or went, or the operator set others):
    * the client hears of each socket and listener whose announcement differs (v2 `host-addresses`).

@@ -2,7 +2,7 @@
 // policy and the rate limits, datagrams in under the carrier's queue bound. A datagram that cannot go is
 // dropped, counted, and named to a v2 client in an error frame so it fails what waits for it at once.
 import { encodeBridgeFrame, encodeDataFrame, type BindFrame, type DataFrame, type ErrorFrame } from '../net/bridge-frame.js';
-import { familyOf, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
+import { familyOf, sameTransportAddress, type AddressFamily, type TransportAddress } from '../net/transport-address.js';
 import type { DropReason, RefusalReason } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { StreamHost } from './session-streams.js';
@@ -31,6 +31,8 @@ export interface SocketHost extends StreamHost {
 
 interface OpenSocket {
   readonly family: AddressFamily;
+  /** The one peer of a connected socket (`bind` with `connect`). */
+  readonly peer?: TransportAddress;
   readonly requestId: number;
   bound: boolean;
   local?: TransportAddress;
@@ -75,10 +77,34 @@ export class SessionSockets {
     if (frame.port !== 0 && (frame.port < l.bindPortRange[0] || frame.port > l.bindPortRange[1])) {
       return this.refuse(frame.requestId, 'bind-port-not-allowed', `port ${frame.port} is outside ${l.bindPortRange[0]}..${l.bindPortRange[1]}`);
     }
+    const peer = frame.connect;
+    if (peer) {
+      // A connected socket is a v2 feature the hello offered; its one peer is judged as every destination is.
+      if (this.host.version < 2 || l.connect !== true) return this.refuse(frame.requestId, 'bind-failed', 'this bridge binds no connected sockets');
+      const verdict = this.host.ctx.policy.check(peer.address, peer.port);
+      if (verdict !== 'allowed') return this.refuse(frame.requestId, verdict, `destination ${peer.address} port ${peer.port} is not allowed`);
+      if (familyOf(peer.address) !== frame.family) return this.refuse(frame.requestId, 'bind-failed', `an ${frame.family} socket cannot reach ${peer.address}`);
+    }
     const socketId = this.host.allocateId();
     if (socketId === undefined) return this.refuse(frame.requestId, 'socket-limit', 'no socket id left in this session');
-    this.sockets.set(socketId, { family: frame.family, requestId: frame.requestId, bound: false });
-    this.host.act({ type: 'bind', socketId, family: frame.family, port: frame.port });
+    const connect = peer && { address: peer.address, port: peer.port };
+    this.sockets.set(socketId, { family: frame.family, requestId: frame.requestId, bound: false, ...(connect ? { peer: connect } : {}) });
+    this.host.act({ type: 'bind', socketId, family: frame.family, port: frame.port, connect });
+  }
+
+  /**
+   * The connected peer of socket `socketId` refused (ICMP port unreachable): the client hears of it in an
+   * error frame naming that destination, so what waits for an answer from there fails at once.
+   */
+  handleUnreachable(socketId: number, destination: TransportAddress): void {
+    if (!this.sockets.get(socketId)?.bound || this.host.version < 2) return;
+    this.host.sendError({
+      type: 'error',
+      code: 'port-unreachable',
+      reason: `nothing listens at ${destination.address}:${destination.port} (ICMP port unreachable)`,
+      socketId,
+      destination: { address: destination.address, port: destination.port },
+    });
   }
 
   handleBound(socketId: number, local: TransportAddress): void {
@@ -147,6 +173,7 @@ export class SessionSockets {
     const verdict = ctx.policy.check(peer.address, peer.port);
     if (verdict !== 'allowed') return this.dropOut(verdict, socketId, `destination ${peer.address} port ${peer.port} is not allowed`, peer);
     if (familyOf(peer.address) !== open.family) return this.dropOut('family-mismatch', socketId, `an ${open.family} socket cannot reach ${peer.address}`, peer);
+    if (open.peer && !sameTransportAddress(peer, open.peer)) return this.dropOut('destination-denied', socketId, `this socket is connected to ${open.peer.address} port ${open.peer.port}`, peer);
     if (!this.packets.take(1, now) || !this.bytes.take(payload.length, now)) {
       return this.dropOut('rate-limited', socketId, 'over the packets or bytes per second of this session', peer);
     }

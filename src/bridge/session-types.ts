@@ -44,6 +44,8 @@ export interface SessionLimits {
   maxMdnsNames: number;
   /** v2: the operator wants page host candidates hidden (hello bit BridgeFeature.mdnsHostCandidates). */
   mdnsHostCandidates: boolean;
+  /** v2: the driver binds sockets connected to one peer (`bind` with `connect`; BridgeFeature.connect). Default false. */
+  connect?: boolean;
   maxConcurrentLookups: number;
   lookupsPerSecond: number;
   resolveTimeoutMs: number;
@@ -70,7 +72,8 @@ export interface SessionContext {
 /** What the engine asks its driver to do. Ids are the engine's: sockets and streams share one space. */
 export type SessionAction =
   | { type: 'send'; socketId: number; to: TransportAddress; payload: Uint8Array }
-  | { type: 'bind'; socketId: number; family: AddressFamily; port: number }
+  /** `connect`: a socket connected to that peer, whose ICMP port unreachable the driver reports (handleUnreachable). */
+  | { type: 'bind'; socketId: number; family: AddressFamily; port: number; connect: TransportAddress | undefined }
   | { type: 'close-socket'; socketId: number }
   /** `mdns`: by multicast DNS on the bridge's LAN (a `<uuid>.local` name), else by the DNS. */
   | { type: 'resolve'; lookupId: number; name: string; families: AddressFamily[]; mdns: boolean }

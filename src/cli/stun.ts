@@ -84,7 +84,7 @@ async function bindingThroughBridge(server: string, url: string, timeoutMs: numb
     const address = isIp(uri.host) ? uri.host : await connection.resolveHost(uri.host);
     const to = { address, port: uri.port };
     const socket: DatagramSocket =
-      uri.transport === 'udp' ? await connection.bind({ family: familyOf(address) }) : await connection.openStreamSocket(to, uri.transport, uri.host);
+      uri.transport === 'udp' ? await connection.bind({ family: familyOf(address), connect: to }) : await connection.openStreamSocket(to, uri.transport, uri.host);
     return await stunBindingOver(to, { socket, reliable: uri.transport !== 'udp', timeoutMs, rtoMs });
   } finally {
     connection.close();

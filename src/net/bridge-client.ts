@@ -182,9 +182,14 @@ export class BridgeConnection {
     return this.closedWith !== undefined;
   }
 
-  /** Asks the bridge for a UDP socket; `port` 0 (default) lets it pick. One WebSocket carries them all. */
-  bind(options: { family?: AddressFamily; port?: number } = {}): Promise<BridgeSocket> {
-    return this.ask('bind', (requestId) => ({ type: 'bind', requestId, family: options.family ?? 'IPv4', port: options.port ?? 0 }), (frame) => this.onBound(frame));
+  /**
+   * A UDP socket on the bridge (`port` 0: it picks). With `connect`, where the bridge offers it (BridgeFeature.connect),
+   * one that talks to that peer only, whose ICMP port unreachable comes back as `onunreachable`.
+   */
+  bind(options: { family?: AddressFamily; port?: number; connect?: TransportAddress } = {}): Promise<BridgeSocket> {
+    const { family = 'IPv4', port = 0, connect } = options;
+    const peer = connect && this.limits.features & BridgeFeature.connect ? { connect: { address: connect.address, port: connect.port } } : {};
+    return this.ask('bind', (requestId) => ({ type: 'bind', requestId, family, port, ...peer }), (frame) => this.onBound(frame));
   }
 
   /**

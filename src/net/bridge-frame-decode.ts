@@ -153,8 +153,9 @@ export function decodeBridgeFrame(bytes: Uint8Array): BridgeFrame {
       const requestId = r.u32('request id');
       const family = r.family('family');
       const port = r.u16('port');
+      const connect = r.offset < bytes.length ? r.transportAddress('connect') : undefined;
       r.end('bind');
-      return { type: 'bind', requestId, family, port };
+      return connect ? { type: 'bind', requestId, family, port, connect } : { type: 'bind', requestId, family, port };
     }
     case BridgeFrameType.bound:
     case BridgeFrameType.listening: {

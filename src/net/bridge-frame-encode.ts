@@ -163,13 +163,14 @@ export function encodeBridgeFrame(frame: BridgeFrame): Uint8Array {
     case 'bind': {
       checkUint('request id', frame.requestId, 0xffffffff);
       checkUint('port', frame.port, 0xffff);
-      const out = new Uint8Array(8);
+      // The connected peer, when there is one, follows the port (a family byte, the address, the port).
+      const out = new Uint8Array(frame.connect ? 8 + 1 + 16 + 2 : 8);
       const view = new DataView(out.buffer);
       out[0] = BridgeFrameType.bind;
       view.setUint32(1, frame.requestId);
       out[5] = familyByte(frame.family);
       view.setUint16(6, frame.port);
-      return out;
+      return frame.connect ? out.slice(0, writeTransportAddress(out, view, 8, frame.connect)) : out;
     }
     case 'bound':
     case 'listening': {

@@ -102,6 +102,12 @@ export const BridgeFeature = {
    * (`allowListen`), since it opens ports on the bridge host to anyone who can reach them.
    */
   listen: 32,
+  /**
+   * The bridge binds a socket connected to one peer (`bind` with `connect`) and reports that peer's ICMP port
+   * unreachable as an error frame naming it: a server that is not there refuses at once, as to a connected
+   * socket in Node. Its unconnected sockets cannot hear ICMP errors at all.
+   */
+  connect: 64,
 } as const;
 
 export interface DataFrame {
@@ -122,6 +128,8 @@ export interface BindFrame {
   family: AddressFamily;
   /** 0 lets the bridge pick a free port. */
   port: number;
+  /** v2, to a bridge with BridgeFeature.connect: the one peer this socket sends to and hears from. */
+  connect?: TransportAddress;
 }
 export interface BoundFrame {
   type: 'bound';

@@ -130,7 +130,8 @@ export class IcebridgeService {
     const bridge = this.connection(connection);
     const target = await serverThrough(bridge, server, 'stun', 'stunBinding');
     const { stunBinding } = await import('../stun/binding.js');
-    const socket = await openBase(bridge, target);
+    // Connected (where the bridge offers it): a server that is not there refuses at once, as in Node.
+    const socket = await openBase(bridge, target, true);
     try {
       return await stunBinding(target.address, {
         socket,
@@ -355,9 +356,12 @@ async function serverThrough(bridge: BridgeConnection, server: string | Transpor
   return { address: { address, port: target.port }, transport: target.transport, host: target.host };
 }
 
-/** A UDP socket of the server's family, or a TCP/TLS stream to it, on the bridge host. */
-function openBase(bridge: BridgeConnection, server: BridgeServer): Promise<DatagramSocket> {
-  if (server.transport === 'udp') return bridge.bind({ family: familyOf(server.address.address) });
+/**
+ * A UDP socket of the server's family (with `connected`, connected to it where the bridge can), or a TCP/TLS
+ * stream to it, on the bridge host. A TURN base is not connected: it may follow a 300 to another server.
+ */
+function openBase(bridge: BridgeConnection, server: BridgeServer, connected = false): Promise<DatagramSocket> {
+  if (server.transport === 'udp') return bridge.bind({ family: familyOf(server.address.address), ...(connected ? { connect: server.address } : {}) });
   return bridge.openStreamSocket(server.address, server.transport, server.host);
 }
 

@@ -65,7 +65,7 @@ describe('bridge: datagrams through a WebSocket', () => {
       streamWindow: 262_144,
       maxConcurrentLookups: 4,
       lookupsPerSecond: 10,
-      features: 7,
+      features: 71, // resolve, tcp, tls, connect
     });
   });
 

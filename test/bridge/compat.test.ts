@@ -75,7 +75,7 @@ describe('a version 1 client against a version 2 bridge', () => {
       await raw.opened;
       assert.equal(raw.ws.protocol, BRIDGE_SUBPROTOCOL_V2);
       const hello = await raw.frame((f) => f.type === 'hello');
-      assert.ok(hello.type === 'hello' && hello.version === 2 && hello.limits.features === 7);
+      assert.ok(hello.type === 'hello' && hello.version === 2 && hello.limits.features === 71); // resolve, tcp, tls, connect
     } finally {
       raw.close();
     }

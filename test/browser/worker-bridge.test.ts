@@ -54,6 +54,15 @@ describe('icebridge in a Worker, through the bridge', () => {
     assert(again instanceof BridgeError && again.closeCode === 4001, `stunBinding: ${String(again)}`);
   });
 
+  it('a Binding to a UDP port where nothing listens is refused at once (a connected bridge socket), as in Node', async () => {
+    const closed = `127.0.0.1:${new URL(env.webTransportFailures.closedPortUrl).port}`;
+    const started = performance.now();
+    // The default timeout is the whole RFC 8489 schedule (39.5 s): only the ICMP refusal can end it early.
+    const error: unknown = await within(worker.stunBinding(closed, { bridge: env.bridge.tokenUrl }), 20_000, 'the refusal').then(() => undefined, (e: unknown) => e);
+    assert(error instanceof StunBindingError && error.code === 'UNREACHABLE', `got ${String(error)}`);
+    assert(performance.now() - started < 5000, `at once, not after a timeout (${Math.round(performance.now() - started)} ms)`);
+  });
+
   it('surfaces a STUN timeout and a name that does not resolve as typed errors', async () => {
     const connection = await worker.connectBridge(env.bridge.tokenUrl);
     try {

@@ -493,6 +493,26 @@ describe('bridge client, protocol v2', () => {
     });
   });
 
+  describe('connected sockets', () => {
+    it('asks for one only of a bridge whose hello offers it (BridgeFeature.connect)', async () => {
+      const without = await session();
+      const plain = without.connection.bind({ family: 'IPv4', connect: SERVER });
+      const asked = await without.peer.take('bind');
+      assert.equal(asked.connect, undefined, 'left out: this bridge cannot connect its sockets');
+      without.peer.send({ type: 'bound', requestId: asked.requestId, socketId: 1, local: LOCAL, hostAddresses: [] });
+      await plain;
+      without.connection.close();
+
+      const offering = await session({}, { ...V2_LIMITS, features: V2_LIMITS.features | BridgeFeature.connect });
+      const connected = offering.connection.bind({ family: 'IPv4', connect: SERVER });
+      const bind = await offering.peer.take('bind');
+      assert.deepEqual(bind.connect, SERVER);
+      offering.peer.send({ type: 'bound', requestId: bind.requestId, socketId: 2, local: LOCAL, hostAddresses: [] });
+      await connected;
+      offering.connection.close();
+    });
+  });
+
   describe('refusals', () => {
     it('reports a refused destination on the socket through onunreachable and onerror', async () => {
       const { connection, peer } = await session();

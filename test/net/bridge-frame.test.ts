@@ -166,7 +166,9 @@ describe('bridge frame decoding errors', () => {
     throwsFrameError(fromHex('00 0001 04 01020304 00'), 'TRUNCATED', 8);
     throwsFrameError(fromHex('01 03 0008 ffe3 000007d0 001e8480 0000ea60'), 'VERSION', 1);
     throwsFrameError(fromHex('01 02 0008 ffe3 000007d0 001e8480 0000ea60'), 'TRUNCATED', 18);
-    throwsFrameError(fromHex('02 00000007 04 0000 00'), 'LENGTH', 8);
+    // A bind's optional tail is the peer it connects to: a byte after the port starts its address.
+    throwsFrameError(fromHex('02 00000007 04 0000 00'), 'FAMILY', 8);
+    throwsFrameError(fromHex('02 00000007 04 0000 04 7f000001 0d96 00'), 'LENGTH', 15);
     throwsFrameError(fromHex('04 01'), 'TRUNCATED', 1);
     throwsFrameError(fromHex('05 08 01 78'), 'VALUE', 1);
     throwsFrameError(fromHex('05 00 02 4142'), 'VALUE', 2);
@@ -175,10 +177,21 @@ describe('bridge frame decoding errors', () => {
     throwsFrameError(fromHex('03 00000001 0001 04 7f000001 0001 02 04 0a000001'), 'TRUNCATED', 20);
   });
 
+  it('a bind is 8 bytes, or 8 and the peer it connects to (v2, BridgeFeature.connect)', () => {
+    const plain = encodeBridgeFrame({ type: 'bind', requestId: 1, family: 'IPv4', port: 9 });
+    const connected = encodeBridgeFrame({ type: 'bind', requestId: 1, family: 'IPv6', port: 0, connect: { address: '::1', port: 3478 } });
+    assert.equal(hex(connected), '02' + '00000001' + '06' + '0000' + '06' + '00000000000000000000000000000001' + '0d96');
+    assert.deepEqual(decodeBridgeFrame(connected), { type: 'bind', requestId: 1, family: 'IPv6', port: 0, connect: { address: '::1', port: 3478 } });
+    assert.deepEqual(decodeBridgeFrame(plain), { type: 'bind', requestId: 1, family: 'IPv4', port: 9 });
+    for (let n = 1; n < connected.length; n++) {
+      if (n === plain.length) assert.equal(decodeBridgeFrame(connected.subarray(0, n)).type, 'bind', 'the first 8 bytes are a plain bind');
+      else throwsFrameError(connected.subarray(0, n), 'TRUNCATED');
+    }
+  });
+
   it('throws TRUNCATED for every proper prefix of a fixed-layout frame, LENGTH for a longer one', () => {
     const frames: Uint8Array[] = [
       encodeBridgeFrame({ type: 'hello', version: 1, limits: { maxSockets: 1, maxPayload: 2, packetsPerSecond: 3, bytesPerSecond: 4, idleTimeoutMs: 5 } }),
-      encodeBridgeFrame({ type: 'bind', requestId: 1, family: 'IPv4', port: 9 }),
       encodeBridgeFrame({ type: 'bound', requestId: 1, socketId: 1, local: { address: '::1', port: 9 }, hostAddresses: ['::2', '1.1.1.1'] }),
       encodeBridgeFrame({ type: 'close', socketId: 1 }),
       encodeBridgeFrame({ type: 'hello', version: 2, limits: { ...v2Limits } }),
@@ -250,7 +263,7 @@ const frameArbitrary: fc.Arbitrary<BridgeFrame> = fc.oneof(
     { type: fc.constant('error' as const), code: errorCode, reason: fc.string({ maxLength: 40 }), socketId: u16, destination: fc.record({ address, port }) },
     { requiredKeys: ['type', 'code', 'reason', 'destination'] },
   ),
-  fc.record({ type: fc.constant('bind' as const), requestId: u32, family, port }),
+  fc.record({ type: fc.constant('bind' as const), requestId: u32, family, port, connect: fc.record({ address, port }) }, { requiredKeys: ['type', 'requestId', 'family', 'port'] }),
   fc.record({
     type: fc.constant('bound' as const),
     requestId: u32,
