@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,13 +110,26 @@ describe('icebridge stun, turn and nat-type --bridge: names, UDP, TCP and TLS al
     const json = await icebridge(['stun', '169.254.169.254:3478', '--bridge', url(), '--json']);
     assert.equal(json.code, 1);
     const out = JSON.parse(json.stdout) as { error: { code: string; message: string } };
-    assert.equal(out.error.code, 'UNREACHABLE');
+    // The bridge refuses the connected socket's bind (the BridgeError's code), before any datagram.
+    assert.equal(out.error.code, 'destination-denied');
     assert.match(out.error.message, /^destination-denied: /);
     // By name: the bridge refuses the lookup's only answer.
     const named = await icebridge(['stun', 'stun:metadata.test:3478', '--bridge', url()]);
     assert.equal(named.code, 1);
     assert.match(named.stderr, /icebridge stun: destination-denied: every address of metadata\.test is refused/);
     assert.ok(named.ms - start.ms < 5000, `exited after ${named.ms} ms, a process start taking ${start.ms} ms`);
+  });
+
+  it('stun to a UDP port where nothing listens exits 1 at once: the bridge socket is connected, so the ICMP refusal comes back', async () => {
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()));
+    const { port } = probe.address();
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const start = await icebridge(['stun', '--help']);
+    const r = await icebridge(['stun', `127.0.0.1:${port}`, '--bridge', url(), '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { error: { code: string } }).error.code, 'UNREACHABLE');
+    assert.ok(r.ms - start.ms < 5000, `exited after ${r.ms} ms, a process start taking ${start.ms} ms (39.5 s of retransmissions without the refusal)`);
   });
 
   it('turn allocates by name over UDP, TCP and TLS through the bridge and the echo comes back', async () => {
