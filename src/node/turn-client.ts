@@ -6,9 +6,9 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { DatagramSocket } from '../net/datagram-socket.js';
 import { parseIceServerUri, type IceServerTransport } from '../net/ice-server-uri.js';
-import { familyOf, formatTransportAddress, type TransportAddress } from '../net/transport-address.js';
-import { TurnError, TurnErrorCode } from '../turn/errors.js';
-import { TurnRelaySocket, type TurnRelaySocketOptions } from '../turn/relay-socket.js';
+import { familyOf, type TransportAddress } from '../net/transport-address.js';
+import { allocateFollowing } from '../turn/allocate-following.js';
+import type { TurnRelaySocket, TurnRelaySocketOptions } from '../turn/relay-socket.js';
 import { StreamSocket } from './stream-socket.js';
 import { UdpSocket } from './udp-socket.js';
 import { checkOptionsObject } from '../net/option-checks.js';
@@ -51,33 +51,7 @@ export async function resolveTurnUri(uri: string, family?: 'IPv4' | 'IPv6'): Pro
  */
 export async function allocateTurn(uri: string, options: AllocateTurnOptions): Promise<TurnRelaySocket> {
   checkOptionsObject('allocateTurn', options, '{ username, credential, … }');
-  let server = await resolveTurnUri(uri);
-  const maxAttempts = options.maxAttempts ?? 3;
-  const maxRedirects = options.maxRedirects ?? 3;
-  const visited = new Set([formatTransportAddress(server.address)]);
-  let mismatches = 0;
-  for (;;) {
-    const base = await openBase(server, options);
-    try {
-      // The base is connected to the server: a 300 Try Alternate is followed here, on a new base.
-      return await TurnRelaySocket.allocate(base, { ...options, server: server.address, transport: server.transport, closeBase: true, followAlternate: false });
-    } catch (err) {
-      base.close();
-      if (!(err instanceof TurnError)) throw err;
-      if (err.code === TurnErrorCode.AllocationMismatch && err.kind === 'response' && ++mismatches < maxAttempts) continue;
-      const to = err.alternateServer;
-      if (err.code === TurnErrorCode.TryAlternate && to && err.kind === 'response') {
-        const key = formatTransportAddress(to);
-        if (visited.size <= maxRedirects && !visited.has(key)) {
-          visited.add(key);
-          // RFC 8489 §10: without ALTERNATE-DOMAIN the certificate is checked against the original name.
-          server = { ...server, address: to };
-          continue;
-        }
-      }
-      throw err;
-    }
-  }
+  return allocateFollowing(await resolveTurnUri(uri), options, (server) => openBase(server, options));
 }
 
 async function openBase(server: ResolvedTurnServer, options: AllocateTurnOptions): Promise<DatagramSocket> {

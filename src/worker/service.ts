@@ -131,7 +131,7 @@ export class IcebridgeService {
     const target = await serverThrough(bridge, server, 'stun', 'stunBinding');
     const { stunBinding } = await import('../stun/binding.js');
     // Connected (where the bridge offers it): a server that is not there refuses at once, as in Node.
-    const socket = await openBase(bridge, target, true);
+    const socket = await openBase(bridge, target);
     try {
       return await stunBinding(target.address, {
         socket,
@@ -187,25 +187,21 @@ export class IcebridgeService {
   ): Promise<RelayInfo> {
     const bridge = this.connection(connection);
     const target = await serverThrough(bridge, server, 'turn', 'allocateTurn');
-    const { TurnRelaySocket } = await import('../turn/relay-socket.js');
-    const base = await openBase(bridge, target);
-    let relay: TurnRelaySocket;
-    try {
-      relay = await TurnRelaySocket.allocate(base, {
-        server: target.address,
-        transport: target.transport,
+    const { allocateFollowing } = await import('../turn/allocate-following.js');
+    // One base per server tried (a 300 goes on from a new one), each connected where the bridge can: a
+    // server that is not there refuses at once, as from Node.
+    const relay = await allocateFollowing(
+      target,
+      {
         username: options.username,
         credential: options.credential,
         family: options.family,
         lifetimeSeconds: options.lifetimeSeconds,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         clock: this.options.clock,
-        closeBase: true,
-      });
-    } catch (err) {
-      base.close();
-      throw err;
-    }
+      },
+      (s) => openBase(bridge, s),
+    );
     const id = this.nextId++;
     this.relays.set(id, relay);
     relay.ondatagram = ondatagram;
@@ -357,11 +353,11 @@ async function serverThrough(bridge: BridgeConnection, server: string | Transpor
 }
 
 /**
- * A UDP socket of the server's family (with `connected`, connected to it where the bridge can), or a TCP/TLS
- * stream to it, on the bridge host. A TURN base is not connected: it may follow a 300 to another server.
+ * A UDP socket of the server's family, connected to it where the bridge can (BridgeFeature.connect), or a
+ * TCP/TLS stream to it, on the bridge host: a base that talks to this one server.
  */
-function openBase(bridge: BridgeConnection, server: BridgeServer, connected = false): Promise<DatagramSocket> {
-  if (server.transport === 'udp') return bridge.bind({ family: familyOf(server.address.address), ...(connected ? { connect: server.address } : {}) });
+function openBase(bridge: BridgeConnection, server: BridgeServer): Promise<DatagramSocket> {
+  if (server.transport === 'udp') return bridge.bind({ family: familyOf(server.address.address), connect: server.address });
   return bridge.openStreamSocket(server.address, server.transport, server.host);
 }
 

@@ -54,13 +54,17 @@ describe('icebridge in a Worker, through the bridge', () => {
     assert(again instanceof BridgeError && again.closeCode === 4001, `stunBinding: ${String(again)}`);
   });
 
-  it('a Binding to a UDP port where nothing listens is refused at once (a connected bridge socket), as in Node', async () => {
+  it('a Binding or an Allocate to a UDP port where nothing listens is refused at once (connected bridge sockets), as in Node', async () => {
     const closed = `127.0.0.1:${new URL(env.webTransportFailures.closedPortUrl).port}`;
-    const started = performance.now();
+    let started = performance.now();
     // The default timeout is the whole RFC 8489 schedule (39.5 s): only the ICMP refusal can end it early.
     const error: unknown = await within(worker.stunBinding(closed, { bridge: env.bridge.tokenUrl }), 20_000, 'the refusal').then(() => undefined, (e: unknown) => e);
     assert(error instanceof StunBindingError && error.code === 'UNREACHABLE', `got ${String(error)}`);
     assert(performance.now() - started < 5000, `at once, not after a timeout (${Math.round(performance.now() - started)} ms)`);
+    started = performance.now();
+    const turn: unknown = await within(worker.allocateTurn(`turn:${closed}`, { bridge: env.bridge.tokenUrl, username: 'u', credential: 'p' }), 20_000, 'the TURN refusal').then(() => undefined, (e: unknown) => e);
+    assert(turn instanceof TurnError && /nothing listens/.test(turn.message), `got ${String(turn)}`);
+    assert(performance.now() - started < 5000, `TURN at once, not after a timeout (${Math.round(performance.now() - started)} ms)`);
   });
 
   it('surfaces a STUN timeout and a name that does not resolve as typed errors', async () => {

@@ -1,6 +1,7 @@
 // IcebridgeService — what the Worker runs — in Node with `ws`'s WebSocket, against a real bridge, STUN and
 // TURN servers and a UDP echo peer, all on 127.0.0.1: bindings, sockets, relays, agents and their events,
 // typed errors that survive the trip to the page, and everything closed when asked or when the bridge goes.
+import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -443,6 +444,27 @@ describe('IcebridgeService: names, TCP and TLS through the bridge (protocol v2)'
     assert.deepEqual(tls.server, { address: '127.0.0.1', port: coturn.tlsPort });
     assert.equal(tls.mapped.address, '127.0.0.1', 'the bridge stream as coturn sees it');
     assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 });
+    s.close();
+  });
+
+  it('a STUN or TURN server port where nothing listens is refused at once (connected bridge sockets), not after the timeout', async () => {
+    const s = service();
+    const { id } = await s.connect(tokenUrl(bridge));
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()));
+    const { port } = probe.address();
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const refused: [() => Promise<unknown>, (e: unknown) => boolean][] = [
+      [() => s.stunBinding(id, `127.0.0.1:${port}`), (e) => e instanceof StunBindingError && e.code === 'UNREACHABLE'],
+      [() => s.allocateTurn(id, `turn:127.0.0.1:${port}`, user, () => {}), (e) => e instanceof TurnError && e.kind === 'unreachable'],
+    ];
+    for (const [call, expected] of refused) {
+      const started = Date.now();
+      const error: unknown = await call().then(() => undefined, (e: unknown) => e);
+      assert.ok(expected(error) && /nothing listens at 127\.0\.0\.1/.test((error as Error).message), String(error));
+      assert.ok(Date.now() - started < 5000, `refused in ${Date.now() - started} ms, not after the 39.5 s default`);
+    }
+    assert.deepEqual(s.counts, { connections: 1, sockets: 0, relays: 0, agents: 0 }, 'nothing left behind');
     s.close();
   });
 
