@@ -5,7 +5,6 @@
 // Real bridge, real UDP, loopback only.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import type { RunningBridge } from '../../bridge/server.js';
 import { BridgeFeature, encodeBridgeFrame } from '../../src/net/bridge-frame.js';
 import { BridgeError } from '../../src/net/bridge-client.js';
@@ -13,16 +12,7 @@ import { DestinationUnreachableError } from '../../src/net/datagram-socket.js';
 import { connectBridge } from '../../src/node/bridge-client.js';
 import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
 import { stunBinding, StunBindingError } from '../../src/stun/binding.js';
-import { RawClient, startEchoServer, startTestBridge, tokenUrl, within } from './helpers.js';
-
-/** A loopback UDP port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+import { closedUdpPort, RawClient, startEchoServer, startTestBridge, tokenUrl, within } from './helpers.js';
 
 describe('connected bridge sockets (bind with connect)', () => {
   let bridge: RunningBridge;
@@ -49,7 +39,7 @@ describe('connected bridge sockets (bind with connect)', () => {
   it('a Binding to a port where nothing listens fails at once with UNREACHABLE; one to a server is answered', async () => {
     const connection = await connectBridge(tokenUrl(bridge));
     try {
-      const port = await closedPort();
+      const port = await closedUdpPort();
       const to = { address: '127.0.0.1', port };
       const socket = await connection.bind({ family: 'IPv4', connect: to });
       const started = performance.now();
@@ -74,7 +64,7 @@ describe('connected bridge sockets (bind with connect)', () => {
     try {
       const socket = await connection.bind({ family: 'IPv4', connect: echo.address });
       const denied = bridge.metrics.snapshot().drops['destination-denied'] ?? 0;
-      const elsewhere = { address: '127.0.0.1', port: await closedPort() };
+      const elsewhere = { address: '127.0.0.1', port: await closedUdpPort() };
       const unreachable = new Promise<DestinationUnreachableError>((resolve) => (socket.onunreachable = resolve));
       socket.send(Uint8Array.of(1), elsewhere);
       const error = await within(unreachable, 3000, 'onunreachable for the other destination');

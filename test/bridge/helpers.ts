@@ -64,10 +64,7 @@ export async function startEchoServer(): Promise<{ address: TransportAddress; re
 }
 
 export function closeUdp(socket: UdpSocket): Promise<void> {
-  return new Promise((resolve) => {
-    socket.raw.once('close', () => resolve());
-    socket.close();
-  });
+  return socket.closeAndWait();
 }
 
 /** A ws client that records the frames it receives. */
@@ -142,4 +139,12 @@ export async function fetchBridgeMetrics(url: string): Promise<BridgeMetricsText
       return out;
     },
   };
+}
+
+/** A UDP port of 127.0.0.1 where nothing listens (bound, then let go): datagrams to it draw ICMP port unreachable. */
+export async function closedUdpPort(): Promise<number> {
+  const socket = await UdpSocket.bind({ address: '127.0.0.1' });
+  const { port } = socket.localAddress;
+  await socket.closeAndWait();
+  return port;
 }

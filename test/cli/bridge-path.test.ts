@@ -4,7 +4,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { RunningBridge } from '../../bridge/server.js';
 import { startStunServer, type RunningStunServer } from '../../src/node/stun-server.js';
 import { startTurnServer, type RunningTurnServer } from '../../src/node/turn-server.js';
-import { startEchoServer, startTestBridge, tokenUrl } from '../bridge/helpers.js';
+import { closedUdpPort, startEchoServer, startTestBridge, tokenUrl } from '../bridge/helpers.js';
 import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
 import { finish, type CliResult } from '../support/cli-process.js';
 import { selfSignedCertificate, zoneResolver } from '../support/test-certificate.js';
@@ -121,10 +120,7 @@ describe('icebridge stun, turn and nat-type --bridge: names, UDP, TCP and TLS al
   });
 
   it('stun to a UDP port where nothing listens exits 1 at once: the bridge socket is connected, so the ICMP refusal comes back', async () => {
-    const probe = createSocket('udp4');
-    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()));
-    const { port } = probe.address();
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedUdpPort();
     const start = await icebridge(['stun', '--help']);
     const r = await icebridge(['stun', `127.0.0.1:${port}`, '--bridge', url(), '--json']);
     assert.equal(r.code, 1, r.stdout + r.stderr);

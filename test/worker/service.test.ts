@@ -1,7 +1,6 @@
 // IcebridgeService — what the Worker runs — in Node with `ws`'s WebSocket, against a real bridge, STUN and
 // TURN servers and a UDP echo peer, all on 127.0.0.1: bindings, sockets, relays, agents and their events,
 // typed errors that survive the trip to the page, and everything closed when asked or when the bridge goes.
-import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +19,7 @@ import { TurnError } from '../../src/turn/errors.js';
 import { deserializeError, isSerializedError, serializeError } from '../../src/worker/errors.js';
 import type { AgentEventMessage } from '../../src/worker/protocol.js';
 import { IcebridgeService } from '../../src/worker/service.js';
-import { startEchoServer, startTestBridge, tokenUrl, within } from '../bridge/helpers.js';
+import { closedUdpPort, startEchoServer, startTestBridge, tokenUrl, within } from '../bridge/helpers.js';
 import { startCoturn, type RunningCoturn } from '../interop/support/coturn.js';
 import { selfSignedCertificate, zoneResolver } from '../support/test-certificate.js';
 
@@ -450,10 +449,7 @@ describe('IcebridgeService: names, TCP and TLS through the bridge (protocol v2)'
   it('a STUN or TURN server port where nothing listens is refused at once (connected bridge sockets), not after the timeout', async () => {
     const s = service();
     const { id } = await s.connect(tokenUrl(bridge));
-    const probe = createSocket('udp4');
-    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()));
-    const { port } = probe.address();
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedUdpPort();
     const refused: [() => Promise<unknown>, (e: unknown) => boolean][] = [
       [() => s.stunBinding(id, `127.0.0.1:${port}`), (e) => e instanceof StunBindingError && e.code === 'UNREACHABLE'],
       [() => s.allocateTurn(id, `turn:127.0.0.1:${port}`, user, () => {}), (e) => e instanceof TurnError && e.kind === 'unreachable'],
