@@ -2,6 +2,7 @@
 // TypeError or RangeError: callers holding peer-supplied values check them first.
 import { utf8Decode, utf8Encode } from '../crypto/utf8.js';
 import { writeIp } from './ip.js';
+import { checkFamily } from './option-checks.js';
 import type { AddressFamily, TransportAddress } from './transport-address.js';
 import {
   BridgeFrameType,
@@ -18,7 +19,7 @@ import {
 } from './bridge-frame-types.js';
 
 function familyByte(family: AddressFamily): 4 | 6 {
-  if (family !== 'IPv4' && family !== 'IPv6') throw new TypeError(`family must be 'IPv4' or 'IPv6', got ${JSON.stringify(family)}`);
+  checkFamily(family, true);
   return family === 'IPv6' ? 6 : 4;
 }
 

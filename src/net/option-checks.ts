@@ -10,3 +10,8 @@ export function checkMilliseconds(name: string, value: unknown): void {
 export function checkOptionsObject(where: string, options: unknown, what = '{ … }'): void {
   if (options === null || typeof options !== 'object') throw new TypeError(`${where}: the options must be an object ${what}, got ${options === null ? 'null' : typeof options}`);
 }
+
+/** A TypeError for an address family that is neither 'IPv4' nor 'IPv6' (undefined, unless `required`: the default). */
+export function checkFamily(family: unknown, required = false): void {
+  if ((required || family !== undefined) && family !== 'IPv4' && family !== 'IPv6') throw new TypeError(`family must be 'IPv4' or 'IPv6', got ${JSON.stringify(family)}`);
+}

@@ -3,7 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { DestinationUnreachableError, type DatagramHandler, type DatagramSocket, type UnreachableHandler } from '../net/datagram-socket.js';
-import { checkOptionsObject } from '../net/option-checks.js';
+import { checkFamily, checkOptionsObject } from '../net/option-checks.js';
 import { familyOf, sameTransportAddress, type TransportAddress } from '../net/transport-address.js';
 import { portOption } from './listen-options.js';
 
@@ -59,7 +59,7 @@ export class UdpSocket implements DatagramSocket {
   static async bind(options: UdpSocketOptions = {}): Promise<UdpSocket> {
     checkOptionsObject('UdpSocket.bind', options, '{ address?, port?, family?, connect?, … }');
     const port = portOption('port', options.port, 0);
-    if (options.family !== undefined && options.family !== 'IPv4' && options.family !== 'IPv6') throw new TypeError(`family must be 'IPv4' or 'IPv6', got ${JSON.stringify(options.family)}`);
+    checkFamily(options.family);
     const family = options.family ?? (options.address ? familyOf(options.address) : 'IPv4');
     const socket = createSocket({
       type: family === 'IPv6' ? 'udp6' : 'udp4',

@@ -9,23 +9,19 @@ import { formatTransportAddress, type TransportAddress } from '../net/transport-
 import { TurnError, TurnErrorCode } from './errors.js';
 import { TurnRelaySocket, type TurnRelaySocketOptions } from './relay-socket.js';
 
-/** A TURN server to allocate on: where, over what, and the host as written (for TLS certificate checks). */
-export interface TurnServerTarget {
-  address: TransportAddress;
-  transport: IceServerTransport;
-  host: string;
-}
-
 export interface AllocateFollowingOptions extends Omit<TurnRelaySocketOptions, 'server' | 'transport' | 'closeBase' | 'followAlternate'> {
   /** Attempts after 437 Allocation Mismatch, each from a new base (RFC 8656 §7.4: three in all). Default 3. */
   maxAttempts?: number;
 }
 
-/** Allocates on `server` through bases `openBase` makes, one per server tried; the relay socket owns its base. */
-export async function allocateFollowing(
-  server: TurnServerTarget,
+/**
+ * Allocates on `server` through bases `openBase` makes, one per server tried (an alternate is `server` with
+ * its address changed, the rest such as the TLS name kept); the relay socket owns its base.
+ */
+export async function allocateFollowing<S extends { address: TransportAddress; transport: IceServerTransport }>(
+  server: S,
   options: AllocateFollowingOptions,
-  openBase: (server: TurnServerTarget) => Promise<DatagramSocket>,
+  openBase: (server: S) => Promise<DatagramSocket>,
 ): Promise<TurnRelaySocket> {
   const maxAttempts = options.maxAttempts ?? 3;
   const maxRedirects = options.maxRedirects ?? 3;

@@ -1,6 +1,6 @@
 // What crosses the page ↔ Worker boundary: configuration, handles and event snapshots (all structured-
 // cloneable), and the API the Worker exposes through comlink. Types only, plus the bridge URL rule.
-import type { BridgeCarrierKind } from '../net/bridge-carrier.js';
+import { withoutToken, type BridgeCarrierKind } from '../net/bridge-carrier.js';
 import type { BridgeLimits, ResolvedAddress } from '../net/bridge-frame.js';
 import type { AddressFamily, TransportAddress } from '../net/transport-address.js';
 import type { IceCandidateInit } from '../ice/candidate.js';
@@ -49,7 +49,7 @@ export function checkBridgeConfig(bridge: unknown): void {
     throw new TypeError(`bridge must be the bridge's ws:// or wss:// URL, or { url, username, credential, … }; got ${got}`);
   }
   // The query may hold the credential: it is not repeated.
-  const shown = (u: string) => JSON.stringify(u.replace(/[?#].*$/, ''));
+  const shown = (u: string) => JSON.stringify(withoutToken(u));
   if (!/^(wss?|https?):\/\/[^/?#]/i.test(url)) throw new TypeError(`bridge URL must be absolute, ws://HOST… or wss://HOST…; got ${shown(url)}`);
   if (typeof bridge === 'string') return;
   const { username, credential, webTransportUrl, certificateHashes } = bridge as Exclude<BridgeConfig, string>;
